@@ -1,0 +1,143 @@
+// swift-tools-version: 6.1
+// The FraiseQL observer fleet: one package, every service, the shared libraries and their tests.
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+/// A service: a library target under `Services/<name>/` (what tests import) and a thin executable in its `Main/`.
+func service(_ name: String, executable: String, dependencies: [Target.Dependency]) -> [Target] {
+    [
+        .target(
+            name: name,
+            dependencies: dependencies,
+            path: "Services/\(name)",
+            exclude: ["Main"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: executable,
+            dependencies: [.target(name: name), "Runtime"],
+            path: "Services/\(name)/Main",
+            swiftSettings: swiftSettings
+        ),
+    ]
+}
+
+let runtimeDeps: [Target.Dependency] = [
+    "Runtime", "Contracts", "FleetClients",
+    .product(name: "Logging", package: "swift-log"),
+    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+]
+
+let package = Package(
+    name: "fraiseql-observer-fleet",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "pg-bridge", targets: ["pg-bridge"]),
+        .executable(name: "mysql-bridge", targets: ["mysql-bridge"]),
+        .executable(name: "mssql-bridge", targets: ["mssql-bridge"]),
+        .executable(name: "observer-worker", targets: ["observer-worker"]),
+        .executable(name: "job-worker", targets: ["job-worker"]),
+        .executable(name: "flight-server", targets: ["flight-server"]),
+        .executable(name: "metrics-gateway", targets: ["metrics-gateway"]),
+        .executable(name: "fraiseql-observer", targets: ["fraiseql-observer"]),
+        .executable(name: "fraiseql-bench", targets: ["fraiseql-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // Wire types only: no dependencies.
+        .target(name: "Contracts", path: "Shared/Contracts", swiftSettings: swiftSettings),
+
+        // C libraries, each wrapped once.
+        .systemLibrary(
+            name: "CNATS", path: "Shared/CNATS", pkgConfig: "libnats", providers: [.apt(["libnats-dev"])]),
+        .target(
+            name: "NATS",
+            dependencies: [
+                "CNATS",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Shared/NATS",
+            swiftSettings: swiftSettings
+        ),
+        .systemLibrary(
+            name: "CHiredis", path: "Shared/CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+        .target(
+            name: "Redis",
+            dependencies: [
+                "CHiredis",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/Redis",
+            swiftSettings: swiftSettings
+        ),
+
+        // Config, logging, metrics, the ops HTTP server and the service entry point.
+        .target(
+            name: "Runtime",
+            dependencies: [
+                "Contracts",
+                .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            path: "Shared/Runtime",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "FleetClients",
+            dependencies: [
+                "Runtime", "Contracts", "NATS", "Redis",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/FleetClients",
+            swiftSettings: swiftSettings
+        ),
+    ]
+        + service("PGBridge", executable: "pg-bridge", dependencies: runtimeDeps + ["NATS"])
+        + service("MySQLBridge", executable: "mysql-bridge", dependencies: runtimeDeps + ["NATS"])
+        + service("MSSQLBridge", executable: "mssql-bridge", dependencies: runtimeDeps + ["NATS"])
+        + service("ObserverWorker", executable: "observer-worker", dependencies: runtimeDeps + ["NATS", "Redis"])
+        + service("JobWorker", executable: "job-worker", dependencies: runtimeDeps + ["Redis"])
+        + service("FlightServer", executable: "flight-server", dependencies: runtimeDeps + ["NATS"])
+        + service("MetricsGateway", executable: "metrics-gateway", dependencies: runtimeDeps + ["NATS", "Redis"])
+        + service(
+            "ObserverCLI", executable: "fraiseql-observer",
+            dependencies: runtimeDeps + ["NATS", "Redis", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        )
+        + [
+            .executableTarget(
+                name: "fraiseql-bench",
+                dependencies: ["NATS", "Redis", "Contracts", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                path: "Benchmarks/ClientBench",
+                swiftSettings: swiftSettings
+            ),
+            .testTarget(name: "ContractsTests", dependencies: ["Contracts"], resources: [.copy("Golden")],
+                        swiftSettings: swiftSettings),
+            .testTarget(name: "RuntimeTests", dependencies: ["Runtime"], swiftSettings: swiftSettings),
+            .testTarget(
+                name: "IntegrationTests",
+                dependencies: ["NATS", "Redis", "Contracts", "Runtime", "FleetClients"],
+                swiftSettings: swiftSettings
+            ),
+        ]
+)

@@ -1,0 +1,4 @@
+import FlightServer
+import Runtime
+
+await ServiceMain.run(name: "flight-server", build: FlightServer.buildServices)

@@ -1,0 +1,4 @@
+import JobWorker
+import Runtime
+
+await ServiceMain.run(name: "job-worker", build: JobWorker.buildServices)

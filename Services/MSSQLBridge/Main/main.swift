@@ -1,0 +1,4 @@
+import MSSQLBridge
+import Runtime
+
+await ServiceMain.run(name: "mssql-bridge", build: MSSQLBridge.buildServices)

@@ -1,0 +1,4 @@
+import MySQLBridge
+import Runtime
+
+await ServiceMain.run(name: "mysql-bridge", build: MySQLBridge.buildServices)

@@ -1,0 +1,10 @@
+/// mysql-bridge: MySQL / MariaDB change log → JetStream. Today: NATS connection and stream provisioning.
+import FleetClients
+import Runtime
+
+public enum MySQLBridge {
+    public static func buildServices(_ context: ServiceContext) async throws -> ServiceSet {
+        let (_, nats) = try await FleetClients.natsServiceSet(context)
+        return nats
+    }
+}

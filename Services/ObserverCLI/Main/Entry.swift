@@ -1,0 +1,8 @@
+import ObserverCLI
+
+@main
+struct Entry {
+    static func main() async {
+        await FraiseQLObserver.main()
+    }
+}

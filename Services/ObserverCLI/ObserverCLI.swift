@@ -1,0 +1,67 @@
+/// fraiseql-observer: the operator CLI. Today: `validate` (the configuration every service
+/// loads, exit code 2 when bad) and `status` (stream and consumer figures from JetStream).
+import ArgumentParser
+import FleetClients
+import Foundation
+import Logging
+import NATS
+import Runtime
+
+public struct FraiseQLObserver: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "fraiseql-observer", abstract: "Operate the FraiseQL observer fleet.",
+        subcommands: [Validate.self, Status.self])
+
+    public init() {}
+}
+
+struct ConfigOption: ParsableArguments {
+    @Option(name: .long, help: "Configuration file (default: $FRAISEQL_CONFIG or fraiseql.toml).")
+    var config: String?
+
+    func load() throws -> FleetConfiguration {
+        let environment = ProcessInfo.processInfo.environment
+        let path = config ?? environment["FRAISEQL_CONFIG"] ?? "fraiseql.toml"
+        do {
+            return try FleetConfiguration.load(path: path, environment: environment)
+        } catch {
+            FileHandle.standardError.write(Data("configuration error: \(error.description)\n".utf8))
+            throw ExitCode(ServiceMain.configurationExitCode)
+        }
+    }
+}
+
+struct Validate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Load and validate the configuration as the services do; exit 2 when it is bad.")
+
+    @OptionGroup var options: ConfigOption
+
+    func run() async throws {
+        let configuration = try options.load()
+        print(
+            "configuration OK: \(configuration.observers.count) observer(s), \(configuration.bridge.tables.count) bridged table(s), stream \(configuration.nats.stream.name)"
+        )
+    }
+}
+
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show the stream and the observer consumer.")
+
+    @OptionGroup var options: ConfigOption
+
+    func run() async throws {
+        let configuration = try options.load()
+        let connection = try await NATSConnection.connect(
+            NATSClientConfiguration(url: configuration.nats.url, name: "fraiseql-observer", maxReconnects: 0))
+        let jetStream = try connection.jetStream()
+        let stream = try await jetStream.streamInfo(configuration.nats.stream.name)
+        print("stream \(stream.name): \(stream.messages) messages, \(stream.bytes) bytes, sequences \(stream.firstSequence)...\(stream.lastSequence)")
+        do {
+            let consumer = try await jetStream.consumerInfo(stream: stream.name, consumer: configuration.observer.consumer)
+            print("consumer \(consumer.name): \(consumer.pending) pending, \(consumer.ackPending) awaiting ack, \(consumer.redelivered) redelivered")
+        } catch let error as NATSError where error.code == .notFound {
+            print("consumer \(configuration.observer.consumer): not created yet")
+        }
+    }
+}

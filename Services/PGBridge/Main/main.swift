@@ -1,0 +1,4 @@
+import PGBridge
+import Runtime
+
+await ServiceMain.run(name: "pg-bridge", build: PGBridge.buildServices)

@@ -1,0 +1,77 @@
+/// Subject naming: `<prefix>.<entity>.<op>`, with every token validated so a bridge never
+/// publishes a malformed subject.
+public struct SubjectNamer: Hashable, Sendable {
+    public static let defaultPrefix = "entity.change"
+
+    public let prefix: String
+
+    /// - Throws: ``SubjectError`` when the prefix is empty, has an empty token, a wildcard or whitespace.
+    public init(prefix: String = SubjectNamer.defaultPrefix) throws(SubjectError) {
+        let tokens = prefix.split(separator: ".", omittingEmptySubsequences: false)
+        guard !prefix.isEmpty,
+            tokens.allSatisfy({ token in
+                !token.isEmpty && !token.contains { $0 == "*" || $0 == ">" || $0.isWhitespace }
+            })
+        else { throw SubjectError(code: .invalidPrefix, value: prefix) }
+        self.prefix = prefix
+    }
+
+    /// The entity token: the entity type lower-cased; only `[a-z0-9_-]` is accepted.
+    public static func entityToken(_ entityType: String) throws(SubjectError) -> String {
+        let token = entityType.lowercased()
+        guard !token.isEmpty,
+            token.utf8.allSatisfy({ byte in
+                (97...122).contains(byte) || (48...57).contains(byte) || byte == 95 || byte == 45
+            })
+        else { throw SubjectError(code: .invalidEntity, value: entityType) }
+        return token
+    }
+
+    /// `entity.change.order.update`.
+    public func subject(entityType: String, operation: Operation) throws(SubjectError) -> String {
+        "\(prefix).\(try Self.entityToken(entityType)).\(operation.rawValue)"
+    }
+
+    /// A filter subject: every event (`entity.change.>`), one entity (`entity.change.order.*`), or
+    /// one entity and operation.
+    public func filter(entityType: String? = nil, operation: Operation? = nil) throws(SubjectError) -> String {
+        guard let entityType else {
+            return operation.map { "\(prefix).*.\($0.rawValue)" } ?? "\(prefix).>"
+        }
+        return "\(prefix).\(try Self.entityToken(entityType)).\(operation?.rawValue ?? "*")"
+    }
+}
+
+public struct SubjectError: Error, Hashable, Sendable, CustomStringConvertible {
+    public enum Code: String, Hashable, Sendable {
+        case invalidEntity
+        case invalidPrefix
+    }
+
+    public var code: Code
+    public var value: String
+
+    public var description: String {
+        switch code {
+        case .invalidEntity:
+            "entity name '\(value)' cannot be a NATS subject token: use only letters, digits, '_' and '-'"
+        case .invalidPrefix:
+            "subject prefix '\(value)' is invalid: dot-separated non-empty tokens without '*', '>' or spaces"
+        }
+    }
+}
+
+/// NATS headers the fleet sets on every event.
+public enum EventHeaders {
+    public static let messageId = "Nats-Msg-Id"
+    public static let source = "Fraiseql-Source"
+    public static let cursor = "Fraiseql-Cursor"
+    public static let traceParent = "traceparent"
+
+    /// The headers for an event, in a stable order.
+    public static func headers(for event: EntityEvent) -> [(String, String)] {
+        var headers = [(messageId, event.id.uuidString.lowercased()), (source, event.source), (cursor, String(event.cursor))]
+        if let traceParent = event.traceParent { headers.append((Self.traceParent, traceParent)) }
+        return headers
+    }
+}

@@ -1,0 +1,134 @@
+/// A message to publish to JetStream.
+public struct OutgoingMessage: Sendable {
+    public var subject: String
+    public var payload: [UInt8]
+    /// Header name/value pairs (set in order; a later value of the same name replaces an earlier one).
+    public var headers: [(String, String)]
+    /// `Nats-Msg-Id`: the stream stores a given id once within its duplicate window.
+    public var messageId: String?
+
+    public init(subject: String, payload: [UInt8], headers: [(String, String)] = [], messageId: String? = nil) {
+        self.subject = subject
+        self.payload = payload
+        self.headers = headers
+        self.messageId = messageId
+    }
+}
+
+/// The server's acknowledgement that a message is stored.
+public struct PubAck: Hashable, Sendable {
+    public var stream: String
+    public var sequence: UInt64
+    /// The message id was seen within the duplicate window: the message was not stored again.
+    public var duplicate: Bool
+}
+
+public enum StorageKind: String, Sendable, Hashable {
+    case file
+    case memory
+}
+
+/// A stream's configuration, applied idempotently by ``JetStream/ensureStream(_:)``.
+public struct StreamConfiguration: Sendable, Hashable {
+    public var name: String
+    public var subjects: [String]
+    public var storage: StorageKind
+    public var maxAge: Duration
+    public var duplicateWindow: Duration
+    public var replicas: Int
+    public var maxBytes: Int64
+
+    public init(
+        name: String, subjects: [String], storage: StorageKind = .file, maxAge: Duration = .seconds(7 * 86_400),
+        duplicateWindow: Duration = .seconds(300), replicas: Int = 1, maxBytes: Int64 = -1
+    ) {
+        self.name = name
+        self.subjects = subjects
+        self.storage = storage
+        self.maxAge = maxAge
+        self.duplicateWindow = duplicateWindow
+        self.replicas = replicas
+        self.maxBytes = maxBytes
+    }
+}
+
+public struct StreamInfo: Sendable, Hashable {
+    public var name: String
+    public var subjects: [String]
+    public var messages: UInt64
+    public var bytes: UInt64
+    public var firstSequence: UInt64
+    public var lastSequence: UInt64
+    public var consumerCount: Int64
+    public var duplicateWindow: Duration
+    public var maxAge: Duration
+    public var replicas: Int
+}
+
+/// A durable pull consumer's configuration.
+public struct ConsumerConfiguration: Sendable, Hashable {
+    public enum DeliverPolicy: Sendable, Hashable {
+        case all
+        case new
+        case startSequence(UInt64)
+        /// Nanoseconds since the Unix epoch.
+        case startTime(nanosecondsSinceEpoch: Int64)
+    }
+
+    public var durableName: String
+    public var filterSubject: String?
+    public var deliverPolicy: DeliverPolicy
+    public var ackWait: Duration
+    /// -1: unlimited.
+    public var maxDeliver: Int
+    /// Redelivery delays used by the server when an ack times out.
+    public var backoff: [Duration]
+    /// -1: server default.
+    public var maxAckPending: Int
+
+    public init(
+        durableName: String, filterSubject: String? = nil, deliverPolicy: DeliverPolicy = .all,
+        ackWait: Duration = .seconds(30), maxDeliver: Int = -1, backoff: [Duration] = [], maxAckPending: Int = -1
+    ) {
+        self.durableName = durableName
+        self.filterSubject = filterSubject
+        self.deliverPolicy = deliverPolicy
+        self.ackWait = ackWait
+        self.maxDeliver = maxDeliver
+        self.backoff = backoff
+        self.maxAckPending = maxAckPending
+    }
+}
+
+public struct ConsumerInfo: Sendable, Hashable {
+    public var stream: String
+    public var name: String
+    /// Messages not yet delivered to the consumer.
+    public var pending: UInt64
+    /// Delivered but not yet acknowledged.
+    public var ackPending: Int64
+    public var redelivered: Int64
+    public var deliveredStreamSequence: UInt64
+    public var ackFloorStreamSequence: UInt64
+}
+
+/// Where an ordered consumer starts.
+public enum OrderedStart: Sendable, Hashable {
+    case all
+    case new
+    case sequence(UInt64)
+    case time(nanosecondsSinceEpoch: Int64)
+}
+
+/// JetStream metadata of a delivered message.
+public struct MessageMetadata: Sendable, Hashable {
+    public var stream: String
+    public var consumer: String
+    public var streamSequence: UInt64
+    public var consumerSequence: UInt64
+    /// 1 on the first delivery.
+    public var deliveryCount: UInt64
+    public var pending: UInt64
+    /// Nanoseconds since the Unix epoch when the message was stored.
+    public var timestamp: Int64
+}

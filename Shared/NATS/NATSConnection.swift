@@ -1,0 +1,178 @@
+/// NATS: the fleet's NATS and JetStream client, over the NATS C library (libnats).
+///
+/// This module is the only importer of `CNATS`. It owns every C pointer: each handle lives in a
+/// `final class` that frees it in `deinit`, and no C type appears in the public API. Blocking C
+/// calls (connect, synchronous publish, fetch, JetStream API requests) run on a dedicated
+/// `NIOThreadPool`, never on Swift's cooperative pool. C callbacks reach Swift through
+/// unretained/retained context pointers and lock-protected state.
+import CNATS
+import Logging
+import NIOConcurrencyHelpers
+import NIOPosix
+
+/// How to connect.
+public struct NATSClientConfiguration: Sendable {
+    /// One URL or a comma-separated list (`nats://a:4222,nats://b:4222`).
+    public var url: String
+    /// Connection name shown by the server (`observer-worker`).
+    public var name: String
+    public var connectTimeout: Duration
+    public var reconnectWait: Duration
+    /// -1: retry forever.
+    public var maxReconnects: Int
+    /// Bytes buffered while disconnected (publishes made during a reconnect).
+    public var reconnectBufferBytes: Int
+    /// When the first connect fails, keep trying in the background instead of failing.
+    public var retryOnFailedConnect: Bool
+    /// Timeout of JetStream API requests and synchronous publishes.
+    public var requestTimeout: Duration
+    /// Outstanding asynchronous publishes before a publish stalls.
+    public var maxPendingPublishes: Int
+    public var pingInterval: Duration
+
+    public init(
+        url: String = "nats://127.0.0.1:4222", name: String = "fraiseql", connectTimeout: Duration = .seconds(2),
+        reconnectWait: Duration = .milliseconds(250), maxReconnects: Int = -1,
+        reconnectBufferBytes: Int = 8 * 1024 * 1024, retryOnFailedConnect: Bool = false,
+        requestTimeout: Duration = .seconds(5), maxPendingPublishes: Int = 16_384, pingInterval: Duration = .seconds(10)
+    ) {
+        self.url = url
+        self.name = name
+        self.connectTimeout = connectTimeout
+        self.reconnectWait = reconnectWait
+        self.maxReconnects = maxReconnects
+        self.reconnectBufferBytes = reconnectBufferBytes
+        self.retryOnFailedConnect = retryOnFailedConnect
+        self.requestTimeout = requestTimeout
+        self.maxPendingPublishes = maxPendingPublishes
+        self.pingInterval = pingInterval
+    }
+}
+
+extension Duration {
+    var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}
+
+/// Runs blocking C calls off the cooperative thread pool.
+enum Blocking {
+    static let pool: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: 16)
+        pool.start()
+        return pool
+    }()
+
+    static func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await pool.runIfActive(body)
+    }
+}
+
+/// Receives the connection's lifecycle callbacks on libnats threads. Retained by the C library
+/// for the connection's life and released by the closed callback, the last one it invokes.
+private final class ConnectionEvents: Sendable {
+    let logger: Logger
+    let name: String
+
+    init(logger: Logger, name: String) {
+        self.logger = logger
+        self.name = name
+    }
+}
+
+/// A connection to a NATS server (or cluster), reconnecting by itself.
+///
+/// `@unchecked Sendable`: the `natsConnection` handle is thread-safe in libnats; this class only
+/// stores it (immutable) and destroys it in `deinit`, after every user of it has released it.
+public final class NATSConnection: @unchecked Sendable {
+    let handle: OpaquePointer
+    public let configuration: NATSClientConfiguration
+
+    private init(handle: OpaquePointer, configuration: NATSClientConfiguration) {
+        self.handle = handle
+        self.configuration = configuration
+    }
+
+    deinit {
+        natsConnection_Destroy(handle)
+    }
+
+    /// Connects. With `retryOnFailedConnect` the call returns at once even when no server is up yet.
+    public static func connect(
+        _ configuration: NATSClientConfiguration, logger: Logger = Logger(label: "fraiseql.nats")
+    ) async throws -> NATSConnection {
+        try await Blocking.run { () throws -> NATSConnection in
+            var options: OpaquePointer?
+            try NATSError.check(natsOptions_Create(&options), "options")
+            defer { natsOptions_Destroy(options) }
+            try NATSError.check(natsOptions_SetURL(options, configuration.url), "set url")
+            try NATSError.check(natsOptions_SetName(options, configuration.name), "set name")
+            try NATSError.check(natsOptions_SetTimeout(options, configuration.connectTimeout.milliseconds), "set timeout")
+            try NATSError.check(natsOptions_SetMaxReconnect(options, Int32(configuration.maxReconnects)), "set reconnect")
+            try NATSError.check(
+                natsOptions_SetReconnectWait(options, configuration.reconnectWait.milliseconds), "set reconnect wait")
+            try NATSError.check(
+                natsOptions_SetReconnectBufSize(options, Int32(configuration.reconnectBufferBytes)), "set buffer")
+            try NATSError.check(
+                natsOptions_SetPingInterval(options, configuration.pingInterval.milliseconds), "set ping interval")
+            try NATSError.check(
+                natsOptions_SetRetryOnFailedConnect(options, configuration.retryOnFailedConnect, nil, nil), "set retry")
+
+            let events = Unmanaged.passRetained(ConnectionEvents(logger: logger, name: configuration.name))
+            let context = events.toOpaque()
+            natsOptions_SetDisconnectedCB(options, { _, closure in
+                guard let closure else { return }
+                let events = Unmanaged<ConnectionEvents>.fromOpaque(closure).takeUnretainedValue()
+                events.logger.warning("NATS connection lost, reconnecting", metadata: ["nats.client": "\(events.name)"])
+            }, context)
+            natsOptions_SetReconnectedCB(options, { _, closure in
+                guard let closure else { return }
+                let events = Unmanaged<ConnectionEvents>.fromOpaque(closure).takeUnretainedValue()
+                events.logger.info("NATS connection restored", metadata: ["nats.client": "\(events.name)"])
+            }, context)
+            natsOptions_SetClosedCB(options, { _, closure in
+                guard let closure else { return }
+                Unmanaged<ConnectionEvents>.fromOpaque(closure).release()
+            }, context)
+
+            var connection: OpaquePointer?
+            let status = natsConnection_Connect(&connection, options)
+            guard status == NATS_OK || status == NATS_NOT_YET_CONNECTED, let connection else {
+                events.release()
+                throw NATSError(status: status, operation: "connect to \(configuration.url)")
+            }
+            return NATSConnection(handle: connection, configuration: configuration)
+        }
+    }
+
+    /// Whether the connection is currently up (false while reconnecting).
+    public var isConnected: Bool {
+        natsConnection_Status(handle) == NATS_CONN_STATUS_CONNECTED
+    }
+
+    /// Round trip to the server: every publish made before it has been processed.
+    public func flush(timeout: Duration = .seconds(5)) async throws {
+        try await Blocking.run { [self] () throws in
+            try NATSError.check(natsConnection_FlushTimeout(handle, timeout.milliseconds), "flush")
+        }
+    }
+
+    /// A JetStream context on this connection.
+    public func jetStream() throws -> JetStream {
+        try JetStream(connection: self)
+    }
+
+    /// Plain (non-JetStream) publish; buffered, returns at once.
+    public func publish(subject: String, payload: [UInt8]) throws {
+        try payload.withUnsafeBytes { bytes throws in
+            try NATSError.check(
+                natsConnection_Publish(handle, subject, bytes.baseAddress, Int32(bytes.count)), "publish")
+        }
+    }
+}

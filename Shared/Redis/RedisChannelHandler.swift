@@ -1,0 +1,95 @@
+import NIOCore
+
+/// A pipelined request: one or more commands whose replies complete one promise, in order.
+struct RedisRequest {
+    var commands: [RedisCommand]
+    var timeout: TimeAmount
+    var promise: EventLoopPromise<[RESPValue]>
+}
+
+/// Encodes commands as RESP and matches replies to requests in order. Replies are parsed by
+/// hiredis's reader. When a request times out the connection is closed (its later replies could
+/// no longer be matched) and every pending request fails.
+final class RedisChannelHandler: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = RedisRequest
+    typealias OutboundOut = ByteBuffer
+
+    private struct Pending {
+        var remaining: Int
+        var replies: [RESPValue]
+        var promise: EventLoopPromise<[RESPValue]>
+        var timer: Scheduled<Void>?
+    }
+
+    private let parser = ReplyParser()
+    private var pending = CircularBuffer<Pending>()
+    private var context: ChannelHandlerContext?
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        failAll(RedisError(code: .connection, message: "connection closed"))
+        self.context = nil
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let request = unwrapOutboundIn(data)
+        var buffer = context.channel.allocator.buffer(capacity: 64 * request.commands.count)
+        for command in request.commands { command.encode(into: &buffer) }
+        let loop = context.eventLoop
+        let timer = loop.assumeIsolated().scheduleTask(in: request.timeout) { [weak self] () -> Void in
+            guard let self else { return }
+            self.timedOut(request.promise)
+        }
+        pending.append(Pending(remaining: request.commands.count, replies: [], promise: request.promise, timer: timer))
+        context.write(wrapOutboundOut(buffer), promise: promise)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        do {
+            try parser.feed(buffer)
+            while let reply = try parser.next() {
+                guard !pending.isEmpty else {
+                    throw RedisError(code: .protocolError, message: "reply without a request")
+                }
+                pending[pending.startIndex].replies.append(reply)
+                pending[pending.startIndex].remaining -= 1
+                if pending[pending.startIndex].remaining == 0 {
+                    let done = pending.removeFirst()
+                    done.timer?.cancel()
+                    done.promise.succeed(done.replies)
+                }
+            }
+        } catch {
+            failAll(error as? RedisError ?? RedisError(code: .protocolError, message: "\(error)"))
+            context.close(promise: nil)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        failAll(RedisError(code: .connection, message: "connection closed by the server"))
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        failAll(RedisError(code: .connection, message: "\(error)"))
+        context.close(promise: nil)
+    }
+
+    private func timedOut(_ promise: EventLoopPromise<[RESPValue]>) {
+        guard pending.contains(where: { $0.promise.futureResult === promise.futureResult }) else { return }
+        failAll(RedisError(code: .timeout, message: "no reply within the command timeout"))
+        context?.close(promise: nil)
+    }
+
+    private func failAll(_ error: RedisError) {
+        while let request = pending.popFirst() {
+            request.timer?.cancel()
+            request.promise.fail(error)
+        }
+    }
+}

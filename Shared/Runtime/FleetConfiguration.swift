@@ -1,0 +1,358 @@
+import Contracts
+import Foundation
+
+/// The whole `fraiseql.toml`: every service reads the full file, so an unknown key is an error
+/// wherever it is, and `fraiseql-observer validate` checks exactly what the services will load.
+/// Each key is documented where it is read; `docs/configuration.md` is the reference.
+public struct FleetConfiguration: Sendable {
+    public var log: LogConfiguration
+    public var nats: NATSConfiguration
+    public var redis: RedisConfiguration
+    public var postgres: DatabaseConfiguration
+    public var mysql: DatabaseConfiguration
+    public var mssql: DatabaseConfiguration
+    public var bridge: BridgeConfiguration
+    public var observer: ObserverConfiguration
+    public var observers: [ObserverDefinition]
+    public var jobs: JobsConfiguration
+    public var flight: FlightConfiguration
+    public var metrics: MetricsConfiguration
+
+    /// Defaults everywhere.
+    public init() {
+        // An empty reader cannot fail.
+        self = try! FleetConfiguration(reader: ConfigReader(root: [:], environment: [:]))
+    }
+
+    public init(reader: ConfigReader) throws(ConfigError) {
+        let root = reader.scope
+        log = try LogConfiguration(root.section("log"))
+        nats = try NATSConfiguration(root.section("nats"))
+        redis = try RedisConfiguration(root.section("redis"))
+        postgres = try DatabaseConfiguration(root.section("postgres"))
+        mysql = try DatabaseConfiguration(root.section("mysql"))
+        mssql = try DatabaseConfiguration(root.section("mssql"))
+        bridge = try BridgeConfiguration(root.section("bridge"))
+        observer = try ObserverConfiguration(root.section("observer"))
+        observers = try root.tables("observers").map { scope throws(ConfigError) in try ObserverDefinition(scope) }
+        jobs = try JobsConfiguration(root.section("jobs"))
+        flight = try FlightConfiguration(root.section("flight"))
+        metrics = try MetricsConfiguration(root.section("metrics"))
+        try reader.checkUnknownKeys()
+    }
+
+    /// Loads `path` with environment overrides.
+    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment)
+        throws(ConfigError) -> FleetConfiguration
+    {
+        try FleetConfiguration(reader: ConfigReader(path: path, environment: environment))
+    }
+}
+
+/// `[log]`
+public struct LogConfiguration: Sendable {
+    /// `level`: trace, debug, info, notice, warning, error, critical. Default `info`.
+    public var level: String = "info"
+    /// `format`: `text` or `json` (one JSON object per line). Default `text`.
+    public var format: String = "text"
+
+    init(_ scope: ConfigScope) throws(ConfigError) {
+        level = try scope.choice("level", ["trace", "debug", "info", "notice", "warning", "error", "critical"], default: level)
+        format = try scope.choice("format", ["text", "json"], default: format)
+    }
+}
+
+/// `[nats]` and `[nats.stream]`
+public struct NATSConfiguration: Sendable {
+    /// `url`: one URL or a comma-separated list. Default `nats://127.0.0.1:4222`.
+    public var url = "nats://127.0.0.1:4222"
+    /// `subject_prefix`: default `entity.change`.
+    public var subjectPrefix = SubjectNamer.defaultPrefix
+    /// `connect_timeout`: default `2s`.
+    public var connectTimeout: Duration = .seconds(2)
+    /// `reconnect_wait`: default `250ms`.
+    public var reconnectWait: Duration = .milliseconds(250)
+    /// `request_timeout`: JetStream API requests and publishes. Default `5s`.
+    public var requestTimeout: Duration = .seconds(5)
+    public var stream = StreamSettings()
+
+    public struct StreamSettings: Sendable {
+        /// `name`: default `ENTITY_CHANGES`.
+        public var name = "ENTITY_CHANGES"
+        /// `storage`: `file` or `memory`. Default `file`.
+        public var storage = "file"
+        /// `max_age`: default `7d`.
+        public var maxAge: Duration = .seconds(7 * 86_400)
+        /// `duplicate_window`: default `5m`.
+        public var duplicateWindow: Duration = .seconds(300)
+        /// `replicas`: 1 (dev) or 3 (prod). Default 1.
+        public var replicas = 1
+        /// `max_bytes`: -1 for unlimited. Default -1.
+        public var maxBytes = -1
+    }
+
+    init(_ scope: ConfigScope) throws(ConfigError) {
+        url = try scope.string("url", default: url)
+        subjectPrefix = try scope.string("subject_prefix", default: subjectPrefix)
+        do throws(SubjectError) {
+            _ = try SubjectNamer(prefix: subjectPrefix)
+        } catch {
+            throw scope.error("subject_prefix", error.description)
+        }
+        connectTimeout = try scope.duration("connect_timeout", default: connectTimeout)
+        reconnectWait = try scope.duration("reconnect_wait", default: reconnectWait)
+        requestTimeout = try scope.duration("request_timeout", default: requestTimeout)
+        let streamScope = try scope.section("stream")
+        stream.name = try streamScope.string("name", default: stream.name)
+        stream.storage = try streamScope.choice("storage", ["file", "memory"], default: stream.storage)
+        stream.maxAge = try streamScope.duration("max_age", default: stream.maxAge)
+        stream.duplicateWindow = try streamScope.duration("duplicate_window", default: stream.duplicateWindow)
+        stream.replicas = try streamScope.int("replicas", default: stream.replicas, range: 1...5)
+        stream.maxBytes = try streamScope.int("max_bytes", default: stream.maxBytes)
+    }
+}
+
+/// `[redis]`
+public struct RedisConfiguration: Sendable {
+    /// `url`: `redis://[user:password@]host:port[/db]`; a secret (`url_env`, `url_file` work too).
+    public var url = Secret("redis://127.0.0.1:6379")
+    /// `key_prefix`: prepended to every key the fleet writes. Default `fraiseql:`.
+    public var keyPrefix = "fraiseql:"
+    /// `connect_timeout`: default `2s`.
+    public var connectTimeout: Duration = .seconds(2)
+    /// `command_timeout`: default `2s`.
+    public var commandTimeout: Duration = .seconds(2)
+
+    init(_ scope: ConfigScope) throws(ConfigError) {
+        url = try scope.secret("url") ?? url
+        guard url.value.hasPrefix("redis://") else { throw scope.error("url", "expected a redis:// URL") }
+        keyPrefix = try scope.string("key_prefix", default: keyPrefix)
+        connectTimeout = try scope.duration("connect_timeout", default: connectTimeout)
+        commandTimeout = try scope.duration("command_timeout", default: commandTimeout)
+    }
+}
+
+/// `[postgres]`, `[mysql]`, `[mssql]`
+public struct DatabaseConfiguration: Sendable {
+    /// `url`: connection URL; a secret (`url_env`, `url_file` work too). No default.
+    public var url: Secret?
+    /// `pool_size`: connections per service. Default 4.
+    public var poolSize = 4
+
+    init(_ scope: ConfigScope) throws(ConfigError) {
+        url = try scope.secret("url")
+        poolSize = try scope.int("pool_size", default: poolSize, range: 1...256)
+    }
+}
+
+/// `[bridge]` and `[[bridge.tables]]`
+public struct BridgeConfiguration: Sendable {
+    /// `transport_name`: names the source in events and checkpoints. Default `pg-main`.
+    public var transportName = "pg-main"
+    /// `batch_size`: rows per publish batch. Default 500.
+    public var batchSize = 500
+    /// `poll_interval`: fallback wake-up when no notification arrives. Default `1s`.
+    public var pollInterval: Duration = .seconds(1)
+    /// `retention`: published change-log rows older than this are deleted. Default `3d`.
+    public var retention: Duration = .seconds(3 * 86_400)
+    public var tables: [Table] = []
+
+    public struct Table: Sendable {
+        /// `table`: schema-qualified table name (`public.orders`). Required.
+        public var table: String
+        /// `entity`: entity type in events and subjects. Required; `[a-z0-9_-]` after lower-casing.
+        public var entity: String
+        /// `id_column`: default `id`.
+        public var idColumn: String
+        /// `include_columns` / `exclude_columns`: optional column lists.
+        public var includeColumns: [String]
+        public var excludeColumns: [String]
+    }
+
+    init(_ scope: ConfigScope) throws(ConfigError) {
+        transportName = try scope.string("transport_name", default: transportName)
+        batchSize = try scope.int("batch_size", default: batchSize, range: 1...100_000)
+        pollInterval = try scope.duration("poll_interval", default: pollInterval)
+        retention = try scope.duration("retention", default: retention)
+        tables = try scope.tables("tables").map { table throws(ConfigError) in
+            guard let name = try table.optionalString("table") else { throw table.error("table", "is required") }
+            guard let entity = try table.optionalString("entity") else { throw table.error("entity", "is required") }
+            do throws(SubjectError) {
+                _ = try SubjectNamer.entityToken(entity)
+            } catch {
+                throw table.error("entity", error.description)
+            }
+            return Table(
+                table: name, entity: entity, idColumn: try table.string("id_column", default: "id"),
+                includeColumns: try table.strings("include_columns", default: []),
+                excludeColumns: try table.strings("exclude_columns", default: []))
+        }
+    }
+}
+
+/// Reads `{ kind, base, cap, jitter }` into a ``BackoffPolicy``.
+func backoffPolicy(_ scope: ConfigScope, default fallback: BackoffPolicy) throws(ConfigError) -> BackoffPolicy {
+    guard scope.contains("kind") || scope.contains("base") || scope.contains("cap") || scope.contains("jitter") else {
+        return fallback
+    }
+    let kind = try scope.choice("kind", BackoffPolicy.Kind.allCases.map(\.rawValue), default: fallback.kind.rawValue)
+    let base = try scope.duration("base", default: .milliseconds(fallback.baseMilliseconds))
+    let cap = try scope.duration("cap", default: .milliseconds(fallback.capMilliseconds))
+    let jitter = try scope.double("jitter", default: fallback.jitter, range: 0...1)
+    func milliseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+    }
+    guard milliseconds(cap) >= milliseconds(base) else { throw scope.error("cap", "must not be below base") }
+    return BackoffPolicy(
+        kind: BackoffPolicy.Kind(rawValue: kind)!, baseMilliseconds: milliseconds(base), capMilliseconds: milliseconds(cap),
+        jitter: jitter)
+}
+
+/// `[observer]`
+public struct ObserverConfiguration: Sendable {
+    /// `transport`: `nats` or `postgres`. Default `nats`.
+    public var transport = "nats"
+    /// `consumer`: durable consumer name shared by all replicas. Default `observer-worker`.
+    public var consumer = "observer-worker"
+    /// `max_in_flight`: messages processed at once per worker. Default 256.
+    public var maxInFlight = 256
+    /// `max_deliver`: deliveries before the dead-letter queue. Default 8.
+    public var maxDeliver = 8
+    /// `ack_wait`: default `30s`.
+    public var ackWait: Duration = .seconds(30)
+    /// `backoff`: `{ kind, base, cap, jitter }`. Default exponential 500ms → 5m, jitter 0.2.
+    public var backoff = BackoffPolicy.default
+    /// `dedup_window`: how long processed event ids are remembered. Default `10m`.
+    public var dedupWindow: Duration = .seconds(600)
+
+    init(_ scope: ConfigScope) throws(ConfigError) {
+        transport = try scope.choice("transport", ["nats", "postgres"], default: transport)
+        consumer = try scope.string("consumer", default: consumer)
+        maxInFlight = try scope.int("max_in_flight", default: maxInFlight, range: 1...100_000)
+        maxDeliver = try scope.int("max_deliver", default: maxDeliver, range: 1...1000)
+        ackWait = try scope.duration("ack_wait", default: ackWait)
+        backoff = try backoffPolicy(scope.section("backoff"), default: backoff)
+        dedupWindow = try scope.duration("dedup_window", default: dedupWindow)
+    }
+}
+
+/// One `[[observers]]` entry. Action settings are kept as read and validated by observer-worker.
+public struct ObserverDefinition: Sendable {
+    public static let actionKinds = ["webhook", "slack", "email", "search", "job", "log"]
+
+    /// `name`: required, unique.
+    public var name: String
+    /// `entity`: the entity type to match. Required.
+    public var entity: String
+    /// `operations`: default all three.
+    public var operations: [Contracts.Operation]
+    /// `condition`: optional expression (see docs/configuration.md).
+    public var condition: String?
+    /// `[[observers.actions]]`: each with a `kind`.
+    public var actions: [Action]
+
+    public struct Action: Sendable {
+        public var kind: String
+        /// The action's other keys, for the observer-worker to validate.
+        public var settings: [String: ConfigValue]
+        /// Where the action is in the file (`observers[0].actions[1]`), for errors.
+        public var path: String
+    }
+
+    init(_ scope: ConfigScope) throws(ConfigError) {
+        guard let name = try scope.optionalString("name") else { throw scope.error("name", "is required") }
+        guard let entity = try scope.optionalString("entity") else { throw scope.error("entity", "is required") }
+        self.name = name
+        self.entity = entity
+        var operations: [Contracts.Operation] = []
+        for text in try scope.strings("operations", default: Contracts.Operation.allCases.map(\.rawValue)) {
+            guard let operation = Contracts.Operation(rawValue: text) else {
+                throw scope.error("operations", "'\(text)' is not one of insert, update, delete")
+            }
+            operations.append(operation)
+        }
+        self.operations = operations
+        condition = try scope.optionalString("condition")
+        actions = try scope.tables("actions").map { action throws(ConfigError) in
+            let kind = try action.choice("kind", Self.actionKinds, default: "")
+            var settings = action.node
+            settings["kind"] = nil
+            for key in settings.keys { action.reader.markConsumed(action.fullPath(key)) }
+            return Action(kind: kind, settings: settings, path: action.path)
+        }
+        guard !actions.isEmpty else { throw scope.error("actions", "an observer needs at least one action") }
+    }
+}
+
+/// `[jobs]`
+public struct JobsConfiguration: Sendable {
+    /// `queues`: default `["default"]`.
+    public var queues = ["default"]
+    /// `concurrency`: jobs run at once per worker. Default 32.
+    public var concurrency = 32
+    /// `visibility_timeout`: a job held longer by a silent worker is reclaimed. Default `60s`.
+    public var visibilityTimeout: Duration = .seconds(60)
+    /// `max_attempts`: default 5.
+    public var maxAttempts = 5
+    /// `backoff`: `{ kind, base, cap, jitter }`. Default exponential 500ms → 5m, jitter 0.2.
+    public var backoff = BackoffPolicy.default
+
+    init(_ scope: ConfigScope) throws(ConfigError) {
+        queues = try scope.strings("queues", default: queues)
+        concurrency = try scope.int("concurrency", default: concurrency, range: 1...10_000)
+        visibilityTimeout = try scope.duration("visibility_timeout", default: visibilityTimeout)
+        maxAttempts = try scope.int("max_attempts", default: maxAttempts, range: 1...1000)
+        backoff = try backoffPolicy(scope.section("backoff"), default: backoff)
+    }
+}
+
+/// `[flight]`
+public struct FlightConfiguration: Sendable {
+    /// `listen`: default `0.0.0.0:8815`.
+    public var address = ListenAddress(host: "0.0.0.0", port: 8815)
+    /// `batch_rows`: rows per Arrow record batch. Default 8192.
+    public var batchRows = 8192
+    /// `token`: bearer token clients must present; a secret (`token_env`, `token_file`).
+    public var token: Secret?
+
+    init(_ scope: ConfigScope) throws(ConfigError) {
+        let listen = try scope.string("listen", default: "0.0.0.0:8815")
+        address = try ListenAddress(listen, key: scope.fullPath("listen"), scope: scope)
+        batchRows = try scope.int("batch_rows", default: batchRows, range: 1...1_000_000)
+        token = try scope.secret("token")
+    }
+}
+
+/// `[metrics]`
+public struct MetricsConfiguration: Sendable {
+    /// `listen`: the ops port (`/metrics`, `/health/live`, `/health/ready`). Default `0.0.0.0:9090`.
+    /// Override per process with `FRAISEQL_METRICS_LISTEN` when services share a host.
+    public var address = ListenAddress(host: "0.0.0.0", port: 9090)
+    /// `enabled`: export metrics. Default true.
+    public var enabled = true
+
+    init(_ scope: ConfigScope) throws(ConfigError) {
+        let listen = try scope.string("listen", default: "0.0.0.0:9090")
+        address = try ListenAddress(listen, key: scope.fullPath("listen"), scope: scope)
+        enabled = try scope.bool("enabled", default: enabled)
+    }
+}
+
+/// `host:port`.
+public struct ListenAddress: Sendable, Hashable {
+    public var host: String
+    public var port: Int
+
+    public init(_ text: String, key: String, scope: ConfigScope) throws(ConfigError) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (0...65535).contains(port), colon > text.startIndex
+        else { throw scope.reader.error(key, "expected host:port, got '\(text)'") }
+        self.host = String(text[..<colon])
+        self.port = port
+    }
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+}

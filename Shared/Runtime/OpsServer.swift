@@ -1,0 +1,74 @@
+import Hummingbird
+import Logging
+import NIOCore
+import Prometheus
+import ServiceLifecycle
+import Synchronization
+
+/// One readiness condition: a server the service needs, checked on each `/health/ready`.
+public struct ReadinessCheck: Sendable {
+    public var name: String
+    public var check: @Sendable () async -> Bool
+
+    public init(_ name: String, check: @escaping @Sendable () async -> Bool) {
+        self.name = name
+        self.check = check
+    }
+}
+
+/// What `buildServices` returns: the long-running services in dependency order, and the
+/// readiness checks the ops server reports.
+public struct ServiceSet: Sendable {
+    public var services: [any Service]
+    public var readiness: [ReadinessCheck]
+
+    public init(services: [any Service] = [], readiness: [ReadinessCheck] = []) {
+        self.services = services
+        self.readiness = readiness
+    }
+}
+
+/// The ops HTTP server: `/metrics` (Prometheus text format), `/health/live` (the process runs)
+/// and `/health/ready` (200 only when every readiness check passes; the body lists each).
+public struct OpsServer: Service {
+    let application: Application<RouterResponder<BasicRequestContext>>
+
+    /// - Parameter onListening: receives the bound port (useful with port 0).
+    public init(
+        address: ListenAddress, serviceName: String, registry: PrometheusCollectorRegistry?, readiness: [ReadinessCheck],
+        logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) {
+        let router = Router()
+        router.get("/health/live") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: #"{"status":"live","service":"\#(serviceName)"}"#)))
+        }
+        router.get("/health/ready") { _, _ in
+            var results: [(String, Bool)] = []
+            for check in readiness { results.append((check.name, await check.check())) }
+            let ready = results.allSatisfy(\.1)
+            let checks = results.map { #""\#($0.0)":\#($0.1 ? "true" : "false")"# }.joined(separator: ",")
+            let body = #"{"status":"\#(ready ? "ready" : "not_ready")","service":"\#(serviceName)","checks":{\#(checks)}}"#
+            return Response(
+                status: ready ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: body)))
+        }
+        router.get("/metrics") { _, _ in
+            var bytes: [UInt8] = []
+            registry?.emit(into: &bytes)
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        }
+        self.application = Application(
+            router: router,
+            configuration: .init(address: .hostname(address.host, port: address.port), serverName: serviceName),
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? address.port) },
+            logger: logger)
+    }
+
+    public func run() async throws {
+        try await application.run()
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import Logging
+import Metrics
+import Prometheus
+import ServiceLifecycle
+
+/// What a service's `buildServices` receives.
+public struct ServiceContext: Sendable {
+    public var name: String
+    public var configuration: FleetConfiguration
+    public var logger: Logger
+
+    public init(name: String, configuration: FleetConfiguration, logger: Logger) {
+        self.name = name
+        self.configuration = configuration
+        self.logger = logger
+    }
+}
+
+/// The entry point every executable calls: load the configuration (exit 2 when it is bad),
+/// bootstrap logging and metrics once, build the services, run them in a `ServiceGroup` with
+/// SIGTERM/SIGINT as graceful-shutdown signals, the ops server last so it stops first.
+public enum ServiceMain {
+    /// Exit code for a bad configuration.
+    public static let configurationExitCode: Int32 = 2
+
+    /// The configuration path: `--config PATH`, else `FRAISEQL_CONFIG`, else `fraiseql.toml`.
+    public static func configurationPath(arguments: [String] = CommandLine.arguments, environment: [String: String]) -> String {
+        if let index = arguments.firstIndex(of: "--config"), index + 1 < arguments.count { return arguments[index + 1] }
+        if let argument = arguments.first(where: { $0.hasPrefix("--config=") }) {
+            return String(argument.dropFirst("--config=".count))
+        }
+        return environment["FRAISEQL_CONFIG"] ?? "fraiseql.toml"
+    }
+
+    /// Loads the configuration or exits with code 2 and a message naming the key.
+    public static func loadConfigurationOrExit(name: String) -> FleetConfiguration {
+        let environment = ProcessInfo.processInfo.environment
+        let path = configurationPath(environment: environment)
+        do {
+            return try FleetConfiguration.load(path: path, environment: environment)
+        } catch {
+            FileHandle.standardError.write(Data("\(name): configuration error: \(error.description)\n".utf8))
+            exit(configurationExitCode)
+        }
+    }
+
+    public static func run(
+        name: String, build: @Sendable (ServiceContext) async throws -> ServiceSet
+    ) async {
+        let configuration = loadConfigurationOrExit(name: name)
+        LoggingBootstrap.bootstrap(configuration.log)
+        var logger = Logger(label: "fraiseql.\(name)")
+        logger[metadataKey: "service"] = "\(name)"
+        let registry = PrometheusCollectorRegistry()
+        if configuration.metrics.enabled {
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        }
+        do {
+            let set = try await build(ServiceContext(name: name, configuration: configuration, logger: logger))
+            let serviceLogger = logger
+            let ops = OpsServer(
+                address: configuration.metrics.address, serviceName: name, registry: configuration.metrics.enabled ? registry : nil,
+                readiness: set.readiness, logger: logger,
+                onListening: { port in serviceLogger.info("ops server listening", metadata: ["ops.port": "\(port)"]) })
+            var groupConfiguration = ServiceGroupConfiguration(
+                services: set.services.map { .init(service: $0) } + [.init(service: ops)],
+                gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
+            // Below Kubernetes' default 30 s termination grace period.
+            groupConfiguration.maximumGracefulShutdownDuration = .seconds(25)
+            let group = ServiceGroup(configuration: groupConfiguration)
+            logger.info("service starting")
+            try await group.run()
+            logger.info("service stopped")
+        } catch let error as ConfigError {
+            logger.critical("configuration error", metadata: ["error": "\(error.description)"])
+            exit(configurationExitCode)
+        } catch {
+            logger.critical("service failed", metadata: ["error": "\(error)"])
+            exit(1)
+        }
+    }
+}
