@@ -131,7 +131,7 @@ let package = Package(
                 path: "Benchmarks/ClientBench",
                 swiftSettings: swiftSettings
             ),
-            .testTarget(name: "ContractsTests", dependencies: ["Contracts"], resources: [.copy("Golden")],
+            .testTarget(name: "ContractsTests", dependencies: ["Contracts"], exclude: ["Golden"],
                         swiftSettings: swiftSettings),
             .testTarget(name: "RuntimeTests", dependencies: ["Runtime"], swiftSettings: swiftSettings),
             .testTarget(

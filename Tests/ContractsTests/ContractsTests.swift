@@ -1,0 +1,211 @@
+import Contracts
+import Foundation
+import Testing
+
+/// Golden files pin the wire encoding. Set `RECORD_GOLDEN=1` to rewrite them after an intended
+/// change (and bump `schema_version` when the change is not backward compatible).
+enum Golden {
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
+
+    static func check<T: Codable & Equatable>(_ value: T, file name: String) throws {
+        let url = directory.appendingPathComponent(name)
+        let encoder = WireFormat.encoder()
+        encoder.outputFormatting.insert(.prettyPrinted)
+        let encoded = String(decoding: try encoder.encode(value), as: UTF8.self) + "\n"
+        if ProcessInfo.processInfo.environment["RECORD_GOLDEN"] == "1" {
+            try encoded.write(to: url, atomically: true, encoding: .utf8)
+        }
+        let golden = try String(contentsOf: url, encoding: .utf8)
+        #expect(encoded == golden, "encoding of \(T.self) differs from \(name)")
+        let decoded = try WireFormat.decode(T.self, from: Array(golden.utf8))
+        #expect(decoded == value, "decoding \(name) does not give the value back")
+    }
+}
+
+let sampleID = UUID(uuidString: "3f1c2a9e-8d4b-4c1e-9a57-2b6f0e4d7c11")!
+let sampleTime = Timestamp(rfc3339: "2026-11-22T21:45:13.123456Z")!
+
+@Suite("Wire contracts")
+struct WireContractTests {
+    @Test("update event matches its golden file")
+    func updateEventGolden() throws {
+        let before: [String: JSONValue] = ["id": 1042, "status": "pending", "total": 99.5]
+        let after: [String: JSONValue] = ["id": 1042, "status": "paid", "total": 99.5]
+        let event = EntityEvent(
+            id: sampleID, cursor: 48213, source: "pg-main", entityType: "order", entityId: "1042", operation: .update,
+            before: before, after: after, changes: EntityEvent.diff(before: before, after: after), occurredAt: sampleTime,
+            traceParent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+        #expect(event.changes == ["status": FieldChange(old: "pending", new: "paid")])
+        try Golden.check(event, file: "entity_event_update.json")
+    }
+
+    @Test("insert event without before, changes or tenant matches its golden file")
+    func insertEventGolden() throws {
+        let event = EntityEvent(
+            id: sampleID, cursor: 1, source: "pg-main", entityType: "customer", entityId: "7", operation: .insert,
+            after: ["id": 7, "name": "Ada", "tier": "gold", "tags": ["a", "b"], "address": ["city": "Paris"], "note": nil],
+            tenantId: "tenant-1", occurredAt: sampleTime)
+        try Golden.check(event, file: "entity_event_insert.json")
+    }
+
+    @Test("job, dead letter and checkpoint match their golden files")
+    func otherGoldens() throws {
+        let job = Job(
+            id: sampleID, queue: "default", kind: "http", payload: ["url": "http://127.0.0.1/x"], attempt: 2, maxAttempts: 5,
+            backoff: BackoffPolicy(kind: .exponential, baseMilliseconds: 500, capMilliseconds: 60_000, jitter: 0.2),
+            enqueuedAt: sampleTime, notBefore: sampleTime.adding(.seconds(2)), sourceEventId: sampleID,
+            uniqueKey: "order-1042", timeoutMilliseconds: 30_000)
+        try Golden.check(job, file: "job.json")
+        let letter = DeadLetter(
+            id: sampleID, origin: "entity.change.order.update", payload: "not json", reason: .undecodable, attempts: 1,
+            firstFailedAt: sampleTime, lastFailedAt: sampleTime, lastError: "unexpected character 'n'")
+        try Golden.check(letter, file: "dead_letter.json")
+        try Golden.check(Checkpoint(transport: "pg-main", cursor: 48213, updatedAt: sampleTime), file: "checkpoint.json")
+    }
+
+    @Test("the ARCHITECTURE.md example decodes, with null tenant_id and upper-case id accepted")
+    func architectureExample() throws {
+        let text = """
+            {"id": "3F1C2A9E-8D4B-4C1E-9A57-2B6F0E4D7C11", "cursor": 48213, "source": "pg-main",
+             "entity_type": "order", "entity_id": "1042", "operation": "update",
+             "before": {"id": 1042, "status": "pending", "total": 99.5},
+             "after":  {"id": 1042, "status": "paid",    "total": 99.5},
+             "changes": {"status": {"old": "pending", "new": "paid"}},
+             "tenant_id": null, "occurred_at": "2026-11-22T21:45:13.123456Z", "schema_version": 1,
+             "trace_parent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
+            """
+        let event = try WireFormat.decode(EntityEvent.self, from: Array(text.utf8))
+        #expect(event.id == sampleID)
+        #expect(event.tenantId == nil)
+        #expect(event.after?["total"] == .double(99.5))
+        #expect(event.after?["id"] == .int(1042))
+        #expect(event.occurredAt == sampleTime)
+        let reencoded = String(decoding: try WireFormat.encode(event), as: UTF8.self)
+        #expect(reencoded.contains(#""id":"3f1c2a9e-8d4b-4c1e-9a57-2b6f0e4d7c11""#))
+    }
+
+    @Test("a payload that is not the contract fails to decode", arguments: [
+        "not json", "{}", #"{"id":"x","cursor":1}"#,
+        #"{"id":"3f1c2a9e-8d4b-4c1e-9a57-2b6f0e4d7c11","cursor":1,"source":"s","entity_type":"o","entity_id":"1","operation":"upsert","occurred_at":"2026-11-22T21:45:13Z","schema_version":1}"#,
+    ])
+    func undecodable(text: String) {
+        #expect(throws: (any Error).self) { try WireFormat.decode(EntityEvent.self, from: Array(text.utf8)) }
+    }
+}
+
+@Suite("Timestamps")
+struct TimestampTests {
+    @Test("RFC 3339 parsing", arguments: [
+        ("2026-11-22T21:45:13.123456Z", "2026-11-22T21:45:13.123456Z"),
+        ("2026-11-22T21:45:13Z", "2026-11-22T21:45:13.000000Z"),
+        ("2026-11-22T21:45:13.1Z", "2026-11-22T21:45:13.100000Z"),
+        ("2026-11-22T21:45:13.123456789Z", "2026-11-22T21:45:13.123456Z"),
+        ("2026-11-22T23:45:13.5+02:00", "2026-11-22T21:45:13.500000Z"),
+        ("2026-11-22 21:45:13-01:30", "2026-11-22T23:15:13.000000Z"),
+        ("1970-01-01T00:00:00Z", "1970-01-01T00:00:00.000000Z"),
+        ("2000-02-29T12:00:00Z", "2000-02-29T12:00:00.000000Z"),
+    ])
+    func parse(input: String, expected: String) throws {
+        let timestamp = try #require(Timestamp(rfc3339: input))
+        #expect(timestamp.rfc3339 == expected)
+    }
+
+    @Test("invalid timestamps are rejected", arguments: [
+        "", "2026-11-22", "2026-13-01T00:00:00Z", "2026-11-22T21:45:13", "2026-11-22T21:45:13.Z", "2026-11-22T21:45:13Zx",
+    ])
+    func invalid(input: String) {
+        #expect(Timestamp(rfc3339: input) == nil)
+    }
+
+    @Test("Date round trip keeps microseconds")
+    func dateRoundTrip() {
+        let timestamp = Timestamp(microsecondsSinceEpoch: 1_795_383_913_123_456)
+        #expect(Timestamp(timestamp.date) == timestamp)
+    }
+}
+
+@Suite("Subjects")
+struct SubjectTests {
+    @Test("entity tokens", arguments: [
+        ("order", "entity.change.order.update"), ("Order", "entity.change.order.update"),
+        ("line_item", "entity.change.line_item.update"), ("audit-log2", "entity.change.audit-log2.update"),
+    ])
+    func valid(entity: String, subject: String) throws {
+        #expect(try SubjectNamer().subject(entityType: entity, operation: .update) == subject)
+    }
+
+    @Test("invalid entity names are rejected with a clear message", arguments: [
+        "", "order.items", "orders*", ">", "line item", "café", "a/b",
+    ])
+    func invalid(entity: String) {
+        #expect(throws: SubjectError.self) { try SubjectNamer().subject(entityType: entity, operation: .insert) }
+        do {
+            _ = try SubjectNamer.entityToken(entity)
+        } catch {
+            #expect(error.description.contains("cannot be a NATS subject token"))
+        }
+    }
+
+    @Test("prefixes and filters")
+    func prefixes() throws {
+        let namer = try SubjectNamer(prefix: "app.events")
+        #expect(try namer.subject(entityType: "order", operation: .delete) == "app.events.order.delete")
+        #expect(try namer.filter() == "app.events.>")
+        #expect(try namer.filter(entityType: "order") == "app.events.order.*")
+        #expect(try namer.filter(operation: .insert) == "app.events.*.insert")
+        for bad in ["", "a..b", "a.*", "a.>", "a b", ".a"] {
+            #expect(throws: SubjectError.self) { try SubjectNamer(prefix: bad) }
+        }
+    }
+
+    @Test("event headers carry id, source, cursor and trace context")
+    func headers() {
+        let event = EntityEvent(
+            id: sampleID, cursor: 9, source: "pg-main", entityType: "order", entityId: "1", operation: .insert,
+            occurredAt: sampleTime, traceParent: "00-abc-def-01")
+        let headers = Dictionary(uniqueKeysWithValues: EventHeaders.headers(for: event))
+        #expect(headers["Nats-Msg-Id"] == "3f1c2a9e-8d4b-4c1e-9a57-2b6f0e4d7c11")
+        #expect(headers["Fraiseql-Source"] == "pg-main")
+        #expect(headers["Fraiseql-Cursor"] == "9")
+        #expect(headers["traceparent"] == "00-abc-def-01")
+    }
+}
+
+@Suite("Backoff")
+struct BackoffTests {
+    @Test("documented schedules without jitter", arguments: [
+        (BackoffPolicy.Kind.fixed, [500, 500, 500, 500, 500]),
+        (.linear, [500, 1000, 1500, 2000, 2500]),
+        (.exponential, [500, 1000, 2000, 4000, 5000]),
+    ])
+    func schedules(kind: BackoffPolicy.Kind, expected: [Int64]) {
+        let policy = BackoffPolicy(kind: kind, baseMilliseconds: 500, capMilliseconds: 5000, jitter: 0)
+        #expect((1...5).map { policy.delayMilliseconds(afterFailure: $0, random: 0.9) } == expected)
+    }
+
+    @Test("jitter stays within ±jitter and under the cap")
+    func jitter() {
+        let policy = BackoffPolicy(kind: .exponential, baseMilliseconds: 1000, capMilliseconds: 10_000, jitter: 0.2)
+        #expect(policy.delayMilliseconds(afterFailure: 1, random: 0) == 800)
+        #expect(policy.delayMilliseconds(afterFailure: 1, random: 0.5) == 1000)
+        #expect(policy.delayMilliseconds(afterFailure: 1, random: 0.999_999) == 1200)
+        #expect(policy.delayMilliseconds(afterFailure: 10, random: 0.999_999) == 10_000)
+        #expect(policy.delayMilliseconds(afterFailure: 200, random: 0) == 8000)
+    }
+}
+
+@Suite("JSON values")
+struct JSONValueTests {
+    @Test("integers, doubles, booleans and nulls keep their kind")
+    func kinds() throws {
+        let decoded = try WireFormat.decode(
+            JSONValue.self, from: Array(#"{"a":1,"b":1.5,"c":true,"d":null,"e":[1,"x"],"f":{"g":9007199254740993}}"#.utf8))
+        #expect(decoded[path: "a"] == .int(1))
+        #expect(decoded[path: "b"] == .double(1.5))
+        #expect(decoded[path: "c"] == .bool(true))
+        #expect(decoded[path: "d"] == .null)
+        #expect(decoded[path: "e"] == .array([.int(1), .string("x")]))
+        #expect(decoded[path: "f.g"] == .int(9_007_199_254_740_993))
+        #expect(decoded[path: "f.missing"] == nil)
+    }
+}
