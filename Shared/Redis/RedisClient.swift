@@ -131,7 +131,11 @@ public final class RedisClient: Service, Sendable {
         let promise = channel.eventLoop.makePromise(of: [RESPValue].self)
         let request = RedisRequest(
             commands: commands, timeout: (timeout ?? configuration.commandTimeout).timeAmount, promise: promise)
-        channel.writeAndFlush(request, promise: nil)
+        // If the channel closed before the handler saw the request, only the write fails: fail the
+        // request too (completing a completed promise is a no-op).
+        channel.writeAndFlush(request).whenFailure { error in
+            promise.fail(RedisError(code: .connection, message: "write failed: \(error)"))
+        }
         return try await promise.futureResult.get()
     }
 

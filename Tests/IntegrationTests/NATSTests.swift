@@ -1,0 +1,217 @@
+import Foundation
+import NATS
+import Synchronization
+import Testing
+
+func connectNATS(_ url: String? = nil, reconnectWait: Duration = .milliseconds(100)) async throws -> JetStream {
+    let connection = try await NATSConnection.connect(
+        NATSClientConfiguration(url: try url ?? Stack.url("NATS_URL"), name: "tests", reconnectWait: reconnectWait))
+    return try connection.jetStream()
+}
+
+/// A stream of its own for each test: name and subject prefix are unique.
+func makeStream(_ jetStream: JetStream, storage: StorageKind = .file) async throws -> (name: String, prefix: String) {
+    let name = Stack.unique("T").uppercased()
+    let prefix = name.lowercased()
+    try await jetStream.ensureStream(
+        StreamConfiguration(name: name, subjects: ["\(prefix).>"], storage: storage, duplicateWindow: .seconds(120)))
+    return (name, prefix)
+}
+
+@Suite("NATS JetStream client", .serialized)
+struct NATSTests {
+    @Test("publish → durable pull fetch → ack, with headers and metadata")
+    func publishFetchAck() async throws {
+        let jetStream = try await connectNATS()
+        let (stream, prefix) = try await makeStream(jetStream)
+        for index in 0..<10 {
+            let ack = try await jetStream.publish(
+                OutgoingMessage(
+                    subject: "\(prefix).order.insert", payload: Array("event \(index)".utf8),
+                    headers: [("Fraiseql-Cursor", "\(index)")], messageId: "id-\(index)"))
+            #expect(ack.stream == stream)
+            #expect(ack.sequence == UInt64(index + 1))
+            #expect(!ack.duplicate)
+        }
+        try await jetStream.ensureConsumer(stream: stream, ConsumerConfiguration(durableName: "worker", ackWait: .seconds(30)))
+        let subscription = try await jetStream.pullSubscribe(stream: stream, consumer: "worker")
+        var received: [JetStreamMessage] = []
+        while received.count < 10 {
+            let batch = try await subscription.fetch(batch: 10, timeout: .seconds(2))
+            try #require(!batch.isEmpty, "fetch returned nothing after \(received.count) messages")
+            received += batch
+        }
+        #expect(received.map { String(decoding: $0.payload, as: UTF8.self) } == (0..<10).map { "event \($0)" })
+        #expect(received[3].header("Fraiseql-Cursor") == "3")
+        #expect(received[3].header("Nats-Msg-Id") == "id-3")
+        #expect(received[3].subject == "\(prefix).order.insert")
+        #expect(received[3].metadata?.deliveryCount == 1)
+        #expect(received[3].metadata?.streamSequence == 4)
+        for message in received.dropLast() { try message.ack() }
+        try await received.last!.ackSync()
+        let info = try await jetStream.consumerInfo(stream: stream, consumer: "worker")
+        #expect(info.ackPending == 0)
+        #expect(info.pending == 0)
+        #expect(try await subscription.fetch(batch: 1, timeout: .milliseconds(200)).isEmpty)
+        subscription.unsubscribe()
+        try await jetStream.deleteStream(stream)
+    }
+
+    @Test("the same Nats-Msg-Id published twice is stored once (sync and pipelined)")
+    func duplicates() async throws {
+        let jetStream = try await connectNATS()
+        let (stream, prefix) = try await makeStream(jetStream)
+        let first = try await jetStream.publish(OutgoingMessage(subject: "\(prefix).a.insert", payload: [1], messageId: "same"))
+        let second = try await jetStream.publish(OutgoingMessage(subject: "\(prefix).a.insert", payload: [1], messageId: "same"))
+        #expect(!first.duplicate)
+        #expect(second.duplicate)
+        #expect(second.sequence == first.sequence)
+        let batch = (0..<200).map { index in
+            OutgoingMessage(subject: "\(prefix).a.update", payload: Array("\(index)".utf8), messageId: "batch-\(index % 100)")
+        }
+        let results = try await jetStream.publishBatch(batch)
+        let acks = try results.map { try $0.get() }
+        #expect(acks.filter(\.duplicate).count == 100)
+        #expect(try await jetStream.streamInfo(stream).messages == 101)
+        try await jetStream.deleteStream(stream)
+    }
+
+    @Test("nak with a delay is redelivered after the delay, not before")
+    func nakWithDelay() async throws {
+        let jetStream = try await connectNATS()
+        let (stream, prefix) = try await makeStream(jetStream)
+        _ = try await jetStream.publish(OutgoingMessage(subject: "\(prefix).a.insert", payload: [42], messageId: "n"))
+        try await jetStream.ensureConsumer(stream: stream, ConsumerConfiguration(durableName: "w", ackWait: .seconds(30)))
+        let subscription = try await jetStream.pullSubscribe(stream: stream, consumer: "w")
+        let first = try #require(try await subscription.fetch(batch: 1, timeout: .seconds(2)).first)
+        let clock = ContinuousClock()
+        let nakedAt = clock.now
+        try first.nak(delay: .milliseconds(1500))
+        #expect(try await subscription.fetch(batch: 1, timeout: .milliseconds(500)).isEmpty, "redelivered before the delay")
+        var again: JetStreamMessage?
+        while again == nil, clock.now - nakedAt < .seconds(10) {
+            again = try await subscription.fetch(batch: 1, timeout: .seconds(1)).first
+        }
+        let redelivered = try #require(again, "not redelivered")
+        #expect(clock.now - nakedAt >= .milliseconds(1400))
+        #expect(redelivered.metadata?.deliveryCount == 2)
+        #expect(redelivered.payload == [42])
+        try redelivered.term()
+        #expect(try await subscription.fetch(batch: 1, timeout: .milliseconds(300)).isEmpty, "terminated message came back")
+        subscription.unsubscribe()
+        try await jetStream.deleteStream(stream)
+    }
+
+    @Test("an ordered consumer starts at a sequence and reads in order")
+    func orderedConsumer() async throws {
+        let jetStream = try await connectNATS()
+        let (stream, prefix) = try await makeStream(jetStream)
+        let results = try await jetStream.publishBatch(
+            (1...20).map { OutgoingMessage(subject: "\(prefix).o.insert", payload: Array("\($0)".utf8), messageId: "o\($0)") })
+        #expect(results.allSatisfy { (try? $0.get()) != nil })
+        let subscription = try await jetStream.orderedSubscribe(subject: "\(prefix).>", start: .sequence(11))
+        var payloads: [String] = []
+        while payloads.count < 10, let message = try await subscription.next(timeout: .seconds(2)) {
+            payloads.append(String(decoding: message.payload, as: UTF8.self))
+        }
+        #expect(payloads == (11...20).map(String.init))
+        subscription.unsubscribe()
+        try await jetStream.deleteStream(stream)
+    }
+
+    @Test("ensureStream is idempotent and applies changed settings")
+    func ensureStreamIdempotent() async throws {
+        let jetStream = try await connectNATS()
+        let name = Stack.unique("S").uppercased()
+        var configuration = StreamConfiguration(name: name, subjects: ["\(name.lowercased()).>"], maxAge: .seconds(3600))
+        try await jetStream.ensureStream(configuration)
+        try await jetStream.ensureStream(configuration)
+        configuration.maxAge = .seconds(7200)
+        configuration.duplicateWindow = .seconds(60)
+        let info = try await jetStream.ensureStream(configuration)
+        #expect(info.maxAge == .seconds(7200))
+        #expect(info.duplicateWindow == .seconds(60))
+        try await jetStream.deleteStream(name)
+        await #expect(throws: NATSError.self) { try await jetStream.streamInfo(name) }
+    }
+
+    @Test("connecting to a port without a server fails with a connection error")
+    func connectionRefused() async throws {
+        let port = try Stack.freePort()
+        let clock = ContinuousClock()
+        let start = clock.now
+        do {
+            _ = try await NATSConnection.connect(NATSClientConfiguration(url: "nats://127.0.0.1:\(port)", maxReconnects: 0))
+            Issue.record("connected to nothing")
+        } catch let error as NATSError {
+            #expect(error.code == .connection)
+        }
+        #expect(clock.now - start < .seconds(5))
+    }
+
+    @Test("a server restart mid-publish: every publish reported acked is in the stream")
+    func restartMidPublish() async throws {
+        let port = try Stack.freePort()
+        let directory = try Stack.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let server = ServerProcess(
+            executable: Stack.binary("NATS_SERVER_BIN", default: "nats-server"),
+            arguments: ["-js", "-a", "127.0.0.1", "-p", "\(port)", "-sd", directory.path])
+        try await server.start(waitForPort: port)
+        let jetStream = try await connectNATS("nats://127.0.0.1:\(port)", reconnectWait: .milliseconds(100))
+        let stream = "RESTART"
+        try await jetStream.ensureStream(StreamConfiguration(name: stream, subjects: ["restart.>"], duplicateWindow: .seconds(120)))
+
+        var acked = Set<String>()
+        var failed = 0
+        var batchNumber = 0
+        let restarted = Flag()
+        let restart = Task {
+            try await Task.sleep(for: .milliseconds(300))
+            server.stop()
+            try await Task.sleep(for: .milliseconds(700))
+            try await server.start(waitForPort: port)
+            restarted.set()
+        }
+        let clock = ContinuousClock()
+        let start = clock.now
+        var lastBatchAllAcked = false
+        while clock.now - start < .seconds(20) {
+            let ids = (0..<200).map { "m-\(batchNumber)-\($0)" }
+            batchNumber += 1
+            let results = try await jetStream.publishBatch(
+                ids.map { OutgoingMessage(subject: "restart.x.insert", payload: Array($0.utf8), messageId: $0) },
+                timeout: .seconds(2))
+            for (id, result) in zip(ids, results) {
+                switch result {
+                case .success: acked.insert(id)
+                case .failure: failed += 1
+                }
+            }
+            lastBatchAllAcked = results.allSatisfy { (try? $0.get()) != nil }
+            if restarted.isSet, lastBatchAllAcked, batchNumber > 5 {
+                break
+            }
+        }
+        try await restart.value
+        #expect(lastBatchAllAcked, "publishing did not recover after the restart")
+        // Read back every stored message id.
+        let subscription = try await jetStream.orderedSubscribe(subject: "restart.>", start: .all)
+        let total = try await jetStream.streamInfo(stream).messages
+        var stored = Set<String>()
+        while stored.count < total, let message = try await subscription.next(timeout: .seconds(3)) {
+            stored.insert(try #require(message.header("Nats-Msg-Id")))
+        }
+        let missing = acked.subtracting(stored)
+        print("restart: \(batchNumber) batches, \(acked.count) acked, \(failed) failed, \(stored.count) stored, \(missing.count) acked but missing")
+        #expect(missing.isEmpty, "acked but not stored: \(missing.prefix(5))")
+        #expect(acked.count > 1000)
+        server.stop()
+    }
+}
+
+final class Flag: Sendable {
+    private let value = Atomic(false)
+    var isSet: Bool { value.load(ordering: .acquiring) }
+    func set() { value.store(true, ordering: .releasing) }
+}

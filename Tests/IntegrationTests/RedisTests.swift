@@ -1,0 +1,156 @@
+import Foundation
+import Redis
+import Testing
+
+func redisClient(_ url: String? = nil, commandTimeout: Duration = .seconds(2)) throws -> RedisClient {
+    var configuration = try RedisClientConfiguration(url: try url ?? Stack.url("REDIS_URL"))
+    configuration.commandTimeout = commandTimeout
+    return RedisClient(configuration: configuration)
+}
+
+@Suite("Redis client")
+struct RedisTests {
+    @Test("SET NX PX: only the first writer wins, and the key expires")
+    func setNXPX() async throws {
+        let redis = try redisClient()
+        defer { redis.close() }
+        let key = Stack.unique("nx")
+        #expect(try await redis.set(key, to: "a", condition: .ifNotExists, expiry: .milliseconds(300)))
+        #expect(try await !redis.set(key, to: "b", condition: .ifNotExists, expiry: .milliseconds(300)))
+        #expect(try await redis.getString(key) == "a")
+        let ttl = try await redis.pttl(key)
+        #expect(ttl > 0 && ttl <= 300)
+        let clock = ContinuousClock()
+        let start = clock.now
+        while try await redis.exists(key), clock.now - start < .seconds(5) { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(try await redis.set(key, to: "c", condition: .ifNotExists))
+        #expect(try await !redis.set(Stack.unique("xx"), to: "d", condition: .ifExists))
+    }
+
+    @Test("stream consumer group round trip; XAUTOCLAIM hands a silent consumer's entries to another")
+    func streamsAndAutoclaim() async throws {
+        let redis = try redisClient()
+        defer { redis.close() }
+        let stream = Stack.unique("jobs")
+        try await redis.xgroupCreate(stream, group: "workers", startID: "0")
+        try await redis.xgroupCreate(stream, group: "workers", startID: "0")  // existing group is fine
+        for index in 0..<3 { try await redis.xadd(stream, fields: [("job", .string("j\(index)")), ("n", RedisArgument(index))]) }
+        #expect(try await redis.xlen(stream) == 3)
+        let taken = try await redis.xreadgroup(group: "workers", consumer: "a", stream: stream, count: 10)
+        #expect(taken.map { $0.string("job") } == ["j0", "j1", "j2"])
+        #expect(try await redis.xack(stream, group: "workers", ids: [taken[0].id]) == 1)
+        // "a" goes silent; after the idle time "b" reclaims what it held.
+        try await Task.sleep(for: .milliseconds(120))
+        let (next, claimed) = try await redis.xautoclaim(stream, group: "workers", consumer: "b", minIdle: .milliseconds(100))
+        #expect(next == "0-0")
+        #expect(claimed.map { $0.string("job") } == ["j1", "j2"])
+        #expect(try await redis.xack(stream, group: "workers", ids: claimed.map(\.id)) == 2)
+        let pending = try await redis.execute("XPENDING", [.string(stream), "workers"])
+        #expect(pending.array?.first?.integer == 0)
+        #expect(try await redis.xreadgroup(group: "workers", consumer: "a", stream: stream, count: 10).isEmpty)
+        try await redis.delete([stream])
+    }
+
+    @Test("Lua scripts run by SHA and survive SCRIPT FLUSH")
+    func luaScript() async throws {
+        let redis = try redisClient()
+        defer { redis.close() }
+        let script = "redis.call('INCRBY', KEYS[1], ARGV[1]); return redis.call('GET', KEYS[1])"
+        let key = Stack.unique("lua")
+        #expect(try await redis.eval(script, keys: [key], arguments: ["5"]).integer == 5)
+        #expect(try await redis.eval(script, keys: [key], arguments: ["2"]).integer == 7)
+        try await redis.execute("SCRIPT", ["FLUSH"])
+        #expect(try await redis.eval(script, keys: [key], arguments: ["1"]).integer == 8)
+        await #expect(throws: RedisError.self) { try await redis.eval("return redis.call('NOPE')", keys: []) }
+        try await redis.delete([key])
+    }
+
+    @Test("many tasks pipeline over one connection and each gets its own replies")
+    func concurrentPipelining() async throws {
+        let redis = try redisClient()
+        defer { redis.close() }
+        let counter = Stack.unique("counter")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for task in 0..<50 {
+                group.addTask {
+                    for index in 0..<100 {
+                        let key = "\(counter):\(task):\(index)"
+                        let replies = try await redis.pipeline([
+                            RedisCommand("SET", [.string(key), .string("\(task)-\(index)")]),
+                            RedisCommand("INCR", [.string(counter)]),
+                            RedisCommand("GET", [.string(key)]),
+                            RedisCommand("DEL", [.string(key)]),
+                        ])
+                        #expect(replies[2].string == "\(task)-\(index)")
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try await redis.getString(counter) == "5000")
+        try await redis.delete([counter])
+    }
+
+    @Test("Redis down: a clear connection error, fast")
+    func redisDown() async throws {
+        let redis = try redisClient("redis://127.0.0.1:\(try Stack.freePort())")
+        defer { redis.close() }
+        let clock = ContinuousClock()
+        let start = clock.now
+        await #expect {
+            try await redis.ping()
+        } throws: { error in
+            (error as? RedisError)?.code == .connection
+        }
+        #expect(clock.now - start < .seconds(2))
+    }
+
+    @Test("a server that accepts but never answers: the command times out, no hang")
+    func commandTimeout() async throws {
+        // A listening socket that never reads: the kernel accepts the connection, nobody replies.
+        let port = try Stack.freePort()
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(listener) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        var reuse: Int32 = 1
+        setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        try #require(bound == 0 && listen(listener, 16) == 0)
+        let redis = try redisClient("redis://127.0.0.1:\(port)", commandTimeout: .milliseconds(300))
+        defer { redis.close() }
+        let clock = ContinuousClock()
+        let start = clock.now
+        await #expect {
+            try await redis.ping()
+        } throws: { error in
+            (error as? RedisError)?.code == .timeout
+        }
+        let elapsed = clock.now - start
+        #expect(elapsed >= .milliseconds(250) && elapsed < .seconds(2))
+    }
+
+    @Test("after a Redis restart the client reconnects by itself")
+    func reconnect() async throws {
+        let port = try Stack.freePort()
+        let directory = try Stack.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let server = ServerProcess(
+            executable: Stack.binary("REDIS_SERVER_BIN", default: "redis-server"),
+            arguments: ["--bind", "127.0.0.1", "--port", "\(port)", "--dir", directory.path, "--save", ""])
+        try await server.start(waitForPort: port)
+        let redis = try redisClient("redis://127.0.0.1:\(port)")
+        defer { redis.close() }
+        try await redis.set("k", to: "1")
+        server.stop()
+        await #expect(throws: RedisError.self) { try await redis.get("k") }
+        try await server.start(waitForPort: port)
+        #expect(try await redis.set("k", to: "2"))
+        #expect(try await redis.getString("k") == "2")
+        server.stop()
+    }
+}
