@@ -1,1 +1,71 @@
-print("bench placeholder")
+// fraiseql-bench: client throughput, printed as one number per run so scripts can compare it
+// with the raw server figures (scripts/bench-clients.sh).
+//
+//   fraiseql-bench nats-publish URL COUNT PAYLOAD_BYTES BATCH
+//   fraiseql-bench redis-set URL COUNT PIPELINE
+import Foundation
+import NATS
+import Redis
+
+let arguments = CommandLine.arguments
+guard arguments.count >= 2 else {
+    FileHandle.standardError.write(Data("usage: fraiseql-bench nats-publish|redis-set …\n".utf8))
+    exit(64)
+}
+let clock = ContinuousClock()
+
+func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}
+
+switch arguments[1] {
+case "nats-publish":
+    let url = arguments[2]
+    let count = Int(arguments[3])!
+    let size = Int(arguments[4])!
+    let batchSize = Int(arguments[5])!
+    let connection = try await NATSConnection.connect(NATSClientConfiguration(url: url, name: "bench"))
+    let jetStream = try connection.jetStream()
+    let stream = "BENCH_SWIFT"
+    try await jetStream.ensureStream(
+        StreamConfiguration(name: stream, subjects: ["bench.swift.>"], duplicateWindow: .seconds(120)))
+    let payload = [UInt8](repeating: UInt8(ascii: "x"), count: size)
+    var acked = 0
+    var failed = 0
+    let start = clock.now
+    var next = 0
+    while next < count {
+        let batch = (next..<min(count, next + batchSize)).map {
+            OutgoingMessage(subject: "bench.swift.x.insert", payload: payload, messageId: "swift-\($0)")
+        }
+        next += batch.count
+        for result in try await jetStream.publishBatch(batch, timeout: .seconds(60)) {
+            if case .success = result { acked += 1 } else { failed += 1 }
+        }
+    }
+    let elapsed = seconds(clock.now - start)
+    print(String(format: "%.0f", Double(acked) / elapsed))
+    FileHandle.standardError.write(Data("swift: \(acked) acked, \(failed) failed in \(elapsed) s\n".utf8))
+    try await jetStream.deleteStream(stream)
+case "redis-set":
+    let url = arguments[2]
+    let count = Int(arguments[3])!
+    let pipeline = Int(arguments[4])!
+    let redis = RedisClient(configuration: try RedisClientConfiguration(url: url))
+    let value = RedisArgument.bytes([UInt8](repeating: UInt8(ascii: "x"), count: 3))
+    let start = clock.now
+    var sent = 0
+    while sent < count {
+        let commands = (0..<min(pipeline, count - sent)).map { index in
+            RedisCommand("SET", [.string("key:\(sent + index)"), value])
+        }
+        sent += commands.count
+        _ = try await redis.pipeline(commands)
+    }
+    let elapsed = seconds(clock.now - start)
+    print(String(format: "%.0f", Double(count) / elapsed))
+    redis.close()
+default:
+    FileHandle.standardError.write(Data("unknown benchmark \(arguments[1])\n".utf8))
+    exit(64)
+}

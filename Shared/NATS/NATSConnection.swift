@@ -121,8 +121,12 @@ public final class NATSConnection: @unchecked Sendable {
                 natsOptions_SetReconnectBufSize(options, Int32(configuration.reconnectBufferBytes)), "set buffer")
             try NATSError.check(
                 natsOptions_SetPingInterval(options, configuration.pingInterval.milliseconds), "set ping interval")
+            // With a connected callback the first connect is asynchronous: the call returns
+            // NATS_NOT_YET_CONNECTED at once and the library keeps trying in the background.
             try NATSError.check(
-                natsOptions_SetRetryOnFailedConnect(options, configuration.retryOnFailedConnect, nil, nil), "set retry")
+                natsOptions_SetRetryOnFailedConnect(
+                    options, configuration.retryOnFailedConnect, configuration.retryOnFailedConnect ? { _, _ in } : nil, nil),
+                "set retry")
 
             let events = Unmanaged.passRetained(ConnectionEvents(logger: logger, name: configuration.name))
             let context = events.toOpaque()

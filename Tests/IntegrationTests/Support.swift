@@ -87,12 +87,16 @@ final class ServerProcess: @unchecked Sendable {
     }
 
     /// SIGTERM (graceful) or SIGKILL, then wait for the exit.
-    func stop(kill: Bool = false) {
-        guard pid > 0 else { return }
+    /// - Returns: the exit code, or 128 + signal when killed by a signal.
+    @discardableResult
+    func stop(kill: Bool = false) -> Int32 {
+        guard pid > 0 else { return -1 }
         Foundation.kill(pid, kill ? SIGKILL : SIGTERM)
         var status: Int32 = 0
         waitpid(pid, &status, 0)
         pid = 0
+        let signal = status & 0x7f
+        return signal == 0 ? (status >> 8) & 0xff : 128 + signal
     }
 
     deinit { stop(kill: true) }

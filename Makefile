@@ -1,0 +1,33 @@
+# The two commands: `make demo` (the product end to end on local servers) and `make test`.
+# Both install what they need (Debian packages via apt-get) and start real servers on 127.0.0.1.
+.PHONY: deps build test demo bench bench-clients stack-up stack-down lint clean
+
+deps:
+	scripts/stack.sh install
+
+build: deps
+	swift build --build-tests
+
+test: deps
+	scripts/test.sh
+
+demo: deps
+	scripts/demo.sh
+
+bench: bench-clients
+
+bench-clients: deps
+	@command -v bc >/dev/null || apt-get install -y -qq bc >/dev/null
+	scripts/bench-clients.sh
+
+stack-up: deps
+	scripts/stack.sh up
+
+stack-down:
+	scripts/stack.sh down
+
+lint:
+	swift format lint --strict --recursive Package.swift Shared Services Tests Benchmarks
+
+clean:
+	rm -rf .build .build-* bench/bin

@@ -1,0 +1,111 @@
+import Foundation
+import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// The service executables, run as processes: exit code 2 on bad configuration, readiness that
+/// follows the servers, graceful exit on SIGTERM.
+enum Binaries {
+    /// Built next to the test bundle by `swift build --build-tests`.
+    static func path(_ name: String) throws -> String {
+        let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        let path = directory.appendingPathComponent(name).path
+        try #require(FileManager.default.isExecutableFile(atPath: path), "\(path) missing: run `swift build --build-tests`")
+        return path
+    }
+
+    /// Runs to completion; returns the exit code and stderr.
+    static func run(_ name: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try path(name))
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let output = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+    }
+}
+
+func httpGet(_ url: String) async -> (Int, String)? {
+    var request = URLRequest(url: URL(string: url)!)
+    request.timeoutInterval = 2
+    guard let (data, response) = try? await URLSession.shared.data(for: request) else { return nil }
+    return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+}
+
+@Suite("Service processes")
+struct ServiceProcessTests {
+    func writeConfig(_ text: String) throws -> String {
+        let url = try Stack.temporaryDirectory().appendingPathComponent("fraiseql.toml")
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        return url.path
+    }
+
+    @Test("bad configuration exits with code 2 and names the key", arguments: [
+        ("observer-worker", "[nats]\nurl = 5\n", "nats.url"),
+        ("pg-bridge", "[nats.stream]\nmax_agee = \"1d\"\n", "nats.stream.max_agee"),
+        ("job-worker", "[jobs]\nconcurrency = \"many\"\n", "jobs.concurrency"),
+        ("fraiseql-observer", "[observer]\ntransport = \"kafka\"\n", "observer.transport"),
+    ])
+    func badConfiguration(binary: String, text: String, key: String) throws {
+        let path = try writeConfig(text)
+        let arguments = binary == "fraiseql-observer" ? ["validate", "--config", path] : ["--config", path]
+        let (status, errors) = try Binaries.run(binary, arguments)
+        #expect(status == 2)
+        #expect(errors.contains(key), "\(errors)")
+        #expect(errors.contains(":2:") || errors.contains(":1:"), "no line in \(errors)")
+    }
+
+    @Test("a missing configuration file exits with code 2")
+    func missingFile() throws {
+        let (status, errors) = try Binaries.run("flight-server", ["--config", "/nonexistent/fraiseql.toml"])
+        #expect(status == 2)
+        #expect(errors.contains("not found"))
+    }
+
+    @Test("an environment variable overrides the file for the running service")
+    func environmentOverride() throws {
+        let path = try writeConfig("[nats]\nurl = \"nats://127.0.0.1:4222\"\n")
+        let (status, errors) = try Binaries.run(
+            "fraiseql-observer", ["validate", "--config", path], environment: ["FRAISEQL_NATS_STREAM_REPLICAS": "nine"])
+        #expect(status == 2)
+        #expect(errors.contains("FRAISEQL_NATS_STREAM_REPLICAS"))
+    }
+
+    @Test("ready when NATS and Redis are up, not ready when NATS is not; SIGTERM exits cleanly")
+    func readinessAndShutdown() async throws {
+        let natsURL = try Stack.url("NATS_URL")
+        let redisURL = try Stack.url("REDIS_URL")
+        let deadNATS = "nats://127.0.0.1:\(try Stack.freePort())"
+        for (nats, expectReady) in [(natsURL, true), (deadNATS, false)] {
+            let port = try Stack.freePort()
+            let stream = Stack.unique("READY").uppercased()
+            let path = try writeConfig(
+                "[nats]\nurl = \"\(nats)\"\nsubject_prefix = \"\(stream.lowercased())\"\n[nats.stream]\nname = \"\(stream)\"\n[redis]\nurl = \"\(redisURL)\"\n[metrics]\nlisten = \"127.0.0.1:\(port)\"\n"
+            )
+            let server = ServerProcess(executable: try Binaries.path("observer-worker"), arguments: ["--config", path])
+            try await server.start(waitForPort: port)
+            var last: (Int, String)?
+            for _ in 0..<50 {
+                last = await httpGet("http://127.0.0.1:\(port)/health/ready")
+                if last?.0 == 200 { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect((last?.0 == 200) == expectReady, "\(String(describing: last))")
+            if !expectReady {
+                #expect(last?.0 == 503)
+                #expect(last?.1.contains(#""nats":false"#) == true)
+            }
+            #expect(await httpGet("http://127.0.0.1:\(port)/health/live")?.0 == 200)
+            let metrics = await httpGet("http://127.0.0.1:\(port)/metrics")
+            #expect(metrics?.0 == 200)
+            #expect(server.stop() == 0, "observer-worker did not exit cleanly on SIGTERM")
+        }
+    }
+}
