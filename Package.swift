@@ -122,17 +122,22 @@ let package = Package(
         + service("MetricsGateway", executable: "metrics-gateway", dependencies: runtimeDeps + ["NATS", "Redis"])
         + service(
             "ObserverCLI", executable: "fraiseql-observer",
-            dependencies: runtimeDeps + ["NATS", "Redis", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: runtimeDeps + [
+                "NATS", "Redis", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         )
         + [
             .executableTarget(
                 name: "fraiseql-bench",
-                dependencies: ["NATS", "Redis", "Contracts", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                dependencies: [
+                    "NATS", "Redis", "Contracts", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                ],
                 path: "Benchmarks/ClientBench",
                 swiftSettings: swiftSettings
             ),
-            .testTarget(name: "ContractsTests", dependencies: ["Contracts"], exclude: ["Golden"],
-                        swiftSettings: swiftSettings),
+            .testTarget(
+                name: "ContractsTests", dependencies: ["Contracts"], exclude: ["Golden"],
+                swiftSettings: swiftSettings),
             .testTarget(name: "RuntimeTests", dependencies: ["Runtime"], swiftSettings: swiftSettings),
             .testTarget(
                 name: "IntegrationTests",

@@ -56,10 +56,15 @@ struct Status: AsyncParsableCommand {
             NATSClientConfiguration(url: configuration.nats.url, name: "fraiseql-observer", maxReconnects: 0))
         let jetStream = try connection.jetStream()
         let stream = try await jetStream.streamInfo(configuration.nats.stream.name)
-        print("stream \(stream.name): \(stream.messages) messages, \(stream.bytes) bytes, sequences \(stream.firstSequence)...\(stream.lastSequence)")
+        print(
+            "stream \(stream.name): \(stream.messages) messages, \(stream.bytes) bytes, sequences \(stream.firstSequence)...\(stream.lastSequence)"
+        )
         do {
-            let consumer = try await jetStream.consumerInfo(stream: stream.name, consumer: configuration.observer.consumer)
-            print("consumer \(consumer.name): \(consumer.pending) pending, \(consumer.ackPending) awaiting ack, \(consumer.redelivered) redelivered")
+            let consumer = try await jetStream.consumerInfo(
+                stream: stream.name, consumer: configuration.observer.consumer)
+            print(
+                "consumer \(consumer.name): \(consumer.pending) pending, \(consumer.ackPending) awaiting ack, \(consumer.redelivered) redelivered"
+            )
         } catch let error as NATSError where error.code == .notFound {
             print("consumer \(configuration.observer.consumer): not created yet")
         }

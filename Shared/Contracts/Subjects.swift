@@ -70,7 +70,9 @@ public enum EventHeaders {
 
     /// The headers for an event, in a stable order.
     public static func headers(for event: EntityEvent) -> [(String, String)] {
-        var headers = [(messageId, event.id.uuidString.lowercased()), (source, event.source), (cursor, String(event.cursor))]
+        var headers = [
+            (messageId, event.id.uuidString.lowercased()), (source, event.source), (cursor, String(event.cursor)),
+        ]
         if let traceParent = event.traceParent { headers.append((Self.traceParent, traceParent)) }
         return headers
     }

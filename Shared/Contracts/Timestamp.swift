@@ -24,7 +24,8 @@ public struct Timestamp: Hashable, Comparable, Sendable {
 
     public func adding(_ duration: Duration) -> Timestamp {
         let (seconds, attoseconds) = duration.components
-        return Timestamp(microsecondsSinceEpoch: microsecondsSinceEpoch + seconds * 1_000_000 + attoseconds / 1_000_000_000_000)
+        return Timestamp(
+            microsecondsSinceEpoch: microsecondsSinceEpoch + seconds * 1_000_000 + attoseconds / 1_000_000_000_000)
     }
 
     /// `YYYY-MM-DDTHH:MM:SS.ffffffZ`.

@@ -11,7 +11,9 @@ import Synchronization
 public enum FleetClients {
     /// Connects to NATS. The first connect is retried in the background, so a service starts
     /// (and reports not ready) while NATS is down, and recovers by itself.
-    public static func nats(_ configuration: FleetConfiguration, name: String, logger: Logger) async throws -> NATSConnection {
+    public static func nats(_ configuration: FleetConfiguration, name: String, logger: Logger) async throws
+        -> NATSConnection
+    {
         try await NATSConnection.connect(
             NATSClientConfiguration(
                 url: configuration.nats.url, name: name, connectTimeout: configuration.nats.connectTimeout,
@@ -75,7 +77,8 @@ public final class StreamProvisioner: Service, Sendable {
             do {
                 let info = try await jetStream.ensureStream(configuration)
                 logger.info(
-                    "stream ready", metadata: ["nats.stream": "\(info.name)", "nats.stream.messages": "\(info.messages)"])
+                    "stream ready",
+                    metadata: ["nats.stream": "\(info.name)", "nats.stream.messages": "\(info.messages)"])
                 done.set()
                 break
             } catch {
@@ -104,7 +107,9 @@ extension FleetClients {
         let jetStream = try connection.jetStream()
         let provisioner = StreamProvisioner(
             jetStream: jetStream, configuration: stream(context.configuration), logger: context.logger)
-        return (jetStream, ServiceSet(services: [provisioner], readiness: [readiness(connection), provisioner.readiness]))
+        return (
+            jetStream, ServiceSet(services: [provisioner], readiness: [readiness(connection), provisioner.readiness])
+        )
     }
 
     /// The Redis part: the client (a service, closed on shutdown) and its readiness check.

@@ -96,7 +96,8 @@ public final class JetStream: @unchecked Sendable {
             } else if let error {
                 let text = error.pointee.ErrText.map { String(cString: $0) }
                 result = .failure(
-                    NATSError(status: error.pointee.Err, operation: "publish", jsError: error.pointee.ErrCode, text: text))
+                    NATSError(
+                        status: error.pointee.Err, operation: "publish", jsError: error.pointee.ErrCode, text: text))
             } else {
                 result = .failure(NATSError(code: .other, operation: "publish", message: "no PubAck"))
             }
@@ -150,7 +151,8 @@ public final class JetStream: @unchecked Sendable {
         try await Blocking.run { [self] () throws -> StreamInfo in
             var info: UnsafeMutablePointer<jsStreamInfo>?
             var error = jsErrCode(0)
-            try NATSError.check(js_GetStreamInfo(&info, handle, name, nil, &error), "stream info \(name)", jsError: error)
+            try NATSError.check(
+                js_GetStreamInfo(&info, handle, name, nil, &error), "stream info \(name)", jsError: error)
             defer { jsStreamInfo_Destroy(info) }
             return StreamInfo(info!)
         }
@@ -213,7 +215,8 @@ public final class JetStream: @unchecked Sendable {
             var info: UnsafeMutablePointer<jsConsumerInfo>?
             var error = jsErrCode(0)
             try NATSError.check(
-                js_GetConsumerInfo(&info, handle, stream, consumer, nil, &error), "consumer info \(consumer)", jsError: error)
+                js_GetConsumerInfo(&info, handle, stream, consumer, nil, &error), "consumer info \(consumer)",
+                jsError: error)
             defer { jsConsumerInfo_Destroy(info) }
             return ConsumerInfo(info!)
         }
@@ -228,7 +231,8 @@ public final class JetStream: @unchecked Sendable {
             defer { natsMsg_Destroy(pointer) }
             var ack: UnsafeMutablePointer<jsPubAck>?
             var error = jsErrCode(0)
-            try NATSError.check(js_PublishMsg(&ack, handle, pointer, nil, &error), "publish \(message.subject)", jsError: error)
+            try NATSError.check(
+                js_PublishMsg(&ack, handle, pointer, nil, &error), "publish \(message.subject)", jsError: error)
             defer { jsPubAck_Destroy(ack) }
             return PubAck(
                 stream: ack!.pointee.Stream.map { String(cString: $0) } ?? "", sequence: ack!.pointee.Sequence,
@@ -261,7 +265,8 @@ public final class JetStream: @unchecked Sendable {
                 let status = js_PublishMsgAsync(handle, &pointer, nil)
                 if status != NATS_OK {
                     // The library did not take the message: it is still ours.
-                    router.complete(original, .failure(NATSError(status: status, operation: "publish \(message.subject)")))
+                    router.complete(
+                        original, .failure(NATSError(status: status, operation: "publish \(message.subject)")))
                     natsMsg_Destroy(pointer ?? original)
                 }
             } catch {
@@ -278,7 +283,10 @@ public final class JetStream: @unchecked Sendable {
                 for index in 0..<Int(pending.Count) {
                     if let message = pending.Msgs[index] {
                         router.complete(
-                            message, .failure(NATSError(code: .timeout, operation: "publish", message: "no PubAck within \(timeout)")))
+                            message,
+                            .failure(
+                                NATSError(code: .timeout, operation: "publish", message: "no PubAck within \(timeout)"))
+                        )
                     }
                 }
                 natsMsgList_Destroy(&pending)
@@ -312,7 +320,8 @@ public final class JetStream: @unchecked Sendable {
     // MARK: Subscriptions
 
     /// Binds to an existing durable pull consumer (create it with ``ensureConsumer(stream:_:)``).
-    public func pullSubscribe(stream: String, consumer: String, subject: String? = nil) async throws -> PullSubscription {
+    public func pullSubscribe(stream: String, consumer: String, subject: String? = nil) async throws -> PullSubscription
+    {
         try await Blocking.run { [self] () throws -> PullSubscription in
             let strings = CStrings()
             var options = jsSubOptions()
@@ -376,6 +385,7 @@ extension ConsumerInfo {
             stream: info.pointee.Stream.map { String(cString: $0) } ?? "",
             name: info.pointee.Name.map { String(cString: $0) } ?? "", pending: info.pointee.NumPending,
             ackPending: info.pointee.NumAckPending, redelivered: info.pointee.NumRedelivered,
-            deliveredStreamSequence: info.pointee.Delivered.Stream, ackFloorStreamSequence: info.pointee.AckFloor.Stream)
+            deliveredStreamSequence: info.pointee.Delivered.Stream, ackFloorStreamSequence: info.pointee.AckFloor.Stream
+        )
     }
 }

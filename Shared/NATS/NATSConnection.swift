@@ -113,8 +113,10 @@ public final class NATSConnection: @unchecked Sendable {
             defer { natsOptions_Destroy(options) }
             try NATSError.check(natsOptions_SetURL(options, configuration.url), "set url")
             try NATSError.check(natsOptions_SetName(options, configuration.name), "set name")
-            try NATSError.check(natsOptions_SetTimeout(options, configuration.connectTimeout.milliseconds), "set timeout")
-            try NATSError.check(natsOptions_SetMaxReconnect(options, Int32(configuration.maxReconnects)), "set reconnect")
+            try NATSError.check(
+                natsOptions_SetTimeout(options, configuration.connectTimeout.milliseconds), "set timeout")
+            try NATSError.check(
+                natsOptions_SetMaxReconnect(options, Int32(configuration.maxReconnects)), "set reconnect")
             try NATSError.check(
                 natsOptions_SetReconnectWait(options, configuration.reconnectWait.milliseconds), "set reconnect wait")
             try NATSError.check(
@@ -125,25 +127,33 @@ public final class NATSConnection: @unchecked Sendable {
             // NATS_NOT_YET_CONNECTED at once and the library keeps trying in the background.
             try NATSError.check(
                 natsOptions_SetRetryOnFailedConnect(
-                    options, configuration.retryOnFailedConnect, configuration.retryOnFailedConnect ? { _, _ in } : nil, nil),
+                    options, configuration.retryOnFailedConnect, configuration.retryOnFailedConnect ? { _, _ in } : nil,
+                    nil),
                 "set retry")
 
             let events = Unmanaged.passRetained(ConnectionEvents(logger: logger, name: configuration.name))
             let context = events.toOpaque()
-            natsOptions_SetDisconnectedCB(options, { _, closure in
-                guard let closure else { return }
-                let events = Unmanaged<ConnectionEvents>.fromOpaque(closure).takeUnretainedValue()
-                events.logger.warning("NATS connection lost, reconnecting", metadata: ["nats.client": "\(events.name)"])
-            }, context)
-            natsOptions_SetReconnectedCB(options, { _, closure in
-                guard let closure else { return }
-                let events = Unmanaged<ConnectionEvents>.fromOpaque(closure).takeUnretainedValue()
-                events.logger.info("NATS connection restored", metadata: ["nats.client": "\(events.name)"])
-            }, context)
-            natsOptions_SetClosedCB(options, { _, closure in
-                guard let closure else { return }
-                Unmanaged<ConnectionEvents>.fromOpaque(closure).release()
-            }, context)
+            natsOptions_SetDisconnectedCB(
+                options,
+                { _, closure in
+                    guard let closure else { return }
+                    let events = Unmanaged<ConnectionEvents>.fromOpaque(closure).takeUnretainedValue()
+                    events.logger.warning(
+                        "NATS connection lost, reconnecting", metadata: ["nats.client": "\(events.name)"])
+                }, context)
+            natsOptions_SetReconnectedCB(
+                options,
+                { _, closure in
+                    guard let closure else { return }
+                    let events = Unmanaged<ConnectionEvents>.fromOpaque(closure).takeUnretainedValue()
+                    events.logger.info("NATS connection restored", metadata: ["nats.client": "\(events.name)"])
+                }, context)
+            natsOptions_SetClosedCB(
+                options,
+                { _, closure in
+                    guard let closure else { return }
+                    Unmanaged<ConnectionEvents>.fromOpaque(closure).release()
+                }, context)
 
             var connection: OpaquePointer?
             let status = natsConnection_Connect(&connection, options)

@@ -54,7 +54,9 @@ public struct NATSError: Error, Hashable, Sendable, CustomStringConvertible {
             NATS_CONNECTION_AUTH_FAILED, NATS_NOT_YET_CONNECTED:
             self.code = .connection
         default:
-            self.code = jsError.rawValue != 0 ? (jsError == JSStreamNotFoundErr || jsError == JSConsumerNotFoundErr ? .notFound : .jetStream) : .other
+            self.code =
+                jsError.rawValue != 0
+                ? (jsError == JSStreamNotFoundErr || jsError == JSConsumerNotFoundErr ? .notFound : .jetStream) : .other
         }
     }
 

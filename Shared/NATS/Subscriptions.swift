@@ -36,7 +36,9 @@ public final class JetStreamMessage: @unchecked Sendable {
                 var values: UnsafeMutablePointer<UnsafePointer<CChar>?>?
                 var valueCount: Int32 = 0
                 if natsMsgHeader_Values(handle, key, &values, &valueCount) == NATS_OK, let values {
-                    headers[String(cString: key)] = (0..<Int(valueCount)).compactMap { values[$0].map { String(cString: $0) } }
+                    headers[String(cString: key)] = (0..<Int(valueCount)).compactMap {
+                        values[$0].map { String(cString: $0) }
+                    }
                     free(values)
                 }
             }

@@ -88,7 +88,8 @@ public final class RedisClient: Service, Sendable {
     private let scriptHashes = Mutex([String: String]())
 
     public init(
-        configuration: RedisClientConfiguration, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        configuration: RedisClientConfiguration,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "fraiseql.redis")
     ) {
         self.configuration = configuration

@@ -50,7 +50,13 @@ extension RedisClient {
         case .ifNotExists: arguments.append("NX")
         case .ifExists: arguments.append("XX")
         }
-        if let expiry { arguments += ["PX", RedisArgument(max(1, expiry.components.seconds * 1000 + expiry.components.attoseconds / 1_000_000_000_000_000))] }
+        if let expiry {
+            arguments += [
+                "PX",
+                RedisArgument(
+                    max(1, expiry.components.seconds * 1000 + expiry.components.attoseconds / 1_000_000_000_000_000)),
+            ]
+        }
         return try await execute("SET", arguments) != .null
     }
 
@@ -98,7 +104,8 @@ extension RedisClient {
 
     /// `XGROUP CREATE stream group id MKSTREAM`; an existing group is not an error.
     public func xgroupCreate(_ stream: String, group: String, startID: String = "$") async throws {
-        let reply = try await send(RedisCommand("XGROUP", ["CREATE", .string(stream), .string(group), .string(startID), "MKSTREAM"]))
+        let reply = try await send(
+            RedisCommand("XGROUP", ["CREATE", .string(stream), .string(group), .string(startID), "MKSTREAM"]))
         if case .error(let message) = reply, !message.hasPrefix("BUSYGROUP") {
             throw RedisError(code: .server, message: message)
         }
@@ -138,7 +145,10 @@ extension RedisClient {
         let milliseconds = minIdle.components.seconds * 1000 + minIdle.components.attoseconds / 1_000_000_000_000_000
         let reply = try await execute(
             "XAUTOCLAIM",
-            [.string(stream), .string(group), .string(consumer), RedisArgument(milliseconds), .string(start), "COUNT", RedisArgument(count)])
+            [
+                .string(stream), .string(group), .string(consumer), RedisArgument(milliseconds), .string(start),
+                "COUNT", RedisArgument(count),
+            ])
         guard let parts = reply.array, parts.count >= 2, let next = parts[0].string else {
             throw RedisError(code: .unexpectedReply, message: "XAUTOCLAIM returned \(reply)")
         }

@@ -80,7 +80,9 @@ public final class ConfigReader: Sendable {
     let lines: [String: Int]
     private let consumed = Mutex(Set<String>())
 
-    public init(root: [String: ConfigValue], environment: [String: String], lines: [String: Int] = [:], file: String? = nil) {
+    public init(
+        root: [String: ConfigValue], environment: [String: String], lines: [String: Int] = [:], file: String? = nil
+    ) {
         self.root = root
         self.environment = environment
         self.lines = lines
@@ -93,7 +95,8 @@ public final class ConfigReader: Sendable {
         do {
             table = try TOMLTable(string: text)
         } catch let error as TOMLParseError {
-            throw ConfigError(key: "", file: file, line: error.source.begin.line, message: "invalid TOML: \(error.description)")
+            throw ConfigError(
+                key: "", file: file, line: error.source.begin.line, message: "invalid TOML: \(error.description)")
         } catch {
             throw ConfigError(key: "", file: file, message: "invalid TOML: \(error)")
         }
@@ -131,7 +134,8 @@ public final class ConfigReader: Sendable {
                 if consumed.contains(path) { continue }
                 switch value {
                 case .table(let child): walk(child, path)
-                case .array(let items) where items.allSatisfy({ if case .table = $0 { true } else { false } }) && !items.isEmpty:
+                case .array(let items)
+                where items.allSatisfy({ if case .table = $0 { true } else { false } }) && !items.isEmpty:
                     for (index, item) in items.enumerated() {
                         if case .table(let child) = item { walk(child, "\(path)[\(index)]") }
                     }
@@ -147,7 +151,8 @@ public final class ConfigReader: Sendable {
 
     /// The environment variable that overrides a key: `nats.stream.max_age` → `FRAISEQL_NATS_STREAM_MAX_AGE`.
     public static func environmentName(for path: String) -> String {
-        "FRAISEQL_" + path.uppercased().replacingOccurrences(of: ".", with: "_").replacingOccurrences(of: "-", with: "_")
+        "FRAISEQL_"
+            + path.uppercased().replacingOccurrences(of: ".", with: "_").replacingOccurrences(of: "-", with: "_")
     }
 }
 
@@ -185,7 +190,8 @@ public struct ConfigScope: Sendable {
                 guard case .table(let child) = item else {
                     throw reader.error(full, "expected an array of tables, element \(index) is \(item.typeName)")
                 }
-                scopes.append(ConfigScope(reader: reader, path: "\(full)[\(index)]", node: child, environmentEnabled: false))
+                scopes.append(
+                    ConfigScope(reader: reader, path: "\(full)[\(index)]", node: child, environmentEnabled: false))
             }
             return scopes
         case let value?:
@@ -194,7 +200,8 @@ public struct ConfigScope: Sendable {
     }
 
     public func contains(_ key: String) -> Bool {
-        node[key] != nil || (environmentEnabled && reader.environment[ConfigReader.environmentName(for: fullPath(key))] != nil)
+        node[key] != nil
+            || (environmentEnabled && reader.environment[ConfigReader.environmentName(for: fullPath(key))] != nil)
     }
 
     /// The raw value (file or environment) of a key, marking it read.
@@ -208,7 +215,9 @@ public struct ConfigScope: Sendable {
         return node[key].map { ($0, nil) }
     }
 
-    private func mismatch(_ key: String, _ expected: String, _ value: ConfigValue, _ environment: String?) -> ConfigError {
+    private func mismatch(_ key: String, _ expected: String, _ value: ConfigValue, _ environment: String?)
+        -> ConfigError
+    {
         if let environment {
             return reader.error(fullPath(key), "expected \(expected) in environment variable \(environment)")
         }
@@ -291,7 +300,8 @@ public struct ConfigScope: Sendable {
     public func duration(_ key: String, default fallback: Duration) throws(ConfigError) -> Duration {
         guard let (value, environment) = raw(key) else { return fallback }
         guard case .string(let text) = value, let duration = DurationText.parse(text) else {
-            throw mismatch(key, "a duration with a unit, like \"500ms\", \"5s\", \"10m\", \"2h\" or \"7d\"", value, environment)
+            throw mismatch(
+                key, "a duration with a unit, like \"500ms\", \"5s\", \"10m\", \"2h\" or \"7d\"", value, environment)
         }
         return duration
     }
@@ -305,7 +315,9 @@ public struct ConfigScope: Sendable {
         case .array(let items):
             var result: [String] = []
             for item in items {
-                guard case .string(let text) = item else { throw mismatch(key, "an array of strings", value, environment) }
+                guard case .string(let text) = item else {
+                    throw mismatch(key, "an array of strings", value, environment)
+                }
                 result.append(text)
             }
             return result
@@ -363,7 +375,9 @@ public struct Secret: Sendable, Hashable, CustomStringConvertible, CustomDebugSt
 public enum DurationText {
     public static func parse(_ text: String) -> Duration? {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
-        let units: [(String, Double)] = [("ms", 0.001), ("us", 0.000_001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86_400)]
+        let units: [(String, Double)] = [
+            ("ms", 0.001), ("us", 0.000_001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86_400),
+        ]
         for (suffix, seconds) in units where trimmed.hasSuffix(suffix) {
             guard let number = Double(trimmed.dropLast(suffix.count)), number >= 0, number.isFinite else { return nil }
             return .nanoseconds(Int64((number * seconds * 1_000_000_000).rounded()))
@@ -414,8 +428,10 @@ enum KeyLines {
     }
 
     private static func normalize(_ key: String) -> String {
-        key.split(separator: ".").map { $0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\"'")) }
-            .joined(separator: ".")
+        key.split(separator: ".").map {
+            $0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\"'"))
+        }
+        .joined(separator: ".")
     }
 
     /// `observers.actions` inside the second `[[observers]]` → `observers[1].actions`.

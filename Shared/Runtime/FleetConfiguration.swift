@@ -57,7 +57,8 @@ public struct LogConfiguration: Sendable {
     public var format: String = "text"
 
     init(_ scope: ConfigScope) throws(ConfigError) {
-        level = try scope.choice("level", ["trace", "debug", "info", "notice", "warning", "error", "critical"], default: level)
+        level = try scope.choice(
+            "level", ["trace", "debug", "info", "notice", "warning", "error", "critical"], default: level)
         format = try scope.choice("format", ["text", "json"], default: format)
     }
 }
@@ -204,7 +205,8 @@ func backoffPolicy(_ scope: ConfigScope, default fallback: BackoffPolicy) throws
     }
     guard milliseconds(cap) >= milliseconds(base) else { throw scope.error("cap", "must not be below base") }
     return BackoffPolicy(
-        kind: BackoffPolicy.Kind(rawValue: kind)!, baseMilliseconds: milliseconds(base), capMilliseconds: milliseconds(cap),
+        kind: BackoffPolicy.Kind(rawValue: kind)!, baseMilliseconds: milliseconds(base),
+        capMilliseconds: milliseconds(cap),
         jitter: jitter)
 }
 

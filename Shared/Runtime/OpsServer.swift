@@ -35,7 +35,8 @@ public struct OpsServer: Service {
 
     /// - Parameter onListening: receives the bound port (useful with port 0).
     public init(
-        address: ListenAddress, serviceName: String, registry: PrometheusCollectorRegistry?, readiness: [ReadinessCheck],
+        address: ListenAddress, serviceName: String, registry: PrometheusCollectorRegistry?,
+        readiness: [ReadinessCheck],
         logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) {
         let router = Router()
@@ -49,7 +50,8 @@ public struct OpsServer: Service {
             for check in readiness { results.append((check.name, await check.check())) }
             let ready = results.allSatisfy(\.1)
             let checks = results.map { #""\#($0.0)":\#($0.1 ? "true" : "false")"# }.joined(separator: ",")
-            let body = #"{"status":"\#(ready ? "ready" : "not_ready")","service":"\#(serviceName)","checks":{\#(checks)}}"#
+            let body =
+                #"{"status":"\#(ready ? "ready" : "not_ready")","service":"\#(serviceName)","checks":{\#(checks)}}"#
             return Response(
                 status: ready ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
                 body: .init(byteBuffer: ByteBuffer(string: body)))

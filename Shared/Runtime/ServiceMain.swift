@@ -25,7 +25,9 @@ public enum ServiceMain {
     public static let configurationExitCode: Int32 = 2
 
     /// The configuration path: `--config PATH`, else `FRAISEQL_CONFIG`, else `fraiseql.toml`.
-    public static func configurationPath(arguments: [String] = CommandLine.arguments, environment: [String: String]) -> String {
+    public static func configurationPath(arguments: [String] = CommandLine.arguments, environment: [String: String])
+        -> String
+    {
         if let index = arguments.firstIndex(of: "--config"), index + 1 < arguments.count { return arguments[index + 1] }
         if let argument = arguments.first(where: { $0.hasPrefix("--config=") }) {
             return String(argument.dropFirst("--config=".count))
@@ -60,7 +62,8 @@ public enum ServiceMain {
             let set = try await build(ServiceContext(name: name, configuration: configuration, logger: logger))
             let serviceLogger = logger
             let ops = OpsServer(
-                address: configuration.metrics.address, serviceName: name, registry: configuration.metrics.enabled ? registry : nil,
+                address: configuration.metrics.address, serviceName: name,
+                registry: configuration.metrics.enabled ? registry : nil,
                 readiness: set.readiness, logger: logger,
                 onListening: { port in serviceLogger.info("ops server listening", metadata: ["ops.port": "\(port)"]) })
             var groupConfiguration = ServiceGroupConfiguration(

@@ -33,7 +33,8 @@ struct WireContractTests {
         let after: [String: JSONValue] = ["id": 1042, "status": "paid", "total": 99.5]
         let event = EntityEvent(
             id: sampleID, cursor: 48213, source: "pg-main", entityType: "order", entityId: "1042", operation: .update,
-            before: before, after: after, changes: EntityEvent.diff(before: before, after: after), occurredAt: sampleTime,
+            before: before, after: after, changes: EntityEvent.diff(before: before, after: after),
+            occurredAt: sampleTime,
             traceParent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
         #expect(event.changes == ["status": FieldChange(old: "pending", new: "paid")])
         try Golden.check(event, file: "entity_event_update.json")
@@ -43,7 +44,9 @@ struct WireContractTests {
     func insertEventGolden() throws {
         let event = EntityEvent(
             id: sampleID, cursor: 1, source: "pg-main", entityType: "customer", entityId: "7", operation: .insert,
-            after: ["id": 7, "name": "Ada", "tier": "gold", "tags": ["a", "b"], "address": ["city": "Paris"], "note": nil],
+            after: [
+                "id": 7, "name": "Ada", "tier": "gold", "tags": ["a", "b"], "address": ["city": "Paris"], "note": nil,
+            ],
             tenantId: "tenant-1", occurredAt: sampleTime)
         try Golden.check(event, file: "entity_event_insert.json")
     }
@@ -51,7 +54,8 @@ struct WireContractTests {
     @Test("job, dead letter and checkpoint match their golden files")
     func otherGoldens() throws {
         let job = Job(
-            id: sampleID, queue: "default", kind: "http", payload: ["url": "http://127.0.0.1/x"], attempt: 2, maxAttempts: 5,
+            id: sampleID, queue: "default", kind: "http", payload: ["url": "http://127.0.0.1/x"], attempt: 2,
+            maxAttempts: 5,
             backoff: BackoffPolicy(kind: .exponential, baseMilliseconds: 500, capMilliseconds: 60_000, jitter: 0.2),
             enqueuedAt: sampleTime, notBefore: sampleTime.adding(.seconds(2)), sourceEventId: sampleID,
             uniqueKey: "order-1042", timeoutMilliseconds: 30_000)
@@ -60,7 +64,8 @@ struct WireContractTests {
             id: sampleID, origin: "entity.change.order.update", payload: "not json", reason: .undecodable, attempts: 1,
             firstFailedAt: sampleTime, lastFailedAt: sampleTime, lastError: "unexpected character 'n'")
         try Golden.check(letter, file: "dead_letter.json")
-        try Golden.check(Checkpoint(transport: "pg-main", cursor: 48213, updatedAt: sampleTime), file: "checkpoint.json")
+        try Golden.check(
+            Checkpoint(transport: "pg-main", cursor: 48213, updatedAt: sampleTime), file: "checkpoint.json")
     }
 
     @Test("the ARCHITECTURE.md example decodes, with null tenant_id and upper-case id accepted")
@@ -84,10 +89,12 @@ struct WireContractTests {
         #expect(reencoded.contains(#""id":"3f1c2a9e-8d4b-4c1e-9a57-2b6f0e4d7c11""#))
     }
 
-    @Test("a payload that is not the contract fails to decode", arguments: [
-        "not json", "{}", #"{"id":"x","cursor":1}"#,
-        #"{"id":"3f1c2a9e-8d4b-4c1e-9a57-2b6f0e4d7c11","cursor":1,"source":"s","entity_type":"o","entity_id":"1","operation":"upsert","occurred_at":"2026-11-22T21:45:13Z","schema_version":1}"#,
-    ])
+    @Test(
+        "a payload that is not the contract fails to decode",
+        arguments: [
+            "not json", "{}", #"{"id":"x","cursor":1}"#,
+            #"{"id":"3f1c2a9e-8d4b-4c1e-9a57-2b6f0e4d7c11","cursor":1,"source":"s","entity_type":"o","entity_id":"1","operation":"upsert","occurred_at":"2026-11-22T21:45:13Z","schema_version":1}"#,
+        ])
     func undecodable(text: String) {
         #expect(throws: (any Error).self) { try WireFormat.decode(EntityEvent.self, from: Array(text.utf8)) }
     }
@@ -95,24 +102,29 @@ struct WireContractTests {
 
 @Suite("Timestamps")
 struct TimestampTests {
-    @Test("RFC 3339 parsing", arguments: [
-        ("2026-11-22T21:45:13.123456Z", "2026-11-22T21:45:13.123456Z"),
-        ("2026-11-22T21:45:13Z", "2026-11-22T21:45:13.000000Z"),
-        ("2026-11-22T21:45:13.1Z", "2026-11-22T21:45:13.100000Z"),
-        ("2026-11-22T21:45:13.123456789Z", "2026-11-22T21:45:13.123456Z"),
-        ("2026-11-22T23:45:13.5+02:00", "2026-11-22T21:45:13.500000Z"),
-        ("2026-11-22 21:45:13-01:30", "2026-11-22T23:15:13.000000Z"),
-        ("1970-01-01T00:00:00Z", "1970-01-01T00:00:00.000000Z"),
-        ("2000-02-29T12:00:00Z", "2000-02-29T12:00:00.000000Z"),
-    ])
+    @Test(
+        "RFC 3339 parsing",
+        arguments: [
+            ("2026-11-22T21:45:13.123456Z", "2026-11-22T21:45:13.123456Z"),
+            ("2026-11-22T21:45:13Z", "2026-11-22T21:45:13.000000Z"),
+            ("2026-11-22T21:45:13.1Z", "2026-11-22T21:45:13.100000Z"),
+            ("2026-11-22T21:45:13.123456789Z", "2026-11-22T21:45:13.123456Z"),
+            ("2026-11-22T23:45:13.5+02:00", "2026-11-22T21:45:13.500000Z"),
+            ("2026-11-22 21:45:13-01:30", "2026-11-22T23:15:13.000000Z"),
+            ("1970-01-01T00:00:00Z", "1970-01-01T00:00:00.000000Z"),
+            ("2000-02-29T12:00:00Z", "2000-02-29T12:00:00.000000Z"),
+        ])
     func parse(input: String, expected: String) throws {
         let timestamp = try #require(Timestamp(rfc3339: input))
         #expect(timestamp.rfc3339 == expected)
     }
 
-    @Test("invalid timestamps are rejected", arguments: [
-        "", "2026-11-22", "2026-13-01T00:00:00Z", "2026-11-22T21:45:13", "2026-11-22T21:45:13.Z", "2026-11-22T21:45:13Zx",
-    ])
+    @Test(
+        "invalid timestamps are rejected",
+        arguments: [
+            "", "2026-11-22", "2026-13-01T00:00:00Z", "2026-11-22T21:45:13", "2026-11-22T21:45:13.Z",
+            "2026-11-22T21:45:13Zx",
+        ])
     func invalid(input: String) {
         #expect(Timestamp(rfc3339: input) == nil)
     }
@@ -126,17 +138,21 @@ struct TimestampTests {
 
 @Suite("Subjects")
 struct SubjectTests {
-    @Test("entity tokens", arguments: [
-        ("order", "entity.change.order.update"), ("Order", "entity.change.order.update"),
-        ("line_item", "entity.change.line_item.update"), ("audit-log2", "entity.change.audit-log2.update"),
-    ])
+    @Test(
+        "entity tokens",
+        arguments: [
+            ("order", "entity.change.order.update"), ("Order", "entity.change.order.update"),
+            ("line_item", "entity.change.line_item.update"), ("audit-log2", "entity.change.audit-log2.update"),
+        ])
     func valid(entity: String, subject: String) throws {
         #expect(try SubjectNamer().subject(entityType: entity, operation: .update) == subject)
     }
 
-    @Test("invalid entity names are rejected with a clear message", arguments: [
-        "", "order.items", "orders*", ">", "line item", "café", "a/b",
-    ])
+    @Test(
+        "invalid entity names are rejected with a clear message",
+        arguments: [
+            "", "order.items", "orders*", ">", "line item", "café", "a/b",
+        ])
     func invalid(entity: String) {
         #expect(throws: SubjectError.self) { try SubjectNamer().subject(entityType: entity, operation: .insert) }
         do {
@@ -173,11 +189,13 @@ struct SubjectTests {
 
 @Suite("Backoff")
 struct BackoffTests {
-    @Test("documented schedules without jitter", arguments: [
-        (BackoffPolicy.Kind.fixed, [500, 500, 500, 500, 500]),
-        (.linear, [500, 1000, 1500, 2000, 2500]),
-        (.exponential, [500, 1000, 2000, 4000, 5000]),
-    ])
+    @Test(
+        "documented schedules without jitter",
+        arguments: [
+            (BackoffPolicy.Kind.fixed, [500, 500, 500, 500, 500]),
+            (.linear, [500, 1000, 1500, 2000, 2500]),
+            (.exponential, [500, 1000, 2000, 4000, 5000]),
+        ])
     func schedules(kind: BackoffPolicy.Kind, expected: [Int64]) {
         let policy = BackoffPolicy(kind: kind, baseMilliseconds: 500, capMilliseconds: 5000, jitter: 0)
         #expect((1...5).map { policy.delayMilliseconds(afterFailure: $0, random: 0.9) } == expected)
@@ -199,7 +217,8 @@ struct JSONValueTests {
     @Test("integers, doubles, booleans and nulls keep their kind")
     func kinds() throws {
         let decoded = try WireFormat.decode(
-            JSONValue.self, from: Array(#"{"a":1,"b":1.5,"c":true,"d":null,"e":[1,"x"],"f":{"g":9007199254740993}}"#.utf8))
+            JSONValue.self,
+            from: Array(#"{"a":1,"b":1.5,"c":true,"d":null,"e":[1,"x"],"f":{"g":9007199254740993}}"#.utf8))
         #expect(decoded[path: "a"] == .int(1))
         #expect(decoded[path: "b"] == .double(1.5))
         #expect(decoded[path: "c"] == .bool(true))

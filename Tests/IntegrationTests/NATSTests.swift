@@ -33,7 +33,8 @@ struct NATSTests {
             #expect(ack.sequence == UInt64(index + 1))
             #expect(!ack.duplicate)
         }
-        try await jetStream.ensureConsumer(stream: stream, ConsumerConfiguration(durableName: "worker", ackWait: .seconds(30)))
+        try await jetStream.ensureConsumer(
+            stream: stream, ConsumerConfiguration(durableName: "worker", ackWait: .seconds(30)))
         let subscription = try await jetStream.pullSubscribe(stream: stream, consumer: "worker")
         var received: [JetStreamMessage] = []
         while received.count < 10 {
@@ -61,13 +62,16 @@ struct NATSTests {
     func duplicates() async throws {
         let jetStream = try await connectNATS()
         let (stream, prefix) = try await makeStream(jetStream)
-        let first = try await jetStream.publish(OutgoingMessage(subject: "\(prefix).a.insert", payload: [1], messageId: "same"))
-        let second = try await jetStream.publish(OutgoingMessage(subject: "\(prefix).a.insert", payload: [1], messageId: "same"))
+        let first = try await jetStream.publish(
+            OutgoingMessage(subject: "\(prefix).a.insert", payload: [1], messageId: "same"))
+        let second = try await jetStream.publish(
+            OutgoingMessage(subject: "\(prefix).a.insert", payload: [1], messageId: "same"))
         #expect(!first.duplicate)
         #expect(second.duplicate)
         #expect(second.sequence == first.sequence)
         let batch = (0..<200).map { index in
-            OutgoingMessage(subject: "\(prefix).a.update", payload: Array("\(index)".utf8), messageId: "batch-\(index % 100)")
+            OutgoingMessage(
+                subject: "\(prefix).a.update", payload: Array("\(index)".utf8), messageId: "batch-\(index % 100)")
         }
         let results = try await jetStream.publishBatch(batch)
         let acks = try results.map { try $0.get() }
@@ -81,13 +85,15 @@ struct NATSTests {
         let jetStream = try await connectNATS()
         let (stream, prefix) = try await makeStream(jetStream)
         _ = try await jetStream.publish(OutgoingMessage(subject: "\(prefix).a.insert", payload: [42], messageId: "n"))
-        try await jetStream.ensureConsumer(stream: stream, ConsumerConfiguration(durableName: "w", ackWait: .seconds(30)))
+        try await jetStream.ensureConsumer(
+            stream: stream, ConsumerConfiguration(durableName: "w", ackWait: .seconds(30)))
         let subscription = try await jetStream.pullSubscribe(stream: stream, consumer: "w")
         let first = try #require(try await subscription.fetch(batch: 1, timeout: .seconds(2)).first)
         let clock = ContinuousClock()
         let nakedAt = clock.now
         try first.nak(delay: .milliseconds(1500))
-        #expect(try await subscription.fetch(batch: 1, timeout: .milliseconds(500)).isEmpty, "redelivered before the delay")
+        #expect(
+            try await subscription.fetch(batch: 1, timeout: .milliseconds(500)).isEmpty, "redelivered before the delay")
         var again: JetStreamMessage?
         while again == nil, clock.now - nakedAt < .seconds(10) {
             again = try await subscription.fetch(batch: 1, timeout: .seconds(1)).first
@@ -97,7 +103,8 @@ struct NATSTests {
         #expect(redelivered.metadata?.deliveryCount == 2)
         #expect(redelivered.payload == [42])
         try redelivered.term()
-        #expect(try await subscription.fetch(batch: 1, timeout: .milliseconds(300)).isEmpty, "terminated message came back")
+        #expect(
+            try await subscription.fetch(batch: 1, timeout: .milliseconds(300)).isEmpty, "terminated message came back")
         subscription.unsubscribe()
         try await jetStream.deleteStream(stream)
     }
@@ -107,7 +114,9 @@ struct NATSTests {
         let jetStream = try await connectNATS()
         let (stream, prefix) = try await makeStream(jetStream)
         let results = try await jetStream.publishBatch(
-            (1...20).map { OutgoingMessage(subject: "\(prefix).o.insert", payload: Array("\($0)".utf8), messageId: "o\($0)") })
+            (1...20).map {
+                OutgoingMessage(subject: "\(prefix).o.insert", payload: Array("\($0)".utf8), messageId: "o\($0)")
+            })
         #expect(results.allSatisfy { (try? $0.get()) != nil })
         let subscription = try await jetStream.orderedSubscribe(subject: "\(prefix).>", start: .sequence(11))
         var payloads: [String] = []
@@ -123,7 +132,8 @@ struct NATSTests {
     func ensureStreamIdempotent() async throws {
         let jetStream = try await connectNATS()
         let name = Stack.unique("S").uppercased()
-        var configuration = StreamConfiguration(name: name, subjects: ["\(name.lowercased()).>"], maxAge: .seconds(3600))
+        var configuration = StreamConfiguration(
+            name: name, subjects: ["\(name.lowercased()).>"], maxAge: .seconds(3600))
         try await jetStream.ensureStream(configuration)
         try await jetStream.ensureStream(configuration)
         configuration.maxAge = .seconds(7200)
@@ -141,7 +151,8 @@ struct NATSTests {
         let clock = ContinuousClock()
         let start = clock.now
         do {
-            _ = try await NATSConnection.connect(NATSClientConfiguration(url: "nats://127.0.0.1:\(port)", maxReconnects: 0))
+            _ = try await NATSConnection.connect(
+                NATSClientConfiguration(url: "nats://127.0.0.1:\(port)", maxReconnects: 0))
             Issue.record("connected to nothing")
         } catch let error as NATSError {
             #expect(error.code == .connection)
@@ -160,7 +171,8 @@ struct NATSTests {
         try await server.start(waitForPort: port)
         let jetStream = try await connectNATS("nats://127.0.0.1:\(port)", reconnectWait: .milliseconds(100))
         let stream = "RESTART"
-        try await jetStream.ensureStream(StreamConfiguration(name: stream, subjects: ["restart.>"], duplicateWindow: .seconds(120)))
+        try await jetStream.ensureStream(
+            StreamConfiguration(name: stream, subjects: ["restart.>"], duplicateWindow: .seconds(120)))
 
         var acked = Set<String>()
         var failed = 0
@@ -203,7 +215,9 @@ struct NATSTests {
             stored.insert(try #require(message.header("Nats-Msg-Id")))
         }
         let missing = acked.subtracting(stored)
-        print("restart: \(batchNumber) batches, \(acked.count) acked, \(failed) failed, \(stored.count) stored, \(missing.count) acked but missing")
+        print(
+            "restart: \(batchNumber) batches, \(acked.count) acked, \(failed) failed, \(stored.count) stored, \(missing.count) acked but missing"
+        )
         #expect(missing.isEmpty, "acked but not stored: \(missing.prefix(5))")
         #expect(acked.count > 1000)
         server.stop()

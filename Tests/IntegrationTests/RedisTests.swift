@@ -22,7 +22,9 @@ struct RedisTests {
         #expect(ttl > 0 && ttl <= 300)
         let clock = ContinuousClock()
         let start = clock.now
-        while try await redis.exists(key), clock.now - start < .seconds(5) { try await Task.sleep(for: .milliseconds(50)) }
+        while try await redis.exists(key), clock.now - start < .seconds(5) {
+            try await Task.sleep(for: .milliseconds(50))
+        }
         #expect(try await redis.set(key, to: "c", condition: .ifNotExists))
         #expect(try await !redis.set(Stack.unique("xx"), to: "d", condition: .ifExists))
     }
@@ -34,14 +36,17 @@ struct RedisTests {
         let stream = Stack.unique("jobs")
         try await redis.xgroupCreate(stream, group: "workers", startID: "0")
         try await redis.xgroupCreate(stream, group: "workers", startID: "0")  // existing group is fine
-        for index in 0..<3 { try await redis.xadd(stream, fields: [("job", .string("j\(index)")), ("n", RedisArgument(index))]) }
+        for index in 0..<3 {
+            try await redis.xadd(stream, fields: [("job", .string("j\(index)")), ("n", RedisArgument(index))])
+        }
         #expect(try await redis.xlen(stream) == 3)
         let taken = try await redis.xreadgroup(group: "workers", consumer: "a", stream: stream, count: 10)
         #expect(taken.map { $0.string("job") } == ["j0", "j1", "j2"])
         #expect(try await redis.xack(stream, group: "workers", ids: [taken[0].id]) == 1)
         // "a" goes silent; after the idle time "b" reclaims what it held.
         try await Task.sleep(for: .milliseconds(120))
-        let (next, claimed) = try await redis.xautoclaim(stream, group: "workers", consumer: "b", minIdle: .milliseconds(100))
+        let (next, claimed) = try await redis.xautoclaim(
+            stream, group: "workers", consumer: "b", minIdle: .milliseconds(100))
         #expect(next == "0-0")
         #expect(claimed.map { $0.string("job") } == ["j1", "j2"])
         #expect(try await redis.xack(stream, group: "workers", ids: claimed.map(\.id)) == 2)
@@ -118,7 +123,9 @@ struct RedisTests {
         var reuse: Int32 = 1
         setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         try #require(bound == 0 && listen(listener, 16) == 0)
         let redis = try redisClient("redis://127.0.0.1:\(port)", commandTimeout: .milliseconds(300))

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// The service executables, run as processes: exit code 2 on bad configuration, readiness that
@@ -12,12 +12,15 @@ enum Binaries {
     static func path(_ name: String) throws -> String {
         let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         let path = directory.appendingPathComponent(name).path
-        try #require(FileManager.default.isExecutableFile(atPath: path), "\(path) missing: run `swift build --build-tests`")
+        try #require(
+            FileManager.default.isExecutableFile(atPath: path), "\(path) missing: run `swift build --build-tests`")
         return path
     }
 
     /// Runs to completion; returns the exit code and stderr.
-    static func run(_ name: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (Int32, String) {
+    static func run(_ name: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (
+        Int32, String
+    ) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try path(name))
         process.arguments = arguments
@@ -47,12 +50,14 @@ struct ServiceProcessTests {
         return url.path
     }
 
-    @Test("bad configuration exits with code 2 and names the key", arguments: [
-        ("observer-worker", "[nats]\nurl = 5\n", "nats.url"),
-        ("pg-bridge", "[nats.stream]\nmax_agee = \"1d\"\n", "nats.stream.max_agee"),
-        ("job-worker", "[jobs]\nconcurrency = \"many\"\n", "jobs.concurrency"),
-        ("fraiseql-observer", "[observer]\ntransport = \"kafka\"\n", "observer.transport"),
-    ])
+    @Test(
+        "bad configuration exits with code 2 and names the key",
+        arguments: [
+            ("observer-worker", "[nats]\nurl = 5\n", "nats.url"),
+            ("pg-bridge", "[nats.stream]\nmax_agee = \"1d\"\n", "nats.stream.max_agee"),
+            ("job-worker", "[jobs]\nconcurrency = \"many\"\n", "jobs.concurrency"),
+            ("fraiseql-observer", "[observer]\ntransport = \"kafka\"\n", "observer.transport"),
+        ])
     func badConfiguration(binary: String, text: String, key: String) throws {
         let path = try writeConfig(text)
         let arguments = binary == "fraiseql-observer" ? ["validate", "--config", path] : ["--config", path]

@@ -116,7 +116,9 @@ final class ServerProcess: @unchecked Sendable {
     }
 
     static func which(_ name: String) throws -> String {
-        for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") + ["/usr/sbin", "/usr/bin"] {
+        for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") + [
+            "/usr/sbin", "/usr/bin",
+        ] {
             let path = "\(directory)/\(name)"
             if FileManager.default.isExecutableFile(atPath: path) { return path }
         }

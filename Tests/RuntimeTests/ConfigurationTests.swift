@@ -84,7 +84,9 @@ struct ConfigurationTests {
         #expect(configuration.nats.stream.maxAge == .seconds(7 * 86_400))
         #expect(configuration.nats.stream.duplicateWindow == .seconds(300))
         #expect(configuration.bridge.tables.first?.entity == "order")
-        #expect(configuration.observer.backoff == BackoffPolicy(kind: .exponential, baseMilliseconds: 500, capMilliseconds: 300_000, jitter: 0.2))
+        #expect(
+            configuration.observer.backoff
+                == BackoffPolicy(kind: .exponential, baseMilliseconds: 500, capMilliseconds: 300_000, jitter: 0.2))
         #expect(configuration.observers.first?.operations == [.update])
         #expect(configuration.observers.first?.actions.first?.kind == "webhook")
         #expect(configuration.observers.first?.actions.first?.settings["timeout"] == .string("5s"))
@@ -124,21 +126,38 @@ struct ConfigurationTests {
         #expect(error.description.contains("FRAISEQL_OBSERVER_MAX_DELIVER"))
     }
 
-    @Test("errors name the key and the line", arguments: [
-        ("[nats]\nurl = 5\n", "nats.url", 2, "expected a string"),
-        ("[nats]\n\n[nats.stream]\nmax_age = \"7 days\"\n", "nats.stream.max_age", 4, "duration"),
-        ("[observer]\nmax_deliver = 0\n", "observer.max_deliver", 2, "out of range"),
-        ("[observer]\ntransport = \"kafka\"\n", "observer.transport", 2, "not one of"),
-        ("[nats]\nurll = \"x\"\n", "nats.urll", 2, "unknown key"),
-        ("[natz]\nurl = \"x\"\n", "natz.url", 2, "unknown key"),
-        ("[bridge]\n[[bridge.tables]]\ntable = \"t\"\nentity = \"line item\"\n", "bridge.tables[0].entity", 4, "subject token"),
-        ("[[observers]]\nname = \"a\"\nentity = \"order\"\n[[observers.actions]]\nkind = \"fax\"\n", "observers[0].actions[0].kind", 5, "not one of"),
-        ("[[observers]]\nname = \"a\"\nentity = \"order\"\noperations = [\"upsert\"]\n[[observers.actions]]\nkind = \"log\"\n", "observers[0].operations", 4, "upsert"),
-        ("[[observers]]\nname = \"a\"\nentity = \"o\"\n[[observers.actions]]\nkind = \"log\"\n[[observers]]\nname = \"b\"\nentity = \"o\"\nbogus = 1\n[[observers.actions]]\nkind = \"log\"\n", "observers[1].bogus", 9, "unknown key"),
-        ("[redis]\nurl = \"http://x\"\n", "redis.url", 2, "redis://"),
-        ("[metrics]\nlisten = \"9090\"\n", "metrics.listen", 2, "host:port"),
-        ("[observer]\nbackoff = { kind = \"exponential\", base = \"5s\", cap = \"1s\" }\n", "observer.backoff.cap", nil, "below base"),
-    ] as [(String, String, Int?, String)])
+    @Test(
+        "errors name the key and the line",
+        arguments: [
+            ("[nats]\nurl = 5\n", "nats.url", 2, "expected a string"),
+            ("[nats]\n\n[nats.stream]\nmax_age = \"7 days\"\n", "nats.stream.max_age", 4, "duration"),
+            ("[observer]\nmax_deliver = 0\n", "observer.max_deliver", 2, "out of range"),
+            ("[observer]\ntransport = \"kafka\"\n", "observer.transport", 2, "not one of"),
+            ("[nats]\nurll = \"x\"\n", "nats.urll", 2, "unknown key"),
+            ("[natz]\nurl = \"x\"\n", "natz.url", 2, "unknown key"),
+            (
+                "[bridge]\n[[bridge.tables]]\ntable = \"t\"\nentity = \"line item\"\n", "bridge.tables[0].entity", 4,
+                "subject token"
+            ),
+            (
+                "[[observers]]\nname = \"a\"\nentity = \"order\"\n[[observers.actions]]\nkind = \"fax\"\n",
+                "observers[0].actions[0].kind", 5, "not one of"
+            ),
+            (
+                "[[observers]]\nname = \"a\"\nentity = \"order\"\noperations = [\"upsert\"]\n[[observers.actions]]\nkind = \"log\"\n",
+                "observers[0].operations", 4, "upsert"
+            ),
+            (
+                "[[observers]]\nname = \"a\"\nentity = \"o\"\n[[observers.actions]]\nkind = \"log\"\n[[observers]]\nname = \"b\"\nentity = \"o\"\nbogus = 1\n[[observers.actions]]\nkind = \"log\"\n",
+                "observers[1].bogus", 9, "unknown key"
+            ),
+            ("[redis]\nurl = \"http://x\"\n", "redis.url", 2, "redis://"),
+            ("[metrics]\nlisten = \"9090\"\n", "metrics.listen", 2, "host:port"),
+            (
+                "[observer]\nbackoff = { kind = \"exponential\", base = \"5s\", cap = \"1s\" }\n",
+                "observer.backoff.cap", nil, "below base"
+            ),
+        ] as [(String, String, Int?, String)])
     func errors(text: String, key: String, line: Int?, message: String) throws {
         let error = try #require(configError(text), "expected an error for \(key)")
         #expect(error.key == key)
@@ -156,7 +175,9 @@ struct ConfigurationTests {
 
     @Test("a missing file is a configuration error")
     func missingFile() {
-        #expect(throws: ConfigError.self) { try FleetConfiguration.load(path: "/nonexistent/fraiseql.toml", environment: [:]) }
+        #expect(throws: ConfigError.self) {
+            try FleetConfiguration.load(path: "/nonexistent/fraiseql.toml", environment: [:])
+        }
     }
 
     @Test("secrets come from the environment or a file and never print")
@@ -167,16 +188,20 @@ struct ConfigurationTests {
         let fromFile = try load("[redis]\nurl_file = \"\(file.path)\"\n")
         #expect(fromFile.redis.url.value == "redis://:hunter2@127.0.0.1:6379")
         #expect("\(fromFile.redis.url)" == "***")
-        let fromEnvironment = try load("[postgres]\nurl_env = \"DB_URL\"\n", environment: ["DB_URL": "postgres://u:pw@h/db"])
+        let fromEnvironment = try load(
+            "[postgres]\nurl_env = \"DB_URL\"\n", environment: ["DB_URL": "postgres://u:pw@h/db"])
         #expect(fromEnvironment.postgres.url?.value == "postgres://u:pw@h/db")
         let missing = try #require(configError("[postgres]\nurl_env = \"NOPE\"\n"))
         #expect(missing.key == "postgres.url_env")
     }
 
-    @Test("durations", arguments: [
-        ("500ms", Duration.milliseconds(500)), ("5s", .seconds(5)), ("1.5s", .milliseconds(1500)), ("10m", .seconds(600)),
-        ("2h", .seconds(7200)), ("7d", .seconds(604_800)),
-    ])
+    @Test(
+        "durations",
+        arguments: [
+            ("500ms", Duration.milliseconds(500)), ("5s", .seconds(5)), ("1.5s", .milliseconds(1500)),
+            ("10m", .seconds(600)),
+            ("2h", .seconds(7200)), ("7d", .seconds(604_800)),
+        ])
     func durations(text: String, expected: Duration) {
         #expect(DurationText.parse(text) == expected)
     }
