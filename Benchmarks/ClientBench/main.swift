@@ -2,7 +2,7 @@
 // with the raw server figures (scripts/bench-clients.sh).
 //
 //   fraiseql-bench nats-publish URL COUNT PAYLOAD_BYTES BATCH
-//   fraiseql-bench redis-set URL COUNT PIPELINE
+//   fraiseql-bench redis-set URL COUNT PIPELINE [TASKS]   (TASKS pipelines in flight on one connection)
 import Foundation
 import NATS
 import Redis
@@ -51,16 +51,25 @@ case "redis-set":
     let url = arguments[2]
     let count = Int(arguments[3])!
     let pipeline = Int(arguments[4])!
+    let tasks = arguments.count > 5 ? Int(arguments[5])! : 1
     let redis = RedisClient(configuration: try RedisClientConfiguration(url: url))
     let value = RedisArgument.bytes([UInt8](repeating: UInt8(ascii: "x"), count: 3))
+    try await redis.ping()
     let start = clock.now
-    var sent = 0
-    while sent < count {
-        let commands = (0..<min(pipeline, count - sent)).map { index in
-            RedisCommand("SET", [.string("key:\(sent + index)"), value])
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for task in 0..<tasks {
+            group.addTask {
+                var sent = task * pipeline
+                while sent < count {
+                    let commands = (0..<min(pipeline, count - sent)).map { index in
+                        RedisCommand("SET", [.string("key:\(sent + index)"), value])
+                    }
+                    _ = try await redis.pipeline(commands)
+                    sent += pipeline * tasks
+                }
+            }
         }
-        sent += commands.count
-        _ = try await redis.pipeline(commands)
+        try await group.waitForAll()
     }
     let elapsed = seconds(clock.now - start)
     print(String(format: "%.0f", Double(count) / elapsed))

@@ -62,24 +62,50 @@ public struct RedisCommand: Sendable, Hashable {
     }
 
     /// Encodes as a RESP array of bulk strings.
-    func encode(into buffer: inout ByteBuffer) {
-        buffer.writeStaticString("*")
-        buffer.writeString(String(arguments.count))
-        buffer.writeStaticString("\r\n")
+    func encode(into bytes: inout [UInt8]) {
+        bytes.append(UInt8(ascii: "*"))
+        Self.appendDecimal(arguments.count, to: &bytes)
+        bytes.append(13)
+        bytes.append(10)
         for argument in arguments {
             switch argument {
             case .string(let text):
-                buffer.writeStaticString("$")
-                buffer.writeString(String(text.utf8.count))
-                buffer.writeStaticString("\r\n")
-                buffer.writeString(text)
-            case .bytes(let bytes):
-                buffer.writeStaticString("$")
-                buffer.writeString(String(bytes.count))
-                buffer.writeStaticString("\r\n")
-                buffer.writeBytes(bytes)
+                var text = text
+                text.withUTF8 { utf8 in
+                    Self.appendBulkHeader(utf8.count, to: &bytes)
+                    bytes.append(contentsOf: utf8)
+                }
+            case .bytes(let value):
+                Self.appendBulkHeader(value.count, to: &bytes)
+                bytes.append(contentsOf: value)
             }
-            buffer.writeStaticString("\r\n")
+            bytes.append(13)
+            bytes.append(10)
+        }
+    }
+
+    @inline(__always)
+    private static func appendBulkHeader(_ length: Int, to bytes: inout [UInt8]) {
+        bytes.append(UInt8(ascii: "$"))
+        appendDecimal(length, to: &bytes)
+        bytes.append(13)
+        bytes.append(10)
+    }
+
+    /// Appends a non-negative integer in decimal without allocating a String.
+    @inline(__always)
+    static func appendDecimal(_ value: Int, to bytes: inout [UInt8]) {
+        if value < 10 {
+            bytes.append(UInt8(48 + value))
+            return
+        }
+        var divisor = 10
+        while divisor <= value / 10 { divisor *= 10 }
+        var remaining = value
+        while divisor > 0 {
+            bytes.append(UInt8(48 + remaining / divisor))
+            remaining %= divisor
+            divisor /= 10
         }
     }
 }
@@ -121,16 +147,16 @@ final class ReplyParser {
 
     private static func convert(_ reply: UnsafeMutablePointer<redisReply>) -> RESPValue {
         let value = reply.pointee
-        func text() -> [UInt8] {
-            guard let pointer = value.str else { return [] }
+        func withText<T>(_ body: (UnsafeBufferPointer<UInt8>) -> T) -> T {
+            guard let pointer = value.str else { return body(UnsafeBufferPointer(start: nil, count: 0)) }
             return pointer.withMemoryRebound(to: UInt8.self, capacity: value.len) {
-                Array(UnsafeBufferPointer(start: $0, count: value.len))
+                body(UnsafeBufferPointer(start: $0, count: value.len))
             }
         }
         switch value.type {
-        case REDIS_REPLY_STRING: return .bulkString(text())
-        case REDIS_REPLY_STATUS: return .simpleString(String(decoding: text(), as: UTF8.self))
-        case REDIS_REPLY_ERROR: return .error(String(decoding: text(), as: UTF8.self))
+        case REDIS_REPLY_STRING: return .bulkString(withText { Array($0) })
+        case REDIS_REPLY_STATUS: return .simpleString(withText { String(decoding: $0, as: UTF8.self) })
+        case REDIS_REPLY_ERROR: return .error(withText { String(decoding: $0, as: UTF8.self) })
         case REDIS_REPLY_INTEGER: return .integer(value.integer)
         case REDIS_REPLY_ARRAY:
             return .array((0..<value.elements).map { index in convert(value.element[index]!) })

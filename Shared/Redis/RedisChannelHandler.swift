@@ -1,10 +1,22 @@
 import NIOCore
 
-/// A pipelined request: one or more commands whose replies complete one promise, in order.
+/// A pipelined request: one or more commands, already encoded by the caller (off the event
+/// loop), whose replies complete one promise, in order.
 struct RedisRequest {
-    var commands: [RedisCommand]
+    var bytes: ByteBuffer
+    var count: Int
     var timeout: TimeAmount
     var promise: EventLoopPromise<[RESPValue]>
+
+    init(commands: [RedisCommand], timeout: TimeAmount, promise: EventLoopPromise<[RESPValue]>) {
+        var encoded: [UInt8] = []
+        encoded.reserveCapacity(48 * commands.count)
+        for command in commands { command.encode(into: &encoded) }
+        self.bytes = ByteBuffer(bytes: encoded)
+        self.count = commands.count
+        self.timeout = timeout
+        self.promise = promise
+    }
 }
 
 /// Encodes commands as RESP and matches replies to requests in order. Replies are parsed by
@@ -16,12 +28,14 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     typealias OutboundOut = ByteBuffer
 
     private struct Pending {
-        var remaining: Int
-        var replies: [RESPValue]
+        var count: Int
         var promise: EventLoopPromise<[RESPValue]>
         var timer: Scheduled<Void>?
     }
 
+    /// Replies collected for the request at the head of `pending` (kept outside the buffer so
+    /// appending never copies the array).
+    private var headReplies: [RESPValue] = []
     private let parser = ReplyParser()
     private var pending = CircularBuffer<Pending>()
     private var context: ChannelHandlerContext?
@@ -37,15 +51,13 @@ final class RedisChannelHandler: ChannelDuplexHandler {
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let request = unwrapOutboundIn(data)
-        var buffer = context.channel.allocator.buffer(capacity: 64 * request.commands.count)
-        for command in request.commands { command.encode(into: &buffer) }
         let loop = context.eventLoop
         let timer = loop.assumeIsolated().scheduleTask(in: request.timeout) { [weak self] () -> Void in
             guard let self else { return }
             self.timedOut(request.promise)
         }
-        pending.append(Pending(remaining: request.commands.count, replies: [], promise: request.promise, timer: timer))
-        context.write(wrapOutboundOut(buffer), promise: promise)
+        pending.append(Pending(count: request.count, promise: request.promise, timer: timer))
+        context.write(wrapOutboundOut(request.bytes), promise: promise)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -56,12 +68,14 @@ final class RedisChannelHandler: ChannelDuplexHandler {
                 guard !pending.isEmpty else {
                     throw RedisError(code: .protocolError, message: "reply without a request")
                 }
-                pending[pending.startIndex].replies.append(reply)
-                pending[pending.startIndex].remaining -= 1
-                if pending[pending.startIndex].remaining == 0 {
+                if headReplies.isEmpty { headReplies.reserveCapacity(pending[pending.startIndex].count) }
+                headReplies.append(reply)
+                if headReplies.count == pending[pending.startIndex].count {
                     let done = pending.removeFirst()
                     done.timer?.cancel()
-                    done.promise.succeed(done.replies)
+                    let replies = headReplies
+                    headReplies = []
+                    done.promise.succeed(replies)
                 }
             }
         } catch {
@@ -87,6 +101,7 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     }
 
     private func failAll(_ error: RedisError) {
+        headReplies = []
         while let request = pending.popFirst() {
             request.timer?.cancel()
             request.promise.fail(error)
