@@ -55,6 +55,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // Wire types only: no dependencies.
@@ -103,6 +104,29 @@ let package = Package(
             path: "Shared/Runtime",
             swiftSettings: swiftSettings
         ),
+        // The shared bridge loop: read a batch after the checkpoint, publish, wait for PubAcks, mark, checkpoint.
+        .target(
+            name: "BridgeEngine",
+            dependencies: [
+                "Contracts", "NATS",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/BridgeEngine",
+            swiftSettings: swiftSettings
+        ),
+        // The PostgreSQL change log: DDL, triggers, the change source, advisory-lock leadership.
+        .target(
+            name: "PostgresChangeLog",
+            dependencies: [
+                "Contracts", "BridgeEngine", "Runtime",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Shared/PostgresChangeLog",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "FleetClients",
             dependencies: [
@@ -113,7 +137,10 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
     ]
-        + service("PGBridge", executable: "pg-bridge", dependencies: runtimeDeps + ["NATS"])
+        + service(
+            "PGBridge", executable: "pg-bridge",
+            dependencies: runtimeDeps + ["NATS", "BridgeEngine", "PostgresChangeLog"]
+        )
         + service("MySQLBridge", executable: "mysql-bridge", dependencies: runtimeDeps + ["NATS"])
         + service("MSSQLBridge", executable: "mssql-bridge", dependencies: runtimeDeps + ["NATS"])
         + service("ObserverWorker", executable: "observer-worker", dependencies: runtimeDeps + ["NATS", "Redis"])
@@ -141,7 +168,10 @@ let package = Package(
             .testTarget(name: "RuntimeTests", dependencies: ["Runtime"], swiftSettings: swiftSettings),
             .testTarget(
                 name: "IntegrationTests",
-                dependencies: ["NATS", "Redis", "Contracts", "Runtime", "FleetClients"],
+                dependencies: [
+                    "NATS", "Redis", "Contracts", "Runtime", "FleetClients", "BridgeEngine", "PostgresChangeLog",
+                    .product(name: "PostgresNIO", package: "postgres-nio"),
+                ],
                 swiftSettings: swiftSettings
             ),
         ]

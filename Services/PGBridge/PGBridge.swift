@@ -1,13 +1,66 @@
-/// pg-bridge: PostgreSQL change log → JetStream.
+/// pg-bridge: PostgreSQL change log → JetStream, through the shared bridge engine.
 ///
-/// Today it connects to NATS and provisions the `ENTITY_CHANGES` stream; the change capture
-/// (issue "pg-bridge") builds on this entry point.
+/// `pg-bridge` runs the bridge (many replicas may run; one publishes); `pg-bridge install
+/// [--print]` applies (or prints) the change-log DDL and the triggers of `[[bridge.tables]]`.
+import BridgeEngine
+import Contracts
 import FleetClients
+import Foundation
+import Logging
+import PostgresChangeLog
 import Runtime
 
 public enum PGBridge {
     public static func buildServices(_ context: ServiceContext) async throws -> ServiceSet {
-        let (_, nats) = try await FleetClients.natsServiceSet(context)
-        return nats
+        let configuration = context.configuration
+        guard let url = configuration.postgres.url else {
+            throw ConfigError(key: "postgres.url", message: "pg-bridge needs a PostgreSQL URL")
+        }
+        let postgres: PostgresConnectionConfiguration
+        do {
+            postgres = try PostgresURL.configuration(url.value)
+        } catch {
+            throw ConfigError(key: "postgres.url", message: "\(error)")
+        }
+        let (jetStream, nats) = try await FleetClients.natsServiceSet(context)
+        let source = PostgresChangeSource(configuration: postgres, transportName: configuration.bridge.transportName)
+        let bridge = BridgeService(
+            source: source, jetStream: jetStream,
+            configuration: BridgeEngine.BridgeConfiguration(
+                transportName: configuration.bridge.transportName,
+                subjectNamer: try SubjectNamer(prefix: configuration.nats.subjectPrefix),
+                batchSize: configuration.bridge.batchSize, pollInterval: configuration.bridge.pollInterval,
+                publishTimeout: configuration.nats.requestTimeout * 2, retention: configuration.bridge.retention),
+            logger: context.logger)
+        return nats.merged(
+            with: ServiceSet(services: [bridge], readiness: [ReadinessCheck("postgres") { await source.isReachable() }])
+        )
+    }
+
+    /// `pg-bridge install [--print]`: exit 0 on success, 1 when PostgreSQL refuses, 2 on bad configuration.
+    public static func install(arguments: [String]) async -> Int32 {
+        let configuration = ServiceMain.loadConfigurationOrExit(name: "pg-bridge")
+        let logger = Logger(label: "fraiseql.pg-bridge.install")
+        do {
+            if arguments.contains("--print") {
+                print(try ChangeLogSchema.script(for: configuration.bridge.tables), terminator: "")
+                return 0
+            }
+            guard let url = configuration.postgres.url else {
+                FileHandle.standardError.write(Data("pg-bridge: configuration error: postgres.url is required\n".utf8))
+                return ServiceMain.configurationExitCode
+            }
+            try await ChangeLogInstaller.install(
+                configuration: try PostgresURL.configuration(url.value), tables: configuration.bridge.tables,
+                logger: logger)
+            print("installed fraiseql_observer change log and \(configuration.bridge.tables.count) trigger(s)")
+            return 0
+        } catch let error as ChangeLogSchema.InstallError {
+            FileHandle.standardError.write(Data("pg-bridge install: \(error.description)\n".utf8))
+            return ServiceMain.configurationExitCode
+        } catch {
+            FileHandle.standardError.write(Data("pg-bridge install failed: \(String(reflecting: error))\n".utf8))
+            return 1
+        }
     }
 }

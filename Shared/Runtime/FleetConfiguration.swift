@@ -168,6 +168,20 @@ public struct BridgeConfiguration: Sendable {
         /// `include_columns` / `exclude_columns`: optional column lists.
         public var includeColumns: [String]
         public var excludeColumns: [String]
+        /// `tenant_column`: optional column whose value becomes the event's `tenant_id`.
+        public var tenantColumn: String?
+
+        public init(
+            table: String, entity: String, idColumn: String = "id", includeColumns: [String] = [],
+            excludeColumns: [String] = [], tenantColumn: String? = nil
+        ) {
+            self.table = table
+            self.entity = entity
+            self.idColumn = idColumn
+            self.includeColumns = includeColumns
+            self.excludeColumns = excludeColumns
+            self.tenantColumn = tenantColumn
+        }
     }
 
     init(_ scope: ConfigScope) throws(ConfigError) {
@@ -186,7 +200,8 @@ public struct BridgeConfiguration: Sendable {
             return Table(
                 table: name, entity: entity, idColumn: try table.string("id_column", default: "id"),
                 includeColumns: try table.strings("include_columns", default: []),
-                excludeColumns: try table.strings("exclude_columns", default: []))
+                excludeColumns: try table.strings("exclude_columns", default: []),
+                tenantColumn: try table.optionalString("tenant_column"))
         }
     }
 }

@@ -47,11 +47,13 @@ enum Stack {
 final class ServerProcess: @unchecked Sendable {
     let executable: String
     let arguments: [String]
+    let environment: [String: String]
     private var pid: pid_t = 0
 
-    init(executable: String, arguments: [String]) {
+    init(executable: String, arguments: [String], environment: [String: String] = [:]) {
         self.executable = executable
         self.arguments = arguments
+        self.environment = environment
     }
 
     func start(waitForPort port: Int) async throws {
@@ -76,7 +78,10 @@ final class ServerProcess: @unchecked Sendable {
         posix_spawnattr_setsigdefault(&attributes, &defaults)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var child: pid_t = 0
-        let status = posix_spawn(&child, path, &actions, &attributes, argv, environ)
+        let variables = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        let envp: [UnsafeMutablePointer<CChar>?] = variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for pointer in envp { free(pointer) } }
+        let status = posix_spawn(&child, path, &actions, &attributes, argv, envp)
         guard status == 0 else { throw POSIXError(POSIXErrorCode(rawValue: status) ?? .EINVAL) }
         pid = child
         for _ in 0..<200 {

@@ -1,0 +1,321 @@
+/// BridgeEngine: the loop every bridge shares (pg-bridge, mysql-bridge, mssql-bridge).
+///
+/// A database adapter implements ``ChangeSource``: it waits for leadership (one publisher per
+/// transport name), reads unpublished changes in batches, marks rows published, keeps the
+/// checkpoint and signals new changes. The engine owns the rest: pipelined JetStream publishes
+/// with `Nats-Msg-Id` = the event id, waiting for every PubAck, marking only what was acked,
+/// retries with backoff, metrics. A crash anywhere republishes at most the last batch, and the
+/// stream's duplicate window drops the copies.
+import Contracts
+import Logging
+import Metrics
+import NATS
+import ServiceLifecycle
+import Synchronization
+
+/// A change read from the source, ready to publish.
+public struct ChangeRecord: Sendable {
+    public var event: EntityEvent
+
+    public init(event: EntityEvent) {
+        self.event = event
+    }
+}
+
+/// The leader's handle on the source. Invalid once leadership is lost (then every call throws).
+public protocol ChangeSession: Sendable {
+    /// Unpublished changes, oldest first, at most `limit`. Must include rows whose transaction
+    /// committed after later-numbered rows were published (no plain `id > cursor`).
+    func readBatch(limit: Int) async throws -> [ChangeRecord]
+    /// Marks rows published (idempotent) and moves the checkpoint to `checkpoint`.
+    func markPublished(cursors: [Int64], checkpoint: Int64) async throws
+    /// Deletes up to `limit` rows published longer than `age` ago; returns how many.
+    func purgePublished(olderThan age: Duration, limit: Int) async throws -> Int
+    /// Releases leadership.
+    func close() async
+}
+
+/// A database adapter.
+public protocol ChangeSource: Sendable {
+    /// Waits until this replica is the leader for the transport, then returns its session.
+    func becomeLeader(logger: Logger) async throws -> any ChangeSession
+    /// Calls `signal` whenever new changes may be there; returns when cancelled.
+    func watchForChanges(logger: Logger, signal: @escaping @Sendable () -> Void) async
+    /// Unpublished rows and the age of the oldest, for lag metrics.
+    func lag() async throws -> (rows: Int64, oldestAgeSeconds: Double)
+}
+
+public struct BridgeConfiguration: Sendable {
+    public var transportName: String
+    public var subjectNamer: SubjectNamer
+    public var batchSize: Int
+    public var pollInterval: Duration
+    public var publishTimeout: Duration
+    /// Published rows older than this are deleted in small batches (nil: kept).
+    public var retention: Duration?
+    public var retentionInterval: Duration
+
+    public init(
+        transportName: String, subjectNamer: SubjectNamer, batchSize: Int = 500, pollInterval: Duration = .seconds(1),
+        publishTimeout: Duration = .seconds(10), retention: Duration? = nil, retentionInterval: Duration = .seconds(60)
+    ) {
+        self.retention = retention
+        self.retentionInterval = retentionInterval
+        self.transportName = transportName
+        self.subjectNamer = subjectNamer
+        self.batchSize = batchSize
+        self.pollInterval = pollInterval
+        self.publishTimeout = publishTimeout
+    }
+}
+
+/// Metrics of a bridge (`fraiseql_bridge_*`), labelled with the transport.
+struct BridgeMetrics: Sendable {
+    let published: Counter
+    let batches: Counter
+    let rejected: Counter
+    let publishFailures: Counter
+    let purged: Counter
+    let publishLatency: Timer
+    let leader: Gauge
+    let checkpoint: Gauge
+    let lagRows: Gauge
+    let lagSeconds: Gauge
+
+    init(transport: String, factory: any MetricsFactory) {
+        let dimensions = [("transport", transport)]
+        published = Counter(label: "fraiseql_bridge_events_published_total", dimensions: dimensions, factory: factory)
+        batches = Counter(label: "fraiseql_bridge_batches_total", dimensions: dimensions, factory: factory)
+        rejected = Counter(label: "fraiseql_bridge_events_rejected_total", dimensions: dimensions, factory: factory)
+        publishFailures = Counter(
+            label: "fraiseql_bridge_publish_failures_total", dimensions: dimensions, factory: factory)
+        purged = Counter(label: "fraiseql_bridge_rows_purged_total", dimensions: dimensions, factory: factory)
+        publishLatency = Timer(
+            label: "fraiseql_bridge_publish_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds,
+            factory: factory)
+        leader = Gauge(label: "fraiseql_bridge_leader", dimensions: dimensions, factory: factory)
+        checkpoint = Gauge(label: "fraiseql_bridge_checkpoint_cursor", dimensions: dimensions, factory: factory)
+        lagRows = Gauge(label: "fraiseql_bridge_lag_rows", dimensions: dimensions, factory: factory)
+        lagSeconds = Gauge(label: "fraiseql_bridge_lag_oldest_seconds", dimensions: dimensions, factory: factory)
+    }
+}
+
+/// A one-slot wake-up: `signal()` wakes the current or next `wait(timeout:)`.
+final class Wakeup: Sendable {
+    private struct State {
+        var pending = false
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+
+    private let state = Mutex(State())
+
+    func signal() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            if let waiter = state.waiter {
+                state.waiter = nil
+                return waiter
+            }
+            state.pending = true
+            return nil
+        }
+        waiter?.resume()
+    }
+
+    /// Returns when signalled, after `timeout`, or when cancelled.
+    func wait(timeout: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await Task.sleep(for: timeout) }
+            group.addTask { await self.waitForSignal() }
+            await group.next()
+            group.cancelAll()
+            self.signal()  // releases the signal waiter if the timeout won
+            self.state.withLock { $0.pending = false }
+        }
+    }
+
+    private func waitForSignal() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { state -> Bool in
+                    if state.pending {
+                        state.pending = false
+                        return true
+                    }
+                    state.waiter = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            self.signal()
+        }
+    }
+}
+
+/// The bridge: a `Service` that publishes while it is the leader and stands by otherwise.
+public final class BridgeService: Service, Sendable {
+    private let source: any ChangeSource
+    private let jetStream: JetStream
+    private let configuration: BridgeConfiguration
+    private let logger: Logger
+    private let metrics: BridgeMetrics
+    private let leaderFlag = Atomic(false)
+
+    public init(
+        source: any ChangeSource, jetStream: JetStream, configuration: BridgeConfiguration, logger: Logger,
+        metricsFactory: any MetricsFactory = MetricsSystem.factory
+    ) {
+        self.source = source
+        self.jetStream = jetStream
+        self.configuration = configuration
+        var logger = logger
+        logger[metadataKey: "bridge.transport"] = "\(configuration.transportName)"
+        self.logger = logger
+        self.metrics = BridgeMetrics(transport: configuration.transportName, factory: metricsFactory)
+    }
+
+    /// Whether this replica currently publishes.
+    public var isLeader: Bool { leaderFlag.load(ordering: .relaxed) }
+
+    public func run() async throws {
+        let wakeup = Wakeup()
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                await self.source.watchForChanges(logger: self.logger) { wakeup.signal() }
+            }
+            group.addTask {
+                await self.lagLoop()
+            }
+            // Returns on graceful shutdown, after finishing (and marking) the batch in hand.
+            await self.leaderLoop(wakeup: wakeup)
+            group.cancelAll()
+        }
+    }
+
+    private func leaderLoop(wakeup: Wakeup) async {
+        var backoff = Duration.milliseconds(100)
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                let session = try await cancelWhenGracefulShutdown {
+                    try await self.source.becomeLeader(logger: self.logger)
+                }
+                leaderFlag.store(true, ordering: .relaxed)
+                metrics.leader.record(1)
+                logger.info("bridge is the leader, publishing")
+                defer {
+                    leaderFlag.store(false, ordering: .relaxed)
+                    metrics.leader.record(0)
+                }
+                do {
+                    try await publishWhileLeader(session, wakeup: wakeup)
+                    await session.close()
+                } catch {
+                    await session.close()
+                    throw error
+                }
+                backoff = .milliseconds(100)
+            } catch is CancellationError {
+                return
+            } catch {
+                if Task.isCancelled || Task.isShuttingDownGracefully { return }
+                logger.warning("bridge interrupted, retrying", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(5))
+            }
+        }
+    }
+
+    private func publishWhileLeader(_ session: any ChangeSession, wakeup: Wakeup) async throws {
+        var failureBackoff = Duration.milliseconds(100)
+        var nextPurge = ContinuousClock.now
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            if let retention = configuration.retention, ContinuousClock.now >= nextPurge {
+                var purged = 0
+                while true {
+                    let deleted = try await session.purgePublished(olderThan: retention, limit: 1000)
+                    purged += deleted
+                    if deleted < 1000 { break }
+                }
+                metrics.purged.increment(by: purged)
+                nextPurge = ContinuousClock.now + configuration.retentionInterval
+            }
+            let batch = try await session.readBatch(limit: configuration.batchSize)
+            if batch.isEmpty {
+                await wakeup.wait(timeout: configuration.pollInterval)
+                continue
+            }
+            let published = try await publish(batch, session: session)
+            if published < batch.count {
+                try await Task.sleep(for: failureBackoff)
+                failureBackoff = min(failureBackoff * 2, .seconds(5))
+            } else {
+                failureBackoff = .milliseconds(100)
+            }
+        }
+    }
+
+    /// Publishes a batch, waits for the PubAcks, marks the acknowledged prefix. Returns how many
+    /// rows were marked.
+    private func publish(_ batch: [ChangeRecord], session: any ChangeSession) async throws -> Int {
+        var messages: [OutgoingMessage] = []
+        var cursors: [Int64] = []
+        var rejected: [Int64] = []
+        messages.reserveCapacity(batch.count)
+        for record in batch {
+            let event = record.event
+            do {
+                let subject = try configuration.subjectNamer.subject(
+                    entityType: event.entityType, operation: event.operation)
+                messages.append(
+                    OutgoingMessage(
+                        subject: subject, payload: try WireFormat.encode(event),
+                        headers: EventHeaders.headers(for: event)))
+                cursors.append(event.cursor)
+            } catch {
+                // Never publish a malformed subject: the row is set aside and reported.
+                logger.error(
+                    "change rejected: cannot be published",
+                    metadata: ["event.id": "\(event.id)", "event.entity": "\(event.entityType)", "error": "\(error)"])
+                rejected.append(event.cursor)
+            }
+        }
+        let start = ContinuousClock.now
+        let results = try await jetStream.publishBatch(messages, timeout: configuration.publishTimeout)
+        metrics.publishLatency.recordInterval(since: start)
+        // Only the prefix acknowledged in order is marked, so a writer's rows stay in order.
+        let acked = results.prefix { if case .success = $0 { true } else { false } }.count
+        if acked < results.count, case .failure(let error) = results[acked] {
+            metrics.publishFailures.increment(by: results.count - acked)
+            logger.warning(
+                "publish incomplete, will republish",
+                metadata: ["acked": "\(acked)", "batch": "\(results.count)", "error": "\(error)"])
+        }
+        let marked = Array(cursors.prefix(acked)) + (acked == results.count ? rejected : [])
+        if !marked.isEmpty {
+            let checkpoint = cursors.prefix(acked).max() ?? marked.max()!
+            try await session.markPublished(cursors: marked, checkpoint: checkpoint)
+            metrics.checkpoint.record(checkpoint)
+        }
+        metrics.published.increment(by: acked)
+        if acked == results.count { metrics.rejected.increment(by: rejected.count) }
+        metrics.batches.increment()
+        return acked == results.count ? batch.count : acked
+    }
+
+    private func lagLoop() async {
+        while !Task.isCancelled {
+            if let (rows, age) = try? await source.lag() {
+                metrics.lagRows.record(rows)
+                metrics.lagSeconds.record(age)
+            }
+            try? await Task.sleep(for: .seconds(5))
+        }
+    }
+}
+
+extension Timer {
+    func recordInterval(since start: ContinuousClock.Instant) {
+        let elapsed = ContinuousClock.now - start
+        recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+    }
+}

@@ -1,0 +1,134 @@
+/// PostgresChangeLog: the PostgreSQL side of change capture.
+///
+/// Owns the schema `fraiseql_observer` (the change-log table filled by triggers, the checkpoint
+/// table), the trigger function and per-table triggers (generated, printable, re-runnable), and
+/// ``PostgresChangeSource``, the bridge engine's adapter: advisory-lock leadership, batch reads of
+/// unpublished rows, conditional marking, checkpoints, LISTEN/NOTIFY wake-ups.
+import Contracts
+import Runtime
+
+public enum ChangeLogSchema {
+    public static let schema = "fraiseql_observer"
+    public static let notifyChannel = "fraiseql_observer_changes"
+
+    public struct InstallError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// The DDL for the configured tables, one statement per element, safe to apply again.
+    public static func statements(for tables: [BridgeConfiguration.Table]) throws -> [String] {
+        var statements = [
+            "CREATE SCHEMA IF NOT EXISTS \(schema)",
+            """
+            CREATE TABLE IF NOT EXISTS \(schema).change_log (
+                id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                event_id UUID NOT NULL DEFAULT gen_random_uuid(),
+                entity_type TEXT NOT NULL,
+                entity_id TEXT NOT NULL,
+                operation TEXT NOT NULL CHECK (operation IN ('insert', 'update', 'delete')),
+                before JSONB,
+                after JSONB,
+                changes JSONB,
+                tenant_id TEXT,
+                txid XID8 NOT NULL DEFAULT pg_current_xact_id(),
+                occurred_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(),
+                published_at TIMESTAMPTZ
+            )
+            """,
+            "CREATE INDEX IF NOT EXISTS change_log_unpublished ON \(schema).change_log (id) WHERE published_at IS NULL",
+            """
+            CREATE INDEX IF NOT EXISTS change_log_published_at ON \(schema).change_log (published_at)
+                WHERE published_at IS NOT NULL
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS \(schema).checkpoints (
+                transport TEXT PRIMARY KEY,
+                cursor BIGINT NOT NULL,
+                updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+            )
+            """,
+            """
+            CREATE OR REPLACE FUNCTION \(schema).capture() RETURNS trigger LANGUAGE plpgsql AS $fn$
+            DECLARE
+                entity text := TG_ARGV[0];
+                id_column text := TG_ARGV[1];
+                include_columns text[] := CASE WHEN TG_ARGV[2] = '' THEN NULL ELSE string_to_array(TG_ARGV[2], ',') END;
+                exclude_columns text[] := CASE WHEN TG_ARGV[3] = '' THEN NULL ELSE string_to_array(TG_ARGV[3], ',') END;
+                tenant_column text := NULLIF(TG_ARGV[4], '');
+                old_row jsonb;
+                new_row jsonb;
+                diff jsonb;
+                row_id text;
+                tenant text;
+            BEGIN
+                IF TG_OP <> 'INSERT' THEN old_row := to_jsonb(OLD); END IF;
+                IF TG_OP <> 'DELETE' THEN new_row := to_jsonb(NEW); END IF;
+                row_id := COALESCE(new_row, old_row) ->> id_column;
+                IF tenant_column IS NOT NULL THEN tenant := COALESCE(new_row, old_row) ->> tenant_column; END IF;
+                IF include_columns IS NOT NULL THEN
+                    old_row := (SELECT jsonb_object_agg(key, value) FROM jsonb_each(old_row) WHERE key = ANY(include_columns));
+                    new_row := (SELECT jsonb_object_agg(key, value) FROM jsonb_each(new_row) WHERE key = ANY(include_columns));
+                END IF;
+                IF exclude_columns IS NOT NULL THEN
+                    old_row := old_row - exclude_columns;
+                    new_row := new_row - exclude_columns;
+                END IF;
+                IF TG_OP = 'UPDATE' THEN
+                    SELECT jsonb_object_agg(key, jsonb_build_object('old', COALESCE(old_row -> key, 'null'::jsonb),
+                                                                    'new', COALESCE(new_row -> key, 'null'::jsonb)))
+                      INTO diff
+                      FROM (SELECT jsonb_object_keys(COALESCE(old_row, '{}') || COALESCE(new_row, '{}')) AS key) AS keys
+                     WHERE (old_row -> key) IS DISTINCT FROM (new_row -> key);
+                    IF diff IS NULL THEN RETURN NULL; END IF;
+                END IF;
+                INSERT INTO \(schema).change_log (entity_type, entity_id, operation, before, after, changes, tenant_id)
+                VALUES (entity, row_id, lower(TG_OP), old_row, new_row, diff, tenant);
+                PERFORM pg_notify('\(notifyChannel)', '');
+                RETURN NULL;
+            END
+            $fn$
+            """,
+        ]
+        for table in tables {
+            let entity: String
+            do {
+                entity = try SubjectNamer.entityToken(table.entity)
+            } catch {
+                throw InstallError(description: "table \(table.table): \(error.description)")
+            }
+            let qualified = try qualifiedName(table.table)
+            let trigger = quoteIdentifier("fraiseql_capture_\(entity)")
+            let arguments = [
+                entity, table.idColumn, table.includeColumns.joined(separator: ","),
+                table.excludeColumns.joined(separator: ","), table.tenantColumn ?? "",
+            ]
+            .map(quoteLiteral).joined(separator: ", ")
+            statements.append("DROP TRIGGER IF EXISTS \(trigger) ON \(qualified)")
+            statements.append(
+                "CREATE TRIGGER \(trigger) AFTER INSERT OR UPDATE OR DELETE ON \(qualified) "
+                    + "FOR EACH ROW EXECUTE FUNCTION \(schema).capture(\(arguments))")
+        }
+        return statements
+    }
+
+    /// The DDL as a printable script.
+    public static func script(for tables: [BridgeConfiguration.Table]) throws -> String {
+        try statements(for: tables).map { $0 + ";\n" }.joined(separator: "\n")
+    }
+
+    static func qualifiedName(_ name: String) throws -> String {
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+        guard (1...2).contains(parts.count), parts.allSatisfy({ !$0.isEmpty }) else {
+            throw InstallError(description: "table name '\(name)' must be 'table' or 'schema.table'")
+        }
+        return parts.map { quoteIdentifier(String($0)) }.joined(separator: ".")
+    }
+
+    static func quoteIdentifier(_ name: String) -> String {
+        "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    static func quoteLiteral(_ text: String) -> String {
+        "'" + text.replacingOccurrences(of: "'", with: "''") + "'"
+    }
+}

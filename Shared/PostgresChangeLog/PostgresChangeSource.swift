@@ -1,0 +1,290 @@
+import BridgeEngine
+import Contracts
+import Foundation
+import Logging
+import PostgresNIO
+import Runtime
+
+/// Parses `postgres://user[:password]@host[:port]/database`.
+public enum PostgresURL {
+    public struct Invalid: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public static func configuration(_ url: String) throws -> PostgresConnection.Configuration {
+        guard let components = URLComponents(string: url),
+            ["postgres", "postgresql"].contains(components.scheme ?? ""),
+            let host = components.host, !host.isEmpty
+        else { throw Invalid(description: "not a postgres:// URL") }
+        let database = components.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        var configuration = PostgresConnection.Configuration(
+            host: host, port: components.port ?? 5432, username: components.user ?? "postgres",
+            password: components.password?.removingPercentEncoding, database: database.isEmpty ? nil : database,
+            tls: .disable)
+        configuration.options.connectTimeout = .seconds(5)
+        return configuration
+    }
+}
+
+/// Applies the change-log DDL in one transaction (PostgreSQL DDL is transactional).
+public enum ChangeLogInstaller {
+    public static func install(
+        configuration: PostgresConnection.Configuration, tables: [Runtime.BridgeConfiguration.Table], logger: Logger
+    ) async throws {
+        let statements = try ChangeLogSchema.statements(for: tables)
+        let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
+        defer { Task { try? await connection.close() } }
+        try await connection.query("BEGIN", logger: logger)
+        do {
+            // Serialise concurrent installs (CREATE OR REPLACE FUNCTION races otherwise).
+            try await connection.query(
+                "SELECT pg_advisory_xact_lock(hashtext('fraiseql_observer.install'))", logger: logger)
+            for statement in statements {
+                try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+            }
+            try await connection.query("COMMIT", logger: logger)
+        } catch {
+            _ = try? await connection.query("ROLLBACK", logger: logger)
+            throw error
+        }
+    }
+}
+
+/// `CheckpointStore` in the table `fraiseql_observer.checkpoints`.
+public struct PostgresCheckpointStore: CheckpointStore {
+    let connection: PostgresConnection
+    let logger: Logger
+
+    public init(connection: PostgresConnection, logger: Logger) {
+        self.connection = connection
+        self.logger = logger
+    }
+
+    public func load(transport: String) async throws -> Checkpoint? {
+        let rows = try await connection.query(
+            """
+            SELECT cursor, (extract(epoch FROM updated_at) * 1000000)::int8
+              FROM fraiseql_observer.checkpoints WHERE transport = \(transport)
+            """, logger: logger)
+        for try await (cursor, micros) in rows.decode((Int64, Int64).self) {
+            return Checkpoint(
+                transport: transport, cursor: cursor, updatedAt: Timestamp(microsecondsSinceEpoch: micros))
+        }
+        return nil
+    }
+
+    public func save(_ checkpoint: Checkpoint) async throws {
+        try await connection.query(
+            """
+            INSERT INTO fraiseql_observer.checkpoints (transport, cursor, updated_at)
+            VALUES (\(checkpoint.transport), \(checkpoint.cursor), now())
+            ON CONFLICT (transport) DO UPDATE SET cursor = EXCLUDED.cursor, updated_at = now()
+            """, logger: logger)
+    }
+
+    public func compareAndSwap(expected: Int64?, new: Checkpoint) async throws -> Bool {
+        let rows: PostgresRowSequence
+        if let expected {
+            rows = try await connection.query(
+                """
+                UPDATE fraiseql_observer.checkpoints SET cursor = \(new.cursor), updated_at = now()
+                 WHERE transport = \(new.transport) AND cursor = \(expected) RETURNING 1
+                """, logger: logger)
+        } else {
+            rows = try await connection.query(
+                """
+                INSERT INTO fraiseql_observer.checkpoints (transport, cursor, updated_at)
+                VALUES (\(new.transport), \(new.cursor), now()) ON CONFLICT (transport) DO NOTHING RETURNING 1
+                """, logger: logger)
+        }
+        return try await rows.collect().count == 1
+    }
+}
+
+/// The bridge engine's PostgreSQL adapter.
+public final class PostgresChangeSource: ChangeSource {
+    let configuration: PostgresConnection.Configuration
+    let transportName: String
+    /// How often a standby retries the leader lock.
+    let standbyInterval: Duration
+
+    public init(
+        configuration: PostgresConnection.Configuration, transportName: String,
+        standbyInterval: Duration = .milliseconds(500)
+    ) {
+        self.configuration = configuration
+        self.transportName = transportName
+        self.standbyInterval = standbyInterval
+    }
+
+    /// Leadership is a session advisory lock keyed by the transport name: it dies with the
+    /// leader's connection (process killed, network lost) and a standby takes it within
+    /// `standbyInterval`.
+    public func becomeLeader(logger: Logger) async throws -> any ChangeSession {
+        var announcedStandby = false
+        while true {
+            try Task.checkCancellation()
+            let connection = try await PostgresConnection.connect(configuration: configuration, id: 2, logger: logger)
+            do {
+                while true {
+                    try Task.checkCancellation()
+                    let rows = try await connection.query(
+                        "SELECT pg_try_advisory_lock(hashtext(\("fraiseql_observer.bridge." + transportName)))",
+                        logger: logger)
+                    var locked = false
+                    for try await value in rows.decode(Bool.self) { locked = value }
+                    if locked {
+                        let store = PostgresCheckpointStore(connection: connection, logger: logger)
+                        let checkpoint = try await store.load(transport: transportName)
+                        return PostgresChangeSession(
+                            connection: connection, store: store, transportName: transportName,
+                            checkpoint: checkpoint?.cursor, logger: logger)
+                    }
+                    if !announcedStandby {
+                        logger.info("another bridge is the leader, standing by")
+                        announcedStandby = true
+                    }
+                    try await Task.sleep(for: standbyInterval)
+                }
+            } catch {
+                try? await connection.close()
+                throw error
+            }
+        }
+    }
+
+    public func watchForChanges(logger: Logger, signal: @escaping @Sendable () -> Void) async {
+        while !Task.isCancelled {
+            do {
+                let connection = try await PostgresConnection.connect(
+                    configuration: configuration, id: 3, logger: logger)
+                defer { Task { try? await connection.close() } }
+                try await connection.listen(on: ChangeLogSchema.notifyChannel) { notifications in
+                    signal()  // changes may have arrived while not listening
+                    for try await _ in notifications { signal() }
+                }
+            } catch {
+                if Task.isCancelled { return }
+                logger.debug("change notifications interrupted", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    public func lag() async throws -> (rows: Int64, oldestAgeSeconds: Double) {
+        let logger = Logger(label: "fraiseql.bridge.lag")
+        let connection = try await PostgresConnection.connect(configuration: configuration, id: 4, logger: logger)
+        defer { Task { try? await connection.close() } }
+        let rows = try await connection.query(
+            """
+            SELECT count(*)::int8, COALESCE(extract(epoch FROM now() - min(occurred_at)), 0)::float8
+              FROM fraiseql_observer.change_log WHERE published_at IS NULL
+            """, logger: logger)
+        for try await (count, age) in rows.decode((Int64, Double).self) { return (count, age) }
+        return (0, 0)
+    }
+
+    /// Whether PostgreSQL answers (for `/health/ready`).
+    public func isReachable() async -> Bool {
+        let logger = Logger(label: "fraiseql.bridge.health")
+        guard
+            let connection = try? await PostgresConnection.connect(configuration: configuration, id: 5, logger: logger)
+        else { return false }
+        defer { Task { try? await connection.close() } }
+        return (try? await connection.query("SELECT 1", logger: logger).collect().count) == 1
+    }
+}
+
+struct LeadershipLost: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// The leader's session: one connection that holds the advisory lock and does all the work.
+final class PostgresChangeSession: ChangeSession, @unchecked Sendable {
+    // @unchecked Sendable: `checkpoint` is only touched by the single bridge loop that owns the
+    // session (the engine never calls a session concurrently); the connection is Sendable.
+    let connection: PostgresConnection
+    let store: PostgresCheckpointStore
+    let transportName: String
+    var checkpoint: Int64?
+    let logger: Logger
+
+    init(
+        connection: PostgresConnection, store: PostgresCheckpointStore, transportName: String, checkpoint: Int64?,
+        logger: Logger
+    ) {
+        self.connection = connection
+        self.store = store
+        self.transportName = transportName
+        self.checkpoint = checkpoint
+        self.logger = logger
+    }
+
+    func readBatch(limit: Int) async throws -> [ChangeRecord] {
+        // Unpublished rows in id order, not `id > cursor`: a transaction that took a lower id and
+        // committed later is still found.
+        let rows = try await connection.query(
+            """
+            SELECT id, event_id, entity_type, entity_id, operation, before::text, after::text, changes::text,
+                   tenant_id, (extract(epoch FROM occurred_at) * 1000000)::int8
+              FROM fraiseql_observer.change_log
+             WHERE published_at IS NULL
+             ORDER BY id
+             LIMIT \(limit)
+            """, logger: logger)
+        var records: [ChangeRecord] = []
+        let decoder = JSONDecoder()
+        for try await (id, eventID, entityType, entityID, operation, before, after, changes, tenant, micros)
+            in rows.decode(
+                (Int64, UUID, String, String, String, String?, String?, String?, String?, Int64).self)
+        {
+            func object<T: Decodable>(_ text: String?, as type: T.Type) throws -> T? {
+                try text.map { try decoder.decode(type, from: Data($0.utf8)) }
+            }
+            records.append(
+                ChangeRecord(
+                    event: EntityEvent(
+                        id: eventID, cursor: id, source: transportName, entityType: entityType, entityId: entityID,
+                        operation: Operation(rawValue: operation) ?? .update,
+                        before: try object(before, as: [String: JSONValue].self),
+                        after: try object(after, as: [String: JSONValue].self),
+                        changes: try object(changes, as: [String: FieldChange].self), tenantId: tenant,
+                        occurredAt: Timestamp(microsecondsSinceEpoch: micros))))
+        }
+        return records
+    }
+
+    func markPublished(cursors: [Int64], checkpoint newCursor: Int64) async throws {
+        try await connection.query(
+            """
+            UPDATE fraiseql_observer.change_log SET published_at = now()
+             WHERE id = ANY(\(cursors)) AND published_at IS NULL
+            """, logger: logger)
+        let target = max(checkpoint ?? newCursor, newCursor)
+        if target != checkpoint {
+            // Fencing: if another bridge moved the checkpoint, this one is no longer the leader.
+            guard
+                try await store.compareAndSwap(
+                    expected: checkpoint, new: Checkpoint(transport: transportName, cursor: target))
+            else { throw LeadershipLost(description: "the checkpoint was moved by another bridge") }
+            checkpoint = target
+        }
+    }
+
+    func purgePublished(olderThan age: Duration, limit: Int) async throws -> Int {
+        let seconds = Double(age.components.seconds) + Double(age.components.attoseconds) / 1e18
+        let rows = try await connection.query(
+            """
+            DELETE FROM fraiseql_observer.change_log WHERE id IN (
+                SELECT id FROM fraiseql_observer.change_log
+                 WHERE published_at IS NOT NULL AND published_at < now() - make_interval(secs => \(seconds))
+                 LIMIT \(limit)) RETURNING 1
+            """, logger: logger)
+        return try await rows.collect().count
+    }
+
+    func close() async {
+        try? await connection.close()
+    }
+}
+public typealias PostgresConnectionConfiguration = PostgresConnection.Configuration

@@ -1,0 +1,243 @@
+import BridgeEngine
+import Contracts
+import Foundation
+import Logging
+import NATS
+import PostgresChangeLog
+import PostgresNIO
+import Runtime
+import Synchronization
+import Testing
+
+/// A database of its own for each test (the change log is per database).
+struct TestDatabase {
+    let url: String
+    let configuration: PostgresConnection.Configuration
+
+    static func create() async throws -> TestDatabase {
+        let base = try Stack.url("POSTGRES_URL")
+        let name = Stack.unique("t")
+        let logger = Logger(label: "tests")
+        let admin = try await PostgresConnection.connect(
+            configuration: try PostgresURL.configuration(base), id: 1, logger: logger)
+        try await admin.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: logger)
+        try await admin.close()
+        var components = URLComponents(string: base)!
+        components.path = "/\(name)"
+        let url = components.string!
+        return TestDatabase(url: url, configuration: try PostgresURL.configuration(url))
+    }
+
+    func connect() async throws -> PostgresConnection {
+        try await PostgresConnection.connect(
+            configuration: configuration, id: Int.random(in: 1...1_000_000), logger: Logger(label: "tests"))
+    }
+
+    func execute(_ sql: String) async throws {
+        let connection = try await connect()
+        try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Logger(label: "tests"))
+        try await connection.close()
+    }
+}
+
+/// Reads every message of a subject prefix from the start (ordered consumer).
+func readStream(_ jetStream: JetStream, subject: String, expected: Int, timeout: Duration = .seconds(30)) async throws
+    -> [JetStreamMessage]
+{
+    let subscription = try await jetStream.orderedSubscribe(subject: subject, start: .all)
+    defer { subscription.unsubscribe() }
+    var messages: [JetStreamMessage] = []
+    let clock = ContinuousClock()
+    let start = clock.now
+    while messages.count < expected, clock.now - start < timeout {
+        if let message = try await subscription.next(timeout: .milliseconds(500)) { messages.append(message) }
+    }
+    // Anything beyond the expected count (a duplicate) would arrive now.
+    while let extra = try await subscription.next(timeout: .milliseconds(300)) { messages.append(extra) }
+    return messages
+}
+
+func waitForCount(_ jetStream: JetStream, stream: String, atLeast count: UInt64, timeout: Duration = .seconds(60))
+    async throws
+    -> UInt64
+{
+    let clock = ContinuousClock()
+    let start = clock.now
+    var messages: UInt64 = 0
+    while clock.now - start < timeout {
+        messages = (try? await jetStream.streamInfo(stream).messages) ?? messages
+        if messages >= count { return messages }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    return messages
+}
+
+/// The bridge running in-process, stopped by cancellation.
+func withBridge<T>(
+    database: TestDatabase, jetStream: JetStream, prefix: String, transport: String = "pg-test",
+    _ body: () async throws -> T
+) async throws -> T {
+    let bridge = BridgeService(
+        source: PostgresChangeSource(configuration: database.configuration, transportName: transport),
+        jetStream: jetStream,
+        configuration: BridgeEngine.BridgeConfiguration(
+            transportName: transport, subjectNamer: try SubjectNamer(prefix: prefix), batchSize: 200,
+            pollInterval: .milliseconds(200), publishTimeout: .seconds(3)),
+        logger: Logger(label: "tests.bridge"))
+    let task = Task { try await bridge.run() }
+    defer { task.cancel() }
+    return try await body()
+}
+
+@Suite("pg-bridge", .serialized)
+struct PGBridgeTests {
+    static let tables = [
+        Runtime.BridgeConfiguration.Table(table: "public.orders", entity: "order", excludeColumns: ["secret"]),
+        Runtime.BridgeConfiguration.Table(table: "public.customers", entity: "Customer", tenantColumn: "tenant"),
+    ]
+
+    func setUp() async throws -> (TestDatabase, JetStream, stream: String, prefix: String) {
+        let database = try await TestDatabase.create()
+        try await database.execute(
+            "CREATE TABLE orders (id serial PRIMARY KEY, status text, total numeric, secret text, writer int, seq int)")
+        try await database.execute("CREATE TABLE customers (id bigint PRIMARY KEY, name text, tenant text)")
+        try await ChangeLogInstaller.install(
+            configuration: database.configuration, tables: Self.tables, logger: Logger(label: "tests"))
+        // Re-running the install is safe.
+        try await ChangeLogInstaller.install(
+            configuration: database.configuration, tables: Self.tables, logger: Logger(label: "tests"))
+        let jetStream = try await connectNATS()
+        let (stream, prefix) = try await makeStream(jetStream)
+        return (database, jetStream, stream, prefix)
+    }
+
+    @Test("inserts, updates and deletes on two tables arrive with the documented JSON and headers")
+    func events() async throws {
+        let (database, jetStream, stream, prefix) = try await setUp()
+        try await withBridge(database: database, jetStream: jetStream, prefix: prefix) {
+            try await database.execute("INSERT INTO orders (status, total, secret) VALUES ('pending', 99.5, 'hunter2')")
+            try await database.execute("UPDATE orders SET status = 'paid' WHERE id = 1")
+            try await database.execute("UPDATE orders SET status = 'paid' WHERE id = 1")  // no visible change: no event
+            try await database.execute("DELETE FROM orders WHERE id = 1")
+            try await database.execute("INSERT INTO customers VALUES (7, 'Ada', 'tenant-a')")
+            let messages = try await readStream(jetStream, subject: "\(prefix).>", expected: 4)
+            try #require(messages.count == 4, "got \(messages.count) messages")
+            #expect(
+                messages.map(\.subject) == [
+                    "\(prefix).order.insert", "\(prefix).order.update", "\(prefix).order.delete",
+                    "\(prefix).customer.insert",
+                ])
+            let events = try messages.map { try WireFormat.decode(EntityEvent.self, from: $0.payload) }
+            for (message, event) in zip(messages, events) {
+                #expect(message.header("Nats-Msg-Id") == event.id.uuidString.lowercased())
+                #expect(message.header("Fraiseql-Source") == "pg-test")
+                #expect(message.header("Fraiseql-Cursor") == String(event.cursor))
+                #expect(event.source == "pg-test")
+                #expect(event.schemaVersion == 1)
+            }
+            #expect(events[0].after?["status"] == "pending")
+            #expect(events[0].after?["total"] == .double(99.5))
+            #expect(events[0].after?["secret"] == nil, "excluded column leaked")
+            #expect(events[0].before == nil)
+            #expect(events[0].entityId == "1")
+            #expect(events[1].before?["status"] == "pending")
+            #expect(events[1].after?["status"] == "paid")
+            #expect(events[1].changes == ["status": FieldChange(old: "pending", new: "paid")])
+            #expect(events[2].before?["status"] == "paid")
+            #expect(events[2].after == nil)
+            #expect(events[3].entityType == "customer")  // the entity token, lower-cased at install
+            #expect(events[3].tenantId == "tenant-a")
+            #expect(Set(events.map(\.id)).count == 4)
+            #expect(events.map(\.cursor) == events.map(\.cursor).sorted())
+        }
+        try await jetStream.deleteStream(stream)
+    }
+
+    @Test("a transaction that took a lower id and commits later is still published, exactly once")
+    func commitOrder() async throws {
+        let (database, jetStream, stream, prefix) = try await setUp()
+        try await withBridge(database: database, jetStream: jetStream, prefix: prefix) {
+            let logger = Logger(label: "tests")
+            let long = try await database.connect()
+            try await long.query("BEGIN", logger: logger)
+            try await long.query("INSERT INTO orders (status) VALUES ('slow')", logger: logger)  // takes the lower id
+            try await database.execute("INSERT INTO orders (status) VALUES ('fast')")
+            #expect(try await waitForCount(jetStream, stream: stream, atLeast: 1) == 1)
+            try await long.query("COMMIT", logger: logger)
+            try await long.close()
+            let messages = try await readStream(jetStream, subject: "\(prefix).>", expected: 2)
+            let events = try messages.map { try WireFormat.decode(EntityEvent.self, from: $0.payload) }
+            #expect(events.map { $0.after?["status"] } == ["fast", "slow"])
+            #expect(events[1].cursor < events[0].cursor, "the slow row should hold the lower id")
+            #expect(events.count == 2)
+        }
+        try await jetStream.deleteStream(stream)
+    }
+
+    @Test("a NATS outage of 10 s during load loses nothing and duplicates nothing")
+    func natsOutage() async throws {
+        let port = try Stack.freePort()
+        let directory = try Stack.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let server = ServerProcess(
+            executable: Stack.binary("NATS_SERVER_BIN", default: "nats-server"),
+            arguments: ["-js", "-a", "127.0.0.1", "-p", "\(port)", "-sd", directory.path])
+        try await server.start(waitForPort: port)
+        let database = try await TestDatabase.create()
+        try await database.execute(
+            "CREATE TABLE orders (id serial PRIMARY KEY, status text, total numeric, secret text, writer int, seq int)")
+        try await ChangeLogInstaller.install(
+            configuration: database.configuration, tables: [Self.tables[0]], logger: Logger(label: "tests"))
+        let jetStream = try await connectNATS("nats://127.0.0.1:\(port)")
+        let (stream, prefix) = try await makeStream(jetStream)
+        let rows = 1500
+        try await withBridge(database: database, jetStream: jetStream, prefix: prefix) {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    let connection = try await database.connect()
+                    for seq in 0..<rows {
+                        try await connection.query(
+                            "INSERT INTO orders (writer, seq) VALUES (1, \(seq))", logger: Logger(label: "tests"))
+                        if seq % 100 == 0 { try await Task.sleep(for: .milliseconds(100)) }
+                    }
+                    try await connection.close()
+                }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(1))
+                    server.stop()
+                    try await Task.sleep(for: .seconds(10))
+                    try await server.start(waitForPort: port)
+                }
+                try await group.waitForAll()
+            }
+            #expect(
+                try await waitForCount(jetStream, stream: stream, atLeast: UInt64(rows), timeout: .seconds(60))
+                    == UInt64(rows))
+            let messages = try await readStream(jetStream, subject: "\(prefix).>", expected: rows)
+            let sequences = try messages.map { try WireFormat.decode(EntityEvent.self, from: $0.payload).after?["seq"] }
+            print("nats outage: \(rows) rows written, \(messages.count) events in the stream")
+            #expect(messages.count == rows)
+            #expect(sequences == (0..<rows).map { .int(Int64($0)) }, "lost, duplicated or reordered events")
+        }
+        server.stop()
+    }
+
+    @Test("an entity name that cannot be a subject token is rejected by install")
+    func badEntity() throws {
+        #expect(throws: ChangeLogSchema.InstallError.self) {
+            try ChangeLogSchema.statements(for: [
+                Runtime.BridgeConfiguration.Table(table: "public.x", entity: "line item")
+            ])
+        }
+        do {
+            _ = try ChangeLogSchema.statements(for: [
+                Runtime.BridgeConfiguration.Table(table: "public.x", entity: "a.b")
+            ])
+        } catch {
+            #expect("\(error)".contains("cannot be a NATS subject token"))
+        }
+        let script = try ChangeLogSchema.script(for: Self.tables)
+        #expect(script.contains("CREATE TRIGGER \"fraiseql_capture_order\""))
+        #expect(script.contains("\"public\".\"orders\""))
+    }
+}
