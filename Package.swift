@@ -150,7 +150,7 @@ let package = Package(
         + service(
             "ObserverCLI", executable: "fraiseql-observer",
             dependencies: runtimeDeps + [
-                "NATS", "Redis", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "NATS", "Redis", "PostgresChangeLog", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         )
         + [

@@ -5,12 +5,13 @@ import FleetClients
 import Foundation
 import Logging
 import NATS
+import PostgresChangeLog
 import Runtime
 
 public struct FraiseQLObserver: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "fraiseql-observer", abstract: "Operate the FraiseQL observer fleet.",
-        subcommands: [Validate.self, Status.self])
+        subcommands: [Validate.self, Status.self, Install.self])
 
     public init() {}
 }
@@ -67,6 +68,38 @@ struct Status: AsyncParsableCommand {
             )
         } catch let error as NATSError where error.code == .notFound {
             print("consumer \(configuration.observer.consumer): not created yet")
+        }
+    }
+}
+
+struct Install: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract:
+            "Create the PostgreSQL change log and the triggers of [[bridge.tables]] (same as `pg-bridge install`).")
+
+    @OptionGroup var options: ConfigOption
+
+    @Flag(name: .long, help: "Print the DDL instead of applying it.")
+    var print = false
+
+    func run() async throws {
+        let configuration = try options.load()
+        do {
+            if self.print {
+                Swift.print(try ChangeLogSchema.script(for: configuration.bridge.tables), terminator: "")
+                return
+            }
+            guard let url = configuration.postgres.url else {
+                FileHandle.standardError.write(Data("configuration error: postgres.url is required\n".utf8))
+                throw ExitCode(ServiceMain.configurationExitCode)
+            }
+            try await ChangeLogInstaller.install(
+                configuration: try PostgresURL.configuration(url.value), tables: configuration.bridge.tables,
+                logger: Logger(label: "fraiseql.cli"))
+            Swift.print("installed fraiseql_observer change log and \(configuration.bridge.tables.count) trigger(s)")
+        } catch let error as ChangeLogSchema.InstallError {
+            FileHandle.standardError.write(Data("install: \(error.description)\n".utf8))
+            throw ExitCode(ServiceMain.configurationExitCode)
         }
     }
 }

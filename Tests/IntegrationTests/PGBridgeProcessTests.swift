@@ -170,3 +170,41 @@ struct SeededRandom: RandomNumberGenerator {
         return state
     }
 }
+
+@Suite("install command")
+struct InstallCommandTests {
+    @Test("pg-bridge install applies the DDL (twice, safely); --print shows it; the CLI does the same")
+    func install() async throws {
+        let database = try await TestDatabase.create()
+        try await database.execute("CREATE TABLE orders (id serial PRIMARY KEY, status text)")
+        let path = try Stack.temporaryDirectory().appendingPathComponent("fraiseql.toml").path
+        try """
+        [postgres]
+        url = "\(database.url)"
+        [[bridge.tables]]
+        table = "public.orders"
+        entity = "order"
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+        for _ in 0..<2 {
+            let (status, errors) = try Binaries.run("pg-bridge", ["install", "--config", path])
+            #expect(status == 0, "\(errors)")
+        }
+        let (cliStatus, cliErrors) = try Binaries.run("fraiseql-observer", ["install", "--config", path])
+        #expect(cliStatus == 0, "\(cliErrors)")
+        try await database.execute("INSERT INTO orders (status) VALUES ('new')")
+        let connection = try await database.connect()
+        let rows = try await connection.query(
+            "SELECT count(*)::int8 FROM fraiseql_observer.change_log WHERE entity_type = 'order'",
+            logger: Logger(label: "t"))
+        for try await count in rows.decode(Int64.self) { #expect(count == 1) }
+        try await connection.close()
+
+        let badPath = try Stack.temporaryDirectory().appendingPathComponent("fraiseql.toml").path
+        try "[[bridge.tables]]\ntable = \"public.orders\"\nentity = \"line item\"\n".write(
+            toFile: badPath, atomically: true, encoding: .utf8)
+        let (badStatus, badErrors) = try Binaries.run("pg-bridge", ["install", "--print", "--config", badPath])
+        #expect(badStatus == 2)
+        #expect(badErrors.contains("bridge.tables[0].entity"))
+        #expect(badErrors.contains("cannot be a NATS subject token"))
+    }
+}
