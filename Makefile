@@ -1,6 +1,6 @@
 # The two commands: `make demo` (the product end to end on local servers) and `make test`.
 # Both install what they need (Debian packages via apt-get) and start real servers on 127.0.0.1.
-.PHONY: deps build test demo bench bench-clients stack-up stack-down lint clean
+.PHONY: deps build test demo bench bench-clients bench-bridge stack-up stack-down lint clean
 
 deps:
 	scripts/stack.sh install
@@ -14,11 +14,15 @@ test: deps
 demo: deps
 	scripts/demo.sh
 
-bench: bench-clients
+bench: bench-clients bench-bridge
 
 bench-clients: deps
 	@command -v bc >/dev/null || apt-get install -y -qq bc >/dev/null
 	scripts/bench-clients.sh
+
+bench-bridge: deps
+	@command -v bc >/dev/null || apt-get install -y -qq bc >/dev/null
+	scripts/bench-bridge.sh
 
 stack-up: deps
 	scripts/stack.sh up

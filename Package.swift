@@ -157,7 +157,8 @@ let package = Package(
             .executableTarget(
                 name: "fraiseql-bench",
                 dependencies: [
-                    "NATS", "Redis", "Contracts", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                    "NATS", "Redis", "Contracts", "BridgeEngine", "PostgresChangeLog", "Runtime",
+                    .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 ],
                 path: "Benchmarks/ClientBench",
                 swiftSettings: swiftSettings

@@ -2,6 +2,9 @@
 // with the raw server figures (scripts/bench-clients.sh).
 //
 //   fraiseql-bench nats-publish URL COUNT PAYLOAD_BYTES BATCH
+//   fraiseql-bench bridge-drain POSTGRES_URL NATS_URL ROWS          → events/s, mean payload bytes
+//   fraiseql-bench bridge-live POSTGRES_URL NATS_URL WRITERS SECONDS RATE (0: as fast as possible)
+//       → write rows/s, publish events/s, latency p50 ms, p99 ms, catch-up s
 //   fraiseql-bench redis-set URL COUNT PIPELINE [TASKS]   (TASKS pipelines in flight on one connection)
 import Foundation
 import NATS
@@ -74,6 +77,12 @@ case "redis-set":
     let elapsed = seconds(clock.now - start)
     print(String(format: "%.0f", Double(count) / elapsed))
     redis.close()
+case "bridge-drain":
+    try await BridgeBench.drain(postgresURL: arguments[2], natsURL: arguments[3], rows: Int(arguments[4])!)
+case "bridge-live":
+    try await BridgeBench.live(
+        postgresURL: arguments[2], natsURL: arguments[3], writers: Int(arguments[4])!,
+        duration: .seconds(Int(arguments[5])!), rate: Int(arguments[6])!)
 default:
     FileHandle.standardError.write(Data("unknown benchmark \(arguments[1])\n".utf8))
     exit(64)

@@ -239,12 +239,21 @@ public final class BridgeService: Service, Sendable {
                 metrics.purged.increment(by: purged)
                 nextPurge = ContinuousClock.now + configuration.retentionInterval
             }
+            let readStart = ContinuousClock.now
             let batch = try await session.readBatch(limit: configuration.batchSize)
+            let readTime = ContinuousClock.now - readStart
             if batch.isEmpty {
                 await wakeup.wait(timeout: configuration.pollInterval)
                 continue
             }
+            let publishStart = ContinuousClock.now
             let published = try await publish(batch, session: session)
+            logger.trace(
+                "batch done",
+                metadata: [
+                    "bridge.batch": "\(batch.count)", "bridge.read": "\(readTime)",
+                    "bridge.publish_and_mark": "\(ContinuousClock.now - publishStart)",
+                ])
             if published < batch.count {
                 try await Task.sleep(for: failureBackoff)
                 failureBackoff = min(failureBackoff * 2, .seconds(5))
@@ -268,7 +277,7 @@ public final class BridgeService: Service, Sendable {
                     entityType: event.entityType, operation: event.operation)
                 messages.append(
                     OutgoingMessage(
-                        subject: subject, payload: try WireFormat.encode(event),
+                        subject: subject, payload: FastJSON.encode(event),
                         headers: EventHeaders.headers(for: event)))
                 cursors.append(event.cursor)
             } catch {

@@ -134,6 +134,12 @@ public final class PostgresChangeSource: ChangeSource {
                     var locked = false
                     for try await value in rows.decode(Bool.self) { locked = value }
                     if locked {
+                        // This connection only runs the bridge's own statements. Its batch read must
+                        // walk the partial index in id order; right after a bulk load the planner's
+                        // stale estimates pick a bitmap scan plus a sort of every unpublished row
+                        // (measured: 265 ms per 1,000-row batch on a 200,000-row backlog).
+                        try await connection.query("SET enable_bitmapscan = off", logger: logger)
+                        try await connection.query("SET enable_seqscan = off", logger: logger)
                         let store = PostgresCheckpointStore(connection: connection, logger: logger)
                         let checkpoint = try await store.load(transport: transportName)
                         return PostgresChangeSession(
@@ -208,6 +214,12 @@ final class PostgresChangeSession: ChangeSession, @unchecked Sendable {
     let transportName: String
     var checkpoint: Int64?
     let logger: Logger
+    /// Keyset position of the current sweep over unpublished rows. A sweep restarts from the
+    /// beginning when it reaches the end or after `sweepRestart`, which is how rows of
+    /// transactions that committed late with a lower id are found.
+    var sweepAfter: Int64 = 0
+    var sweepStarted = ContinuousClock.now
+    let sweepRestart: Duration = .seconds(1)
 
     init(
         connection: PostgresConnection, store: PostgresCheckpointStore, transportName: String, checkpoint: Int64?,
@@ -228,28 +240,40 @@ final class PostgresChangeSession: ChangeSession, @unchecked Sendable {
             SELECT id, event_id, entity_type, entity_id, operation, before::text, after::text, changes::text,
                    tenant_id, (extract(epoch FROM occurred_at) * 1000000)::int8
               FROM fraiseql_observer.change_log
-             WHERE published_at IS NULL
+             WHERE published_at IS NULL AND id > \(sweepAfter)
              ORDER BY id
              LIMIT \(limit)
             """, logger: logger)
         var records: [ChangeRecord] = []
-        let decoder = JSONDecoder()
+        records.reserveCapacity(limit)
         for try await (id, eventID, entityType, entityID, operation, before, after, changes, tenant, micros)
             in rows.decode(
                 (Int64, UUID, String, String, String, String?, String?, String?, String?, Int64).self)
         {
-            func object<T: Decodable>(_ text: String?, as type: T.Type) throws -> T? {
-                try text.map { try decoder.decode(type, from: Data($0.utf8)) }
+            // The hot path: JSONB text parsed without Codable (FastJSON).
+            func object(_ text: String?) throws -> [String: JSONValue]? {
+                guard let text else { return nil }
+                guard case .object(let fields) = try FastJSON.parse(text) else {
+                    throw FastJSON.ParseError(offset: 0)
+                }
+                return fields
+            }
+            let changeSet = try object(changes)?.mapValues { value in
+                FieldChange(old: value.objectValue?["old"] ?? .null, new: value.objectValue?["new"] ?? .null)
             }
             records.append(
                 ChangeRecord(
                     event: EntityEvent(
                         id: eventID, cursor: id, source: transportName, entityType: entityType, entityId: entityID,
-                        operation: Operation(rawValue: operation) ?? .update,
-                        before: try object(before, as: [String: JSONValue].self),
-                        after: try object(after, as: [String: JSONValue].self),
-                        changes: try object(changes, as: [String: FieldChange].self), tenantId: tenant,
+                        operation: Operation(rawValue: operation) ?? .update, before: try object(before),
+                        after: try object(after), changes: changeSet, tenantId: tenant,
                         occurredAt: Timestamp(microsecondsSinceEpoch: micros))))
+        }
+        if records.count < limit || ContinuousClock.now - sweepStarted > sweepRestart {
+            sweepAfter = 0
+            sweepStarted = ContinuousClock.now
+        } else {
+            sweepAfter = records.last?.event.cursor ?? 0
         }
         return records
     }

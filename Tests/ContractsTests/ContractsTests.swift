@@ -228,3 +228,46 @@ struct JSONValueTests {
         #expect(decoded[path: "f.missing"] == nil)
     }
 }
+
+@Suite("Fast JSON path")
+struct FastJSONTests {
+    static let samples: [String] = [
+        #"{"id": 1042, "status": "pending", "total": 99.5}"#,
+        #"{"a": [1, 2.25, -3, 1e3, 1.5E-7, 12345678901234567890], "b": {"c": null, "d": true, "e": false}}"#,
+        #"{"text": "quote \" backslash \\ slash \/ newline \n tab \t unicode \u00e9 \ud83d\ude00 control \u0001"}"#,
+        #"{"empty": {}, "list": [], "nested": [[{"x": "y"}]], "zero": 0, "neg": -0.5, "big": 9007199254740993}"#,
+        #"{"unicode": "café 日本", "float": 0.1, "float2": 100.0, "exp": 2.5e+20, "small": 1e-300}"#,
+    ]
+
+    @Test("parsing matches Foundation's decoding", arguments: samples)
+    func parse(text: String) throws {
+        let fast = try FastJSON.parse(text)
+        let foundation = try WireFormat.decode(JSONValue.self, from: Array(text.utf8))
+        #expect(fast == foundation)
+    }
+
+    @Test("event bytes are identical to WireFormat.encode", arguments: samples)
+    func encode(text: String) throws {
+        let object = try #require(try FastJSON.parse(text).objectValue)
+        for operation in Operation.allCases {
+            let event = EntityEvent(
+                id: UUID(), cursor: 123_456_789, source: "pg-\"main\"", entityType: "order", entityId: "1042",
+                operation: operation, before: operation == .insert ? nil : object,
+                after: operation == .delete ? nil : object,
+                changes: operation == .update
+                    ? ["status": FieldChange(old: "a", new: .null), "x\ny": FieldChange(old: 1, new: 2.5)] : nil,
+                tenantId: operation == .delete ? "t/1" : nil, occurredAt: sampleTime,
+                traceParent: operation == .update ? "00-abc-def-01" : nil)
+            let fast = String(decoding: FastJSON.encode(event), as: UTF8.self)
+            let foundation = String(decoding: try WireFormat.encode(event), as: UTF8.self)
+            #expect(fast == foundation)
+        }
+    }
+
+    @Test(
+        "invalid JSON is rejected",
+        arguments: ["", "{", #"{"a" 1}"#, "[1,]", "tru", #""abc"#, "1 2", #"{"a":1,}"#, "-"])
+    func invalid(text: String) {
+        #expect(throws: FastJSON.ParseError.self) { try FastJSON.parse(text) }
+    }
+}

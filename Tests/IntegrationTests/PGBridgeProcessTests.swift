@@ -144,14 +144,20 @@ struct PGBridgeProcessTests {
                 _ = try await waitForCount(setup.jetStream, stream: setup.stream, atLeast: 500)
                 try await standby.start(waitForPort: standbyPort)
                 try await Task.sleep(for: .seconds(1))
+                let metricsURL = "http://127.0.0.1:\(standbyPort)/metrics"
+                #expect(await leaderGauge(metricsURL) == 0, "the standby should not publish while the leader lives")
                 let before = try await setup.jetStream.streamInfo(setup.stream).messages
                 let clock = ContinuousClock()
                 let killedAt = clock.now
                 leader.stop(kill: true)
+                // Takeover: the standby's own gauge says it leads.
+                while await leaderGauge(metricsURL) != 1, clock.now - killedAt < .seconds(30) {
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                let takeover = clock.now - killedAt
                 let after = try await waitForCount(
                     setup.jetStream, stream: setup.stream, atLeast: before + 1, timeout: .seconds(30))
-                let takeover = clock.now - killedAt
-                print("failover: standby took over \(takeover) after kill -9 of the leader")
+                print("failover: the standby took over \(takeover) after kill -9 of the leader")
                 #expect(after > before, "the standby never published")
                 #expect(takeover < .seconds(5))
             }
@@ -207,4 +213,13 @@ struct InstallCommandTests {
         #expect(badErrors.contains("bridge.tables[0].entity"))
         #expect(badErrors.contains("cannot be a NATS subject token"))
     }
+}
+
+/// The `fraiseql_bridge_leader` gauge of a bridge's /metrics, if present.
+func leaderGauge(_ url: String) async -> Double? {
+    guard let (_, body) = await httpGet(url) else { return nil }
+    for line in body.split(separator: "\n") where line.hasPrefix("fraiseql_bridge_leader") {
+        return Double(line.split(separator: " ").last ?? "")
+    }
+    return nil
 }

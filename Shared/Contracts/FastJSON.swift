@@ -1,0 +1,345 @@
+import Foundation
+
+/// A fast path for the hot loop of the bridges: parse JSON text into ``JSONValue`` and write an
+/// ``EntityEvent`` as wire bytes without Foundation's `Codable` machinery. The output is
+/// byte-identical to ``WireFormat/encode(_:)`` (sorted keys, compact, unescaped slashes); tests
+/// compare the two on many values.
+public enum FastJSON {
+    public struct ParseError: Error, CustomStringConvertible {
+        public var offset: Int
+        public init(offset: Int) { self.offset = offset }
+        public var description: String { "invalid JSON at byte \(offset)" }
+    }
+
+    // MARK: Parsing
+
+    public static func parse(_ text: String) throws(ParseError) -> JSONValue {
+        var text = text
+        let result: Result<JSONValue, ParseError> = text.withUTF8 { bytes in
+            Result { () throws(ParseError) -> JSONValue in try parse(bytes) }
+        }
+        return try result.get()
+    }
+
+    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(ParseError) -> JSONValue {
+        var parser = Parser(bytes: bytes)
+        let value = try parser.value()
+        parser.skipWhitespace()
+        guard parser.index == bytes.count else { throw ParseError(offset: parser.index) }
+        return value
+    }
+
+    struct Parser {
+        let bytes: UnsafeBufferPointer<UInt8>
+        var index = 0
+
+        mutating func skipWhitespace() {
+            while index < bytes.count,
+                bytes[index] == 0x20 || bytes[index] == 0x0A || bytes[index] == 0x0D || bytes[index] == 0x09
+            {
+                index += 1
+            }
+        }
+
+        mutating func value() throws(ParseError) -> JSONValue {
+            skipWhitespace()
+            guard index < bytes.count else { throw ParseError(offset: index) }
+            switch bytes[index] {
+            case UInt8(ascii: "{"):
+                index += 1
+                var fields: [String: JSONValue] = [:]
+                skipWhitespace()
+                if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+                    index += 1
+                    return .object(fields)
+                }
+                while true {
+                    skipWhitespace()
+                    let key = try string()
+                    skipWhitespace()
+                    try expect(UInt8(ascii: ":"))
+                    fields[key] = try value()
+                    skipWhitespace()
+                    guard index < bytes.count else { throw ParseError(offset: index) }
+                    if bytes[index] == UInt8(ascii: ",") {
+                        index += 1
+                        continue
+                    }
+                    try expect(UInt8(ascii: "}"))
+                    return .object(fields)
+                }
+            case UInt8(ascii: "["):
+                index += 1
+                var items: [JSONValue] = []
+                skipWhitespace()
+                if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
+                    index += 1
+                    return .array(items)
+                }
+                while true {
+                    items.append(try value())
+                    skipWhitespace()
+                    guard index < bytes.count else { throw ParseError(offset: index) }
+                    if bytes[index] == UInt8(ascii: ",") {
+                        index += 1
+                        continue
+                    }
+                    try expect(UInt8(ascii: "]"))
+                    return .array(items)
+                }
+            case UInt8(ascii: "\""):
+                return .string(try string())
+            case UInt8(ascii: "t"):
+                try literal("true")
+                return .bool(true)
+            case UInt8(ascii: "f"):
+                try literal("false")
+                return .bool(false)
+            case UInt8(ascii: "n"):
+                try literal("null")
+                return .null
+            default:
+                return try number()
+            }
+        }
+
+        mutating func expect(_ byte: UInt8) throws(ParseError) {
+            guard index < bytes.count, bytes[index] == byte else { throw ParseError(offset: index) }
+            index += 1
+        }
+
+        mutating func literal(_ word: StaticString) throws(ParseError) {
+            let count = word.utf8CodeUnitCount
+            guard index + count <= bytes.count else { throw ParseError(offset: index) }
+            for offset in 0..<count where bytes[index + offset] != word.utf8Start[offset] {
+                throw ParseError(offset: index + offset)
+            }
+            index += count
+        }
+
+        mutating func number() throws(ParseError) -> JSONValue {
+            let start = index
+            var isInteger = true
+            if index < bytes.count, bytes[index] == UInt8(ascii: "-") { index += 1 }
+            while index < bytes.count {
+                let byte = bytes[index]
+                if byte >= 0x30 && byte <= 0x39 {
+                    index += 1
+                } else if byte == UInt8(ascii: ".") || byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E")
+                    || byte == UInt8(ascii: "+") || byte == UInt8(ascii: "-")
+                {
+                    isInteger = false
+                    index += 1
+                } else {
+                    break
+                }
+            }
+            guard index > start else { throw ParseError(offset: start) }
+            let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+            if isInteger, let value = Int64(text) { return .int(value) }
+            guard let value = Double(text) else { throw ParseError(offset: start) }
+            // As Foundation's decoder does for `JSONValue`: an integral number is an integer.
+            if value.rounded() == value, abs(value) < 9.2e18, let integer = Int64(exactly: value) {
+                return .int(integer)
+            }
+            return .double(value)
+        }
+
+        mutating func string() throws(ParseError) -> String {
+            try expect(UInt8(ascii: "\""))
+            let start = index
+            // Fast path: no escapes.
+            while index < bytes.count, bytes[index] != UInt8(ascii: "\""), bytes[index] != UInt8(ascii: "\\") {
+                index += 1
+            }
+            guard index < bytes.count else { throw ParseError(offset: index) }
+            if bytes[index] == UInt8(ascii: "\"") {
+                let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+                index += 1
+                return text
+            }
+            var scalars = Array(bytes[start..<index])
+            while index < bytes.count {
+                let byte = bytes[index]
+                if byte == UInt8(ascii: "\"") {
+                    index += 1
+                    return String(decoding: scalars, as: UTF8.self)
+                }
+                if byte != UInt8(ascii: "\\") {
+                    scalars.append(byte)
+                    index += 1
+                    continue
+                }
+                index += 1
+                guard index < bytes.count else { throw ParseError(offset: index) }
+                let escape = bytes[index]
+                index += 1
+                switch escape {
+                case UInt8(ascii: "\""): scalars.append(0x22)
+                case UInt8(ascii: "\\"): scalars.append(0x5C)
+                case UInt8(ascii: "/"): scalars.append(0x2F)
+                case UInt8(ascii: "b"): scalars.append(0x08)
+                case UInt8(ascii: "f"): scalars.append(0x0C)
+                case UInt8(ascii: "n"): scalars.append(0x0A)
+                case UInt8(ascii: "r"): scalars.append(0x0D)
+                case UInt8(ascii: "t"): scalars.append(0x09)
+                case UInt8(ascii: "u"):
+                    var code = try hex4()
+                    if (0xD800...0xDBFF).contains(code) {
+                        try expect(UInt8(ascii: "\\"))
+                        try expect(UInt8(ascii: "u"))
+                        let low = try hex4()
+                        guard (0xDC00...0xDFFF).contains(low) else { throw ParseError(offset: index) }
+                        code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                    }
+                    guard let scalar = Unicode.Scalar(code) else { throw ParseError(offset: index) }
+                    scalars.append(contentsOf: Array(String(Character(scalar)).utf8))
+                default: throw ParseError(offset: index - 1)
+                }
+            }
+            throw ParseError(offset: index)
+        }
+
+        mutating func hex4() throws(ParseError) -> UInt32 {
+            guard index + 4 <= bytes.count else { throw ParseError(offset: index) }
+            var value: UInt32 = 0
+            for _ in 0..<4 {
+                let byte = bytes[index]
+                let digit: UInt32
+                switch byte {
+                case 0x30...0x39: digit = UInt32(byte - 0x30)
+                case 0x41...0x46: digit = UInt32(byte - 0x41 + 10)
+                case 0x61...0x66: digit = UInt32(byte - 0x61 + 10)
+                default: throw ParseError(offset: index)
+                }
+                value = value << 4 | digit
+                index += 1
+            }
+            return value
+        }
+    }
+
+    // MARK: Writing
+
+    /// The wire bytes of an event, identical to `WireFormat.encode(event)`.
+    public static func encode(_ event: EntityEvent) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(512)
+        var writer = Writer(out: out)
+        writer.byte(UInt8(ascii: "{"))
+        // Keys in sorted order, absent optionals omitted (as the Codable encoding does).
+        if let after = event.after { writer.key("after", first: true); writer.object(after) }
+        if let before = event.before { writer.key("before", first: writer.isFirst); writer.object(before) }
+        if let changes = event.changes {
+            writer.key("changes", first: writer.isFirst)
+            writer.byte(UInt8(ascii: "{"))
+            var firstField = true
+            for name in changes.keys.sorted() {
+                let change = changes[name]!
+                writer.key(name, first: firstField)
+                firstField = false
+                writer.object(["new": change.new, "old": change.old])
+            }
+            writer.byte(UInt8(ascii: "}"))
+        }
+        writer.key("cursor", first: writer.isFirst)
+        writer.text(String(event.cursor))
+        writer.key("entity_id", first: false)
+        writer.string(event.entityId)
+        writer.key("entity_type", first: false)
+        writer.string(event.entityType)
+        writer.key("id", first: false)
+        writer.string(event.id.uuidString.lowercased())
+        writer.key("occurred_at", first: false)
+        writer.string(event.occurredAt.rfc3339)
+        writer.key("operation", first: false)
+        writer.string(event.operation.rawValue)
+        writer.key("schema_version", first: false)
+        writer.text(String(event.schemaVersion))
+        writer.key("source", first: false)
+        writer.string(event.source)
+        if let tenant = event.tenantId {
+            writer.key("tenant_id", first: false)
+            writer.string(tenant)
+        }
+        if let trace = event.traceParent {
+            writer.key("trace_parent", first: false)
+            writer.string(trace)
+        }
+        writer.byte(UInt8(ascii: "}"))
+        return writer.out
+    }
+
+    struct Writer {
+        var out: [UInt8]
+        var isFirst: Bool { out.count <= 1 }
+
+        mutating func byte(_ value: UInt8) { out.append(value) }
+
+        mutating func text(_ value: String) { out.append(contentsOf: value.utf8) }
+
+        mutating func key(_ name: String, first: Bool) {
+            if !first { out.append(UInt8(ascii: ",")) }
+            string(name)
+            out.append(UInt8(ascii: ":"))
+        }
+
+        mutating func object(_ fields: [String: JSONValue]) {
+            out.append(UInt8(ascii: "{"))
+            var first = true
+            for name in fields.keys.sorted() {
+                key(name, first: first)
+                first = false
+                value(fields[name]!)
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+
+        mutating func value(_ value: JSONValue) {
+            switch value {
+            case .null: text("null")
+            case .bool(let flag): text(flag ? "true" : "false")
+            case .int(let number): text(String(number))
+            case .double(let number): text(FastJSON.format(number))
+            case .string(let value): string(value)
+            case .array(let items):
+                out.append(UInt8(ascii: "["))
+                for (index, item) in items.enumerated() {
+                    if index > 0 { out.append(UInt8(ascii: ",")) }
+                    self.value(item)
+                }
+                out.append(UInt8(ascii: "]"))
+            case .object(let fields): object(fields)
+            }
+        }
+
+        mutating func string(_ value: String) {
+            out.append(UInt8(ascii: "\""))
+            for byte in value.utf8 {
+                switch byte {
+                case UInt8(ascii: "\""): out.append(contentsOf: [0x5C, 0x22])
+                case UInt8(ascii: "\\"): out.append(contentsOf: [0x5C, 0x5C])
+                case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
+                case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
+                case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+                case 0x08: out.append(contentsOf: [0x5C, UInt8(ascii: "b")])
+                case 0x0C: out.append(contentsOf: [0x5C, UInt8(ascii: "f")])
+                case 0..<0x20:
+                    let hex = Array("0123456789abcdef".utf8)
+                    out.append(contentsOf: [
+                        0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)],
+                    ])
+                default: out.append(byte)
+                }
+            }
+            out.append(UInt8(ascii: "\""))
+        }
+    }
+
+    /// Formats a double as Foundation's JSONEncoder does.
+    static func format(_ number: Double) -> String {
+        var text = number.description
+        if text.hasSuffix(".0") { text.removeLast(2) }
+        return text
+    }
+}
