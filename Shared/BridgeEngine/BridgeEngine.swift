@@ -22,11 +22,23 @@ public struct ChangeRecord: Sendable {
     }
 }
 
+/// How a batch read relates to the previous one.
+public enum ReadMode: Sendable {
+    /// Continue after the rows returned last; the source may restart its scan from the beginning
+    /// (that is how late-committed rows with lower positions are found).
+    case next
+    /// Read ahead while the previous rows are being published (not yet marked): continue after
+    /// them and never restart; return nothing when a restart is due.
+    case prefetch
+    /// Start again from the oldest unpublished row (after a failed publish, so order holds).
+    case restart
+}
+
 /// The leader's handle on the source. Invalid once leadership is lost (then every call throws).
 public protocol ChangeSession: Sendable {
     /// Unpublished changes, oldest first, at most `limit`. Must include rows whose transaction
     /// committed after later-numbered rows were published (no plain `id > cursor`).
-    func readBatch(limit: Int) async throws -> [ChangeRecord]
+    func readBatch(limit: Int, mode: ReadMode) async throws -> [ChangeRecord]
     /// Marks rows published (idempotent) and moves the checkpoint to `checkpoint`.
     func markPublished(cursors: [Int64], checkpoint: Int64) async throws
     /// Deletes up to `limit` rows published longer than `age` ago; returns how many.
@@ -228,6 +240,8 @@ public final class BridgeService: Service, Sendable {
     private func publishWhileLeader(_ session: any ChangeSession, wakeup: Wakeup) async throws {
         var failureBackoff = Duration.milliseconds(100)
         var nextPurge = ContinuousClock.now
+        var prefetched: [ChangeRecord]?
+        var afterFailure = false
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             if let retention = configuration.retention, ContinuousClock.now >= nextPurge {
                 var purged = 0
@@ -240,14 +254,23 @@ public final class BridgeService: Service, Sendable {
                 nextPurge = ContinuousClock.now + configuration.retentionInterval
             }
             let readStart = ContinuousClock.now
-            let batch = try await session.readBatch(limit: configuration.batchSize)
+            let batch: [ChangeRecord]
+            if let ready = prefetched, !ready.isEmpty {
+                batch = ready
+            } else {
+                batch = try await session.readBatch(
+                    limit: configuration.batchSize, mode: afterFailure ? .restart : .next)
+            }
+            prefetched = nil
+            afterFailure = false
             let readTime = ContinuousClock.now - readStart
             if batch.isEmpty {
                 await wakeup.wait(timeout: configuration.pollInterval)
                 continue
             }
             let publishStart = ContinuousClock.now
-            let published = try await publish(batch, session: session)
+            // Publish this batch and, while its PubAcks come back, read the next one.
+            let (published, next) = try await publish(batch, session: session)
             logger.trace(
                 "batch done",
                 metadata: [
@@ -255,17 +278,19 @@ public final class BridgeService: Service, Sendable {
                     "bridge.publish_and_mark": "\(ContinuousClock.now - publishStart)",
                 ])
             if published < batch.count {
+                afterFailure = true
                 try await Task.sleep(for: failureBackoff)
                 failureBackoff = min(failureBackoff * 2, .seconds(5))
             } else {
+                prefetched = next
                 failureBackoff = .milliseconds(100)
             }
         }
     }
 
-    /// Publishes a batch, waits for the PubAcks, marks the acknowledged prefix. Returns how many
-    /// rows were marked.
-    private func publish(_ batch: [ChangeRecord], session: any ChangeSession) async throws -> Int {
+    /// Publishes a batch, reads ahead while waiting for the PubAcks, marks the acknowledged
+    /// prefix. Returns how many rows were marked and the rows read ahead.
+    private func publish(_ batch: [ChangeRecord], session: any ChangeSession) async throws -> (Int, [ChangeRecord]) {
         var messages: [OutgoingMessage] = []
         var cursors: [Int64] = []
         var rejected: [Int64] = []
@@ -289,8 +314,13 @@ public final class BridgeService: Service, Sendable {
             }
         }
         let start = ContinuousClock.now
-        let results = try await jetStream.publishBatch(messages, timeout: configuration.publishTimeout)
+        async let acks = jetStream.publishBatch(messages, timeout: configuration.publishTimeout)
+        let next =
+            batch.count == configuration.batchSize
+            ? try await session.readBatch(limit: configuration.batchSize, mode: .prefetch) : []
+        let results = try await acks
         metrics.publishLatency.recordInterval(since: start)
+        logger.trace("batch acked", metadata: ["bridge.publish": "\(ContinuousClock.now - start)"])
         // Only the prefix acknowledged in order is marked, so a writer's rows stay in order.
         let acked = results.prefix { if case .success = $0 { true } else { false } }.count
         if acked < results.count, case .failure(let error) = results[acked] {
@@ -308,7 +338,7 @@ public final class BridgeService: Service, Sendable {
         metrics.published.increment(by: acked)
         if acked == results.count { metrics.rejected.increment(by: rejected.count) }
         metrics.batches.increment()
-        return acked == results.count ? batch.count : acked
+        return (acked == results.count ? batch.count : acked, next)
     }
 
     private func lagLoop() async {

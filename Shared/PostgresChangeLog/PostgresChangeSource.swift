@@ -201,6 +201,11 @@ public final class PostgresChangeSource: ChangeSource {
     }
 }
 
+struct MalformedRow: Error, CustomStringConvertible {
+    var row: String
+    var description: String { "malformed change-log row: \(row.prefix(200))" }
+}
+
 struct LeadershipLost: Error, CustomStringConvertible {
     var description: String
 }
@@ -232,50 +237,72 @@ final class PostgresChangeSession: ChangeSession, @unchecked Sendable {
         self.logger = logger
     }
 
-    func readBatch(limit: Int) async throws -> [ChangeRecord] {
+    func readBatch(limit: Int, mode: ReadMode) async throws -> [ChangeRecord] {
+        switch mode {
+        case .next: break
+        case .restart:
+            sweepAfter = 0
+            sweepStarted = ContinuousClock.now
+        case .prefetch:
+            // The rows returned last are not marked yet: a restart now would read them again.
+            guard sweepAfter > 0 else { return [] }
+        }
+        let queryStart = ContinuousClock.now
         // Unpublished rows in id order, not `id > cursor`: a transaction that took a lower id and
-        // committed later is still found.
+        // committed later is still found (see `sweepAfter`). The batch comes back as one JSON
+        // array in one row: streaming 1,000 rows through the row decoder cost ~100 µs per row.
         let rows = try await connection.query(
             """
-            SELECT id, event_id, entity_type, entity_id, operation, before::text, after::text, changes::text,
-                   tenant_id, (extract(epoch FROM occurred_at) * 1000000)::int8
-              FROM fraiseql_observer.change_log
-             WHERE published_at IS NULL AND id > \(sweepAfter)
-             ORDER BY id
-             LIMIT \(limit)
+            SELECT json_agg(json_build_array(id, event_id, entity_type, entity_id, operation, before, after, changes,
+                                             tenant_id, (extract(epoch FROM occurred_at) * 1000000)::int8)
+                            ORDER BY id)::text
+              FROM (SELECT * FROM fraiseql_observer.change_log
+                     WHERE published_at IS NULL AND id > \(sweepAfter)
+                     ORDER BY id
+                     LIMIT \(limit)) AS batch
             """, logger: logger)
+        var text: String?
+        for try await value in rows.decode(String?.self) { text = value }
+        let queryTime = ContinuousClock.now - queryStart
         var records: [ChangeRecord] = []
-        records.reserveCapacity(limit)
-        for try await (id, eventID, entityType, entityID, operation, before, after, changes, tenant, micros)
-            in rows.decode(
-                (Int64, UUID, String, String, String, String?, String?, String?, String?, Int64).self)
-        {
-            // The hot path: JSONB text parsed without Codable (FastJSON).
-            func object(_ text: String?) throws -> [String: JSONValue]? {
-                guard let text else { return nil }
-                guard case .object(let fields) = try FastJSON.parse(text) else {
-                    throw FastJSON.ParseError(offset: 0)
-                }
-                return fields
-            }
-            let changeSet = try object(changes)?.mapValues { value in
-                FieldChange(old: value.objectValue?["old"] ?? .null, new: value.objectValue?["new"] ?? .null)
-            }
-            records.append(
-                ChangeRecord(
-                    event: EntityEvent(
-                        id: eventID, cursor: id, source: transportName, entityType: entityType, entityId: entityID,
-                        operation: Operation(rawValue: operation) ?? .update, before: try object(before),
-                        after: try object(after), changes: changeSet, tenantId: tenant,
-                        occurredAt: Timestamp(microsecondsSinceEpoch: micros))))
+        if let text {
+            guard case .array(let items) = try FastJSON.parse(text) else { throw FastJSON.ParseError(offset: 0) }
+            records.reserveCapacity(items.count)
+            for item in items { records.append(try record(item)) }
         }
-        if records.count < limit || ContinuousClock.now - sweepStarted > sweepRestart {
+        logger.trace(
+            "batch read",
+            metadata: [
+                "bridge.query": "\(queryTime)", "bridge.decode": "\(ContinuousClock.now - queryStart - queryTime)",
+            ])
+        if mode == .prefetch {
+            sweepAfter = records.last?.event.cursor ?? sweepAfter
+        } else if records.count < limit || ContinuousClock.now - sweepStarted > sweepRestart {
             sweepAfter = 0
             sweepStarted = ContinuousClock.now
         } else {
             sweepAfter = records.last?.event.cursor ?? 0
         }
         return records
+    }
+
+    /// One row of the batch array: `[id, event_id, entity_type, entity_id, operation, before, after,
+    /// changes, tenant_id, occurred_at_us]`.
+    private func record(_ item: JSONValue) throws -> ChangeRecord {
+        guard case .array(let columns) = item, columns.count == 10, case .int(let id) = columns[0],
+            let eventID = columns[1].stringValue.flatMap(UUID.init(uuidString:)),
+            let entityType = columns[2].stringValue, let entityID = columns[3].stringValue,
+            let operation = columns[4].stringValue.flatMap(Operation.init(rawValue:)),
+            case .int(let micros) = columns[9]
+        else { throw MalformedRow(row: "\(item)") }
+        let changes = columns[7].objectValue?.mapValues { value in
+            FieldChange(old: value.objectValue?["old"] ?? .null, new: value.objectValue?["new"] ?? .null)
+        }
+        return ChangeRecord(
+            event: EntityEvent(
+                id: eventID, cursor: id, source: transportName, entityType: entityType, entityId: entityID,
+                operation: operation, before: columns[5].objectValue, after: columns[6].objectValue, changes: changes,
+                tenantId: columns[8].stringValue, occurredAt: Timestamp(microsecondsSinceEpoch: micros)))
     }
 
     func markPublished(cursors: [Int64], checkpoint newCursor: Int64) async throws {
