@@ -150,7 +150,8 @@ let package = Package(
         + service(
             "ObserverCLI", executable: "fraiseql-observer",
             dependencies: runtimeDeps + [
-                "NATS", "Redis", "PostgresChangeLog", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "NATS", "Redis", "PostgresChangeLog",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         )
         + [
@@ -158,7 +159,8 @@ let package = Package(
                 name: "fraiseql-bench",
                 dependencies: [
                     "NATS", "Redis", "Contracts", "BridgeEngine", "PostgresChangeLog", "Runtime",
-                    .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                    .product(name: "PostgresNIO", package: "postgres-nio"),
+                    .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 ],
                 path: "Benchmarks/ClientBench",
                 swiftSettings: swiftSettings

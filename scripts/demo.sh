@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# make demo: the local stack and every service, end to end on loopback. Each service loads the
-# demo configuration, connects, provisions the stream and reports ready; the CLI shows the stream;
-# then everything is stopped with SIGTERM (set DEMO_KEEP=1 to keep it running until Ctrl-C).
+# make demo: the local stack and every service, end to end on loopback. An `orders` table gets
+# the change-log triggers; every service starts and reports ready; rows written to PostgreSQL
+# arrive on JetStream through pg-bridge (shown as events); then everything is stopped with SIGTERM
+# (set DEMO_KEEP=1 to keep it running until Ctrl-C).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build
@@ -20,12 +21,14 @@ CONFIG=.stack/demo.toml
 sed -e "s#@NATS_URL@#$NATS_URL#" -e "s#@REDIS_URL@#$REDIS_URL#" -e "s#@POSTGRES_URL@#$POSTGRES_URL#" \
     examples/demo.toml >"$CONFIG"
 "$BIN/fraiseql-observer" validate --config "$CONFIG"
+psql -q "$POSTGRES_URL" -c "CREATE TABLE orders (id serial PRIMARY KEY, customer text, status text, total numeric)"
+"$BIN/pg-bridge" install --config "$CONFIG"
 
 port=19090
 declare -A PORTS
-for service in pg-bridge observer-worker job-worker flight-server metrics-gateway; do
+for service in pg-bridge pg-bridge-standby observer-worker job-worker flight-server metrics-gateway; do
     PORTS[$service]=$port
-    FRAISEQL_METRICS_LISTEN=127.0.0.1:$port "$BIN/$service" --config "$CONFIG" >".stack/$service.log" 2>&1 &
+    FRAISEQL_METRICS_LISTEN=127.0.0.1:$port "$BIN/${service%-standby}" --config "$CONFIG" >".stack/$service.log" 2>&1 &
     PIDS+=($!)
     port=$((port + 1))
 done
@@ -36,7 +39,23 @@ for service in "${!PORTS[@]}"; do
     done
     printf '%-16s %s\n' "$service" "$(curl -s "http://127.0.0.1:${PORTS[$service]}/health/ready")"
 done
+
+echo "--- writing to PostgreSQL: 3 inserts, 1 update, 1 delete"
+psql -q "$POSTGRES_URL" <<'SQL'
+INSERT INTO orders (customer, status, total) VALUES ('ada', 'pending', 99.5), ('grace', 'pending', 12), ('alan', 'pending', 7.25);
+UPDATE orders SET status = 'paid' WHERE customer = 'ada';
+DELETE FROM orders WHERE customer = 'alan';
+SQL
+for _ in $(seq 1 50); do
+    "$BIN/fraiseql-observer" status --config "$CONFIG" | grep -q "ENTITY_CHANGES: 5 messages" && break
+    sleep 0.1
+done
 "$BIN/fraiseql-observer" status --config "$CONFIG"
+echo "--- the events on JetStream:"
+"$BIN/fraiseql-observer" events --config "$CONFIG" --count 5
+echo "--- pg-bridge metrics (one leader, one standby):"
+curl -s "http://127.0.0.1:${PORTS[pg-bridge]}/metrics" "http://127.0.0.1:${PORTS[pg-bridge-standby]}/metrics" \
+    | grep -E '^fraiseql_bridge_(events_published_total|leader|checkpoint_cursor)' || true
 echo "metrics: curl http://127.0.0.1:${PORTS[observer-worker]}/metrics"
 if [[ "${DEMO_KEEP:-0}" == 1 ]]; then
     echo "running; Ctrl-C to stop"

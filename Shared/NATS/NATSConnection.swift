@@ -9,6 +9,7 @@ import CNATS
 import Logging
 import NIOConcurrencyHelpers
 import NIOPosix
+import Synchronization
 
 /// How to connect.
 public struct NATSClientConfiguration: Sendable {
@@ -76,9 +77,11 @@ enum Blocking {
 
 /// Receives the connection's lifecycle callbacks on libnats threads. Retained by the C library
 /// for the connection's life and released by the closed callback, the last one it invokes.
-private final class ConnectionEvents: Sendable {
+final class ConnectionEvents: Sendable {
     let logger: Logger
     let name: String
+    /// Set when the connection is being closed on purpose: its disconnect is not an outage.
+    let closing = Atomic(false)
 
     init(logger: Logger, name: String) {
         self.logger = logger
@@ -93,13 +96,16 @@ private final class ConnectionEvents: Sendable {
 public final class NATSConnection: @unchecked Sendable {
     let handle: OpaquePointer
     public let configuration: NATSClientConfiguration
+    private let events: ConnectionEvents
 
-    private init(handle: OpaquePointer, configuration: NATSClientConfiguration) {
+    private init(handle: OpaquePointer, configuration: NATSClientConfiguration, events: ConnectionEvents) {
         self.handle = handle
         self.configuration = configuration
+        self.events = events
     }
 
     deinit {
+        events.closing.store(true, ordering: .releasing)
         natsConnection_Destroy(handle)
     }
 
@@ -131,13 +137,15 @@ public final class NATSConnection: @unchecked Sendable {
                     nil),
                 "set retry")
 
-            let events = Unmanaged.passRetained(ConnectionEvents(logger: logger, name: configuration.name))
+            let eventsObject = ConnectionEvents(logger: logger, name: configuration.name)
+            let events = Unmanaged.passRetained(eventsObject)
             let context = events.toOpaque()
             natsOptions_SetDisconnectedCB(
                 options,
                 { _, closure in
                     guard let closure else { return }
                     let events = Unmanaged<ConnectionEvents>.fromOpaque(closure).takeUnretainedValue()
+                    guard !events.closing.load(ordering: .acquiring) else { return }
                     events.logger.warning(
                         "NATS connection lost, reconnecting", metadata: ["nats.client": "\(events.name)"])
                 }, context)
@@ -161,8 +169,14 @@ public final class NATSConnection: @unchecked Sendable {
                 events.release()
                 throw NATSError(status: status, operation: "connect to \(configuration.url)")
             }
-            return NATSConnection(handle: connection, configuration: configuration)
+            return NATSConnection(handle: connection, configuration: configuration, events: eventsObject)
         }
+    }
+
+    /// Closes the connection (pending publishes are flushed by the library); later calls fail.
+    public func close() {
+        events.closing.store(true, ordering: .releasing)
+        natsConnection_Close(handle)
     }
 
     /// Whether the connection is currently up (false while reconnecting).
