@@ -84,24 +84,9 @@ struct Install: AsyncParsableCommand {
     var print = false
 
     func run() async throws {
-        let configuration = try options.load()
-        do {
-            if self.print {
-                Swift.print(try ChangeLogSchema.script(for: configuration.bridge.tables), terminator: "")
-                return
-            }
-            guard let url = configuration.postgres.url else {
-                FileHandle.standardError.write(Data("configuration error: postgres.url is required\n".utf8))
-                throw ExitCode(ServiceMain.configurationExitCode)
-            }
-            try await ChangeLogInstaller.install(
-                configuration: try PostgresURL.configuration(url.value), tables: configuration.bridge.tables,
-                logger: Logger(label: "fraiseql.cli"))
-            Swift.print("installed fraiseql_observer change log and \(configuration.bridge.tables.count) trigger(s)")
-        } catch let error as ChangeLogSchema.InstallError {
-            FileHandle.standardError.write(Data("install: \(error.description)\n".utf8))
-            throw ExitCode(ServiceMain.configurationExitCode)
-        }
+        let code = await ChangeLogInstaller.command(
+            configuration: try options.load(), printOnly: self.print, name: "fraiseql-observer")
+        if code != 0 { throw ExitCode(code) }
     }
 }
 

@@ -39,28 +39,8 @@ public enum PGBridge {
 
     /// `pg-bridge install [--print]`: exit 0 on success, 1 when PostgreSQL refuses, 2 on bad configuration.
     public static func install(arguments: [String]) async -> Int32 {
-        let configuration = ServiceMain.loadConfigurationOrExit(name: "pg-bridge")
-        let logger = Logger(label: "fraiseql.pg-bridge.install")
-        do {
-            if arguments.contains("--print") {
-                print(try ChangeLogSchema.script(for: configuration.bridge.tables), terminator: "")
-                return 0
-            }
-            guard let url = configuration.postgres.url else {
-                FileHandle.standardError.write(Data("pg-bridge: configuration error: postgres.url is required\n".utf8))
-                return ServiceMain.configurationExitCode
-            }
-            try await ChangeLogInstaller.install(
-                configuration: try PostgresURL.configuration(url.value), tables: configuration.bridge.tables,
-                logger: logger)
-            print("installed fraiseql_observer change log and \(configuration.bridge.tables.count) trigger(s)")
-            return 0
-        } catch let error as ChangeLogSchema.InstallError {
-            FileHandle.standardError.write(Data("pg-bridge install: \(error.description)\n".utf8))
-            return ServiceMain.configurationExitCode
-        } catch {
-            FileHandle.standardError.write(Data("pg-bridge install failed: \(String(reflecting: error))\n".utf8))
-            return 1
-        }
+        await ChangeLogInstaller.command(
+            configuration: ServiceMain.loadConfigurationOrExit(name: "pg-bridge"),
+            printOnly: arguments.contains("--print"), name: "pg-bridge")
     }
 }

@@ -50,6 +50,38 @@ public enum ChangeLogInstaller {
     }
 }
 
+extension ChangeLogInstaller {
+    /// The `install [--print]` command shared by `pg-bridge` and `fraiseql-observer`: prints the
+    /// DDL or applies it, reports on stdout/stderr, and returns the exit code (0; 1 when
+    /// PostgreSQL refuses; 2 for a configuration problem).
+    public static func command(configuration: FleetConfiguration, printOnly: Bool, name: String) async -> Int32 {
+        func fail(_ message: String, _ code: Int32) -> Int32 {
+            FileHandle.standardError.write(Data("\(name): \(message)\n".utf8))
+            return code
+        }
+        do {
+            if printOnly {
+                print(try ChangeLogSchema.script(for: configuration.bridge.tables), terminator: "")
+                return 0
+            }
+            guard let url = configuration.postgres.url else {
+                return fail("configuration error: postgres.url is required", ServiceMain.configurationExitCode)
+            }
+            try await install(
+                configuration: try PostgresURL.configuration(url.value), tables: configuration.bridge.tables,
+                logger: Logger(label: "fraiseql.\(name).install"))
+            print("installed fraiseql_observer change log and \(configuration.bridge.tables.count) trigger(s)")
+            return 0
+        } catch let error as ChangeLogSchema.InstallError {
+            return fail("install: \(error.description)", ServiceMain.configurationExitCode)
+        } catch let error as PostgresURL.Invalid {
+            return fail("configuration error: postgres.url: \(error.description)", ServiceMain.configurationExitCode)
+        } catch {
+            return fail("install failed: \(String(reflecting: error))", 1)
+        }
+    }
+}
+
 /// `CheckpointStore` in the table `fraiseql_observer.checkpoints`.
 public struct PostgresCheckpointStore: CheckpointStore {
     let connection: PostgresConnection
