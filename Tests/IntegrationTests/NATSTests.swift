@@ -109,6 +109,30 @@ struct NATSTests {
         try await jetStream.deleteStream(stream)
     }
 
+    @Test("in-progress resets the ack timer; an unacked message is redelivered after ack_wait")
+    func inProgressAndAckWait() async throws {
+        let jetStream = try await connectNATS()
+        let (stream, prefix) = try await makeStream(jetStream)
+        _ = try await jetStream.publish(OutgoingMessage(subject: "\(prefix).a.insert", payload: [7], messageId: "w"))
+        try await jetStream.ensureConsumer(
+            stream: stream, ConsumerConfiguration(durableName: "slow", ackWait: .seconds(1)))
+        let subscription = try await jetStream.pullSubscribe(stream: stream, consumer: "slow")
+        let message = try #require(try await subscription.fetch(batch: 1, timeout: .seconds(2)).first)
+        // Keep working past ack_wait, signalling progress: no redelivery meanwhile.
+        for _ in 0..<3 {
+            try await Task.sleep(for: .milliseconds(600))
+            try message.inProgress()
+        }
+        #expect(
+            try await subscription.fetch(batch: 1, timeout: .milliseconds(300)).isEmpty, "redelivered despite progress")
+        // Go silent: the server redelivers after ack_wait.
+        let again = try #require(try await subscription.fetch(batch: 1, timeout: .seconds(3)).first, "not redelivered")
+        #expect(again.metadata?.deliveryCount == 2)
+        try await again.ackSync()
+        subscription.unsubscribe()
+        try await jetStream.deleteStream(stream)
+    }
+
     @Test("an ordered consumer starts at a sequence and reads in order")
     func orderedConsumer() async throws {
         let jetStream = try await connectNATS()

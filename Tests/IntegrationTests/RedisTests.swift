@@ -70,6 +70,24 @@ struct RedisTests {
         try await redis.delete([key])
     }
 
+    @Test("sorted sets: due items by score, removal, size (the retry schedule's building blocks)")
+    func sortedSets() async throws {
+        let redis = try redisClient()
+        defer { redis.close() }
+        let key = Stack.unique("due")
+        #expect(try await redis.zadd(key, score: 300, member: "c") == 1)
+        #expect(try await redis.zadd(key, score: 100, member: "a") == 1)
+        #expect(try await redis.zadd(key, score: 200, member: "b") == 1)
+        #expect(try await redis.zadd(key, score: 150, member: "a") == 0)  // score update, not a new member
+        let due = try await redis.zrangeByScore(key, max: "200")
+        #expect(due.map { String(decoding: $0.member, as: UTF8.self) } == ["a", "b"])
+        #expect(due.map(\.score) == [150, 200])
+        #expect(try await redis.zrangeByScore(key, limit: 1).count == 1)
+        #expect(try await redis.zrem(key, members: ["a", "zz"]) == 1)
+        #expect(try await redis.zcard(key) == 2)
+        try await redis.delete([key])
+    }
+
     @Test("many tasks pipeline over one connection and each gets its own replies")
     func concurrentPipelining() async throws {
         let redis = try redisClient()
