@@ -32,6 +32,14 @@ struct ConfigOption: ParsableArguments {
     }
 }
 
+extension ConfigOption {
+    /// A one-shot connection for a command: no reconnecting, closed by the caller.
+    func connectNATS(_ configuration: FleetConfiguration) async throws -> NATSConnection {
+        try await NATSConnection.connect(
+            NATSClientConfiguration(url: configuration.nats.url, name: "fraiseql-observer", maxReconnects: 0))
+    }
+}
+
 struct Validate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Load and validate the configuration as the services do; exit 2 when it is bad.")
@@ -53,8 +61,7 @@ struct Status: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try options.load()
-        let connection = try await NATSConnection.connect(
-            NATSClientConfiguration(url: configuration.nats.url, name: "fraiseql-observer", maxReconnects: 0))
+        let connection = try await options.connectNATS(configuration)
         defer { connection.close() }
         let jetStream = try connection.jetStream()
         let stream = try await jetStream.streamInfo(configuration.nats.stream.name)
@@ -104,8 +111,7 @@ struct Events: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try options.load()
-        let connection = try await NATSConnection.connect(
-            NATSClientConfiguration(url: configuration.nats.url, name: "fraiseql-observer", maxReconnects: 0))
+        let connection = try await options.connectNATS(configuration)
         defer { connection.close() }
         let jetStream = try connection.jetStream()
         let info = try await jetStream.streamInfo(configuration.nats.stream.name)

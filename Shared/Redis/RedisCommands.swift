@@ -54,7 +54,7 @@ extension RedisClient {
             arguments += [
                 "PX",
                 RedisArgument(
-                    max(1, expiry.components.seconds * 1000 + expiry.components.attoseconds / 1_000_000_000_000_000)),
+                    max(1, expiry.milliseconds)),
             ]
         }
         return try await execute("SET", arguments) != .null
@@ -118,7 +118,7 @@ extension RedisClient {
         var arguments: [RedisArgument] = ["GROUP", .string(group), .string(consumer), "COUNT", RedisArgument(count)]
         var timeout: Duration? = nil
         if let block {
-            let milliseconds = block.components.seconds * 1000 + block.components.attoseconds / 1_000_000_000_000_000
+            let milliseconds = block.milliseconds
             arguments += ["BLOCK", RedisArgument(milliseconds)]
             timeout = block + configuration.commandTimeout
         }
@@ -142,7 +142,7 @@ extension RedisClient {
     public func xautoclaim(
         _ stream: String, group: String, consumer: String, minIdle: Duration, start: String = "0-0", count: Int = 100
     ) async throws -> (next: String, entries: [StreamEntry]) {
-        let milliseconds = minIdle.components.seconds * 1000 + minIdle.components.attoseconds / 1_000_000_000_000_000
+        let milliseconds = minIdle.milliseconds
         let reply = try await execute(
             "XAUTOCLAIM",
             [

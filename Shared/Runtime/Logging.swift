@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 import Logging
 import Synchronization
@@ -40,7 +41,7 @@ public struct JSONLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         var fields: [(String, String)] = [
-            ("ts", Self.quote(Timestamp.nowText())), ("level", Self.quote(event.level.rawValue)),
+            ("ts", Self.quote(Timestamp.now().rfc3339)), ("level", Self.quote(event.level.rawValue)),
             ("logger", Self.quote(label)), ("msg", Self.quote("\(event.message)")),
         ]
         var merged = metadata
@@ -66,18 +67,5 @@ public struct JSONLogHandler: LogHandler {
             }
         }
         return result + "\""
-    }
-}
-
-enum Timestamp {
-    static func nowText() -> String {
-        var time = timespec()
-        clock_gettime(CLOCK_REALTIME, &time)
-        var parts = tm()
-        var seconds = time.tv_sec
-        gmtime_r(&seconds, &parts)
-        return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
-            parts.tm_hour, parts.tm_min, parts.tm_sec, Int(time.tv_nsec / 1000))
     }
 }

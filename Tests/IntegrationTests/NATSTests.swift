@@ -189,9 +189,7 @@ struct NATSTests {
         let port = try Stack.freePort()
         let directory = try Stack.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let server = ServerProcess(
-            executable: Stack.binary("NATS_SERVER_BIN", default: "nats-server"),
-            arguments: ["-js", "-a", "127.0.0.1", "-p", "\(port)", "-sd", directory.path])
+        let server = ServerProcess.natsServer(port: port, directory: directory)
         try await server.start(waitForPort: port)
         let jetStream = try await connectNATS("nats://127.0.0.1:\(port)", reconnectWait: .milliseconds(100))
         let stream = "RESTART"

@@ -179,9 +179,7 @@ struct PGBridgeTests {
         let port = try Stack.freePort()
         let directory = try Stack.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let server = ServerProcess(
-            executable: Stack.binary("NATS_SERVER_BIN", default: "nats-server"),
-            arguments: ["-js", "-a", "127.0.0.1", "-p", "\(port)", "-sd", directory.path])
+        let server = ServerProcess.natsServer(port: port, directory: directory)
         try await server.start(waitForPort: port)
         let database = try await TestDatabase.create()
         try await database.execute(

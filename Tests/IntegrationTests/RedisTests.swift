@@ -134,10 +134,7 @@ struct RedisTests {
         let port = try Stack.freePort()
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(listener) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
+        var address = Stack.loopback(port: port)
         var reuse: Int32 = 1
         setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
         let bound = withUnsafePointer(to: &address) {
@@ -164,9 +161,7 @@ struct RedisTests {
         let port = try Stack.freePort()
         let directory = try Stack.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let server = ServerProcess(
-            executable: Stack.binary("REDIS_SERVER_BIN", default: "redis-server"),
-            arguments: ["--bind", "127.0.0.1", "--port", "\(port)", "--dir", directory.path, "--save", ""])
+        let server = ServerProcess.redisServer(port: port, directory: directory)
         try await server.start(waitForPort: port)
         let redis = try redisClient("redis://127.0.0.1:\(port)")
         defer { redis.close() }

@@ -17,10 +17,7 @@ enum Stack {
     static func freePort() throws -> Int {
         let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(socketFD) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
+        var address = loopback(port: 0)
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socketFD, $0, length) }
@@ -29,6 +26,15 @@ enum Stack {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socketFD, $0, &length) }
         }
         return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// `127.0.0.1:port` as a socket address.
+    static func loopback(port: Int) -> sockaddr_in {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        return address
     }
 
     static func temporaryDirectory() throws -> URL {
@@ -109,15 +115,26 @@ final class ServerProcess: @unchecked Sendable {
     static func canConnect(port: Int) -> Bool {
         let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(socketFD) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
+        var address = Stack.loopback(port: port)
         return withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 connect(socketFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
             }
         }
+    }
+
+    /// A nats-server with JetStream of the test's own, on `port` with its store in `directory`.
+    static func natsServer(port: Int, directory: URL) -> ServerProcess {
+        ServerProcess(
+            executable: Stack.binary("NATS_SERVER_BIN", default: "nats-server"),
+            arguments: ["-js", "-a", "127.0.0.1", "-p", "\(port)", "-sd", directory.path])
+    }
+
+    /// A redis-server of the test's own, on `port` with its data in `directory`.
+    static func redisServer(port: Int, directory: URL) -> ServerProcess {
+        ServerProcess(
+            executable: Stack.binary("REDIS_SERVER_BIN", default: "redis-server"),
+            arguments: ["--bind", "127.0.0.1", "--port", "\(port)", "--dir", directory.path, "--save", ""])
     }
 
     static func which(_ name: String) throws -> String {
