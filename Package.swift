@@ -56,6 +56,8 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // Wire types only: no dependencies.
@@ -127,6 +129,25 @@ let package = Package(
             path: "Shared/PostgresChangeLog",
             swiftSettings: swiftSettings
         ),
+        // The Redis job queue: enqueue, inspect, retry and purge the DLQ; the consuming side of job-worker.
+        .target(
+            name: "JobQueue",
+            dependencies: ["Contracts", "Redis"],
+            path: "Shared/JobQueue",
+            swiftSettings: swiftSettings
+        ),
+        // Outbound deliveries shared by observer-worker actions and job kinds: HTTP with retry classes, SMTP.
+        .target(
+            name: "Delivery",
+            dependencies: [
+                "Contracts",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Shared/Delivery",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "FleetClients",
             dependencies: [
@@ -144,7 +165,12 @@ let package = Package(
         + service("MySQLBridge", executable: "mysql-bridge", dependencies: runtimeDeps + ["NATS"])
         + service("MSSQLBridge", executable: "mssql-bridge", dependencies: runtimeDeps + ["NATS"])
         + service("ObserverWorker", executable: "observer-worker", dependencies: runtimeDeps + ["NATS", "Redis"])
-        + service("JobWorker", executable: "job-worker", dependencies: runtimeDeps + ["Redis"])
+        + service(
+            "JobWorker", executable: "job-worker",
+            dependencies: runtimeDeps + [
+                "Redis", "JobQueue", "Delivery", .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        )
         + service("FlightServer", executable: "flight-server", dependencies: runtimeDeps + ["NATS"])
         + service("MetricsGateway", executable: "metrics-gateway", dependencies: runtimeDeps + ["NATS", "Redis"])
         + service(
@@ -173,7 +199,10 @@ let package = Package(
                 name: "IntegrationTests",
                 dependencies: [
                     "NATS", "Redis", "Contracts", "Runtime", "FleetClients", "BridgeEngine", "PostgresChangeLog",
+                    "JobQueue", "Delivery", "JobWorker",
                     .product(name: "PostgresNIO", package: "postgres-nio"),
+                    .product(name: "Hummingbird", package: "hummingbird"),
+                    .product(name: "HTTPTypes", package: "swift-http-types"),
                 ],
                 swiftSettings: swiftSettings
             ),

@@ -1,10 +1,491 @@
-/// job-worker: Redis job streams with retries, backoff and DLQ. Today: its Redis client and readiness.
+/// job-worker: consumes the Redis job queues with bounded concurrency, retries with backoff,
+/// dead-letters what cannot succeed, reclaims the jobs of crashed workers, and returns unfinished
+/// jobs on shutdown.
+import Contracts
+import Delivery
 import FleetClients
+import Foundation
+import JobQueue
+import Logging
+import Metrics
+import Redis
 import Runtime
+import ServiceLifecycle
+import Synchronization
 
 public enum JobWorker {
     public static func buildServices(_ context: ServiceContext) async throws -> ServiceSet {
-        let (_, redis) = try FleetClients.redisServiceSet(context)
-        return redis
+        let (redis, redisSet) = try FleetClients.redisServiceSet(context)
+        // Blocking reads hold their connection: they get one of their own.
+        let reader = try FleetClients.redis(context.configuration, logger: context.logger)
+        let jobs = context.configuration.jobs
+        let queue = JobQueue(
+            redis: redis, prefix: context.configuration.redis.keyPrefix, uniqueTTL: jobs.uniqueTTL,
+            deadLetterMaxLength: jobs.deadLetterMaxLength)
+        let worker = JobWorkerService(
+            queue: queue, reader: reader, settings: JobWorkerSettings(jobs),
+            handlers: defaultHandlers(context.configuration), logger: context.logger)
+        return redisSet.merged(with: ServiceSet(services: [reader, worker], readiness: []))
+    }
+
+    /// The job kinds this worker runs.
+    public static func defaultHandlers(_ configuration: FleetConfiguration) -> [any JobHandler] {
+        [
+            NoopJob(), SleepJob(),
+            HTTPJob(delivery: HTTPDelivery(), defaultTimeout: configuration.jobs.jobTimeout),
+        ]
+    }
+}
+
+public struct JobWorkerSettings: Sendable {
+    public var queues: [String]
+    public var concurrency: Int
+    public var consumer: String
+    public var visibilityTimeout: Duration
+    public var jobTimeout: Duration
+    public var shutdownGrace: Duration
+    public var schedulerInterval: Duration
+
+    public init(
+        queues: [String], concurrency: Int, consumer: String = JobWorkerSettings.defaultConsumerName(),
+        visibilityTimeout: Duration = .seconds(60), jobTimeout: Duration = .seconds(300),
+        shutdownGrace: Duration = .seconds(10), schedulerInterval: Duration = .milliseconds(100)
+    ) {
+        self.queues = queues
+        self.concurrency = concurrency
+        self.consumer = consumer
+        self.visibilityTimeout = visibilityTimeout
+        self.jobTimeout = jobTimeout
+        self.shutdownGrace = shutdownGrace
+        self.schedulerInterval = schedulerInterval
+    }
+
+    public init(_ configuration: JobsConfiguration) {
+        self.init(
+            queues: configuration.queues, concurrency: configuration.concurrency,
+            consumer: configuration.consumer ?? Self.defaultConsumerName(),
+            visibilityTimeout: configuration.visibilityTimeout, jobTimeout: configuration.jobTimeout,
+            shutdownGrace: configuration.shutdownGrace, schedulerInterval: configuration.schedulerInterval)
+    }
+
+    /// `<hostname>-<pid>`: unique per process, readable in `XINFO CONSUMERS`.
+    public static func defaultConsumerName() -> String {
+        "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
+    }
+}
+
+/// Metrics of job-worker (`fraiseql_job_*`).
+struct JobMetrics: Sendable {
+    let factory: any MetricsFactory
+
+    func executed(_ kind: String) -> Counter {
+        Counter(label: "fraiseql_job_executed_total", dimensions: [("kind", kind)], factory: factory)
+    }
+    func failed(_ kind: String, _ outcome: String) -> Counter {
+        Counter(
+            label: "fraiseql_job_failed_total", dimensions: [("kind", kind), ("outcome", outcome)], factory: factory)
+    }
+    func retried(_ kind: String) -> Counter {
+        Counter(label: "fraiseql_job_retried_total", dimensions: [("kind", kind)], factory: factory)
+    }
+    func reclaimed(_ queue: String) -> Counter {
+        Counter(label: "fraiseql_job_reclaimed_total", dimensions: [("queue", queue)], factory: factory)
+    }
+    func duration(_ kind: String) -> Timer {
+        Timer(
+            label: "fraiseql_job_duration_seconds", dimensions: [("kind", kind)], preferredDisplayUnit: .seconds,
+            factory: factory)
+    }
+    func gauge(_ name: String, _ queue: String) -> Gauge {
+        Gauge(label: "fraiseql_job_\(name)", dimensions: [("queue", queue)], factory: factory)
+    }
+    let running: Gauge
+
+    init(factory: any MetricsFactory) {
+        self.factory = factory
+        running = Gauge(label: "fraiseql_job_running", factory: factory)
+    }
+}
+
+/// The job-worker loop. A `Service`: runs until graceful shutdown, then stops fetching, lets
+/// running jobs finish for `shutdownGrace`, and puts the rest back on their queue (no attempt
+/// counted).
+public final class JobWorkerService: Service, Sendable {
+    let queue: JobQueue
+    let reader: RedisClient
+    let settings: JobWorkerSettings
+    let handlers: [String: any JobHandler]
+    let logger: Logger
+    let metrics: JobMetrics
+    private let slots: Slots
+    /// Entry ids being run, per queue, for heartbeats.
+    private let running = Mutex([String: Set<String>]())
+    private let stopping = Atomic(false)
+
+    public init(
+        queue: JobQueue, reader: RedisClient, settings: JobWorkerSettings, handlers: [any JobHandler],
+        logger: Logger, metricsFactory: any MetricsFactory = MetricsSystem.factory
+    ) {
+        self.queue = queue
+        self.reader = reader
+        self.settings = settings
+        self.handlers = Dictionary(handlers.map { ($0.kind, $0) }, uniquingKeysWith: { _, last in last })
+        var logger = logger
+        logger[metadataKey: "job.consumer"] = "\(settings.consumer)"
+        self.logger = logger
+        self.metrics = JobMetrics(factory: metricsFactory)
+        self.slots = Slots(settings.concurrency)
+    }
+
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { group in
+                group.addTask { await self.maintain() }
+                group.addTask { await self.fetchLoop() }
+            }
+        } onGracefulShutdown: {
+            self.stopping.store(true, ordering: .releasing)
+            self.slots.wake()
+        }
+        reader.close()
+    }
+
+    private var isStopping: Bool { stopping.load(ordering: .acquiring) }
+
+    /// Fetches as many jobs as there are free slots and runs each in its own task.
+    private func fetchLoop() async {
+        var failures = 0
+        var prepared = false
+        while !self.isStopping, !Task.isCancelled {
+            do {
+                if !prepared {
+                    try await self.queue.prepare(queues: self.settings.queues)
+                    prepared = true
+                }
+                let free = await self.slots.acquireAvailable()
+                if free == 0 || self.isStopping {
+                    self.slots.release(free)
+                    break
+                }
+                let fetched: [FetchedJob]
+                do {
+                    fetched = try await self.queue.fetch(
+                        queues: self.settings.queues, consumer: self.settings.consumer, count: free,
+                        block: .seconds(1), using: self.reader)
+                } catch {
+                    self.slots.release(free)
+                    throw error
+                }
+                self.slots.release(free - fetched.count)
+                failures = 0
+                await self.startAll(fetched)
+            } catch {
+                failures += 1
+                let delay = Duration.milliseconds(min(5000, 100 << min(failures, 6)))
+                self.logger.warning(
+                    "fetching jobs failed, retrying", metadata: ["error": "\(error)", "retry.in": "\(delay)"])
+                try? await Task.sleep(for: delay)
+            }
+        }
+        await self.drain()
+    }
+
+    /// Running jobs, each in its own task, so shutdown can wait for them and cancel them after the
+    /// grace period.
+    private let inFlight = Mutex([UUID: Task<Void, Never>]())
+
+    private func startAll(_ fetched: [FetchedJob]) async {
+        for job in fetched {
+            let token = UUID()
+            running.withLock { _ = $0[job.queue, default: []].insert(job.entryID) }
+            metrics.running.record(slots.inUse)
+            let task = Task {
+                await self.process(job)
+                self.running.withLock { _ = $0[job.queue]?.remove(job.entryID) }
+                self.inFlight.withLock { _ = $0.removeValue(forKey: token) }
+                self.slots.release(1)
+                self.metrics.running.record(self.slots.inUse)
+            }
+            inFlight.withLock { $0[token] = task }
+        }
+    }
+
+    /// Shutdown: wait up to the grace period for running jobs, then cancel the rest (they requeue themselves).
+    private func drain() async {
+        let deadline = ContinuousClock.now + settings.shutdownGrace
+        while ContinuousClock.now < deadline, !inFlight.withLock({ $0.isEmpty }) {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        let remaining = inFlight.withLock { Array($0.values) }
+        if !remaining.isEmpty {
+            logger.notice("returning unfinished jobs to their queue", metadata: ["jobs": "\(remaining.count)"])
+        }
+        for task in remaining { task.cancel() }
+        for task in remaining { await task.value }
+    }
+
+    // MARK: One job
+
+    func process(_ fetched: FetchedJob) async {
+        let job: Job
+        switch fetched.job {
+        case .failure(let error):
+            metrics.failed("unknown", "undecodable").increment()
+            await deadLetter(fetched, reason: .undecodable, attempts: 0, error: error.description, handler: nil)
+            return
+        case .success(let decoded):
+            job = decoded
+        }
+        var jobLogger = self.logger
+        jobLogger[metadataKey: "job.id"] = "\(job.id.uuidString.lowercased())"
+        jobLogger[metadataKey: "job.kind"] = "\(job.kind)"
+        jobLogger[metadataKey: "job.queue"] = "\(fetched.queue)"
+        let logger = jobLogger
+        guard let handler = handlers[job.kind] else {
+            metrics.failed(job.kind, "unknown_kind").increment()
+            let known = handlers.keys.sorted().joined(separator: ", ")
+            await deadLetter(
+                fetched, reason: .permanentError, attempts: job.attempt + 1,
+                error: "unknown job kind '\(job.kind)' (this worker runs: \(known))", handler: job.kind, job: job)
+            return
+        }
+        let timeout = job.timeoutMilliseconds.map { Duration.milliseconds($0) } ?? settings.jobTimeout
+        let started = ContinuousClock.now
+        do {
+            try await withTimeout(timeout) { try await handler.run(job, logger: logger) }
+            metrics.duration(job.kind).record(ContinuousClock.now - started)
+            metrics.executed(job.kind).increment()
+            await persist("complete", logger) { try await self.queue.complete(fetched) }
+        } catch {
+            metrics.duration(job.kind).record(ContinuousClock.now - started)
+            if Task.isCancelled, isStopping {
+                // Shutdown cut the job short: back to the queue, not counted as an attempt.
+                await persist("requeue", logger) { try await self.queue.requeue(fetched, job: job) }
+                return
+            }
+            await failed(fetched, job: job, error: error, logger: logger)
+        }
+    }
+
+    private func failed(_ fetched: FetchedJob, job original: Job, error: any Error, logger: Logger) async {
+        var job = original
+        let now = Timestamp.now()
+        job.attempt += 1
+        job.firstFailedAt = job.firstFailedAt ?? now
+        let message = (error as? DeliveryError)?.message ?? "\(error)"
+        job.lastError = message
+        let delivery = error as? DeliveryError
+        if delivery?.isPermanent == true {
+            metrics.failed(job.kind, "permanent").increment()
+            logger.warning("job failed permanently", metadata: ["error": "\(message)"])
+            await deadLetter(
+                fetched, reason: .permanentError, attempts: job.attempt, error: message, handler: job.kind, job: job)
+        } else if job.attempt >= job.maxAttempts {
+            metrics.failed(job.kind, "exhausted").increment()
+            logger.warning(
+                "job failed, no attempts left", metadata: ["error": "\(message)", "job.attempt": "\(job.attempt)"])
+            await deadLetter(
+                fetched, reason: .retriesExhausted, attempts: job.attempt, error: message, handler: job.kind, job: job)
+        } else {
+            metrics.failed(job.kind, "retry").increment()
+            metrics.retried(job.kind).increment()
+            var delay = job.backoff.delay(afterFailure: job.attempt)
+            if let retryAfter = delivery?.retryAfter, retryAfter > delay { delay = retryAfter }
+            logger.info(
+                "job failed, retrying",
+                metadata: ["error": "\(message)", "job.attempt": "\(job.attempt)", "retry.in": "\(delay)"])
+            await persist("schedule retry", logger) {
+                try await self.queue.scheduleRetry(fetched, job: job, delay: delay)
+            }
+        }
+    }
+
+    private func deadLetter(
+        _ fetched: FetchedJob, reason: DeadLetter.Reason, attempts: Int, error: String, handler: String?,
+        job: Job? = nil
+    ) async {
+        let now = Timestamp.now()
+        let letter = DeadLetter(
+            origin: "jobs:\(fetched.queue)", payload: job.map { JobQueue.encode($0) } ?? fetched.raw, reason: reason,
+            attempts: attempts, firstFailedAt: job?.firstFailedAt ?? now, lastFailedAt: now, lastError: error,
+            eventId: job?.sourceEventId, handler: handler)
+        await persist("dead-letter", logger) { try await self.queue.deadLetter(fetched, letter: letter) }
+    }
+
+    /// Runs a queue update, retrying while Redis is unreachable: the job's outcome is known and
+    /// must not be lost. Gives up after the visibility timeout, when another worker will have
+    /// reclaimed the job anyway.
+    private func persist<T>(_ what: String, _ logger: Logger, _ body: () async throws -> T) async {
+        let deadline = ContinuousClock.now + settings.visibilityTimeout
+        var delay = Duration.milliseconds(50)
+        while true {
+            do {
+                _ = try await body()
+                return
+            } catch {
+                guard ContinuousClock.now + delay < deadline else {
+                    logger.error(
+                        "could not \(what) the job; it will be reclaimed and run again",
+                        metadata: ["error": "\(error)"])
+                    return
+                }
+                logger.warning("could not \(what) the job, retrying", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(2))
+            }
+        }
+    }
+
+    // MARK: Scheduler, reclaimer, heartbeats, gauges
+
+    private func maintain() async {
+        let clock = ContinuousClock()
+        var nextReclaim = clock.now
+        var nextHeartbeat = clock.now + settings.visibilityTimeout / 3
+        var nextGauges = clock.now
+        while !isStopping, !Task.isCancelled {
+            do {
+                for name in settings.queues {
+                    while try await queue.promoteDue(name) == 1000 {}
+                }
+                if clock.now >= nextReclaim {
+                    nextReclaim = clock.now + max(settings.visibilityTimeout / 4, .milliseconds(200))
+                    for name in settings.queues { try await reclaim(name) }
+                }
+                if clock.now >= nextHeartbeat {
+                    nextHeartbeat = clock.now + settings.visibilityTimeout / 3
+                    let snapshot = running.withLock { $0 }
+                    for (name, ids) in snapshot {
+                        try await queue.heartbeat(name, consumer: settings.consumer, entryIDs: Array(ids))
+                    }
+                }
+                if clock.now >= nextGauges {
+                    nextGauges = clock.now + .seconds(5)
+                    for name in settings.queues {
+                        let depth = try await queue.depth(name)
+                        metrics.gauge("queue_depth", name).record(depth.queued)
+                        metrics.gauge("delayed", name).record(depth.delayed)
+                        metrics.gauge("dlq_size", name).record(depth.deadLetters)
+                    }
+                }
+            } catch {
+                logger.warning("job scheduler pass failed", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: settings.schedulerInterval)
+        }
+    }
+
+    /// Jobs idle past the visibility timeout belong to a dead worker: count that attempt, then
+    /// requeue them or, out of attempts, dead-letter them.
+    private func reclaim(_ name: String) async throws {
+        let claimed = try await queue.reclaim(
+            name, consumer: settings.consumer, visibilityTimeout: settings.visibilityTimeout)
+        for fetched in claimed {
+            metrics.reclaimed(name).increment()
+            guard case .success(var job) = fetched.job else {
+                await process(fetched)
+                continue
+            }
+            let message = "worker stopped responding (visibility timeout \(settings.visibilityTimeout) exceeded)"
+            job.attempt += 1
+            job.firstFailedAt = job.firstFailedAt ?? .now()
+            job.lastError = message
+            logger.notice(
+                "reclaimed a job from a silent worker",
+                metadata: ["job.id": "\(job.id.uuidString.lowercased())", "job.attempt": "\(job.attempt)"])
+            if job.attempt >= job.maxAttempts {
+                metrics.failed(job.kind, "exhausted").increment()
+                await deadLetter(
+                    fetched, reason: .retriesExhausted, attempts: job.attempt, error: message, handler: job.kind,
+                    job: job)
+            } else {
+                try await queue.requeue(fetched, job: job)
+            }
+        }
+    }
+}
+
+extension Timer {
+    func record(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}
+
+struct JobTimeoutError: Error, CustomStringConvertible {
+    var timeout: Duration
+    var description: String { "job timed out after \(timeout)" }
+}
+
+/// Runs `body`, cancelling it and throwing ``JobTimeoutError`` after `timeout`.
+func withTimeout(_ timeout: Duration, _ body: @escaping @Sendable () async throws -> Void) async throws {
+    try await withThrowingTaskGroup(of: Bool.self) { group in
+        group.addTask {
+            try await body()
+            return true
+        }
+        group.addTask {
+            try await Task.sleep(for: timeout)
+            return false
+        }
+        defer { group.cancelAll() }
+        guard try await group.next() == true else {
+            if Task.isCancelled { throw CancellationError() }
+            throw JobTimeoutError(timeout: timeout)
+        }
+    }
+}
+
+/// Counts free job slots; `acquireAvailable` waits until at least one is free and takes them all.
+final class Slots: Sendable {
+    private struct State {
+        var free: Int
+        var waiter: CheckedContinuation<Int, Never>?
+    }
+    private let state: Mutex<State>
+    private let total: Int
+
+    init(_ total: Int) {
+        self.total = total
+        state = Mutex(State(free: total))
+    }
+
+    var inUse: Int { total - state.withLock { $0.free } }
+
+    func acquireAvailable() async -> Int {
+        await withCheckedContinuation { continuation in
+            let taken = state.withLock { state -> Int? in
+                if state.free > 0 {
+                    let taken = state.free
+                    state.free = 0
+                    return taken
+                }
+                state.waiter = continuation
+                return nil
+            }
+            if let taken { continuation.resume(returning: taken) }
+        }
+    }
+
+    /// Wakes a waiting `acquireAvailable` with 0 slots (shutdown).
+    func wake() {
+        let waiter = state.withLock { state -> CheckedContinuation<Int, Never>? in
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume(returning: 0)
+    }
+
+    func release(_ count: Int) {
+        guard count > 0 else { return }
+        let resume = state.withLock { state -> (CheckedContinuation<Int, Never>, Int)? in
+            state.free += count
+            guard let waiter = state.waiter else { return nil }
+            state.waiter = nil
+            let taken = state.free
+            state.free = 0
+            return (waiter, taken)
+        }
+        if let (waiter, taken) = resume { waiter.resume(returning: taken) }
     }
 }

@@ -32,6 +32,15 @@ public enum JSONValue: Hashable, Sendable {
         if case .string(let value) = self { return value }
         return nil
     }
+
+    /// An integer, or a double without a fractional part.
+    public var intValue: Int64? {
+        switch self {
+        case .int(let value): return value
+        case .double(let value) where value.rounded() == value && abs(value) < 9e18: return Int64(value)
+        default: return nil
+        }
+    }
 }
 
 extension JSONValue: Codable {

@@ -75,6 +75,10 @@ public struct Job: Codable, Hashable, Sendable {
     public var uniqueKey: String?
     /// Optional per-attempt timeout in milliseconds.
     public var timeoutMilliseconds: Int64?
+    /// When the first attempt failed (set by job-worker on the first failure).
+    public var firstFailedAt: Timestamp?
+    /// The error of the last failed attempt (set by job-worker).
+    public var lastError: String?
 
     public init(
         id: UUID = UUID(), queue: String, kind: String, payload: JSONValue, attempt: Int = 0, maxAttempts: Int = 5,
@@ -103,6 +107,8 @@ public struct Job: Codable, Hashable, Sendable {
         case sourceEventId = "source_event_id"
         case uniqueKey = "unique_key"
         case timeoutMilliseconds = "timeout_ms"
+        case firstFailedAt = "first_failed_at"
+        case lastError = "last_error"
     }
 }
 

@@ -7,7 +7,8 @@ public struct StreamEntry: Sendable, Hashable {
 
     public func string(_ field: String) -> String? { fields[field].map { String(decoding: $0, as: UTF8.self) } }
 
-    init?(_ value: RESPValue) {
+    /// Parses one `[id, [field, value, …]]` entry of an `XRANGE`/`XREADGROUP`/`XAUTOCLAIM` reply.
+    public init?(reply value: RESPValue) {
         guard let parts = value.array, parts.count == 2, let id = parts[0].string else { return nil }
         var fields: [String: [UInt8]] = [:]
         let flat = parts[1].array ?? []
@@ -128,7 +129,7 @@ extension RedisClient {
         guard let streams = reply.array else { return [] }
         return streams.flatMap { streamReply -> [StreamEntry] in
             guard let parts = streamReply.array, parts.count == 2 else { return [] }
-            return (parts[1].array ?? []).compactMap(StreamEntry.init)
+            return (parts[1].array ?? []).compactMap { StreamEntry(reply: $0) }
         }
     }
 
@@ -152,7 +153,7 @@ extension RedisClient {
         guard let parts = reply.array, parts.count >= 2, let next = parts[0].string else {
             throw RedisError(code: .unexpectedReply, message: "XAUTOCLAIM returned \(reply)")
         }
-        return (next, (parts[1].array ?? []).compactMap(StreamEntry.init))
+        return (next, (parts[1].array ?? []).compactMap { StreamEntry(reply: $0) })
     }
 
     // MARK: Sorted sets

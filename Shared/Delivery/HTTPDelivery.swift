@@ -1,0 +1,143 @@
+/// Delivery: the outbound side shared by observer-worker actions and job-worker kinds — HTTP calls
+/// with the fleet's retry classes, and an SMTP client.
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// Why a delivery failed, and whether trying again can help.
+///
+/// Retry classes (the same for webhooks, Slack, HTTP jobs): connection errors, timeouts, 408, 425,
+/// 429 and 5xx are retryable (429 and 503 honour `Retry-After`); any other 4xx, 3xx, or a request
+/// that cannot be built (bad URL) is permanent.
+public struct DeliveryError: Error, Sendable, CustomStringConvertible {
+    public enum Class: String, Sendable {
+        case retryable
+        case permanent
+    }
+
+    public var `class`: Class
+    public var message: String
+    /// The server's `Retry-After`, when it sent one.
+    public var retryAfter: Duration?
+    /// The HTTP status, when there was a response.
+    public var status: Int?
+
+    public init(_ class: Class, _ message: String, retryAfter: Duration? = nil, status: Int? = nil) {
+        self.class = `class`
+        self.message = message
+        self.retryAfter = retryAfter
+        self.status = status
+    }
+
+    public var isPermanent: Bool { self.class == .permanent }
+    public var description: String { message }
+
+    /// The class of an HTTP status that is not a success.
+    public static func classify(status: Int) -> Class {
+        switch status {
+        case 408, 425, 429, 500...599: .retryable
+        default: .permanent
+        }
+    }
+
+    /// Parses `Retry-After`: delta seconds or an HTTP date.
+    public static func retryAfter(_ value: String?, now: Date = Date()) -> Duration? {
+        guard let value = value?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+        if let seconds = Int(value) { return .seconds(max(0, seconds)) }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        guard let date = formatter.date(from: value) else { return nil }
+        return .milliseconds(max(0, Int64(date.timeIntervalSince(now) * 1000)))
+    }
+}
+
+/// An HTTP request to deliver.
+public struct HTTPDeliveryRequest: Sendable {
+    public var method: String
+    public var url: String
+    public var headers: [(String, String)]
+    public var body: [UInt8]?
+    public var timeout: Duration
+
+    public init(
+        method: String = "POST", url: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
+        timeout: Duration = .seconds(10)
+    ) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.timeout = timeout
+    }
+}
+
+public struct HTTPDeliveryResponse: Sendable {
+    public var status: Int
+    /// The first bytes of the body (at most 64 KiB), for results and error messages.
+    public var body: [UInt8]
+}
+
+/// Sends HTTP requests over one shared AsyncHTTPClient and classifies failures.
+public struct HTTPDelivery: Sendable {
+    public let client: HTTPClient
+
+    public init(client: HTTPClient = .shared) {
+        self.client = client
+    }
+
+    /// Sends `request`; returns the response for a 2xx status, throws a classified ``DeliveryError`` otherwise.
+    public func send(_ request: HTTPDeliveryRequest) async throws(DeliveryError) -> HTTPDeliveryResponse {
+        guard let url = URL(string: request.url), let scheme = url.scheme?.lowercased(),
+            scheme == "http" || scheme == "https", url.host != nil
+        else { throw DeliveryError(.permanent, "not an http(s) URL: '\(Self.redact(request.url))'") }
+        var outgoing = HTTPClientRequest(url: request.url)
+        outgoing.method = HTTPMethod(rawValue: request.method.uppercased())
+        for (name, value) in request.headers { outgoing.headers.add(name: name, value: value) }
+        if let body = request.body { outgoing.body = .bytes(ByteBuffer(bytes: body)) }
+        let response: HTTPClientResponse
+        let collected: ByteBuffer
+        do {
+            response = try await client.execute(outgoing, timeout: .nanoseconds(request.timeout.nanoseconds))
+            collected = try await response.body.collect(upTo: 64 * 1024)
+        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
+            throw DeliveryError(.retryable, "timed out after \(request.timeout) (\(Self.redact(request.url)))")
+        } catch is CancellationError {
+            throw DeliveryError(.retryable, "cancelled")
+        } catch {
+            throw DeliveryError(.retryable, "\(Self.redact(request.url)): \(error)")
+        }
+        let status = Int(response.status.code)
+        let body = Array(collected.readableBytesView)
+        guard (200..<300).contains(status) else {
+            let snippet = String(decoding: body.prefix(200), as: UTF8.self)
+            throw DeliveryError(
+                DeliveryError.classify(status: status),
+                "HTTP \(status) from \(Self.redact(request.url))\(snippet.isEmpty ? "" : ": \(snippet)")",
+                retryAfter: DeliveryError.retryAfter(response.headers.first(name: "retry-after")), status: status)
+        }
+        return HTTPDeliveryResponse(status: status, body: body)
+    }
+
+    /// The URL without user info or query string (which may carry tokens), for logs and errors.
+    public static func redact(_ text: String) -> String {
+        guard var components = URLComponents(string: text) else { return "<invalid URL>" }
+        if components.user != nil || components.password != nil {
+            components.user = nil
+            components.password = nil
+        }
+        if components.query != nil { components.query = "…" }
+        // Slack-style URLs carry the secret in the path: keep only its first segment.
+        if components.host?.hasSuffix("hooks.slack.com") == true { components.path = "/services/…" }
+        return components.string ?? "<invalid URL>"
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}

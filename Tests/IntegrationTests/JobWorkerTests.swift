@@ -1,0 +1,305 @@
+import Contracts
+import Foundation
+import JobQueue
+import JobWorker
+import Logging
+import Redis
+import Runtime
+import ServiceLifecycle
+import Synchronization
+import Testing
+
+/// A job-worker running in this process against the test Redis, on queues of its own key prefix.
+struct InProcessWorker {
+    let queue: JobQueue
+    let redis: RedisClient
+    let group: ServiceGroup
+    let task: Task<Void, any Error>
+
+    static func start(
+        prefix: String = Stack.unique("jq") + ":", queues: [String], concurrency: Int = 8,
+        visibilityTimeout: Duration = .seconds(30), shutdownGrace: Duration = .seconds(5)
+    ) throws -> InProcessWorker {
+        let redis = try redisClient()
+        let reader = try redisClient()
+        let queue = JobQueue(redis: redis, prefix: prefix)
+        var logger = Logger(label: "test.job-worker")
+        logger.logLevel = .warning
+        let worker = JobWorkerService(
+            queue: queue, reader: reader,
+            settings: JobWorkerSettings(
+                queues: queues, concurrency: concurrency, consumer: "test-\(UUID().uuidString.prefix(6))",
+                visibilityTimeout: visibilityTimeout, jobTimeout: .seconds(30), shutdownGrace: shutdownGrace,
+                schedulerInterval: .milliseconds(20)),
+            handlers: JobWorker.defaultHandlers(FleetConfiguration()), logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: reader), .init(service: worker)], gracefulShutdownSignals: [],
+                logger: logger))
+        return InProcessWorker(queue: queue, redis: redis, group: group, task: Task { try await group.run() })
+    }
+
+    func stop() async {
+        await group.triggerGracefulShutdown()
+        _ = try? await task.value
+        redis.close()
+    }
+}
+
+/// Polls `condition` every 10 ms until it holds or `timeout` passes.
+func eventually(_ timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async throws -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+    return try await condition()
+}
+
+func httpJob(queue: String, url: String, maxAttempts: Int = 5, backoff: BackoffPolicy = .default) -> Job {
+    Job(
+        queue: queue, kind: "http", payload: .object(["url": .string(url), "body": .object(["n": .int(1)])]),
+        maxAttempts: maxAttempts, backoff: backoff)
+}
+
+@Suite("job-worker", .serialized)
+struct JobWorkerTests {
+    @Test("each backoff policy produces its documented schedule; the last failure lands in the DLQ")
+    func backoffSchedules() async throws {
+        let receiver = try await Receiver { _, _ in .init(status: 503, body: "busy") }
+        let policies: [(String, BackoffPolicy)] = [
+            ("fixed", BackoffPolicy(kind: .fixed, baseMilliseconds: 300, capMilliseconds: 2000)),
+            ("linear", BackoffPolicy(kind: .linear, baseMilliseconds: 300, capMilliseconds: 2000)),
+            ("exponential", BackoffPolicy(kind: .exponential, baseMilliseconds: 300, capMilliseconds: 1000)),
+        ]
+        let worker = try InProcessWorker.start(queues: policies.map(\.0))
+        var jobs: [String: Job] = [:]
+        for (name, policy) in policies {
+            let job = httpJob(queue: name, url: "\(receiver.url)/\(name)", maxAttempts: 4, backoff: policy)
+            jobs[name] = job
+            try await worker.queue.enqueue(job)
+        }
+        // Record each scheduled retry's due time (Redis clock) as it appears in the delayed set.
+        var due: [String: [Int: Int64]] = [:]
+        let finished = try await eventually(.seconds(30)) {
+            for (name, _) in policies {
+                for (job, dueMilliseconds) in try await worker.queue.delayedJobs(name) {
+                    due[name, default: [:]][job.attempt] = dueMilliseconds
+                }
+            }
+            var letters = 0
+            for (name, _) in policies { letters += try await worker.queue.deadLetters(name).count }
+            return letters == policies.count
+        }
+        #expect(finished)
+        for (name, policy) in policies {
+            let arrivals = receiver.requests.filter { $0.path == "/\(name)" }.map(\.receivedAt)
+            #expect(arrivals.count == 4, "\(name): 4 attempts")
+            for failure in 1...3 {
+                let expected = policy.delayMilliseconds(afterFailure: failure, random: 0.5)
+                guard let dueAt = due[name]?[failure], arrivals.count > failure else {
+                    Issue.record("\(name): retry \(failure) was not observed")
+                    continue
+                }
+                // Scheduled `expected` ms after the failed attempt's response (which follows its arrival).
+                let scheduledAfter = dueAt - arrivals[failure - 1]
+                #expect(
+                    scheduledAfter >= expected && scheduledAfter < expected + 250,
+                    "\(name) #\(failure): \(scheduledAfter) ms")
+                // And the next attempt did not start before it was due (same host clock; 5 ms slack).
+                #expect(arrivals[failure] >= dueAt - 5, "\(name) #\(failure) ran early")
+            }
+            let letter = try #require(try await worker.queue.deadLetters(name).first?.letter)
+            #expect(letter.reason == .retriesExhausted)
+            #expect(letter.attempts == 4)
+            #expect(letter.lastError.contains("HTTP 503"))
+            #expect(letter.origin == "jobs:\(name)")
+            let payload = try JSONDecoder().decode(Job.self, from: Data(letter.payload.utf8))
+            #expect(payload.id == jobs[name]?.id)
+            #expect(letter.firstFailedAt <= letter.lastFailedAt)
+        }
+        // Every attempt of one job carries the same idempotency key: the job id.
+        for (name, job) in jobs {
+            let keys = Set(
+                receiver.requests.filter { $0.path == "/\(name)" }.compactMap { $0.headers["idempotency-key"] })
+            #expect(keys == [job.id.uuidString.lowercased()])
+        }
+        await worker.stop()
+        await receiver.stop()
+    }
+
+    @Test("a 400 is permanent: one attempt, then the DLQ; DLQ retry puts the job back and it completes")
+    func permanentErrorAndDLQRetry() async throws {
+        let accept = Atomic(false)
+        let receiver = try await Receiver { _, _ in
+            accept.load(ordering: .acquiring) ? .init(status: 204, body: "") : .init(status: 400, body: "bad order")
+        }
+        let worker = try InProcessWorker.start(queues: ["mail"])
+        let job = httpJob(queue: "mail", url: receiver.url + "/hook", maxAttempts: 5)
+        try await worker.queue.enqueue(job)
+        #expect(try await eventually { try await worker.queue.depth("mail").deadLetters == 1 })
+        #expect(receiver.requests.count == 1)
+        let (entryID, letter) = try #require(try await worker.queue.deadLetters("mail").first)
+        #expect(letter.reason == .permanentError)
+        #expect(letter.attempts == 1)
+        #expect(letter.lastError.contains("HTTP 400") && letter.lastError.contains("bad order"))
+        #expect(letter.handler == "http")
+
+        accept.store(true, ordering: .releasing)
+        #expect(try await worker.queue.retryDeadLetter("mail", entryID: entryID))
+        #expect(try await !worker.queue.retryDeadLetter("mail", entryID: entryID), "a second retry finds nothing")
+        #expect(try await eventually { receiver.requests.count == 2 })
+        #expect(
+            try await eventually {
+                let depth = try await worker.queue.depth("mail")
+                return depth == QueueDepth(queued: 0, running: 0, delayed: 0, deadLetters: 0)
+            })
+        await worker.stop()
+        await receiver.stop()
+    }
+
+    @Test("a uniqueness key admits one pending job, and is free again once it finished")
+    func uniqueness() async throws {
+        let worker = try InProcessWorker.start(queues: ["unique"])
+        let first = Job(queue: "unique", kind: "sleep", payload: ["ms": 300], uniqueKey: "order-42")
+        let second = Job(queue: "unique", kind: "sleep", payload: ["ms": 1], uniqueKey: "order-42")
+        #expect(try await worker.queue.enqueue(first) != .duplicate(existingJobID: ""))
+        #expect(try await worker.queue.enqueue(second) == .duplicate(existingJobID: first.id.uuidString.lowercased()))
+        #expect(try await eventually { try await worker.queue.depth("unique").queued == 0 })
+        let third = Job(queue: "unique", kind: "noop", payload: .null, uniqueKey: "order-42")
+        guard case .enqueued = try await worker.queue.enqueue(third) else {
+            Issue.record("the key should be free after the first job finished")
+            return
+        }
+        await worker.stop()
+    }
+
+    @Test("malformed entries and unknown kinds go to the DLQ with their reason; the worker keeps going")
+    func malformed() async throws {
+        let worker = try InProcessWorker.start(queues: ["bad"])
+        let stream = worker.queue.keys("bad").stream
+        try await worker.redis.xadd(stream, fields: [("job", "this is not json")])
+        try await worker.redis.xadd(stream, fields: [("something", "else")])
+        try await worker.redis.xadd(
+            stream, fields: [("job", #"{"id":"6f1c1f4e-3b7a-4d44-9d1e-0b5e0f7a9c10","queue":"bad"}"#)])
+        try await worker.queue.enqueue(Job(queue: "bad", kind: "teleport", payload: .null))
+        try await worker.queue.enqueue(Job(queue: "bad", kind: "sleep", payload: ["ms": "soon"]))
+        try await worker.queue.enqueue(Job(queue: "bad", kind: "noop", payload: .null))
+        #expect(try await eventually { try await worker.queue.depth("bad").deadLetters == 5 })
+        #expect(try await eventually { try await worker.queue.depth("bad").queued == 0 })
+        let letters = try await worker.queue.deadLetters("bad").map(\.letter)
+        #expect(letters[0].reason == .undecodable && letters[0].payload == "this is not json")
+        #expect(letters[0].lastError.contains("invalid JSON"))
+        #expect(letters[1].reason == .undecodable && letters[1].lastError.contains("no 'job' field"))
+        #expect(letters[2].reason == .undecodable && letters[2].lastError.contains("missing key"))
+        #expect(letters[3].reason == .permanentError && letters[3].lastError.contains("unknown job kind 'teleport'"))
+        #expect(letters[4].reason == .permanentError && letters[4].lastError.contains("'ms'"))
+        await worker.stop()
+    }
+
+    @Test("a job over its timeout is cancelled and counted as a failed attempt")
+    func timeout() async throws {
+        let worker = try InProcessWorker.start(queues: ["slow"])
+        var job = Job(queue: "slow", kind: "sleep", payload: ["ms": 10_000], maxAttempts: 1)
+        job.timeoutMilliseconds = 200
+        try await worker.queue.enqueue(job)
+        #expect(try await eventually(.seconds(5)) { try await worker.queue.depth("slow").deadLetters == 1 })
+        let letter = try #require(try await worker.queue.deadLetters("slow").first?.letter)
+        #expect(letter.reason == .retriesExhausted && letter.lastError.contains("timed out after"))
+        await worker.stop()
+    }
+
+    @Test("concurrency is bounded per worker")
+    func boundedConcurrency() async throws {
+        let receiver = try await Receiver { _, _ in .init(delay: .milliseconds(100)) }
+        let worker = try InProcessWorker.start(queues: ["bounded"], concurrency: 3)
+        for _ in 0..<12 { try await worker.queue.enqueue(httpJob(queue: "bounded", url: receiver.url)) }
+        #expect(try await eventually { try await worker.queue.depth("bounded").queued == 0 })
+        let arrivals = receiver.requests.map(\.receivedAt).sorted()
+        #expect(arrivals.count == 12)
+        // Each request is held 100 ms, so more than 3 arrivals within 100 ms would mean more than 3 at once.
+        let overlapping = arrivals.indices.map { index in arrivals[index...].prefix { $0 < arrivals[index] + 100 }.count
+        }
+        #expect(overlapping.max() ?? 0 <= 3)
+        #expect(overlapping.max() ?? 0 >= 2, "jobs ran in parallel at all")
+        await worker.stop()
+        await receiver.stop()
+    }
+
+    @Test("graceful shutdown returns an unfinished job to its queue without counting an attempt")
+    func shutdownReturnsJobs() async throws {
+        let worker = try InProcessWorker.start(queues: ["long"], shutdownGrace: .milliseconds(200))
+        let job = Job(queue: "long", kind: "sleep", payload: ["ms": 30_000])
+        try await worker.queue.enqueue(job)
+        #expect(try await eventually { try await worker.queue.depth("long").running == 1 })
+        await worker.stop()
+        let redis = try redisClient()
+        defer { redis.close() }
+        let queue = JobQueue(redis: redis, prefix: worker.queue.prefix)
+        let depth = try await queue.depth("long")
+        #expect(depth.queued == 1 && depth.running == 0)
+        let entries = try await redis.execute("XRANGE", [.string(worker.queue.keys("long").stream), "-", "+"])
+        let raw = try #require(entries.array?.first?.array?[1].array?[1].bytes)
+        let returned = try JSONDecoder().decode(Job.self, from: Data(raw))
+        #expect(returned.id == job.id && returned.attempt == 0)
+    }
+}
+
+@Suite("job-worker processes", .serialized)
+struct JobWorkerProcessTests {
+    @Test("kill -9 mid-job: another worker reclaims the job; the receiver sees one effect per idempotency key")
+    func reclaimAfterKill() async throws {
+        let firstCall = Atomic(true)
+        let receiver = try await Receiver { _, _ in
+            // The first delivery hangs (its worker is killed meanwhile); later ones answer at once.
+            firstCall.exchange(false, ordering: .acquiringAndReleasing) ? .init(delay: .seconds(60)) : .init()
+        }
+        let prefix = Stack.unique("jqp") + ":"
+        let config = """
+            [log]
+            level = "warning"
+            [redis]
+            url = "\(try Stack.url("REDIS_URL"))"
+            key_prefix = "\(prefix)"
+            [jobs]
+            queues = ["default"]
+            visibility_timeout = "2s"
+            """
+        let path = try Stack.temporaryDirectory().appendingPathComponent("fraiseql.toml").path
+        try config.write(toFile: path, atomically: true, encoding: .utf8)
+        func worker() throws -> (ServerProcess, Int) {
+            let port = try Stack.freePort()
+            return (
+                ServerProcess(
+                    executable: try Binaries.path("job-worker"), arguments: ["--config", path],
+                    environment: ["FRAISEQL_METRICS_LISTEN": "127.0.0.1:\(port)"]), port
+            )
+        }
+        let redis = try redisClient()
+        defer { redis.close() }
+        let queue = JobQueue(redis: redis, prefix: prefix)
+        let job = httpJob(queue: "default", url: receiver.url + "/charge", maxAttempts: 3)
+        try await queue.enqueue(job)
+
+        let (first, firstPort) = try worker()
+        try await first.start(waitForPort: firstPort)
+        #expect(try await eventually { receiver.requests.count == 1 })
+        let killedAt = ContinuousClock.now
+        #expect(first.stop(kill: true) == 128 + SIGKILL)
+
+        let (second, secondPort) = try worker()
+        try await second.start(waitForPort: secondPort)
+        #expect(try await eventually(.seconds(30)) { receiver.requests.count == 2 })
+        #expect(
+            try await eventually {
+                try await queue.depth("default") == QueueDepth(queued: 0, running: 0, delayed: 0, deadLetters: 0)
+            })
+        let keys = receiver.requests.compactMap { $0.headers["idempotency-key"] }
+        #expect(keys == [job.id.uuidString.lowercased(), job.id.uuidString.lowercased()])
+        print(
+            "job-worker reclaim: raw deliveries \(receiver.requests.count), distinct effects \(Set(keys).count),"
+                + " reclaimed after \(ContinuousClock.now - killedAt)")
+        #expect(second.stop() == 0, "graceful stop exits 0")
+        await receiver.stop()
+    }
+}
