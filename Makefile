@@ -1,6 +1,6 @@
 # The two commands: `make demo` (the product end to end on local servers) and `make test`.
 # Both install what they need (Debian packages via apt-get) and start real servers on 127.0.0.1.
-.PHONY: deps build test demo bench bench-clients bench-bridge stack-up stack-down lint clean
+.PHONY: deps build test demo bench bench-clients bench-bridge bench-jobs stack-up stack-down lint clean
 
 deps:
 	scripts/stack.sh install
@@ -14,7 +14,7 @@ test: deps
 demo: deps
 	scripts/demo.sh
 
-bench: bench-clients bench-bridge
+bench: bench-clients bench-bridge bench-jobs
 
 bench-clients: deps
 	@command -v bc >/dev/null || apt-get install -y -qq bc >/dev/null
@@ -23,6 +23,9 @@ bench-clients: deps
 bench-bridge: deps
 	@command -v bc >/dev/null || apt-get install -y -qq bc >/dev/null
 	scripts/bench-bridge.sh
+
+bench-jobs: deps
+	scripts/bench-jobs.sh
 
 stack-up: deps
 	scripts/stack.sh up

@@ -58,6 +58,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // Wire types only: no dependencies.
@@ -144,6 +145,8 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             path: "Shared/Delivery",
             swiftSettings: swiftSettings
@@ -176,7 +179,7 @@ let package = Package(
         + service(
             "ObserverCLI", executable: "fraiseql-observer",
             dependencies: runtimeDeps + [
-                "NATS", "Redis", "PostgresChangeLog",
+                "NATS", "Redis", "PostgresChangeLog", "JobQueue",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         )
@@ -184,7 +187,7 @@ let package = Package(
             .executableTarget(
                 name: "fraiseql-bench",
                 dependencies: [
-                    "NATS", "Redis", "Contracts", "BridgeEngine", "PostgresChangeLog", "Runtime",
+                    "NATS", "Redis", "Contracts", "BridgeEngine", "PostgresChangeLog", "Runtime", "JobQueue",
                     .product(name: "PostgresNIO", package: "postgres-nio"),
                     .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 ],

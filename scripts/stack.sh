@@ -12,7 +12,9 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 STATE="$ROOT/.stack"
 ENV_FILE="$STATE/env"
 PACKAGES=(libnats-dev nats-server libhiredis-dev redis-server redis-tools postgresql mariadb-server libmariadb-dev
-          curl python3 python3-pip gcc pkg-config)
+          curl python3 python3-pip gcc pkg-config openssl)
+# The tests' independent peers: an SMTP server and a Standard Webhooks verifier.
+PYTHON_PACKAGES=(aiosmtpd standardwebhooks)
 
 log() { printf '[stack] %s\n' "$*" >&2; }
 
@@ -26,6 +28,11 @@ install() {
         export DEBIAN_FRONTEND=noninteractive
         apt-get update -qq
         apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+    if ! python3 -c 'import aiosmtpd, standardwebhooks' 2>/dev/null; then
+        log "installing ${PYTHON_PACKAGES[*]} (pip)"
+        python3 -m pip install -q "${PYTHON_PACKAGES[@]}" 2>/dev/null \
+            || python3 -m pip install -q --break-system-packages "${PYTHON_PACKAGES[@]}"
     fi
     # Debian starts the servers it installs on their default ports; the stack uses its own.
     for service in redis-server mariadb postgresql nats-server; do
@@ -99,6 +106,8 @@ export POSTGRES_URL=postgres://postgres@127.0.0.1:$pg_port/app
 export MYSQL_URL=mysql://root@127.0.0.1:$mysql_port/app
 export NATS_SERVER_BIN=$(command -v nats-server)
 export REDIS_SERVER_BIN=$(command -v redis-server)
+# The interpreter that has the test peers' packages (aiosmtpd, standardwebhooks).
+export PYTHON_BIN=$(python3 -c 'import sys; print(sys.executable)')
 ENV
     log "up: $(grep -o '[A-Z_]*_URL=[^ ]*' "$ENV_FILE" | tr '\n' ' ')"
 }

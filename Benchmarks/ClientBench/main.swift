@@ -6,7 +6,12 @@
 //   fraiseql-bench bridge-live POSTGRES_URL NATS_URL WRITERS SECONDS RATE (0: as fast as possible)
 //       → write rows/s, publish events/s, latency p50 ms, p99 ms, catch-up s
 //   fraiseql-bench redis-set URL COUNT PIPELINE [TASKS]   (TASKS pipelines in flight on one connection)
+//   fraiseql-bench jobs-drain REDIS_URL KEY_PREFIX QUEUE COUNT
+//       enqueues COUNT noop jobs (pipelined) while job-worker processes run, waits until every job
+//       is done → jobs/s from the first enqueue to the last completion
+import Contracts
 import Foundation
+import JobQueue
 import NATS
 import Redis
 
@@ -76,6 +81,42 @@ case "redis-set":
     }
     let elapsed = seconds(clock.now - start)
     print(String(format: "%.0f", Double(count) / elapsed))
+    redis.close()
+case "jobs-drain":
+    let redis = RedisClient(configuration: try RedisClientConfiguration(url: arguments[2]))
+    let queue = JobQueue(redis: redis, prefix: arguments[3])
+    let name = arguments[4]
+    let count = Int(arguments[5])!
+    try await redis.ping()
+    let start = clock.now
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        // Four enqueuers, 500 jobs per pipeline: what an application enqueueing in bulk would do.
+        for task in 0..<4 {
+            group.addTask {
+                var next = task * 500
+                while next < count {
+                    let batch = (next..<min(count, next + 500)).map { _ in
+                        Job(queue: name, kind: "noop", payload: .null)
+                    }
+                    _ = try await queue.enqueueBatch(batch)
+                    next += 2000
+                }
+            }
+        }
+        try await group.waitForAll()
+    }
+    let enqueued = clock.now - start
+    var depth = try await queue.depth(name)
+    while depth.queued > 0 || depth.running > 0 || depth.delayed > 0 {
+        try await Task.sleep(for: .milliseconds(5))
+        depth = try await queue.depth(name)
+    }
+    let elapsed = seconds(clock.now - start)
+    print(String(format: "%.0f", Double(count) / elapsed))
+    FileHandle.standardError.write(
+        Data(
+            ("jobs: \(count) enqueued in \(seconds(enqueued)) s, all done after \(elapsed) s;"
+                + " dead letters \(depth.deadLetters)\n").utf8))
     redis.close()
 case "bridge-drain":
     try await BridgeBench.drain(postgresURL: arguments[2], natsURL: arguments[3], rows: Int(arguments[4])!)

@@ -31,7 +31,7 @@ public enum JobWorker {
     /// The job kinds this worker runs.
     public static func defaultHandlers(_ configuration: FleetConfiguration) -> [any JobHandler] {
         [
-            NoopJob(), SleepJob(),
+            NoopJob(), SleepJob(), EmailJob(configuration.smtp),
             HTTPJob(delivery: HTTPDelivery(), defaultTimeout: configuration.jobs.jobTimeout),
         ]
     }

@@ -11,7 +11,7 @@ import Runtime
 public struct FraiseQLObserver: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "fraiseql-observer", abstract: "Operate the FraiseQL observer fleet.",
-        subcommands: [Validate.self, Status.self, Install.self, Events.self])
+        subcommands: [Validate.self, Status.self, Install.self, Events.self, Jobs.self])
 
     public init() {}
 }

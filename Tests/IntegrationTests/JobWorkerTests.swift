@@ -18,7 +18,8 @@ struct InProcessWorker {
 
     static func start(
         prefix: String = Stack.unique("jq") + ":", queues: [String], concurrency: Int = 8,
-        visibilityTimeout: Duration = .seconds(30), shutdownGrace: Duration = .seconds(5)
+        visibilityTimeout: Duration = .seconds(30), shutdownGrace: Duration = .seconds(5),
+        configuration: FleetConfiguration = FleetConfiguration()
     ) throws -> InProcessWorker {
         let redis = try redisClient()
         let reader = try redisClient()
@@ -31,7 +32,7 @@ struct InProcessWorker {
                 queues: queues, concurrency: concurrency, consumer: "test-\(UUID().uuidString.prefix(6))",
                 visibilityTimeout: visibilityTimeout, jobTimeout: .seconds(30), shutdownGrace: shutdownGrace,
                 schedulerInterval: .milliseconds(20)),
-            handlers: JobWorker.defaultHandlers(FleetConfiguration()), logger: logger)
+            handlers: JobWorker.defaultHandlers(configuration), logger: logger)
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: reader), .init(service: worker)], gracefulShutdownSignals: [],
@@ -301,5 +302,35 @@ struct JobWorkerProcessTests {
                 + " reclaimed after \(ContinuousClock.now - killedAt)")
         #expect(second.stop() == 0, "graceful stop exits 0")
         await receiver.stop()
+    }
+
+    @Test("the CLI enqueues, shows queue depth, lists, retries and purges dead letters")
+    func cli() async throws {
+        let prefix = Stack.unique("jqc") + ":"
+        let path = try Stack.temporaryDirectory().appendingPathComponent("fraiseql.toml").path
+        try """
+        [redis]
+        url = "\(try Stack.url("REDIS_URL"))"
+        key_prefix = "\(prefix)"
+        [jobs]
+        queues = ["default"]
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+        func cli(_ arguments: String...) throws -> String {
+            let (code, output) = try Binaries.output("fraiseql-observer", ["jobs"] + arguments + ["--config", path])
+            #expect(code == 0, "fraiseql-observer jobs \(arguments.joined(separator: " "))")
+            return output
+        }
+        #expect(try cli("enqueue", "teleport", "--payload", #"{"to":"mars"}"#).hasPrefix("enqueued job "))
+        let status = try cli("status").split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        #expect(status.contains(["default", "1", "0", "0", "0"]), "queued 1, running 0, delayed 0, dlq 0")
+        let worker = try InProcessWorker.start(prefix: prefix, queues: ["default"])
+        #expect(try await eventually { try await worker.queue.depth("default").deadLetters == 1 })
+        let listing = try cli("dlq", "default")
+        #expect(listing.contains("unknown job kind 'teleport'") && listing.contains(#"\"to\":\"mars\""#))
+        #expect(try cli("retry", "default", "--all").contains("retried 1 job(s)"))
+        #expect(try await eventually { try await worker.queue.depth("default").deadLetters == 1 })
+        #expect(try cli("purge", "default").contains("purged 1 dead letter(s)"))
+        #expect(try await worker.queue.depth("default").deadLetters == 0)
+        await worker.stop()
     }
 }

@@ -17,6 +17,20 @@ enum Binaries {
         return path
     }
 
+    /// Runs to completion; returns the exit code and stdout.
+    static func output(_ name: String, _ arguments: [String]) throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try path(name))
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
     /// Runs to completion; returns the exit code and stderr.
     static func run(_ name: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (
         Int32, String

@@ -43,6 +43,9 @@ enum Stack {
         return url
     }
 
+    /// The Python interpreter with the test peers' packages (`PYTHON_BIN` from .stack/env).
+    static var python: String { ProcessInfo.processInfo.environment["PYTHON_BIN"] ?? "python3" }
+
     static func unique(_ prefix: String) -> String {
         "\(prefix)_\(UUID().uuidString.prefix(8).lowercased())"
     }
@@ -68,7 +71,10 @@ final class ServerProcess: @unchecked Sendable {
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        // FRAISEQL_TEST_SERVER_LOGS=1 shows the servers' stderr (debugging a server that does not start).
+        if ProcessInfo.processInfo.environment["FRAISEQL_TEST_SERVER_LOGS"] == nil {
+            posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        }
         let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         // Test threads may block signals and the child would inherit that: reset mask and handlers.
