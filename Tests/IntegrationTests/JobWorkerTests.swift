@@ -333,4 +333,47 @@ struct JobWorkerProcessTests {
         #expect(try await worker.queue.depth("default").deadLetters == 0)
         await worker.stop()
     }
+
+    @Test("Redis outage: job-worker reports not ready, keeps running, and works again when Redis is back")
+    func redisOutage() async throws {
+        let redisPort = try Stack.freePort()
+        let directory = try Stack.temporaryDirectory()
+        let redisServer = ServerProcess.redisServer(port: redisPort, directory: directory)
+        try await redisServer.start(waitForPort: redisPort)
+        let redisURL = "redis://127.0.0.1:\(redisPort)"
+        let path = directory.appendingPathComponent("fraiseql.toml").path
+        try """
+        [log]
+        level = "error"
+        [redis]
+        url = "\(redisURL)"
+        command_timeout = "500ms"
+        [jobs]
+        queues = ["default"]
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+        let port = try Stack.freePort()
+        let worker = ServerProcess(
+            executable: try Binaries.path("job-worker"), arguments: ["--config", path],
+            environment: ["FRAISEQL_METRICS_LISTEN": "127.0.0.1:\(port)"])
+        try await worker.start(waitForPort: port)
+        func ready() async -> (Int, String)? { await httpGet("http://127.0.0.1:\(port)/health/ready") }
+        #expect(try await eventually(.seconds(10)) { await ready()?.0 == 200 })
+
+        #expect(redisServer.stop() == 0)
+        #expect(try await eventually(.seconds(10)) { await ready()?.0 == 503 })
+        #expect(await ready()?.1.contains(#""redis":false"#) == true)
+        try await Task.sleep(for: .seconds(1))  // the fetch loop meets the outage and backs off
+
+        try await redisServer.start(waitForPort: redisPort)
+        #expect(try await eventually(.seconds(10)) { await ready()?.0 == 200 })
+        let receiver = try await Receiver()
+        let redis = try redisClient(redisURL)
+        defer { redis.close() }
+        let queue = JobQueue(redis: redis)
+        try await queue.enqueue(httpJob(queue: "default", url: receiver.url + "/after-outage"))
+        #expect(try await eventually(.seconds(15)) { receiver.requests.count == 1 })
+        #expect(worker.stop() == 0)
+        redisServer.stop()
+        await receiver.stop()
+    }
 }
