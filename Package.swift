@@ -59,6 +59,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // Wire types only: no dependencies.
@@ -154,7 +156,7 @@ let package = Package(
         .target(
             name: "FleetClients",
             dependencies: [
-                "Runtime", "Contracts", "NATS", "Redis",
+                "Runtime", "Contracts", "NATS", "Redis", "Delivery",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Shared/FleetClients",
@@ -167,7 +169,16 @@ let package = Package(
         )
         + service("MySQLBridge", executable: "mysql-bridge", dependencies: runtimeDeps + ["NATS"])
         + service("MSSQLBridge", executable: "mssql-bridge", dependencies: runtimeDeps + ["NATS"])
-        + service("ObserverWorker", executable: "observer-worker", dependencies: runtimeDeps + ["NATS", "Redis"])
+        + service(
+            "ObserverWorker", executable: "observer-worker",
+            dependencies: runtimeDeps + [
+                "NATS", "Redis", "JobQueue", "Delivery", "PostgresChangeLog",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        )
         + service(
             "JobWorker", executable: "job-worker",
             dependencies: runtimeDeps + [
@@ -202,7 +213,7 @@ let package = Package(
                 name: "IntegrationTests",
                 dependencies: [
                     "NATS", "Redis", "Contracts", "Runtime", "FleetClients", "BridgeEngine", "PostgresChangeLog",
-                    "JobQueue", "Delivery", "JobWorker",
+                    "JobQueue", "Delivery", "JobWorker", "ObserverWorker",
                     .product(name: "PostgresNIO", package: "postgres-nio"),
                     .product(name: "Hummingbird", package: "hummingbird"),
                     .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -117,7 +117,7 @@ public final class JobWorkerService: Service, Sendable {
     let handlers: [String: any JobHandler]
     let logger: Logger
     let metrics: JobMetrics
-    private let slots: Slots
+    private let slots: WorkSlots
     /// Entry ids being run, per queue, for heartbeats.
     private let running = Mutex([String: Set<String>]())
     private let stopping = Atomic(false)
@@ -134,7 +134,7 @@ public final class JobWorkerService: Service, Sendable {
         logger[metadataKey: "job.consumer"] = "\(settings.consumer)"
         self.logger = logger
         self.metrics = JobMetrics(factory: metricsFactory)
-        self.slots = Slots(settings.concurrency)
+        self.slots = WorkSlots(settings.concurrency)
     }
 
     public func run() async throws {
@@ -402,90 +402,5 @@ public final class JobWorkerService: Service, Sendable {
                 try await queue.requeue(fetched, job: job)
             }
         }
-    }
-}
-
-extension Timer {
-    func record(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
-    }
-}
-
-struct JobTimeoutError: Error, CustomStringConvertible {
-    var timeout: Duration
-    var description: String { "job timed out after \(timeout)" }
-}
-
-/// Runs `body`, cancelling it and throwing ``JobTimeoutError`` after `timeout`.
-func withTimeout(_ timeout: Duration, _ body: @escaping @Sendable () async throws -> Void) async throws {
-    try await withThrowingTaskGroup(of: Bool.self) { group in
-        group.addTask {
-            try await body()
-            return true
-        }
-        group.addTask {
-            try await Task.sleep(for: timeout)
-            return false
-        }
-        defer { group.cancelAll() }
-        guard try await group.next() == true else {
-            if Task.isCancelled { throw CancellationError() }
-            throw JobTimeoutError(timeout: timeout)
-        }
-    }
-}
-
-/// Counts free job slots; `acquireAvailable` waits until at least one is free and takes them all.
-final class Slots: Sendable {
-    private struct State {
-        var free: Int
-        var waiter: CheckedContinuation<Int, Never>?
-    }
-    private let state: Mutex<State>
-    private let total: Int
-
-    init(_ total: Int) {
-        self.total = total
-        state = Mutex(State(free: total))
-    }
-
-    var inUse: Int { total - state.withLock { $0.free } }
-
-    func acquireAvailable() async -> Int {
-        await withCheckedContinuation { continuation in
-            let taken = state.withLock { state -> Int? in
-                if state.free > 0 {
-                    let taken = state.free
-                    state.free = 0
-                    return taken
-                }
-                state.waiter = continuation
-                return nil
-            }
-            if let taken { continuation.resume(returning: taken) }
-        }
-    }
-
-    /// Wakes a waiting `acquireAvailable` with 0 slots (shutdown).
-    func wake() {
-        let waiter = state.withLock { state -> CheckedContinuation<Int, Never>? in
-            defer { state.waiter = nil }
-            return state.waiter
-        }
-        waiter?.resume(returning: 0)
-    }
-
-    func release(_ count: Int) {
-        guard count > 0 else { return }
-        let resume = state.withLock { state -> (CheckedContinuation<Int, Never>, Int)? in
-            state.free += count
-            guard let waiter = state.waiter else { return nil }
-            state.waiter = nil
-            let taken = state.free
-            state.free = 0
-            return (waiter, taken)
-        }
-        if let (waiter, taken) = resume { waiter.resume(returning: taken) }
     }
 }

@@ -1,12 +1,221 @@
-/// observer-worker: JetStream durable consumer → rules → actions. Today: its NATS and Redis
-/// clients, stream provisioning and readiness; the pipeline builds on this entry point.
+/// observer-worker: a JetStream durable pull consumer shared by every replica → decode → dedup →
+/// match observers → run actions → ack, NAK with backoff, or dead-letter and terminate.
+import Contracts
+import Delivery
 import FleetClients
+import Foundation
+import JobQueue
+import Logging
+import Metrics
+import NATS
+import Redis
 import Runtime
+import ServiceLifecycle
+import Synchronization
 
 public enum ObserverWorker {
     public static func buildServices(_ context: ServiceContext) async throws -> ServiceSet {
-        let (_, redis) = try FleetClients.redisServiceSet(context)
-        let (_, nats) = try await FleetClients.natsServiceSet(context)
-        return redis.merged(with: nats)
+        let configuration = context.configuration
+        guard configuration.observer.transport == "nats" else {
+            throw ConfigError(
+                key: "observer.transport",
+                message: "'postgres' (the NATS-less topology) is not available yet; use 'nats'")
+        }
+        let (redis, redisSet) = try FleetClients.redisServiceSet(context)
+        let metrics = ObserverMetrics(factory: MetricsSystem.factory)
+        let pipeline = try makePipeline(configuration, redis: redis, metrics: metrics, logger: context.logger)
+        let (jetStream, natsSet) = try await FleetClients.natsServiceSet(context)
+        let consumer = NATSObserverConsumer(
+            jetStream: jetStream, pipeline: pipeline, configuration: configuration, metrics: metrics,
+            redis: redis, logger: context.logger)
+        return redisSet.merged(with: natsSet).merged(
+            with: ServiceSet(services: [consumer], readiness: [consumer.readiness]))
+    }
+
+    /// Compiles the observers of the configuration (errors name the key) with the fleet's clients.
+    static func makePipeline(
+        _ configuration: FleetConfiguration, redis: RedisClient, metrics: ObserverMetrics, logger: Logger
+    ) throws -> ObserverPipeline {
+        let keyPrefix = configuration.redis.keyPrefix
+        let search: (any SearchIndex)?
+        if let url = configuration.search.elasticsearchURL {
+            search = ElasticsearchIndex(url: url, http: HTTPDelivery())
+        } else if let url = configuration.postgres.url {
+            search = try PostgresSearchIndex(url: url.value, logger: logger)
+        } else {
+            search = nil
+        }
+        let resources = ActionResources(
+            http: HTTPDelivery(), smtp: FleetClients.smtp(configuration.smtp),
+            smtpFrom: configuration.smtp.from,
+            jobQueue: JobQueue(
+                redis: redis, prefix: keyPrefix, uniqueTTL: configuration.jobs.uniqueTTL,
+                deadLetterMaxLength: configuration.jobs.deadLetterMaxLength),
+            jobs: configuration.jobs, search: search, searchIndexName: configuration.search.index)
+        let observers = try CompiledObserver.compile(configuration.observers, resources: resources)
+        let errors = metrics.redisErrors
+        let breakers = CircuitBreakers(
+            threshold: configuration.observer.circuitFailures, reset: configuration.observer.circuitReset
+        ) { endpoint, phase in
+            metrics.circuit(endpoint).record(phase.gaugeValue)
+            logger.notice(
+                "circuit \(phase.gaugeValue == 1 ? "opened" : phase.gaugeValue == 2 ? "half-open" : "closed")",
+                metadata: ["endpoint": "\(endpoint)"])
+        }
+        return ObserverPipeline(
+            observers: observers,
+            marks: RedisMarkStore(
+                redis: redis, prefix: keyPrefix, dedupWindow: configuration.observer.dedupWindow,
+                doneTTL: configuration.observer.doneTTL, deadLetterMaxLength: configuration.observer.deadLetterMaxLength,
+                logger: logger, onError: { errors.increment() }),
+            breakers: breakers, backoff: configuration.observer.backoff, maxDeliver: configuration.observer.maxDeliver,
+            metrics: metrics, logger: logger)
+    }
+}
+
+/// The `nats` transport: fetches as many messages as there are free slots (`max_in_flight`),
+/// processes each in its own task, and acks, NAKs with a delay, or terminates it.
+final class NATSObserverConsumer: Service, Sendable {
+    let jetStream: JetStream
+    let pipeline: ObserverPipeline
+    let configuration: FleetConfiguration
+    let metrics: ObserverMetrics
+    let redis: RedisClient
+    let logger: Logger
+    private let slots: WorkSlots
+    private let stopping = Atomic(false)
+    private let subscribed = Atomic(false)
+    private let inFlight = Mutex([UUID: Task<Void, Never>]())
+
+    init(
+        jetStream: JetStream, pipeline: ObserverPipeline, configuration: FleetConfiguration, metrics: ObserverMetrics,
+        redis: RedisClient, logger: Logger
+    ) {
+        self.jetStream = jetStream
+        self.pipeline = pipeline
+        self.configuration = configuration
+        self.metrics = metrics
+        self.redis = redis
+        self.logger = logger
+        slots = WorkSlots(configuration.observer.maxInFlight)
+    }
+
+    var readiness: ReadinessCheck {
+        ReadinessCheck("consumer") { self.subscribed.load(ordering: .acquiring) }
+    }
+
+    private var isStopping: Bool { stopping.load(ordering: .acquiring) || Task.isCancelled }
+
+    func run() async throws {
+        await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { group in
+                group.addTask { await self.consume() }
+                group.addTask { await self.sampleGauges() }
+            }
+        } onGracefulShutdown: {
+            self.stopping.store(true, ordering: .releasing)
+            self.slots.wake()
+        }
+    }
+
+    private func subscribe() async throws -> PullSubscription {
+        let observer = configuration.observer
+        let stream = configuration.nats.stream.name
+        try await jetStream.ensureConsumer(
+            stream: stream,
+            ConsumerConfiguration(
+                durableName: observer.consumer, filterSubject: "\(configuration.nats.subjectPrefix).>",
+                ackWait: observer.ackWait,
+                // The worker counts deliveries itself and dead-letters at max_deliver: the server never drops one.
+                maxDeliver: -1, maxAckPending: max(1000, observer.maxInFlight * 4)))
+        return try await jetStream.pullSubscribe(stream: stream, consumer: observer.consumer)
+    }
+
+    private func consume() async {
+        var subscription: PullSubscription?
+        var failures = 0
+        while !isStopping {
+            do {
+                if subscription == nil {
+                    subscription = try await subscribe()
+                    subscribed.store(true, ordering: .releasing)
+                    logger.info(
+                        "consuming",
+                        metadata: [
+                            "nats.consumer": "\(configuration.observer.consumer)",
+                            "observers": "\(pipeline.observers.count)",
+                        ])
+                }
+                let free = await slots.acquireAvailable()
+                if free == 0 || isStopping {
+                    slots.release(free)
+                    break
+                }
+                let messages: [JetStreamMessage]
+                do {
+                    messages = try await subscription!.fetch(batch: free, timeout: .seconds(1))
+                } catch {
+                    slots.release(free)
+                    throw error
+                }
+                slots.release(free - messages.count)
+                failures = 0
+                for message in messages { start(message) }
+            } catch {
+                failures += 1
+                if failures > 3 {
+                    subscription = nil
+                    subscribed.store(false, ordering: .releasing)
+                }
+                let delay = Duration.milliseconds(min(5000, 100 << min(failures, 6)))
+                logger.warning("fetch failed, retrying", metadata: ["error": "\(error)", "retry.in": "\(delay)"])
+                try? await Task.sleep(for: delay)
+            }
+        }
+        await drain()
+        subscription?.unsubscribe()
+    }
+
+    private func start(_ message: JetStreamMessage) {
+        let token = UUID()
+        metrics.inFlight.record(slots.inUse)
+        let task = Task {
+            let outcome = await self.pipeline.process(
+                message.payload, origin: message.subject, deliveries: Int(message.metadata?.deliveryCount ?? 1))
+            do {
+                switch outcome {
+                case .ack: try message.ack()
+                case .nak(let delay): try message.nak(delay: delay)
+                case .term: try message.term()
+                }
+            } catch {
+                // The server redelivers after ack_wait; done marks keep the actions from repeating.
+                self.logger.warning("could not settle a message", metadata: ["error": "\(error)"])
+            }
+            self.inFlight.withLock { _ = $0.removeValue(forKey: token) }
+            self.slots.release(1)
+        }
+        inFlight.withLock { $0[token] = task }
+    }
+
+    /// Shutdown: in-flight events get `shutdown_grace`, then they are cancelled (and NAKed).
+    private func drain() async {
+        let deadline = ContinuousClock.now + configuration.observer.shutdownGrace
+        while ContinuousClock.now < deadline, !inFlight.withLock({ $0.isEmpty }) {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        let remaining = inFlight.withLock { Array($0.values) }
+        if !remaining.isEmpty { logger.notice("cancelling in-flight events", metadata: ["events": "\(remaining.count)"]) }
+        for task in remaining { task.cancel() }
+        for task in remaining { await task.value }
+    }
+
+    private func sampleGauges() async {
+        let stream = "\(configuration.redis.keyPrefix)observer:dlq"
+        while !isStopping {
+            metrics.inFlight.record(slots.inUse)
+            if let size = try? await redis.xlen(stream) { metrics.deadLetterSize.record(size) }
+            try? await Task.sleep(for: .seconds(5))
+        }
     }
 }

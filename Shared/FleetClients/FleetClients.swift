@@ -1,6 +1,7 @@
 /// FleetClients: builds the fleet's NATS and Redis clients from the configuration, with the
 /// readiness checks and start-up provisioning every service shares.
 import Contracts
+import Delivery
 import Logging
 import NATS
 import Redis
@@ -123,5 +124,18 @@ extension ServiceSet {
     /// Services and checks of both, `self` first.
     public func merged(with other: ServiceSet) -> ServiceSet {
         ServiceSet(services: services + other.services, readiness: readiness + other.readiness)
+    }
+}
+
+extension FleetClients {
+    /// The SMTP client for `[smtp]`, or nil when no host is configured.
+    public static func smtp(_ configuration: SMTPConfiguration) -> SMTPClient? {
+        guard let host = configuration.host else { return nil }
+        return SMTPClient(
+            settings: SMTPSettings(
+                host: host, port: configuration.port,
+                security: SMTPSettings.Security(rawValue: configuration.security) ?? .startTLS,
+                username: configuration.username, password: configuration.password?.value,
+                heloName: configuration.heloName, timeout: configuration.timeout, caFile: configuration.caFile))
     }
 }

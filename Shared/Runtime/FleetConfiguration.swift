@@ -16,6 +16,7 @@ public struct FleetConfiguration: Sendable {
     public var observers: [ObserverDefinition]
     public var jobs: JobsConfiguration
     public var smtp: SMTPConfiguration
+    public var search: SearchConfiguration
     public var flight: FlightConfiguration
     public var metrics: MetricsConfiguration
 
@@ -38,6 +39,7 @@ public struct FleetConfiguration: Sendable {
         observers = try root.tables("observers").map { scope throws(ConfigError) in try ObserverDefinition(scope) }
         jobs = try JobsConfiguration(root.section("jobs"))
         smtp = try SMTPConfiguration(root.section("smtp"))
+        search = try SearchConfiguration(root.section("search"))
         flight = try FlightConfiguration(root.section("flight"))
         metrics = try MetricsConfiguration(root.section("metrics"))
         try reader.checkUnknownKeys()
@@ -243,6 +245,16 @@ public struct ObserverConfiguration: Sendable {
     public var backoff = BackoffPolicy.default
     /// `dedup_window`: how long processed event ids are remembered. Default `10m`.
     public var dedupWindow: Duration = .seconds(600)
+    /// `done_ttl`: how long per-action done marks are kept (longer than an event can be redelivered). Default `24h`.
+    public var doneTTL: Duration = .seconds(86_400)
+    /// `circuit_failures`: consecutive retryable failures of one endpoint that open its circuit. Default 5.
+    public var circuitFailures = 5
+    /// `circuit_reset`: how long an open circuit stays open before one trial request. Default `30s`.
+    public var circuitReset: Duration = .seconds(30)
+    /// `shutdown_grace`: on SIGTERM, in-flight events get this long, the rest are NAKed. Default `10s`.
+    public var shutdownGrace: Duration = .seconds(10)
+    /// `dlq_max_length`: approximate cap of the observer dead-letter stream. Default 100000.
+    public var deadLetterMaxLength = 100_000
 
     init(_ scope: ConfigScope) throws(ConfigError) {
         transport = try scope.choice("transport", ["nats", "postgres"], default: transport)
@@ -252,6 +264,11 @@ public struct ObserverConfiguration: Sendable {
         ackWait = try scope.duration("ack_wait", default: ackWait)
         backoff = try backoffPolicy(scope.section("backoff"), default: backoff)
         dedupWindow = try scope.duration("dedup_window", default: dedupWindow)
+        doneTTL = try scope.duration("done_ttl", default: doneTTL)
+        circuitFailures = try scope.int("circuit_failures", default: circuitFailures, range: 1...10_000)
+        circuitReset = try scope.duration("circuit_reset", default: circuitReset)
+        shutdownGrace = try scope.duration("shutdown_grace", default: shutdownGrace)
+        deadLetterMaxLength = try scope.int("dlq_max_length", default: deadLetterMaxLength, range: 100...100_000_000)
     }
 }
 
@@ -269,6 +286,8 @@ public struct ObserverDefinition: Sendable {
     public var condition: String?
     /// `[[observers.actions]]`: each with a `kind`.
     public var actions: [Action]
+    /// The observer's table, for errors that name its keys.
+    public var scope: ConfigScope
 
     public struct Action: Sendable {
         public var kind: String
@@ -276,9 +295,12 @@ public struct ObserverDefinition: Sendable {
         public var settings: [String: ConfigValue]
         /// Where the action is in the file (`observers[0].actions[1]`), for errors.
         public var path: String
+        /// The action's table, for reading its keys with errors that name them.
+        public var scope: ConfigScope
     }
 
     init(_ scope: ConfigScope) throws(ConfigError) {
+        self.scope = scope
         guard let name = try scope.optionalString("name") else { throw scope.error("name", "is required") }
         guard let entity = try scope.optionalString("entity") else { throw scope.error("entity", "is required") }
         self.name = name
@@ -297,7 +319,7 @@ public struct ObserverDefinition: Sendable {
             var settings = action.node
             settings["kind"] = nil
             for key in settings.keys { action.reader.markConsumed(action.fullPath(key)) }
-            return Action(kind: kind, settings: settings, path: action.path)
+            return Action(kind: kind, settings: settings, path: action.path, scope: action)
         }
         guard !actions.isEmpty else { throw scope.error("actions", "an observer needs at least one action") }
     }
@@ -383,6 +405,20 @@ public struct SMTPConfiguration: Sendable {
         if (username == nil) != (password == nil) {
             throw scope.error(username == nil ? "username" : "password", "username and password go together")
         }
+    }
+}
+
+/// `[search]`: the audit index of `search` actions.
+public struct SearchConfiguration: Sendable {
+    /// `elasticsearch_url`: use Elasticsearch's bulk API instead of the PostgreSQL full-text table;
+    /// a secret (`_env`, `_file`) since it may carry credentials.
+    public var elasticsearchURL: Secret?
+    /// `index`: default index name. Default `fraiseql-audit`.
+    public var index = "fraiseql-audit"
+
+    init(_ scope: ConfigScope) throws(ConfigError) {
+        elasticsearchURL = try scope.secret("elasticsearch_url")
+        index = try scope.string("index", default: index)
     }
 }
 

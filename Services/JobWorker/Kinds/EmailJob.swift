@@ -1,5 +1,6 @@
 import Contracts
 import Delivery
+import FleetClients
 import Logging
 import Runtime
 
@@ -15,7 +16,7 @@ struct EmailJob: JobHandler {
 
     init(_ configuration: SMTPConfiguration) {
         defaultFrom = configuration.from
-        client = SMTPClient.from(configuration)
+        client = FleetClients.smtp(configuration)
     }
 
     func run(_ job: Job, logger: Logger) async throws {
@@ -36,18 +37,5 @@ struct EmailJob: JobHandler {
             EmailMessage(
                 from: fields["from"]?.stringValue ?? defaultFrom, to: to, subject: subject, body: body,
                 messageID: "job-\(job.id.uuidString.lowercased())@fraiseql"))
-    }
-}
-
-extension SMTPClient {
-    /// The client for `[smtp]`, or nil when no host is configured.
-    static func from(_ configuration: SMTPConfiguration) -> SMTPClient? {
-        guard let host = configuration.host else { return nil }
-        return SMTPClient(
-            settings: SMTPSettings(
-                host: host, port: configuration.port,
-                security: SMTPSettings.Security(rawValue: configuration.security) ?? .startTLS,
-                username: configuration.username, password: configuration.password?.value,
-                heloName: configuration.heloName, timeout: configuration.timeout, caFile: configuration.caFile))
     }
 }

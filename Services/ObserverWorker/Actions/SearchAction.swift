@@ -1,0 +1,151 @@
+import Contracts
+import Delivery
+import Foundation
+import Logging
+import PostgresChangeLog
+import PostgresNIO
+import Runtime
+
+/// Where `search` actions index events.
+protocol SearchIndex: Sendable {
+    var endpoint: String { get }
+    /// Indexes `event` under `index`; indexing the same event twice keeps one document.
+    func index(_ event: EntityEvent, json: [UInt8], index: String, timeout: Duration) async throws
+}
+
+/// `search`: index the event into the audit index. Keys: `index` (default `[search] index`),
+/// `timeout` (default `5s`). Backend: PostgreSQL full-text (`fraiseql_observer.audit_index`, one
+/// row per index and event, a generated `tsvector` over the document's strings and numbers) by
+/// default; Elasticsearch's bulk API when `[search] elasticsearch_url` is set.
+struct SearchAction: ObserverAction {
+    let kind = "search"
+    let key: String
+    let endpoint: String
+    let timeout: Duration
+    let backend: any SearchIndex
+    let indexName: String
+
+    init(_ action: ObserverDefinition.Action, key: String, resources: ActionResources) throws(ConfigError) {
+        let settings = try ActionSettings(action, allowed: ["index", "timeout"])
+        guard let backend = resources.search else {
+            throw settings.scope.error("kind", "a 'search' action needs [postgres] url or [search] elasticsearch_url")
+        }
+        self.key = key
+        self.backend = backend
+        endpoint = backend.endpoint
+        indexName = try settings.scope.string("index", default: resources.searchIndexName)
+        timeout = try settings.timeout(default: .seconds(5))
+    }
+
+    func perform(_ input: ActionInput) async throws {
+        try await backend.index(input.event, json: FastJSON.encode(input.event), index: indexName, timeout: timeout)
+    }
+}
+
+/// The PostgreSQL audit index: one connection, opened on first use and reopened after an error.
+actor PostgresSearchIndex: SearchIndex {
+    nonisolated let endpoint: String
+    private let configuration: PostgresConnection.Configuration
+    private let logger: Logger
+    private var connection: PostgresConnection?
+    private var prepared = false
+
+    static let ddl = [
+        "CREATE SCHEMA IF NOT EXISTS fraiseql_observer",
+        """
+        CREATE TABLE IF NOT EXISTS fraiseql_observer.audit_index (
+            index_name text NOT NULL,
+            event_id uuid NOT NULL,
+            entity_type text NOT NULL,
+            entity_id text NOT NULL,
+            operation text NOT NULL,
+            tenant_id text,
+            occurred_at timestamptz NOT NULL,
+            document jsonb NOT NULL,
+            search tsvector GENERATED ALWAYS AS (jsonb_to_tsvector('simple', document, '["string", "numeric"]')) STORED,
+            PRIMARY KEY (index_name, event_id))
+        """,
+        "CREATE INDEX IF NOT EXISTS audit_index_search ON fraiseql_observer.audit_index USING gin (search)",
+        """
+        CREATE INDEX IF NOT EXISTS audit_index_entity
+            ON fraiseql_observer.audit_index (index_name, entity_type, entity_id, occurred_at)
+        """,
+    ]
+
+    init(url: String, logger: Logger) throws {
+        configuration = try PostgresURL.configuration(url)
+        endpoint = "postgres://\(configuration.host ?? "localhost"):\(configuration.port ?? 5432)"
+        self.logger = logger
+    }
+
+    private func open() async throws -> PostgresConnection {
+        if let connection, !connection.isClosed { return connection }
+        let connection = try await PostgresConnection.connect(configuration: configuration, id: 10, logger: logger)
+        self.connection = connection
+        if !prepared {
+            try await connection.query("SELECT pg_advisory_lock(hashtext('fraiseql_observer.audit_index'))", logger: logger)
+            do {
+                for statement in Self.ddl { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
+            } catch {
+                _ = try? await connection.query("SELECT pg_advisory_unlock_all()", logger: logger)
+                throw error
+            }
+            try await connection.query("SELECT pg_advisory_unlock_all()", logger: logger)
+            prepared = true
+        }
+        return connection
+    }
+
+    func index(_ event: EntityEvent, json: [UInt8], index: String, timeout: Duration) async throws {
+        do {
+            let connection = try await open()
+            let document = String(decoding: json, as: UTF8.self)
+            try await connection.query(
+                """
+                INSERT INTO fraiseql_observer.audit_index
+                    (index_name, event_id, entity_type, entity_id, operation, tenant_id, occurred_at, document)
+                VALUES (\(index), \(event.id), \(event.entityType), \(event.entityId), \(event.operation.rawValue),
+                        \(event.tenantId), \(event.occurredAt.date), \(document)::jsonb)
+                ON CONFLICT (index_name, event_id) DO NOTHING
+                """, logger: logger)
+        } catch {
+            try? await connection?.close()
+            connection = nil
+            throw DeliveryError(.retryable, "audit index (PostgreSQL): \(String(reflecting: error))")
+        }
+    }
+}
+
+/// Elasticsearch (or OpenSearch) through the bulk API: one `index` operation per event with
+/// `_id` = the event id, so a repeat overwrites the same document.
+struct ElasticsearchIndex: SearchIndex {
+    let url: Secret
+    let http: HTTPDelivery
+    var endpoint: String { WebhookAction.endpoint(url.value) }
+
+    func index(_ event: EntityEvent, json: [UInt8], index: String, timeout: Duration) async throws {
+        let operation = try WireFormat.encode(
+            JSONValue.object(["index": .object(["_index": .string(index), "_id": .string(event.id.uuidString.lowercased())])]))
+        let body = operation + [UInt8(ascii: "\n")] + json + [UInt8(ascii: "\n")]
+        let base = url.value.hasSuffix("/") ? String(url.value.dropLast()) : url.value
+        let response = try await http.send(
+            HTTPDeliveryRequest(
+                url: base + "/_bulk", headers: [("Content-Type", "application/x-ndjson")], body: body, timeout: timeout))
+        // The bulk API answers 200 and reports failures per item.
+        guard case .object(let reply)? = try? FastJSON.parse(String(decoding: response.body, as: UTF8.self)) else {
+            throw DeliveryError(.retryable, "Elasticsearch bulk: unreadable reply")
+        }
+        guard reply["errors"] == .bool(true) else { return }
+        var status = 500
+        var reason = "unknown"
+        if case .array(let items)? = reply["items"], case .object(let item)? = items.first,
+            case .object(let result)? = item["index"]
+        {
+            status = Int(result["status"]?.intValue ?? 500)
+            if case .object(let error)? = result["error"] { reason = error["reason"]?.stringValue ?? reason }
+        }
+        throw DeliveryError(
+            DeliveryError.classify(status: status), "Elasticsearch bulk item failed (\(status)): \(reason)",
+            status: status)
+    }
+}

@@ -1,0 +1,132 @@
+import Contracts
+import Crypto
+import Delivery
+import Foundation
+import Runtime
+
+/// `webhook`: an HTTP request per event, signed per the Standard Webhooks scheme.
+///
+/// Keys: `url` (or `url_env` / `url_file`), `method` (default `POST`), `headers` (table of strings),
+/// `body` (JSON template; default: the event itself), `timeout` (default `5s`), `signing_secret`
+/// (or `_env` / `_file`; `whsec_<base64>` or base64), `cache_ttl` (result cache: an identical
+/// rendered request that succeeded within this time is not sent again).
+///
+/// `webhook-id` is `<event id>.<observer>#<index>`: the same on every attempt and redelivery, so
+/// a receiver that deduplicates on it sees each effect once. `webhook-timestamp` is the time of
+/// the attempt and `webhook-signature` is `v1,<base64 HMAC-SHA256 of id.timestamp.body>`.
+struct WebhookAction: ObserverAction {
+    let kind = "webhook"
+    let key: String
+    let endpoint: String
+    let timeout: Duration
+    let cacheTTL: Duration?
+    let http: HTTPDelivery
+    let url: Secret
+    let method: String
+    let headers: [(String, String)]
+    let body: EventTemplate?
+    let signingKey: SymmetricKey?
+
+    init(_ action: ObserverDefinition.Action, key: String, http: HTTPDelivery) throws(ConfigError) {
+        let settings = try ActionSettings(
+            action,
+            allowed: [
+                "url", "url_env", "url_file", "method", "headers", "body", "timeout", "signing_secret",
+                "signing_secret_env", "signing_secret_file", "cache_ttl",
+            ])
+        self.key = key
+        self.http = http
+        url = try settings.url()
+        endpoint = Self.endpoint(url.value)
+        method = try settings.scope.choice("method", ["POST", "PUT", "PATCH"], default: "POST")
+        headers = try settings.scope.stringTable("headers").sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        body = try settings.template("body", escaping: .json)
+        timeout = try settings.timeout(default: .seconds(5))
+        cacheTTL = try settings.scope.contains("cache_ttl") ? settings.scope.duration("cache_ttl", default: .zero) : nil
+        if let secret = try settings.scope.secret("signing_secret") {
+            guard let key = Self.signingKey(secret.value) else {
+                throw settings.scope.error("signing_secret", "must be 'whsec_' followed by base64, or base64")
+            }
+            signingKey = key
+        } else {
+            signingKey = nil
+        }
+    }
+
+    static func endpoint(_ url: String) -> String {
+        guard let components = URLComponents(string: url), let host = components.host else { return url }
+        return "\(components.scheme ?? "http")://\(host)\(components.port.map { ":\($0)" } ?? "")"
+    }
+
+    static func signingKey(_ secret: String) -> SymmetricKey? {
+        let encoded = secret.hasPrefix("whsec_") ? String(secret.dropFirst(6)) : secret
+        guard let data = Data(base64Encoded: encoded), !data.isEmpty else { return nil }
+        return SymmetricKey(data: data)
+    }
+
+    /// `v1,<base64 HMAC-SHA256(key, "id.timestamp.body")>`.
+    static func signature(id: String, timestamp: Int, body: [UInt8], key: SymmetricKey) -> String {
+        var message = Array("\(id).\(timestamp).".utf8)
+        message += body
+        let mac = HMAC<SHA256>.authenticationCode(for: message, using: key)
+        return "v1," + Data(mac).base64EncodedString()
+    }
+
+    func renderedBody(_ input: ActionInput) -> [UInt8] {
+        if let body { return Array(body.render(input.context).utf8) }
+        return FastJSON.encode(input.event)
+    }
+
+    func cacheKey(_ input: ActionInput) -> String? {
+        guard cacheTTL != nil else { return nil }
+        var hasher = SHA256()
+        hasher.update(data: Array("\(method) \(url.value)\n".utf8))
+        hasher.update(data: renderedBody(input))
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+
+    func perform(_ input: ActionInput) async throws {
+        let payload = renderedBody(input)
+        let id = "\(input.event.id.uuidString.lowercased()).\(key)"
+        var headers = headers
+        headers.append(("Content-Type", "application/json"))
+        headers.append(("webhook-id", id))
+        if let signingKey {
+            let timestamp = Int(Date().timeIntervalSince1970)
+            headers.append(("webhook-timestamp", String(timestamp)))
+            headers.append(
+                ("webhook-signature", Self.signature(id: id, timestamp: timestamp, body: payload, key: signingKey)))
+        }
+        _ = try await http.send(
+            HTTPDeliveryRequest(method: method, url: url.value, headers: headers, body: payload, timeout: timeout))
+    }
+}
+
+/// `slack`: a message to a Slack incoming webhook. Keys: `url` (or `url_env` / `url_file`: the URL
+/// is a secret), `text` (text template, required), `timeout` (default `5s`).
+struct SlackAction: ObserverAction {
+    let kind = "slack"
+    let key: String
+    let endpoint: String
+    let timeout: Duration
+    let http: HTTPDelivery
+    let url: Secret
+    let text: EventTemplate
+
+    init(_ action: ObserverDefinition.Action, key: String, http: HTTPDelivery) throws(ConfigError) {
+        let settings = try ActionSettings(action, allowed: ["url", "url_env", "url_file", "text", "timeout"])
+        self.key = key
+        self.http = http
+        url = try settings.url()
+        endpoint = WebhookAction.endpoint(url.value)
+        text = try settings.requiredTemplate("text", escaping: .text)
+        timeout = try settings.timeout(default: .seconds(5))
+    }
+
+    func perform(_ input: ActionInput) async throws {
+        let body = try WireFormat.encode(JSONValue.object(["text": .string(text.render(input.context))]))
+        _ = try await http.send(
+            HTTPDeliveryRequest(
+                url: url.value, headers: [("Content-Type", "application/json")], body: body, timeout: timeout))
+    }
+}
