@@ -210,6 +210,8 @@ let package = Package(
                 swiftSettings: swiftSettings),
             .testTarget(name: "RuntimeTests", dependencies: ["Runtime"], swiftSettings: swiftSettings),
             .testTarget(
+                name: "ObserverTests", dependencies: ["ObserverWorker", "Contracts"], swiftSettings: swiftSettings),
+            .testTarget(
                 name: "IntegrationTests",
                 dependencies: [
                     "NATS", "Redis", "Contracts", "Runtime", "FleetClients", "BridgeEngine", "PostgresChangeLog",

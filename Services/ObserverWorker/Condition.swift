@@ -200,17 +200,21 @@ private struct Parser {
                 position += 1
             } else if character.isLetter || character == "_" {
                 var end = position
-                while end < characters.count, characters[end].isLetter || characters[end].isNumber || characters[end] == "_" {
+                while end < characters.count,
+                    characters[end].isLetter || characters[end].isNumber || characters[end] == "_"
+                {
                     end += 1
                 }
                 tokens.append(Token(kind: .identifier(String(characters[position..<end])), column: column))
                 position = end
-            } else if character.isNumber || (character == "-" && position + 1 < characters.count
-                && characters[position + 1].isNumber && Self.valueMayStart(after: tokens.last))
+            } else if character.isNumber
+                || (character == "-" && position + 1 < characters.count
+                    && characters[position + 1].isNumber && Self.valueMayStart(after: tokens.last))
             {
                 var end = position + 1
-                while end < characters.count, characters[end].isNumber || characters[end] == "." || characters[end] == "e"
-                    || characters[end] == "E"
+                while end < characters.count,
+                    characters[end].isNumber || characters[end] == "." || characters[end] == "e"
+                        || characters[end] == "E"
                 {
                     end += 1
                 }
@@ -249,7 +253,8 @@ private struct Parser {
                 } else if character == "=" {
                     throw ConditionError(column: column, message: "'=' is not an operator; use '=='")
                 } else if character == "&" || character == "|" {
-                    throw ConditionError(column: column, message: "'\(character)' is not an operator; use '\(character)\(character)'")
+                    throw ConditionError(
+                        column: column, message: "'\(character)' is not an operator; use '\(character)\(character)'")
                 } else {
                     throw ConditionError(column: column, message: "unexpected character '\(character)'")
                 }
@@ -377,7 +382,8 @@ private struct Parser {
                 case .identifier(let component): components.append(component)
                 case .number(.int(let number)): components.append(String(number))
                 default:
-                    throw ConditionError(column: part.column, message: "expected a field name after '.', found \(describe(part))")
+                    throw ConditionError(
+                        column: part.column, message: "expected a field name after '.', found \(describe(part))")
                 }
             }
             return .path(root: name, components: components)
@@ -401,7 +407,8 @@ private struct Parser {
         let fieldToken = advance()
         guard case .string(let field) = fieldToken.kind, !field.isEmpty else {
             throw ConditionError(
-                column: fieldToken.column, message: "\(name) expects a quoted field name, found \(describe(fieldToken))")
+                column: fieldToken.column, message: "\(name) expects a quoted field name, found \(describe(fieldToken))"
+            )
         }
         var argument: Node?
         if arity == 2 {
@@ -411,7 +418,8 @@ private struct Parser {
         guard current.kind == .symbol(")") else {
             throw ConditionError(
                 column: current.column,
-                message: "\(name) takes \(arity) argument\(arity == 1 ? "" : "s"); expected ')', found \(describe(current))")
+                message:
+                    "\(name) takes \(arity) argument\(arity == 1 ? "" : "s"); expected ')', found \(describe(current))")
         }
         _ = advance()
         switch name {

@@ -31,11 +31,15 @@ struct RedisMarkStore: MarkStore {
 
     var deadLetterStream: String { "\(prefix)observer:dlq" }
     func processedKey(_ id: UUID) -> String { "\(prefix)observer:processed:\(id.uuidString.lowercased())" }
-    func doneKey(_ id: UUID, _ action: String) -> String { "\(prefix)observer:done:\(id.uuidString.lowercased()):\(action)" }
+    func doneKey(_ id: UUID, _ action: String) -> String {
+        "\(prefix)observer:done:\(id.uuidString.lowercased()):\(action)"
+    }
 
     private func failed(_ what: String, _ error: any Error) {
         onError()
-        logger.warning("Redis unavailable, continuing without it (fail open)", metadata: ["redis.op": "\(what)", "error": "\(error)"])
+        logger.warning(
+            "Redis unavailable, continuing without it (fail open)",
+            metadata: ["redis.op": "\(what)", "error": "\(error)"])
     }
 
     func check(eventID: UUID, actionKeys: [String]) async -> (processed: Bool, done: Set<String>) {

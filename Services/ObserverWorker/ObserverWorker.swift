@@ -62,14 +62,17 @@ public enum ObserverWorker {
                 "circuit \(phase.gaugeValue == 1 ? "opened" : phase.gaugeValue == 2 ? "half-open" : "closed")",
                 metadata: ["endpoint": "\(endpoint)"])
         }
-        return ObserverPipeline(
+        var pipeline = ObserverPipeline(
             observers: observers,
             marks: RedisMarkStore(
                 redis: redis, prefix: keyPrefix, dedupWindow: configuration.observer.dedupWindow,
-                doneTTL: configuration.observer.doneTTL, deadLetterMaxLength: configuration.observer.deadLetterMaxLength,
+                doneTTL: configuration.observer.doneTTL,
+                deadLetterMaxLength: configuration.observer.deadLetterMaxLength,
                 logger: logger, onError: { errors.increment() }),
             breakers: breakers, backoff: configuration.observer.backoff, maxDeliver: configuration.observer.maxDeliver,
             metrics: metrics, logger: logger)
+        pipeline.close = { await search?.close() }
+        return pipeline
     }
 }
 
@@ -174,6 +177,7 @@ final class NATSObserverConsumer: Service, Sendable {
         }
         await drain()
         subscription?.unsubscribe()
+        await pipeline.close()
     }
 
     private func start(_ message: JetStreamMessage) {
@@ -205,7 +209,9 @@ final class NATSObserverConsumer: Service, Sendable {
             try? await Task.sleep(for: .milliseconds(20))
         }
         let remaining = inFlight.withLock { Array($0.values) }
-        if !remaining.isEmpty { logger.notice("cancelling in-flight events", metadata: ["events": "\(remaining.count)"]) }
+        if !remaining.isEmpty {
+            logger.notice("cancelling in-flight events", metadata: ["events": "\(remaining.count)"])
+        }
         for task in remaining { task.cancel() }
         for task in remaining { await task.value }
     }

@@ -80,7 +80,8 @@ struct ObserverMetrics: Sendable {
         redisErrors = Counter(label: "fraiseql_observer_store_errors_total", factory: factory)
         inFlight = Gauge(label: "fraiseql_observer_in_flight", factory: factory)
         lag = Timer(label: "fraiseql_observer_lag_seconds", preferredDisplayUnit: .seconds, factory: factory)
-        dedupCheck = Timer(label: "fraiseql_observer_dedup_check_seconds", preferredDisplayUnit: .seconds, factory: factory)
+        dedupCheck = Timer(
+            label: "fraiseql_observer_dedup_check_seconds", preferredDisplayUnit: .seconds, factory: factory)
         deadLetterSize = Gauge(label: "fraiseql_observer_dlq_size", factory: factory)
     }
 
@@ -117,6 +118,8 @@ struct ObserverPipeline: Sendable {
     let maxDeliver: Int
     let metrics: ObserverMetrics
     let logger: Logger
+    /// Closes what the actions opened (the PostgreSQL audit index connection).
+    var close: @Sendable () async -> Void = {}
 
     struct Failure: Sendable {
         var action: any ObserverAction
@@ -132,12 +135,14 @@ struct ObserverPipeline: Sendable {
             event = try EntityEvent.decode(payload)
         } catch {
             metrics.failed.increment()
-            logger.warning("undecodable message, dead-lettered", metadata: ["error": "\(error)", "origin": "\(origin)"])
+            logger.warning(
+                "undecodable message, dead-lettered", metadata: ["error": "\(error)", "origin": "\(origin)"])
             return await deadLetter(
                 payload, origin: origin, reason: .undecodable, attempts: deliveries, error: error.message,
                 eventID: error.eventId, handler: nil)
         }
-        metrics.lag.record(.microseconds(max(0, Timestamp.now().microsecondsSinceEpoch - event.occurredAt.microsecondsSinceEpoch)))
+        metrics.lag.record(
+            .microseconds(max(0, Timestamp.now().microsecondsSinceEpoch - event.occurredAt.microsecondsSinceEpoch)))
         let actions = observers.filter { $0.matches(event) }.flatMap(\.actions)
         guard !actions.isEmpty else {
             metrics.processed.increment()

@@ -59,7 +59,8 @@ struct JobAction: ObserverAction {
             do {
                 body = try FastJSON.parse(text)
             } catch {
-                throw DeliveryError(.permanent, "job payload template did not render JSON (\(error)): \(text.prefix(200))")
+                throw DeliveryError(
+                    .permanent, "job payload template did not render JSON (\(error)): \(text.prefix(200))")
             }
         } else {
             body = .object(["event": try FastJSON.parse(String(decoding: FastJSON.encode(input.event), as: UTF8.self))])

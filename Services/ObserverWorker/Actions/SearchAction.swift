@@ -11,6 +11,8 @@ protocol SearchIndex: Sendable {
     var endpoint: String { get }
     /// Indexes `event` under `index`; indexing the same event twice keeps one document.
     func index(_ event: EntityEvent, json: [UInt8], index: String, timeout: Duration) async throws
+    /// Closes connections at shutdown.
+    func close() async
 }
 
 /// `search`: index the event into the audit index. Keys: `index` (default `[search] index`),
@@ -83,9 +85,12 @@ actor PostgresSearchIndex: SearchIndex {
         let connection = try await PostgresConnection.connect(configuration: configuration, id: 10, logger: logger)
         self.connection = connection
         if !prepared {
-            try await connection.query("SELECT pg_advisory_lock(hashtext('fraiseql_observer.audit_index'))", logger: logger)
+            try await connection.query(
+                "SELECT pg_advisory_lock(hashtext('fraiseql_observer.audit_index'))", logger: logger)
             do {
-                for statement in Self.ddl { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
+                for statement in Self.ddl {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
             } catch {
                 _ = try? await connection.query("SELECT pg_advisory_unlock_all()", logger: logger)
                 throw error
@@ -94,6 +99,11 @@ actor PostgresSearchIndex: SearchIndex {
             prepared = true
         }
         return connection
+    }
+
+    func close() async {
+        try? await connection?.close()
+        connection = nil
     }
 
     func index(_ event: EntityEvent, json: [UInt8], index: String, timeout: Duration) async throws {
@@ -123,14 +133,19 @@ struct ElasticsearchIndex: SearchIndex {
     let http: HTTPDelivery
     var endpoint: String { WebhookAction.endpoint(url.value) }
 
+    func close() async {}
+
     func index(_ event: EntityEvent, json: [UInt8], index: String, timeout: Duration) async throws {
         let operation = try WireFormat.encode(
-            JSONValue.object(["index": .object(["_index": .string(index), "_id": .string(event.id.uuidString.lowercased())])]))
+            JSONValue.object([
+                "index": .object(["_index": .string(index), "_id": .string(event.id.uuidString.lowercased())])
+            ]))
         let body = operation + [UInt8(ascii: "\n")] + json + [UInt8(ascii: "\n")]
         let base = url.value.hasSuffix("/") ? String(url.value.dropLast()) : url.value
         let response = try await http.send(
             HTTPDeliveryRequest(
-                url: base + "/_bulk", headers: [("Content-Type", "application/x-ndjson")], body: body, timeout: timeout))
+                url: base + "/_bulk", headers: [("Content-Type", "application/x-ndjson")], body: body, timeout: timeout)
+        )
         // The bulk API answers 200 and reports failures per item.
         guard case .object(let reply)? = try? FastJSON.parse(String(decoding: response.body, as: UTF8.self)) else {
             throw DeliveryError(.retryable, "Elasticsearch bulk: unreadable reply")

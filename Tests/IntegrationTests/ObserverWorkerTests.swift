@@ -1,0 +1,336 @@
+import Contracts
+import Foundation
+import JobQueue
+import NATS
+import PostgresNIO
+import Redis
+import Testing
+
+/// A stream, a Redis key prefix and a config file of their own; observer-worker processes on them.
+struct ObserverFixture {
+    let jetStream: JetStream
+    let stream: String
+    let prefix: String
+    let keyPrefix: String
+    let configPath: String
+
+    /// `observers`: the `[[observers]]` part of the file; `extra`: more sections.
+    static func make(observers: String, observer: String = "", extra: String = "") async throws -> ObserverFixture {
+        let jetStream = try await connectNATS()
+        let (stream, prefix) = try await makeStream(jetStream)
+        let keyPrefix = Stack.unique("ow") + ":"
+        let config = """
+            [log]
+            level = "warning"
+            [nats]
+            url = "\(try Stack.url("NATS_URL"))"
+            subject_prefix = "\(prefix)"
+            [nats.stream]
+            name = "\(stream)"
+            duplicate_window = "2m"
+            [redis]
+            url = "\(try Stack.url("REDIS_URL"))"
+            key_prefix = "\(keyPrefix)"
+            [observer]
+            consumer = "workers"
+            \(observer)
+            \(extra)
+            \(observers)
+            """
+        let path = try Stack.temporaryDirectory().appendingPathComponent("fraiseql.toml").path
+        try config.write(toFile: path, atomically: true, encoding: .utf8)
+        return ObserverFixture(
+            jetStream: jetStream, stream: stream, prefix: prefix, keyPrefix: keyPrefix, configPath: path)
+    }
+
+    func worker(environment: [String: String] = [:]) throws -> (ServerProcess, Int) {
+        let port = try Stack.freePort()
+        return (
+            ServerProcess(
+                executable: try Binaries.path("observer-worker"), arguments: ["--config", configPath],
+                environment: environment.merging(["FRAISEQL_METRICS_LISTEN": "127.0.0.1:\(port)"]) { a, _ in a }),
+            port
+        )
+    }
+
+    func publish(_ event: EntityEvent) async throws {
+        _ = try await jetStream.publish(
+            OutgoingMessage(
+                subject: "\(prefix).\(event.entityType).\(event.operation.rawValue)", payload: FastJSON.encode(event),
+                messageId: event.id.uuidString.lowercased()))
+    }
+
+    func publishRaw(_ text: String, subject: String) async throws {
+        _ = try await jetStream.publish(OutgoingMessage(subject: "\(prefix).\(subject)", payload: Array(text.utf8)))
+    }
+
+    func deadLetters(_ redis: RedisClient) async throws -> [DeadLetter] {
+        let reply = try await redis.execute("XRANGE", [.string("\(keyPrefix)observer:dlq"), "-", "+"])
+        return (reply.array ?? []).compactMap { StreamEntry(reply: $0)?.fields["dead_letter"] }.compactMap {
+            try? JSONDecoder().decode(DeadLetter.self, from: Data($0))
+        }
+    }
+
+    func cleanUp() async {
+        try? await jetStream.deleteStream(stream)
+    }
+}
+
+func order(_ id: Int, status: String = "paid", total: Double = 80.5, before: String = "pending") -> EntityEvent {
+    EntityEvent(
+        id: UUID(), cursor: Int64(id), source: "pg-main", entityType: "order", entityId: String(id), operation: .update,
+        before: ["id": .int(Int64(id)), "status": .string(before), "total": .double(total)],
+        after: [
+            "id": .int(Int64(id)), "status": .string(status), "total": .double(total), "email": "buyer@example.com",
+        ],
+        changes: before == status ? [:] : ["status": FieldChange(old: .string(before), new: .string(status))],
+        occurredAt: .now())
+}
+
+/// Runs the Standard Webhooks reference verifier (PyPI `standardwebhooks`) over the requests.
+func verifySignatures(_ requests: [Receiver.Request], secret: String) throws -> (Int32, String) {
+    let items = requests.map { request -> JSONValue in
+        .object([
+            "headers": .object(request.headers.mapValues { .string($0) }), "body": .string(request.text),
+        ])
+    }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: Stack.python)
+    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Peers/verify_webhook.py").path
+    process.arguments = [script, secret]
+    let input = Pipe()
+    let output = Pipe()
+    process.standardInput = input
+    process.standardOutput = output
+    try process.run()
+    input.fileHandleForWriting.write(Data(try WireFormat.encode(JSONValue.array(items))))
+    try input.fileHandleForWriting.close()
+    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return (process.terminationStatus, text)
+}
+
+@Suite("observer-worker", .serialized)
+struct ObserverWorkerTests {
+    static let secret = "whsec_" + Data("a signing secret for the tests".utf8).base64EncodedString()
+
+    @Test("each action kind delivers the right content for matching events only; signatures verify independently")
+    func actions() async throws {
+        let webhook = try await Receiver()
+        let slack = try await Receiver()
+        let smtp = try await SMTPPeer()
+        defer { smtp.stop() }
+        let database = try await TestDatabase.create()
+        let fixture = try await ObserverFixture.make(
+            observers: """
+                [[observers]]
+                name = "paid-orders"
+                entity = "order"
+                operations = ["update"]
+                condition = "field_changed_to('status', 'paid') && after.total > 50"
+                [[observers.actions]]
+                kind = "webhook"
+                url = "\(webhook.url)/orders"
+                signing_secret_env = "TEST_WEBHOOK_SECRET"
+                headers = { X-Team = "billing" }
+                body = '{"order": {{after.id}}, "total": {{after.total}}, "status": "{{after.status}}"}'
+                [[observers.actions]]
+                kind = "slack"
+                url_env = "TEST_SLACK_URL"
+                text = "Order {{after.id}} paid: {{after.total}}"
+                [[observers.actions]]
+                kind = "email"
+                to = "{{after.email}}"
+                subject = "Thanks for order {{after.id}}"
+                body = "We received {{after.total}}."
+                [[observers.actions]]
+                kind = "search"
+                index = "orders"
+                [[observers.actions]]
+                kind = "job"
+                job_kind = "http"
+                queue = "followups"
+                payload = '{"url": "http://127.0.0.1:1/x", "body": {"order": {{after.id}}}}'
+                [[observers.actions]]
+                kind = "log"
+                level = "debug"
+                """,
+            extra: """
+                [postgres]
+                url = "\(database.url)"
+                [smtp]
+                host = "127.0.0.1"
+                port = \(smtp.port)
+                security = "none"
+                from = "shop@example.com"
+                """)
+        let (worker, port) = try fixture.worker(environment: [
+            "TEST_WEBHOOK_SECRET": Self.secret, "TEST_SLACK_URL": "\(slack.url)/services/T0/B0/xyz",
+        ])
+        try await worker.start(waitForPort: port)
+        let matching = order(42, total: 80.5)
+        try await fixture.publish(matching)
+        try await fixture.publish(order(43, total: 10))  // total too small
+        try await fixture.publish(order(44, status: "shipped", before: "paid"))  // not changed to paid
+        var user = order(45)
+        user.entityType = "user"
+        try await fixture.publish(user)  // other entity
+
+        #expect(
+            try await eventually {
+                webhook.requests.count == 1 && slack.requests.count == 1 && smtp.messages.count == 1
+            })
+        let request = try #require(webhook.requests.first)
+        #expect(request.path == "/orders")
+        #expect(
+            try JSONDecoder().decode(JSONValue.self, from: Data(request.body)) == [
+                "order": 42, "total": 80.5, "status": "paid",
+            ])
+        #expect(request.headers["x-team"] == "billing")
+        #expect(request.headers["webhook-id"] == "\(matching.id.uuidString.lowercased()).paid-orders#0")
+        let (status, verdict) = try verifySignatures(webhook.requests, secret: Self.secret)
+        #expect(status == 0, "standardwebhooks: \(verdict)")
+        let (tampered, _) = try verifySignatures(
+            webhook.requests.map {
+                var copy = $0; copy.body = Array(#"{"order": 1}"#.utf8); return copy
+            }, secret: Self.secret)
+        #expect(tampered == 1, "a changed body must not verify")
+
+        #expect(
+            try JSONDecoder().decode(JSONValue.self, from: Data(slack.requests[0].body)) == [
+                "text": "Order 42 paid: 80.5"
+            ])
+        let mail = try #require(smtp.messages.first)
+        #expect(mail.to == ["buyer@example.com"] && mail.from == "shop@example.com")
+        #expect(mail.data.contains("Subject: Thanks for order 42") && mail.data.contains("We received 80.5."))
+        #expect(mail.data.contains("Message-ID: <\(matching.id.uuidString.lowercased()).paid-orders#2@fraiseql>"))
+
+        let connection = try await database.connect()
+        let rows = try await connection.query(
+            "SELECT entity_id, index_name FROM fraiseql_observer.audit_index WHERE search @@ plainto_tsquery('simple', 'paid')",
+            logger: Logger(label: "tests"))
+        var indexed: [String] = []
+        for try await (entityID, index) in rows.decode((String, String).self) { indexed.append("\(index):\(entityID)") }
+        #expect(indexed == ["orders:42"])
+        try? await connection.close()
+
+        let redis = try redisClient()
+        defer { redis.close() }
+        let jobs = JobQueue(redis: redis, prefix: fixture.keyPrefix)
+        #expect(try await jobs.depth("followups").queued == 1)
+        let entries = try await redis.execute("XRANGE", [.string(jobs.keys("followups").stream), "-", "+"])
+        let first = try #require(entries.array?.first)
+        let jobBytes = try #require(StreamEntry(reply: first)?.fields["job"])
+        let job = try JSONDecoder().decode(Job.self, from: Data(jobBytes))
+        #expect(job.kind == "http" && job.sourceEventId == matching.id && job.payload[path: "body.order"] == 42)
+
+        // Nothing more arrives for the non-matching events, and nothing was dead-lettered.
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(webhook.requests.count == 1 && slack.requests.count == 1 && smtp.messages.count == 1)
+        #expect(try await fixture.deadLetters(redis).isEmpty)
+        #expect(worker.stop() == 0)
+        await webhook.stop()
+        await slack.stop()
+        await fixture.cleanUp()
+    }
+
+    @Test("a 400 dead-letters the event after one attempt; a non-JSON message is dead-lettered at once")
+    func permanentFailures() async throws {
+        let receiver = try await Receiver { _, _ in .init(status: 400, body: "unknown customer") }
+        let fixture = try await ObserverFixture.make(
+            observers: """
+                [[observers]]
+                name = "hook"
+                entity = "order"
+                [[observers.actions]]
+                kind = "webhook"
+                url = "\(receiver.url)/hook"
+                """)
+        let (worker, port) = try fixture.worker()
+        try await worker.start(waitForPort: port)
+        let event = order(1)
+        try await fixture.publish(event)
+        try await fixture.publishRaw("this is not json", subject: "order.update")
+        let redis = try redisClient()
+        defer { redis.close() }
+        #expect(try await eventually { try await fixture.deadLetters(redis).count == 2 })
+        let letters = try await fixture.deadLetters(redis)
+        let permanent = try #require(letters.first { $0.reason == .permanentError })
+        #expect(permanent.eventId == event.id && permanent.attempts == 1 && permanent.handler == "hook#0")
+        #expect(permanent.lastError.contains("HTTP 400") && permanent.lastError.contains("unknown customer"))
+        #expect(try EntityEvent.decode(Array(permanent.payload.utf8)) == event)
+        let undecodable = try #require(letters.first { $0.reason == .undecodable })
+        #expect(undecodable.payload == "this is not json" && undecodable.origin == "\(fixture.prefix).order.update")
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(receiver.requests.count == 1, "a permanent failure is not retried")
+        #expect(worker.stop() == 0)
+        await receiver.stop()
+        await fixture.cleanUp()
+    }
+
+    @Test(
+        "a flaky receiver (503s and hangs): every event delivered once per webhook-id, backoff followed, circuit opens and closes"
+    )
+    func flakyReceiver() async throws {
+        let receiver = try await Receiver { _, index in
+            if index < 12 { return .init(status: 503, body: "overloaded") }  // a burst: opens the circuit
+            if index % 2 == 0 { return .init(status: 503, body: "overloaded") }
+            if index % 7 == 3 { return .init(delay: .seconds(3)) }  // hangs past the 500 ms timeout
+            return .init()
+        }
+        let fixture = try await ObserverFixture.make(
+            observers: """
+                [[observers]]
+                name = "hook"
+                entity = "order"
+                [[observers.actions]]
+                kind = "webhook"
+                url = "\(receiver.url)/hook"
+                timeout = "500ms"
+                """,
+            observer: """
+                max_deliver = 50
+                backoff = { kind = "exponential", base = "100ms", cap = "1s", jitter = 0 }
+                circuit_failures = 4
+                circuit_reset = "1s"
+                """)
+        let (worker, port) = try fixture.worker()
+        try await worker.start(waitForPort: port)
+        let events = (0..<30).map { order($0) }
+        for event in events { try await fixture.publish(event) }
+        func succeeded() -> Set<String> {
+            let ids = receiver.requests.enumerated().compactMap { index, request -> String? in
+                // Successes: the responses the receiver gave 200 (same rule as above).
+                let ok = index >= 12 && index % 2 == 1 && index % 7 != 3
+                return ok ? request.headers["webhook-id"] : nil
+            }
+            return Set(ids)
+        }
+        #expect(try await eventually(.seconds(60)) { succeeded().count == events.count })
+        let expected = Set(events.map { "\($0.id.uuidString.lowercased()).hook#0" })
+        #expect(succeeded() == expected)
+        // Retries follow the backoff: per event, the gap between attempts is at least the base (100 ms).
+        let byID = Dictionary(grouping: receiver.requests, by: { $0.headers["webhook-id"] ?? "" })
+        for (_, attempts) in byID where attempts.count > 1 {
+            let times = attempts.map(\.receivedAt).sorted()
+            for (earlier, later) in zip(times, times.dropFirst()) { #expect(later - earlier >= 95) }
+        }
+        let metrics = await httpGet("http://127.0.0.1:\(port)/metrics")?.1 ?? ""
+        #expect(
+            metrics.contains(#"fraiseql_observer_actions_failed_total{kind="webhook",class="circuit_open"}"#),
+            "the circuit opened")
+        #expect(
+            try await eventually(.seconds(5)) {
+                (await httpGet("http://127.0.0.1:\(port)/metrics")?.1 ?? "").contains(
+                    #"fraiseql_observer_circuit_state{endpoint="\#(receiver.url)"} 0"#)
+            }, "and closed again")
+        let redis = try redisClient()
+        defer { redis.close() }
+        #expect(try await fixture.deadLetters(redis).isEmpty)
+        print("flaky receiver: \(receiver.requests.count) requests for \(events.count) events, all delivered")
+        #expect(worker.stop() == 0)
+        await receiver.stop()
+        await fixture.cleanUp()
+    }
+}

@@ -1,0 +1,182 @@
+import Contracts
+import Foundation
+import Testing
+
+@testable import ObserverWorker
+
+let paidOrder = EntityEvent(
+    id: UUID(), cursor: 7, source: "pg-main", entityType: "order", entityId: "42", operation: .update,
+    before: ["id": 42, "status": "pending", "total": 80.5, "customer": ["tier": "silver"], "note": nil],
+    after: ["id": 42, "status": "paid", "total": 80.5, "customer": ["tier": "gold"], "note": nil, "items": 3],
+    changes: [
+        "status": FieldChange(old: "pending", new: "paid"),
+        "customer": FieldChange(old: ["tier": "silver"], new: ["tier": "gold"]),
+    ],
+    tenantId: "acme", occurredAt: .now())
+
+let newUser = EntityEvent(
+    id: UUID(), cursor: 8, source: "pg-main", entityType: "user", entityId: "u1", operation: .insert,
+    after: ["id": "u1", "email": "a@example.com", "age": 30], occurredAt: .now())
+
+let deletedUser = EntityEvent(
+    id: UUID(), cursor: 9, source: "pg-main", entityType: "user", entityId: "u1", operation: .delete,
+    before: ["id": "u1", "email": "a@example.com"], occurredAt: .now())
+
+@Suite("condition language")
+struct ConditionTests {
+    @Test(
+        "evaluates against an update",
+        arguments: [
+            ("after.total > 50", true),
+            ("after.total > 80.5", false),
+            ("after.total >= 80.5", true),
+            ("after.items == 3", true),
+            ("after.items == 3.0", true),  // numbers compare numerically
+            ("after.items < 10 && after.items > 2", true),
+            ("after.status == 'paid'", true),
+            ("after.status == \"paid\"", true),
+            ("after.status != 'paid'", false),
+            ("after.status > 'pa'", true),  // strings compare lexicographically
+            ("after.status == 3", false),  // different kinds are unequal
+            ("after.status > 3", false),  // … and unordered
+            ("after.customer.tier == 'gold'", true),
+            ("before.customer.tier == 'silver'", true),
+            ("after.missing == null", true),
+            ("after.note == null", true),
+            ("after.missing", false),
+            ("!after.missing", true),
+            ("after.items", true),
+            ("field_changed('status')", true),
+            ("field_changed('total')", false),
+            ("field_changed('customer.tier')", true),
+            ("field_changed_to('status', 'paid')", true),
+            ("field_changed_to('status', 'shipped')", false),
+            ("field_changed_from('status', 'pending')", true),
+            ("field_changed_from('status', 'paid')", false),
+            ("has_field('items')", true),
+            ("has_field('customer.tier')", true),
+            ("has_field('nope')", false),
+            ("operation == 'update'", true),
+            ("entity_type == 'order' && tenant_id == 'acme'", true),
+            ("changes.status.new == 'paid'", true),
+            ("field_changed_to('status', 'paid') && after.total > 50", true),
+            ("after.total > 100 || after.status == 'paid'", true),
+            ("!(after.total > 100 || after.status == 'paid')", false),
+            ("(after.total > 100 || after.status == 'paid') && !field_changed('total')", true),
+            ("after.total > -1", true),
+            ("true && !false", true),
+        ])
+    func update(source: String, expected: Bool) throws {
+        #expect(try Condition(source).matches(paidOrder) == expected, "\(source)")
+    }
+
+    @Test("inserts and deletes: before or after is absent")
+    func insertAndDelete() throws {
+        #expect(try Condition("field_changed('email')").matches(newUser))
+        #expect(try Condition("field_changed_from('email', null)").matches(newUser))
+        #expect(try Condition("has_field('email')").matches(newUser))
+        #expect(try !Condition("before.email == 'a@example.com'").matches(newUser))
+        #expect(try Condition("has_field('email')").matches(deletedUser), "has_field looks at before for deletes")
+        #expect(try Condition("before.email == 'a@example.com' && after.email == null").matches(deletedUser))
+    }
+
+    @Test(
+        "errors name the problem and point at the column",
+        arguments: [
+            ("", 1, "empty condition"),
+            ("after.total >", 14, "expected a value"),
+            ("after.total = 5", 13, "use '=='"),
+            ("after.total > 5 & x", 17, "use '&&'"),
+            ("(after.total > 5", 17, "expected ')'"),
+            ("after.status == 'paid", 17, "unterminated string"),
+            ("total > 5", 1, "unknown name 'total'"),
+            ("is_paid('x')", 1, "unknown function 'is_paid'"),
+            ("field_changed(status)", 15, "expects a quoted field name"),
+            ("field_changed_to('status')", 26, "expected ','"),
+            ("has_field('a', 'b')", 14, "takes 1 argument"),
+            ("after.a < after.b < 3", 19, "do not chain"),
+            ("after.total > 5 after.x", 17, "expected '&&', '||' or the end"),
+            ("after. > 3", 8, "expected a field name"),
+            ("after.total # 3", 13, "unexpected character '#'"),
+        ])
+    func errors(source: String, column: Int, message: String) {
+        do {
+            _ = try Condition(source)
+            Issue.record("'\(source)' should not parse")
+        } catch {
+            #expect(error.column == column, "\(source): \(error)")
+            #expect(error.message.contains(message), "\(source): \(error)")
+        }
+    }
+}
+
+@Suite("templates")
+struct TemplateTests {
+    @Test("JSON bodies escape strings; numbers and nested fields render; text is not escaped")
+    func rendering() throws {
+        var event = paidOrder
+        event.after?["name"] = "Bob \"the\" Builder\n"
+        let context = TemplateContext(event, json: FastJSON.encode(event))
+        let body = try EventTemplate(
+            #"{"order": {{after.id}}, "total": {{after.total}}, "name": "{{after.name}}", "tier": "{{after.customer.tier}}", "op": "{{operation}}", "was": "{{changes.status.old}}"}"#,
+            escaping: .json)
+        let rendered = body.render(context)
+        let parsed = try JSONDecoder().decode(JSONValue.self, from: Data(rendered.utf8))
+        #expect(
+            parsed
+                == [
+                    "order": 42, "total": 80.5, "name": "Bob \"the\" Builder\n", "tier": "gold", "op": "update",
+                    "was": "pending",
+                ])
+        let whole = try EventTemplate(#"{"row": {{{after_json}}}}"#, escaping: .json).render(context)
+        let row = try JSONDecoder().decode(JSONValue.self, from: Data(whole.utf8))
+        #expect(row[path: "row.status"] == "paid")
+        let text = try EventTemplate("Order {{after.id}} is {{after.status}} <b>", escaping: .text).render(context)
+        #expect(text == "Order 42 is paid <b>")
+    }
+}
+
+@Suite("circuit breaker")
+struct CircuitBreakerTests {
+    @Test("opens after the threshold, fails fast, lets one trial through after reset, closes on success")
+    func lifecycle() {
+        let breakers = CircuitBreakers(threshold: 3, reset: .seconds(10))
+        let start = ContinuousClock.now
+        for _ in 0..<2 {
+            #expect(breakers.allow("a", now: start))
+            breakers.record("a", success: false, now: start)
+        }
+        #expect(breakers.phase("a") == .closed(failures: 2))
+        breakers.record("a", success: true, now: start)
+        #expect(breakers.phase("a") == .closed(failures: 0), "a success resets the count")
+        for _ in 0..<3 { breakers.record("a", success: false, now: start) }
+        #expect(!breakers.allow("a", now: start + .seconds(5)), "open: fail fast")
+        #expect(breakers.allow("b", now: start), "other endpoints are not affected")
+        #expect(breakers.allow("a", now: start + .seconds(11)), "after reset: one trial")
+        #expect(!breakers.allow("a", now: start + .seconds(11)), "only one trial at a time")
+        breakers.record("a", success: false, now: start + .seconds(11))
+        #expect(!breakers.allow("a", now: start + .seconds(12)), "failed trial: open again")
+        #expect(breakers.allow("a", now: start + .seconds(22)))
+        breakers.record("a", success: true, now: start + .seconds(22))
+        #expect(breakers.phase("a") == .closed(failures: 0))
+    }
+}
+
+@Suite("event decoding")
+struct EventDecodingTests {
+    @Test("the fast decoder reads what the wire format writes, and names what is wrong")
+    func decode() throws {
+        let bytes = FastJSON.encode(paidOrder)
+        #expect(try EntityEvent.decode(bytes) == paidOrder)
+        func error(_ text: String) -> String {
+            do {
+                _ = try EntityEvent.decode(Array(text.utf8))
+                return "decoded"
+            } catch { return error.message }
+        }
+        #expect(error("not json").hasPrefix("not JSON"))
+        #expect(error("[1]") == "not a JSON object")
+        #expect(error(#"{"id":"nope"}"#) == "'id' is not a UUID")
+        #expect(error(#"{"id":"6f1c1f4e-3b7a-4d44-9d1e-0b5e0f7a9c10","cursor":1}"#) == "missing key 'operation'")
+    }
+}
