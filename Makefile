@@ -1,6 +1,6 @@
 # The two commands: `make demo` (the product end to end on local servers) and `make test`.
 # Both install what they need (Debian packages via apt-get) and start real servers on 127.0.0.1.
-.PHONY: deps build test demo bench bench-clients bench-bridge bench-jobs stack-up stack-down lint clean
+.PHONY: deps build test demo bench bench-clients bench-bridge bench-jobs bench-worker stack-up stack-down lint clean
 
 deps:
 	scripts/stack.sh install
@@ -14,7 +14,7 @@ test: deps
 demo: deps
 	scripts/demo.sh
 
-bench: bench-clients bench-bridge bench-jobs
+bench: bench-clients bench-bridge bench-jobs bench-worker
 
 bench-clients: deps
 	@command -v bc >/dev/null || apt-get install -y -qq bc >/dev/null
@@ -26,6 +26,10 @@ bench-bridge: deps
 
 bench-jobs: deps
 	scripts/bench-jobs.sh
+
+bench-worker: deps
+	@command -v bc >/dev/null || apt-get install -y -qq bc >/dev/null
+	scripts/bench-worker.sh
 
 stack-up: deps
 	scripts/stack.sh up

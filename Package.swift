@@ -200,6 +200,7 @@ let package = Package(
                 dependencies: [
                     "NATS", "Redis", "Contracts", "BridgeEngine", "PostgresChangeLog", "Runtime", "JobQueue",
                     .product(name: "PostgresNIO", package: "postgres-nio"),
+                    .product(name: "Hummingbird", package: "hummingbird"),
                     .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 ],
                 path: "Benchmarks/ClientBench",

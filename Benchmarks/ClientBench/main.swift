@@ -6,12 +6,18 @@
 //   fraiseql-bench bridge-live POSTGRES_URL NATS_URL WRITERS SECONDS RATE (0: as fast as possible)
 //       → write rows/s, publish events/s, latency p50 ms, p99 ms, catch-up s
 //   fraiseql-bench redis-set URL COUNT PIPELINE [TASKS]   (TASKS pipelines in flight on one connection)
+//   fraiseql-bench worker-fill NATS_URL STREAM SUBJECT_PREFIX COUNT   (order update events)
+//   fraiseql-bench worker-wait NATS_URL STREAM CONSUMER COUNT
+//       → events/s from the consumer's first delivery until COUNT are acknowledged
+//   fraiseql-bench receiver PORT   (a fast webhook receiver: 200 to every POST)
 //   fraiseql-bench jobs-drain REDIS_URL KEY_PREFIX QUEUE COUNT
 //       enqueues COUNT noop jobs (pipelined) while job-worker processes run, waits until every job
 //       is done → jobs/s from the first enqueue to the last completion
 import Contracts
 import Foundation
+import Hummingbird
 import JobQueue
+import Logging
 import NATS
 import Redis
 
@@ -82,6 +88,56 @@ case "redis-set":
     let elapsed = seconds(clock.now - start)
     print(String(format: "%.0f", Double(count) / elapsed))
     redis.close()
+case "worker-fill":
+    let connection = try await NATSConnection.connect(NATSClientConfiguration(url: arguments[2], name: "bench"))
+    let jetStream = try connection.jetStream()
+    let (stream, prefix, count) = (arguments[3], arguments[4], Int(arguments[5])!)
+    try await jetStream.ensureStream(
+        StreamConfiguration(name: stream, subjects: ["\(prefix).>"], duplicateWindow: .seconds(120)))
+    var next = 0
+    while next < count {
+        let batch = (next..<min(count, next + 1000)).map { index in
+            let event = EntityEvent(
+                id: UUID(), cursor: Int64(index), source: "bench", entityType: "order", entityId: String(index),
+                operation: .update,
+                before: [
+                    "id": .int(Int64(index)), "status": "pending", "total": 80.5,
+                    "customer": .string("c-\(index % 97)"),
+                ],
+                after: [
+                    "id": .int(Int64(index)), "status": "paid", "total": 80.5, "customer": .string("c-\(index % 97)"),
+                ],
+                changes: ["status": FieldChange(old: "pending", new: "paid")], occurredAt: .now())
+            return OutgoingMessage(
+                subject: "\(prefix).order.update", payload: FastJSON.encode(event),
+                messageId: event.id.uuidString.lowercased())
+        }
+        next += batch.count
+        for result in try await jetStream.publishBatch(batch, timeout: .seconds(60)) { _ = try result.get() }
+    }
+    connection.close()
+case "worker-wait":
+    let connection = try await NATSConnection.connect(NATSClientConfiguration(url: arguments[2], name: "bench"))
+    let jetStream = try connection.jetStream()
+    let (stream, consumer, count) = (arguments[3], arguments[4], UInt64(arguments[5])!)
+    var started: ContinuousClock.Instant?
+    while true {
+        if let info = try? await jetStream.consumerInfo(stream: stream, consumer: consumer) {
+            if started == nil, info.deliveredStreamSequence > 0 { started = clock.now }
+            if info.ackFloorStreamSequence >= count { break }
+        }
+        try await Task.sleep(for: .milliseconds(5))
+    }
+    let elapsed = seconds(clock.now - started!)
+    print(String(format: "%.0f", Double(count) / elapsed))
+    connection.close()
+case "receiver":
+    let router = Router()
+    router.post("**") { _, _ in HTTPResponse.Status.ok }
+    let application = Application(
+        router: router, configuration: .init(address: .hostname("127.0.0.1", port: Int(arguments[2])!)),
+        logger: Logger(label: "bench.receiver"))
+    try await application.runService()
 case "jobs-drain":
     let redis = RedisClient(configuration: try RedisClientConfiguration(url: arguments[2]))
     let queue = JobQueue(redis: redis, prefix: arguments[3])

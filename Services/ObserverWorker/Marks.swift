@@ -9,19 +9,35 @@ import Redis
 /// as not done, so work is repeated, never dropped. A dead letter that cannot be stored reports
 /// false, and the message is NAKed instead of terminated.
 protocol MarkStore: Sendable {
-    func check(eventID: UUID, actionKeys: [String]) async -> (processed: Bool, done: Set<String>)
-    func markDone(eventID: UUID, actionKey: String) async
-    func markProcessed(eventID: UUID) async
+    /// For each event: whether it was processed, and which of its actions are done. One round trip.
+    func check(_ events: [(id: UUID, actionKeys: [String])]) async -> [MarkState]
+    /// Records done actions and, when `processed`, the whole event. One round trip.
+    func mark(eventID: UUID, done actionKeys: [String], processed: Bool) async
     func cached(_ key: String) async -> Bool
     func cache(_ key: String, ttl: Duration) async
     func deadLetter(_ letter: DeadLetter) async -> Bool
+}
+
+struct MarkState: Sendable, Equatable {
+    var processed = false
+    var done: Set<String> = []
+}
+
+extension Duration {
+    var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
 }
 
 /// Redis keys under the prefix: `observer:processed:<event>` (TTL `dedup_window`),
 /// `observer:done:<event>:<observer>#<index>` (TTL `done_ttl`), `observer:cache:<sha256>`, and the
 /// stream `observer:dlq` (field `dead_letter`).
 struct RedisMarkStore: MarkStore {
+    /// Writes (marks, cache, dead letters).
     let redis: RedisClient
+    /// Dedup checks, on a connection of their own so they never queue behind the writes.
+    let reader: RedisClient
     let prefix: String
     let dedupWindow: Duration
     let doneTTL: Duration
@@ -30,9 +46,9 @@ struct RedisMarkStore: MarkStore {
     let onError: @Sendable () -> Void
 
     var deadLetterStream: String { "\(prefix)observer:dlq" }
-    func processedKey(_ id: UUID) -> String { "\(prefix)observer:processed:\(id.uuidString.lowercased())" }
+    func processedKey(_ id: UUID) -> String { "\(prefix)observer:processed:\(id.lowercasedString)" }
     func doneKey(_ id: UUID, _ action: String) -> String {
-        "\(prefix)observer:done:\(id.uuidString.lowercased()):\(action)"
+        "\(prefix)observer:done:\(id.lowercasedString):\(action)"
     }
 
     private func failed(_ what: String, _ error: any Error) {
@@ -42,35 +58,40 @@ struct RedisMarkStore: MarkStore {
             metadata: ["redis.op": "\(what)", "error": "\(error)"])
     }
 
-    func check(eventID: UUID, actionKeys: [String]) async -> (processed: Bool, done: Set<String>) {
-        var commands = [RedisCommand("EXISTS", [.string(processedKey(eventID))])]
-        if !actionKeys.isEmpty {
-            commands.append(RedisCommand("MGET", actionKeys.map { .string(doneKey(eventID, $0)) }))
+    func check(_ events: [(id: UUID, actionKeys: [String])]) async -> [MarkState] {
+        guard !events.isEmpty else { return [] }
+        // One MGET per event: its processed mark, then its actions' done marks.
+        let commands = events.map { event in
+            RedisCommand(
+                "MGET", [.string(processedKey(event.id))] + event.actionKeys.map { .string(doneKey(event.id, $0)) })
         }
         do {
-            let replies = try await redis.pipeline(commands)
-            let processed = replies[0].integer == 1
-            var done: Set<String> = []
-            if replies.count > 1, let values = replies[1].array {
-                for (key, value) in zip(actionKeys, values) where !value.isNull { done.insert(key) }
+            let replies = try await reader.pipeline(commands)
+            return zip(events, replies).map { event, reply in
+                let values = reply.array ?? []
+                guard values.count == event.actionKeys.count + 1 else { return MarkState() }
+                var done: Set<String> = []
+                for (key, value) in zip(event.actionKeys, values.dropFirst()) where !value.isNull { done.insert(key) }
+                return MarkState(processed: !values[0].isNull, done: done)
             }
-            return (processed, done)
         } catch {
             failed("check", error)
-            return (false, [])
+            return events.map { _ in MarkState() }
         }
     }
 
-    func markDone(eventID: UUID, actionKey: String) async {
+    func mark(eventID: UUID, done actionKeys: [String], processed: Bool) async {
+        var commands = actionKeys.map { key in
+            RedisCommand("SET", [.string(doneKey(eventID, key)), "1", "PX", .string(String(doneTTL.milliseconds))])
+        }
+        if processed {
+            commands.append(
+                RedisCommand(
+                    "SET", [.string(processedKey(eventID)), "1", "PX", .string(String(dedupWindow.milliseconds))]))
+        }
         do {
-            try await redis.set(doneKey(eventID, actionKey), to: "1", expiry: doneTTL)
-        } catch { failed("mark done", error) }
-    }
-
-    func markProcessed(eventID: UUID) async {
-        do {
-            try await redis.set(processedKey(eventID), to: "1", expiry: dedupWindow)
-        } catch { failed("mark processed", error) }
+            _ = try await redis.pipeline(commands)
+        } catch { failed("mark", error) }
     }
 
     func cached(_ key: String) async -> Bool {

@@ -22,19 +22,22 @@ public enum ObserverWorker {
                 message: "'postgres' (the NATS-less topology) is not available yet; use 'nats'")
         }
         let (redis, redisSet) = try FleetClients.redisServiceSet(context)
+        let reader = try FleetClients.redis(configuration, logger: context.logger)
         let metrics = ObserverMetrics(factory: MetricsSystem.factory)
-        let pipeline = try makePipeline(configuration, redis: redis, metrics: metrics, logger: context.logger)
+        let pipeline = try makePipeline(
+            configuration, redis: redis, reader: reader, metrics: metrics, logger: context.logger)
         let (jetStream, natsSet) = try await FleetClients.natsServiceSet(context)
         let consumer = NATSObserverConsumer(
             jetStream: jetStream, pipeline: pipeline, configuration: configuration, metrics: metrics,
             redis: redis, logger: context.logger)
         return redisSet.merged(with: natsSet).merged(
-            with: ServiceSet(services: [consumer], readiness: [consumer.readiness]))
+            with: ServiceSet(services: [reader, consumer], readiness: [consumer.readiness]))
     }
 
     /// Compiles the observers of the configuration (errors name the key) with the fleet's clients.
     static func makePipeline(
-        _ configuration: FleetConfiguration, redis: RedisClient, metrics: ObserverMetrics, logger: Logger
+        _ configuration: FleetConfiguration, redis: RedisClient, reader: RedisClient, metrics: ObserverMetrics,
+        logger: Logger
     ) throws -> ObserverPipeline {
         let keyPrefix = configuration.redis.keyPrefix
         let search: (any SearchIndex)?
@@ -65,7 +68,7 @@ public enum ObserverWorker {
         var pipeline = ObserverPipeline(
             observers: observers,
             marks: RedisMarkStore(
-                redis: redis, prefix: keyPrefix, dedupWindow: configuration.observer.dedupWindow,
+                redis: redis, reader: reader, prefix: keyPrefix, dedupWindow: configuration.observer.dedupWindow,
                 doneTTL: configuration.observer.doneTTL,
                 deadLetterMaxLength: configuration.observer.deadLetterMaxLength,
                 logger: logger, onError: { errors.increment() }),
@@ -163,7 +166,7 @@ final class NATSObserverConsumer: Service, Sendable {
                 }
                 slots.release(free - messages.count)
                 failures = 0
-                for message in messages { start(message) }
+                await start(messages)
             } catch {
                 failures += 1
                 if failures > 3 {
@@ -180,12 +183,22 @@ final class NATSObserverConsumer: Service, Sendable {
         await pipeline.close()
     }
 
-    private func start(_ message: JetStreamMessage) {
-        let token = UUID()
+    /// Prepares the batch, checks its marks in one round trip, then finishes each message in a task.
+    private func start(_ messages: [JetStreamMessage]) async {
+        guard !messages.isEmpty else { return }
         metrics.inFlight.record(slots.inUse)
-        let task = Task {
-            let outcome = await self.pipeline.process(
+        let prepared = messages.map { message in
+            pipeline.prepare(
                 message.payload, origin: message.subject, deliveries: Int(message.metadata?.deliveryCount ?? 1))
+        }
+        let states = await pipeline.check(prepared)
+        for index in messages.indices { start(messages[index], prepared[index], states[index]) }
+    }
+
+    private func start(_ message: JetStreamMessage, _ prepared: PreparedMessage, _ state: MarkState?) {
+        let token = UUID()
+        let task = Task {
+            let outcome = await self.pipeline.finish(prepared, state: state)
             do {
                 switch outcome {
                 case .ack: try message.ack()

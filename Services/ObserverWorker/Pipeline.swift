@@ -107,9 +107,46 @@ struct ObserverMetrics: Sendable {
     }
 }
 
-/// decode → dedup → match → run matched actions (timeout, circuit breaker, cache) → done marks →
-/// the outcome for the transport. Transport-neutral: the NATS consumer (and, later, the PostgreSQL
-/// transport) turn the outcome into ack / nak / term.
+/// Per action, its metric handles, made once (a lookup per event costs more than the work).
+struct ActionMetrics: Sendable {
+    let executed: Counter
+    let retryable: Counter
+    let permanent: Counter
+    let circuitOpen: Counter
+    let duration: Timer
+
+    init(kind: String, metrics: ObserverMetrics) {
+        executed = metrics.executed(kind)
+        retryable = metrics.actionFailed(kind, "retryable")
+        permanent = metrics.actionFailed(kind, "permanent")
+        circuitOpen = metrics.actionFailed(kind, "circuit_open")
+        duration = metrics.duration(kind)
+    }
+}
+
+/// A message after decoding and matching, before any I/O.
+struct PreparedMessage: Sendable {
+    enum Work: Sendable {
+        case undecodable(EventDecodingError)
+        case unmatched
+        case actions(EntityEvent, [any ObserverAction])
+    }
+    let payload: [UInt8]
+    let origin: String
+    let deliveries: Int
+    let work: Work
+
+    var pendingCheck: (id: UUID, actionKeys: [String])? {
+        guard case .actions(let event, let actions) = work else { return nil }
+        return (event.id, actions.map(\.key))
+    }
+}
+
+/// decode → dedup → match → run matched actions (circuit breaker, cache, each under its own
+/// timeout) → done marks → the outcome for the transport. Transport-neutral: the NATS consumer
+/// (and, later, the PostgreSQL transport) turn the outcome into ack / nak / term. Messages are
+/// prepared (decoded, matched) without I/O, checked against the marks in one round trip per
+/// fetched batch, then finished one task each.
 struct ObserverPipeline: Sendable {
     let observers: [CompiledObserver]
     let marks: any MarkStore
@@ -120,54 +157,115 @@ struct ObserverPipeline: Sendable {
     let logger: Logger
     /// Closes what the actions opened (the PostgreSQL audit index connection).
     var close: @Sendable () async -> Void = {}
+    private let actionMetrics: [String: ActionMetrics]
+
+    init(
+        observers: [CompiledObserver], marks: any MarkStore, breakers: CircuitBreakers, backoff: BackoffPolicy,
+        maxDeliver: Int, metrics: ObserverMetrics, logger: Logger
+    ) {
+        self.observers = observers
+        self.marks = marks
+        self.breakers = breakers
+        self.backoff = backoff
+        self.maxDeliver = maxDeliver
+        self.metrics = metrics
+        self.logger = logger
+        var actionMetrics: [String: ActionMetrics] = [:]
+        for action in observers.flatMap(\.actions) {
+            actionMetrics[action.key] = ActionMetrics(kind: action.kind, metrics: metrics)
+        }
+        self.actionMetrics = actionMetrics
+    }
 
     struct Failure: Sendable {
         var action: any ObserverAction
         var error: DeliveryError
     }
 
+    /// One message end to end (prepare, check, finish).
+    func process(_ payload: [UInt8], origin: String, deliveries: Int) async -> Outcome {
+        let prepared = prepare(payload, origin: origin, deliveries: deliveries)
+        let state = await check([prepared])[0]
+        return await finish(prepared, state: state)
+    }
+
+    /// Decodes and matches; no I/O.
     /// - Parameters:
     ///   - origin: the NATS subject (or transport name), for dead letters.
     ///   - deliveries: this delivery's number, 1-based.
-    func process(_ payload: [UInt8], origin: String, deliveries: Int) async -> Outcome {
+    func prepare(_ payload: [UInt8], origin: String, deliveries: Int) -> PreparedMessage {
         let event: EntityEvent
         do {
             event = try EntityEvent.decode(payload)
         } catch {
-            metrics.failed.increment()
-            logger.warning(
-                "undecodable message, dead-lettered", metadata: ["error": "\(error)", "origin": "\(origin)"])
-            return await deadLetter(
-                payload, origin: origin, reason: .undecodable, attempts: deliveries, error: error.message,
-                eventID: error.eventId, handler: nil)
+            return PreparedMessage(payload: payload, origin: origin, deliveries: deliveries, work: .undecodable(error))
         }
         metrics.lag.record(
             .microseconds(max(0, Timestamp.now().microsecondsSinceEpoch - event.occurredAt.microsecondsSinceEpoch)))
-        let actions = observers.filter { $0.matches(event) }.flatMap(\.actions)
-        guard !actions.isEmpty else {
+        var actions: [any ObserverAction] = []
+        for observer in observers where observer.matches(event) { actions += observer.actions }
+        return PreparedMessage(
+            payload: payload, origin: origin, deliveries: deliveries,
+            work: actions.isEmpty ? .unmatched : .actions(event, actions))
+    }
+
+    /// The marks of every prepared message that has actions, in one round trip (nil for the others).
+    func check(_ messages: [PreparedMessage]) async -> [MarkState?] {
+        let pending = messages.compactMap(\.pendingCheck)
+        guard !pending.isEmpty else { return messages.map { _ in nil } }
+        let started = ContinuousClock.now
+        var states = await marks.check(pending).makeIterator()
+        metrics.dedupCheck.record(ContinuousClock.now - started)
+        return messages.map { $0.pendingCheck == nil ? nil : states.next() }
+    }
+
+    func finish(_ message: PreparedMessage, state: MarkState?) async -> Outcome {
+        let event: EntityEvent
+        let actions: [any ObserverAction]
+        switch message.work {
+        case .undecodable(let error):
+            metrics.failed.increment()
+            logger.warning(
+                "undecodable message, dead-lettered", metadata: ["error": "\(error)", "origin": "\(message.origin)"])
+            return await deadLetter(
+                message, reason: .undecodable, error: error.message, eventID: error.eventId, handler: nil)
+        case .unmatched:
             metrics.processed.increment()
             return .ack
+        case .actions(let matched, let matchedActions):
+            event = matched
+            actions = matchedActions
         }
-        var logger = self.logger
-        logger[metadataKey: "event.id"] = "\(event.id.uuidString.lowercased())"
-        logger[metadataKey: "event.entity"] = "\(event.entityType)"
-        let checkStarted = ContinuousClock.now
-        let (processed, done) = await marks.check(eventID: event.id, actionKeys: actions.map(\.key))
-        metrics.dedupCheck.record(ContinuousClock.now - checkStarted)
-        if processed {
+        let state = state ?? MarkState()
+        if state.processed {
             metrics.dedupHits.increment()
             return .ack
         }
-        let input = ActionInput(event: event, context: TemplateContext(event, json: payload), logger: logger)
-        let pending = actions.filter { !done.contains($0.key) }
-        let failures = await withTaskGroup(of: Failure?.self) { group in
-            for action in pending { group.addTask { await run(action, input) } }
-            var failures: [Failure] = []
-            for await failure in group { if let failure { failures.append(failure) } }
-            return failures
+        var logger = self.logger
+        logger[metadataKey: "event.id"] = "\(event.id.lowercasedString)"
+        logger[metadataKey: "event.entity"] = "\(event.entityType)"
+        let input = ActionInput(event: event, payload: message.payload, logger: logger)
+        let pending = actions.filter { !state.done.contains($0.key) }
+        var failures: [Failure] = []
+        if pending.count == 1 {
+            // The common case: one action, no task group; its done mark goes with the processed mark.
+            if let failure = await run(pending[0], input, markDone: false) {
+                failures.append(failure)
+            } else {
+                await marks.mark(eventID: event.id, done: [pending[0].key], processed: true)
+                metrics.processed.increment()
+                return .ack
+            }
+        } else {
+            failures = await withTaskGroup(of: Failure?.self) { group in
+                for action in pending { group.addTask { await run(action, input, markDone: true) } }
+                var failures: [Failure] = []
+                for await failure in group { if let failure { failures.append(failure) } }
+                return failures
+            }
         }
         if failures.isEmpty {
-            await marks.markProcessed(eventID: event.id)
+            await marks.mark(eventID: event.id, done: [], processed: true)
             metrics.processed.increment()
             return .ack
         }
@@ -177,31 +275,31 @@ struct ObserverPipeline: Sendable {
         if let permanent = failures.first(where: { $0.error.isPermanent }) {
             logger.warning("permanent action failure, dead-lettered", metadata: ["error": "\(summary)"])
             return await deadLetter(
-                payload, origin: origin, reason: .permanentError, attempts: deliveries, error: summary,
-                eventID: event.id, handler: permanent.action.key)
+                message, reason: .permanentError, error: summary, eventID: event.id, handler: permanent.action.key)
         }
-        if deliveries >= maxDeliver {
+        if message.deliveries >= maxDeliver {
             logger.warning(
                 "action still failing after max_deliver, dead-lettered",
-                metadata: ["error": "\(summary)", "deliveries": "\(deliveries)"])
+                metadata: ["error": "\(summary)", "deliveries": "\(message.deliveries)"])
             return await deadLetter(
-                payload, origin: origin, reason: .retriesExhausted, attempts: deliveries, error: summary,
-                eventID: event.id, handler: failures[0].action.key)
+                message, reason: .retriesExhausted, error: summary, eventID: event.id,
+                handler: failures[0].action.key)
         }
-        var delay = backoff.delay(afterFailure: deliveries)
+        var delay = backoff.delay(afterFailure: message.deliveries)
         for failure in failures {
             if let retryAfter = failure.error.retryAfter, retryAfter > delay { delay = retryAfter }
         }
         logger.info(
             "action failed, will retry",
-            metadata: ["error": "\(summary)", "deliveries": "\(deliveries)", "retry.in": "\(delay)"])
+            metadata: ["error": "\(summary)", "deliveries": "\(message.deliveries)", "retry.in": "\(delay)"])
         return .nak(delay: delay)
     }
 
-    /// One action: circuit breaker, cache, timeout, done mark. Returns the failure, if any.
-    private func run(_ action: any ObserverAction, _ input: ActionInput) async -> Failure? {
+    /// One action: circuit breaker, cache, the call, and (when `markDone`) its done mark.
+    private func run(_ action: any ObserverAction, _ input: ActionInput, markDone: Bool) async -> Failure? {
+        let handles = actionMetrics[action.key] ?? ActionMetrics(kind: action.kind, metrics: metrics)
         guard breakers.allow(action.endpoint) else {
-            metrics.actionFailed(action.kind, "circuit_open").increment()
+            handles.circuitOpen.increment()
             return Failure(action: action, error: DeliveryError(.retryable, "circuit open for \(action.endpoint)"))
         }
         var cacheKey: String?
@@ -209,7 +307,7 @@ struct ObserverPipeline: Sendable {
             if await marks.cached(key) {
                 metrics.cacheHits.increment()
                 breakers.record(action.endpoint, success: true)
-                await marks.markDone(eventID: input.event.id, actionKey: action.key)
+                if markDone { await marks.mark(eventID: input.event.id, done: [action.key], processed: false) }
                 return nil
             }
             metrics.cacheMisses.increment()
@@ -217,38 +315,37 @@ struct ObserverPipeline: Sendable {
         }
         let started = ContinuousClock.now
         do {
-            try await withTimeout(action.timeout) { try await action.perform(input) }
-            metrics.duration(action.kind).record(ContinuousClock.now - started)
-            metrics.executed(action.kind).increment()
+            try await action.perform(input)
+            handles.duration.record(ContinuousClock.now - started)
+            handles.executed.increment()
             breakers.record(action.endpoint, success: true)
-            await marks.markDone(eventID: input.event.id, actionKey: action.key)
+            if markDone { await marks.mark(eventID: input.event.id, done: [action.key], processed: false) }
             if let cacheKey, let ttl = action.cacheTTL { await marks.cache(cacheKey, ttl: ttl) }
             return nil
         } catch {
-            metrics.duration(action.kind).record(ContinuousClock.now - started)
+            handles.duration.record(ContinuousClock.now - started)
             let failure: DeliveryError =
                 switch error {
                 case let delivery as DeliveryError: delivery
-                case let timeout as TimeoutError: DeliveryError(.retryable, "\(action.kind) \(timeout)")
                 default: DeliveryError(.retryable, "\(error)")
                 }
-            metrics.actionFailed(action.kind, failure.class.rawValue).increment()
+            (failure.isPermanent ? handles.permanent : handles.retryable).increment()
             breakers.record(action.endpoint, success: failure.isPermanent)
             return Failure(action: action, error: failure)
         }
     }
 
     private func deadLetter(
-        _ payload: [UInt8], origin: String, reason: DeadLetter.Reason, attempts: Int, error: String, eventID: UUID?,
-        handler: String?
+        _ message: PreparedMessage, reason: DeadLetter.Reason, error: String, eventID: UUID?, handler: String?
     ) async -> Outcome {
         let now = Timestamp.now()
         let letter = DeadLetter(
-            origin: origin, payload: String(decoding: payload, as: UTF8.self), reason: reason, attempts: attempts,
-            firstFailedAt: now, lastFailedAt: now, lastError: error, eventId: eventID, handler: handler)
+            origin: message.origin, payload: String(decoding: message.payload, as: UTF8.self), reason: reason,
+            attempts: message.deliveries, firstFailedAt: now, lastFailedAt: now, lastError: error, eventId: eventID,
+            handler: handler)
         guard await marks.deadLetter(letter) else {
             // Nowhere to keep it: keep the message instead.
-            return .nak(delay: backoff.delay(afterFailure: attempts))
+            return .nak(delay: backoff.delay(afterFailure: message.deliveries))
         }
         metrics.deadLetters(reason).increment()
         return .term

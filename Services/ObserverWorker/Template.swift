@@ -57,7 +57,7 @@ struct TemplateContext: @unchecked Sendable {
             return String(decoding: (try? WireFormat.encode(row)) ?? Array("null".utf8), as: UTF8.self)
         }
         var values: [String: Any] = [
-            "event_id": event.id.uuidString.lowercased(), "entity_type": event.entityType, "entity_id": event.entityId,
+            "event_id": event.id.lowercasedString, "entity_type": event.entityType, "entity_id": event.entityId,
             "operation": event.operation.rawValue, "source": event.source, "occurred_at": event.occurredAt.rfc3339,
             "cursor": event.cursor, "event_json": String(decoding: json, as: UTF8.self),
             "before_json": text(event.before), "after_json": text(event.after),

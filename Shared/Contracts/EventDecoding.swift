@@ -44,7 +44,7 @@ extension EntityEvent {
             default: throw fail("'\(key)' must be an object or null")
             }
         }
-        guard let id = UUID(uuidString: try string("id")) else { throw fail("'id' is not a UUID") }
+        guard let id = UUID(text: try string("id")) else { throw fail("'id' is not a UUID") }
         eventId = id
         guard case .int(let cursor)? = fields["cursor"] else { throw fail("'cursor' must be an integer") }
         guard let operation = Operation(rawValue: try string("operation")) else {

@@ -249,7 +249,7 @@ public enum FastJSON {
         writer.key("entity_type", first: false)
         writer.string(event.entityType)
         writer.key("id", first: false)
-        writer.string(event.id.uuidString.lowercased())
+        writer.string(event.id.lowercasedString)
         writer.key("occurred_at", first: false)
         writer.string(event.occurredAt.rfc3339)
         writer.key("operation", first: false)

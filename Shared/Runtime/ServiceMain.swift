@@ -56,7 +56,15 @@ public enum ServiceMain {
         logger[metadataKey: "service"] = "\(name)"
         let registry = PrometheusCollectorRegistry()
         if configuration.metrics.enabled {
-            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+            var factory = PrometheusMetricsFactory(registry: registry)
+            // From 100 µs (dedup checks, Redis round trips) to 10 s (slow webhooks).
+            factory.defaultDurationHistogramBuckets = [
+                .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .microseconds(2500),
+                .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+                .milliseconds(250), .milliseconds(500), .seconds(1), .microseconds(2_500_000), .seconds(5),
+                .seconds(10),
+            ]
+            MetricsSystem.bootstrap(factory)
         }
         do {
             let set = try await build(ServiceContext(name: name, configuration: configuration, logger: logger))

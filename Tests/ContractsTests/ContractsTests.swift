@@ -271,3 +271,22 @@ struct FastJSONTests {
         #expect(throws: FastJSON.ParseError.self) { try FastJSON.parse(text) }
     }
 }
+
+@Suite("UUID text")
+struct UUIDTextTests {
+    @Test("the fast parser and formatter agree with Foundation")
+    func roundTrip() {
+        for _ in 0..<200 {
+            let id = UUID()
+            #expect(id.lowercasedString == id.uuidString.lowercased())
+            #expect(UUID(text: id.uuidString) == id)
+            #expect(UUID(text: id.lowercasedString) == id)
+        }
+        for bad in [
+            "", "6f1c1f4e-3b7a-4d44-9d1e-0b5e0f7a9c1", "6f1c1f4e-3b7a-4d44-9d1e-0b5e0f7a9c10a",
+            "6f1c1f4e+3b7a-4d44-9d1e-0b5e0f7a9c10", "6f1c1f4e-3b7a-4d44-9d1e-0b5e0f7a9c1g",
+        ] {
+            #expect(UUID(text: bad) == nil, "\(bad)")
+        }
+    }
+}

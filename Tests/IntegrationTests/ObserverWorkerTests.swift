@@ -334,3 +334,114 @@ struct ObserverWorkerTests {
         await fixture.cleanUp()
     }
 }
+
+@Suite("observer-worker processes", .serialized)
+struct ObserverWorkerProcessTests {
+    @Test(
+        "effects under kill -9: 10,000 events, 3 workers, one killed at each fifth of the work; nothing lost, duplicates carry the same webhook-id"
+    )
+    func crashes() async throws {
+        let receiver = try await Receiver()
+        let fixture = try await ObserverFixture.make(
+            observers: """
+                [[observers]]
+                name = "hook"
+                entity = "order"
+                [[observers.actions]]
+                kind = "webhook"
+                url = "\(receiver.url)/hook"
+                timeout = "2s"
+                """,
+            observer: """
+                ack_wait = "2s"
+                max_in_flight = 8
+                backoff = { kind = "fixed", base = "100ms", cap = "100ms" }
+                """)
+        let count = 10_000
+        let events = (0..<count).map { order($0) }
+        for batch in stride(from: 0, to: count, by: 1000) {
+            let messages = events[batch..<min(count, batch + 1000)].map { event in
+                OutgoingMessage(
+                    subject: "\(fixture.prefix).order.update", payload: FastJSON.encode(event),
+                    messageId: event.id.uuidString.lowercased())
+            }
+            for result in try await fixture.jetStream.publishBatch(messages, timeout: .seconds(30)) {
+                _ = try result.get()
+            }
+        }
+        var workers: [(ServerProcess, Int)] = []
+        for _ in 0..<3 {
+            let worker = try fixture.worker()
+            try await worker.0.start(waitForPort: worker.1)
+            workers.append(worker)
+        }
+        var random = SeededRandom(seed: 20_261_123)
+        let expected = Set(events.map { "\($0.id.uuidString.lowercased()).hook#0" })
+        func distinct() -> Set<String> { Set(receiver.requests.compactMap { $0.headers["webhook-id"] }) }
+        var kills = 0
+        let deadline = ContinuousClock.now + .seconds(150)
+        // A kill at 20, 40, 60 and 80% of the deliveries, at least a second apart, a random worker each time.
+        for threshold in [0.2, 0.4, 0.6, 0.8] {
+            try await Task.sleep(for: .milliseconds(1000 + Int(random.next() % 500)))
+            while Double(receiver.count) < threshold * Double(count), ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            let victim = Int(random.next() % 3)
+            #expect(workers[victim].0.stop(kill: true) == 128 + SIGKILL)
+            kills += 1
+            let replacement = try fixture.worker()
+            try await replacement.0.start(waitForPort: replacement.1)
+            workers[victim] = replacement
+        }
+        while receiver.count < count, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
+        _ = try await eventually(.seconds(30)) { distinct().count == count }
+        // Let redeliveries of the last kill settle (ack_wait 2 s), then count.
+        try await Task.sleep(for: .seconds(3))
+        let seen = distinct()
+        let raw = receiver.requests.count
+        let lost = expected.subtracting(seen).count
+        let duplicates = raw - seen.count
+        print(
+            "observer-worker kill -9: events \(count), kills \(kills), delivered \(seen.count), lost \(lost),"
+                + " raw duplicates \(duplicates) (\(String(format: "%.3f", Double(duplicates) * 100 / Double(count)))%)"
+        )
+        #expect(lost == 0)
+        #expect(seen == expected)
+        #expect(Double(duplicates) < Double(count) * 0.001, "duplicates under 0.1%")
+        #expect(kills == 4, "the test killed workers while they worked")
+        for (worker, _) in workers { #expect(worker.stop() == 0) }
+        let redis = try redisClient()
+        defer { redis.close() }
+        #expect(try await fixture.deadLetters(redis).isEmpty)
+        await receiver.stop()
+        await fixture.cleanUp()
+    }
+
+    @Test("Redis down: dedup and done marks fail open, events are still delivered")
+    func redisDown() async throws {
+        let receiver = try await Receiver()
+        let fixture = try await ObserverFixture.make(
+            observers: """
+                [[observers]]
+                name = "hook"
+                entity = "order"
+                [[observers.actions]]
+                kind = "webhook"
+                url = "\(receiver.url)/hook"
+                """)
+        let deadRedis = "redis://127.0.0.1:\(try Stack.freePort())"
+        let (worker, port) = try fixture.worker(environment: [
+            "FRAISEQL_REDIS_URL": deadRedis, "FRAISEQL_REDIS_COMMAND_TIMEOUT": "200ms",
+        ])
+        try await worker.start(waitForPort: port)
+        for id in 0..<5 { try await fixture.publish(order(id)) }
+        #expect(try await eventually { receiver.requests.count == 5 })
+        let ready = await httpGet("http://127.0.0.1:\(port)/health/ready")
+        #expect(ready?.0 == 503 && ready?.1.contains(#""redis":false"#) == true, "reported, not hidden")
+        let metrics = await httpGet("http://127.0.0.1:\(port)/metrics")?.1 ?? ""
+        #expect(metrics.contains("fraiseql_observer_store_errors_total"))
+        #expect(worker.stop() == 0)
+        await receiver.stop()
+        await fixture.cleanUp()
+    }
+}

@@ -35,6 +35,8 @@ final class Receiver: Sendable {
     var url: String { "http://127.0.0.1:\(port)" }
 
     var requests: [Request] { log.requests.withLock { $0 } }
+    /// How many requests arrived (cheap: no copy).
+    var count: Int { log.requests.withLock { $0.count } }
 
     /// `respond` gets the request and its 0-based arrival index.
     init(respond: @escaping @Sendable (Request, Int) -> Reply = { _, _ in Reply() }) async throws {

@@ -4,16 +4,49 @@ import Foundation
 import JobQueue
 import Logging
 import Runtime
+import Synchronization
 
-/// One event, as the actions see it.
+/// One event, as the actions see it. The template context is built on first use (only actions
+/// with templates need it).
 struct ActionInput: Sendable {
     let event: EntityEvent
-    let context: TemplateContext
+    let payload: [UInt8]
     let logger: Logger
+    private let lazyContext: LazyTemplateContext
+
+    init(event: EntityEvent, payload: [UInt8], logger: Logger) {
+        self.event = event
+        self.payload = payload
+        self.logger = logger
+        lazyContext = LazyTemplateContext(event: event, payload: payload)
+    }
+
+    var context: TemplateContext { lazyContext.value }
 }
 
-/// An action of an observer. `perform` returns when the effect happened; it throws a
-/// ``DeliveryError`` saying whether retrying can help (any other error is retried).
+final class LazyTemplateContext: Sendable {
+    private let event: EntityEvent
+    private let payload: [UInt8]
+    private let built = Mutex<TemplateContext?>(nil)
+
+    init(event: EntityEvent, payload: [UInt8]) {
+        self.event = event
+        self.payload = payload
+    }
+
+    var value: TemplateContext {
+        built.withLock { built in
+            if let built { return built }
+            let context = TemplateContext(event, json: payload)
+            built = context
+            return context
+        }
+    }
+}
+
+/// An action of an observer. `perform` returns when the effect happened, within `timeout` (each
+/// action enforces its own: HTTP and SMTP deadlines, a guarded query for the audit index); it throws
+/// a ``DeliveryError`` saying whether retrying can help (any other error is retried).
 protocol ObserverAction: Sendable {
     var kind: String { get }
     /// `<observer>#<index>`: names the action in done marks, idempotency keys and metrics.

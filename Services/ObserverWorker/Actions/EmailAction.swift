@@ -52,6 +52,6 @@ struct EmailAction: ObserverAction {
             EmailMessage(
                 from: from, to: to.map { $0.render(input.context) }, subject: subject.render(input.context),
                 body: body.render(input.context),
-                messageID: "\(input.event.id.uuidString.lowercased()).\(key)@fraiseql"))
+                messageID: "\(input.event.id.lowercasedString).\(key)@fraiseql"))
     }
 }

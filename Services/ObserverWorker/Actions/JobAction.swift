@@ -42,7 +42,7 @@ struct JobAction: ObserverAction {
 
     /// A UUID made from the first 16 bytes of SHA-256(event id, action key), version 8.
     static func jobID(event: UUID, key: String) -> UUID {
-        var bytes = Array(SHA256.hash(data: Array("\(event.uuidString.lowercased()).\(key)".utf8)).prefix(16))
+        var bytes = Array(SHA256.hash(data: Array("\(event.lowercasedString).\(key)".utf8)).prefix(16))
         bytes[6] = (bytes[6] & 0x0f) | 0x80
         bytes[8] = (bytes[8] & 0x3f) | 0x80
         return UUID(
@@ -68,7 +68,7 @@ struct JobAction: ObserverAction {
         let job = Job(
             id: Self.jobID(event: input.event.id, key: key), queue: queueName, kind: jobKind, payload: body,
             maxAttempts: maxAttempts, backoff: backoff, sourceEventId: input.event.id,
-            uniqueKey: "\(input.event.id.uuidString.lowercased()).\(key)")
+            uniqueKey: "\(input.event.id.lowercasedString).\(key)")
         do {
             try await queue.enqueue(job)  // `.duplicate` means an earlier delivery enqueued it: done too
         } catch {

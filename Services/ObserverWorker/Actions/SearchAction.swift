@@ -40,7 +40,14 @@ struct SearchAction: ObserverAction {
     }
 
     func perform(_ input: ActionInput) async throws {
-        try await backend.index(input.event, json: FastJSON.encode(input.event), index: indexName, timeout: timeout)
+        let (backend, event, payload, index, timeout) = (backend, input.event, input.payload, indexName, timeout)
+        do {
+            try await withTimeout(timeout) {
+                try await backend.index(event, json: payload, index: index, timeout: timeout)
+            }
+        } catch let error as TimeoutError {
+            throw DeliveryError(.retryable, "audit index: \(error)")
+        }
     }
 }
 
@@ -138,7 +145,7 @@ struct ElasticsearchIndex: SearchIndex {
     func index(_ event: EntityEvent, json: [UInt8], index: String, timeout: Duration) async throws {
         let operation = try WireFormat.encode(
             JSONValue.object([
-                "index": .object(["_index": .string(index), "_id": .string(event.id.uuidString.lowercased())])
+                "index": .object(["_index": .string(index), "_id": .string(event.id.lowercasedString)])
             ]))
         let body = operation + [UInt8(ascii: "\n")] + json + [UInt8(ascii: "\n")]
         let base = url.value.hasSuffix("/") ? String(url.value.dropLast()) : url.value

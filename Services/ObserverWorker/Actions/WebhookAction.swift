@@ -87,7 +87,7 @@ struct WebhookAction: ObserverAction {
 
     func perform(_ input: ActionInput) async throws {
         let payload = renderedBody(input)
-        let id = "\(input.event.id.uuidString.lowercased()).\(key)"
+        let id = "\(input.event.id.lowercasedString).\(key)"
         var headers = headers
         headers.append(("Content-Type", "application/json"))
         headers.append(("webhook-id", id))
