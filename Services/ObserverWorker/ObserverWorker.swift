@@ -8,6 +8,8 @@ import JobQueue
 import Logging
 import Metrics
 import NATS
+import PostgresChangeLog
+import PostgresNIO
 import Redis
 import Runtime
 import ServiceLifecycle
@@ -16,16 +18,20 @@ import Synchronization
 public enum ObserverWorker {
     public static func buildServices(_ context: ServiceContext) async throws -> ServiceSet {
         let configuration = context.configuration
-        guard configuration.observer.transport == "nats" else {
-            throw ConfigError(
-                key: "observer.transport",
-                message: "'postgres' (the NATS-less topology) is not available yet; use 'nats'")
+        let metrics = ObserverMetrics(factory: MetricsSystem.factory)
+        if configuration.observer.transport == "postgres" {
+            return try postgresServices(context, metrics: metrics)
         }
         let (redis, redisSet) = try FleetClients.redisServiceSet(context)
         let reader = try FleetClients.redis(configuration, logger: context.logger)
-        let metrics = ObserverMetrics(factory: MetricsSystem.factory)
+        let errors = metrics.redisErrors
+        let marks = RedisMarkStore(
+            redis: redis, reader: reader, prefix: configuration.redis.keyPrefix,
+            dedupWindow: configuration.observer.dedupWindow, doneTTL: configuration.observer.doneTTL,
+            deadLetterMaxLength: configuration.observer.deadLetterMaxLength, logger: context.logger,
+            onError: { errors.increment() })
         let pipeline = try makePipeline(
-            configuration, redis: redis, reader: reader, metrics: metrics, logger: context.logger)
+            configuration, marks: marks, redis: redis, metrics: metrics, logger: context.logger)
         let (jetStream, natsSet) = try await FleetClients.natsServiceSet(context)
         let consumer = NATSObserverConsumer(
             jetStream: jetStream, pipeline: pipeline, configuration: configuration, metrics: metrics,
@@ -34,12 +40,37 @@ public enum ObserverWorker {
             with: ServiceSet(services: [reader, consumer], readiness: [consumer.readiness]))
     }
 
+    /// PostgreSQL only: the change log is the queue, marks and dead letters are tables.
+    static func postgresServices(_ context: ServiceContext, metrics: ObserverMetrics) throws -> ServiceSet {
+        let configuration = context.configuration
+        guard let url = configuration.postgres.url else {
+            throw ConfigError(key: "postgres.url", message: "the 'postgres' observer transport needs [postgres] url")
+        }
+        let connection: PostgresConnection.Configuration
+        do {
+            connection = try PostgresURL.configuration(url.value)
+        } catch {
+            throw ConfigError(key: "postgres.url", message: "\(error)")
+        }
+        let marks = PostgresMarkStore(configuration: connection, logger: context.logger)
+        var pipeline = try makePipeline(
+            configuration, marks: marks, redis: nil, metrics: metrics, logger: context.logger)
+        let closeSearch = pipeline.close
+        pipeline.close = {
+            await closeSearch()
+            await marks.close()
+        }
+        let transport = PostgresObserverTransport(
+            pipeline: pipeline, configuration: connection, batchSize: min(configuration.observer.maxInFlight, 1000),
+            pollInterval: configuration.bridge.pollInterval, logger: context.logger)
+        return ServiceSet(services: [transport], readiness: [transport.readiness])
+    }
+
     /// Compiles the observers of the configuration (errors name the key) with the fleet's clients.
     static func makePipeline(
-        _ configuration: FleetConfiguration, redis: RedisClient, reader: RedisClient, metrics: ObserverMetrics,
+        _ configuration: FleetConfiguration, marks: any MarkStore, redis: RedisClient?, metrics: ObserverMetrics,
         logger: Logger
     ) throws -> ObserverPipeline {
-        let keyPrefix = configuration.redis.keyPrefix
         let search: (any SearchIndex)?
         if let url = configuration.search.elasticsearchURL {
             search = ElasticsearchIndex(url: url, http: HTTPDelivery())
@@ -49,14 +80,14 @@ public enum ObserverWorker {
             search = nil
         }
         let resources = ActionResources(
-            http: HTTPDelivery(), smtp: FleetClients.smtp(configuration.smtp),
-            smtpFrom: configuration.smtp.from,
-            jobQueue: JobQueue(
-                redis: redis, prefix: keyPrefix, uniqueTTL: configuration.jobs.uniqueTTL,
-                deadLetterMaxLength: configuration.jobs.deadLetterMaxLength),
+            http: HTTPDelivery(), smtp: FleetClients.smtp(configuration.smtp), smtpFrom: configuration.smtp.from,
+            jobQueue: redis.map { redis in
+                JobQueue(
+                    redis: redis, prefix: configuration.redis.keyPrefix, uniqueTTL: configuration.jobs.uniqueTTL,
+                    deadLetterMaxLength: configuration.jobs.deadLetterMaxLength)
+            },
             jobs: configuration.jobs, search: search, searchIndexName: configuration.search.index)
         let observers = try CompiledObserver.compile(configuration.observers, resources: resources)
-        let errors = metrics.redisErrors
         let breakers = CircuitBreakers(
             threshold: configuration.observer.circuitFailures, reset: configuration.observer.circuitReset
         ) { endpoint, phase in
@@ -66,14 +97,8 @@ public enum ObserverWorker {
                 metadata: ["endpoint": "\(endpoint)"])
         }
         var pipeline = ObserverPipeline(
-            observers: observers,
-            marks: RedisMarkStore(
-                redis: redis, reader: reader, prefix: keyPrefix, dedupWindow: configuration.observer.dedupWindow,
-                doneTTL: configuration.observer.doneTTL,
-                deadLetterMaxLength: configuration.observer.deadLetterMaxLength,
-                logger: logger, onError: { errors.increment() }),
-            breakers: breakers, backoff: configuration.observer.backoff, maxDeliver: configuration.observer.maxDeliver,
-            metrics: metrics, logger: logger)
+            observers: observers, marks: marks, breakers: breakers, backoff: configuration.observer.backoff,
+            maxDeliver: configuration.observer.maxDeliver, metrics: metrics, logger: logger)
         pipeline.close = { await search?.close() }
         return pipeline
     }

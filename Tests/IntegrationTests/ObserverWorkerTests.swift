@@ -354,7 +354,7 @@ struct ObserverWorkerProcessTests {
                 """,
             observer: """
                 ack_wait = "2s"
-                max_in_flight = 8
+                max_in_flight = 4
                 backoff = { kind = "fixed", base = "100ms", cap = "100ms" }
                 """)
         let count = 10_000

@@ -35,7 +35,12 @@ struct TestDatabase {
 
     func execute(_ sql: String) async throws {
         let connection = try await connect()
-        try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Logger(label: "tests"))
+        do {
+            try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Logger(label: "tests"))
+        } catch {
+            try? await connection.close()
+            throw error
+        }
         try await connection.close()
     }
 }

@@ -26,7 +26,10 @@ struct JobAction: ObserverAction {
 
     init(_ action: ObserverDefinition.Action, key: String, resources: ActionResources) throws(ConfigError) {
         let settings = try ActionSettings(action, allowed: ["job_kind", "queue", "payload", "max_attempts", "timeout"])
-        guard let queue = resources.jobQueue else { throw settings.scope.error("kind", "a 'job' action needs [redis]") }
+        guard let queue = resources.jobQueue else {
+            throw settings.scope.error(
+                "kind", "a 'job' action needs Redis: not available with the 'postgres' transport")
+        }
         self.key = key
         self.queue = queue
         guard let jobKind = try settings.scope.optionalString("job_kind") else {

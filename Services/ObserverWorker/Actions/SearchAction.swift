@@ -87,25 +87,38 @@ actor PostgresSearchIndex: SearchIndex {
         self.logger = logger
     }
 
+    /// One connection for all concurrent calls: the actor suspends while connecting, so a second
+    /// caller waits for the same attempt instead of opening (and leaking) another connection.
+    private var opening: Task<PostgresConnection, any Error>?
+
     private func open() async throws -> PostgresConnection {
         if let connection, !connection.isClosed { return connection }
-        let connection = try await PostgresConnection.connect(configuration: configuration, id: 10, logger: logger)
+        if let opening { return try await opening.value }
+        let (configuration, logger, prepare) = (configuration, logger, !prepared)
+        let task = Task { try await Self.connect(configuration, logger: logger, prepare: prepare) }
+        opening = task
+        defer { opening = nil }
+        let connection = try await task.value
         self.connection = connection
-        if !prepared {
+        prepared = true
+        return connection
+    }
+
+    private static func connect(_ configuration: PostgresConnection.Configuration, logger: Logger, prepare: Bool)
+        async throws -> PostgresConnection
+    {
+        let connection = try await PostgresConnection.connect(configuration: configuration, id: 10, logger: logger)
+        guard prepare else { return connection }
+        do {
             try await connection.query(
                 "SELECT pg_advisory_lock(hashtext('fraiseql_observer.audit_index'))", logger: logger)
-            do {
-                for statement in Self.ddl {
-                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
-                }
-            } catch {
-                _ = try? await connection.query("SELECT pg_advisory_unlock_all()", logger: logger)
-                throw error
-            }
+            for statement in ddl { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
             try await connection.query("SELECT pg_advisory_unlock_all()", logger: logger)
-            prepared = true
+            return connection
+        } catch {
+            try? await connection.close()
+            throw error
         }
-        return connection
     }
 
     func close() async {

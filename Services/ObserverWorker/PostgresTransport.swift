@@ -1,0 +1,299 @@
+import Contracts
+import Foundation
+import Logging
+import PostgresChangeLog
+import PostgresNIO
+import Runtime
+import ServiceLifecycle
+import Synchronization
+
+/// The `postgres` transport: the smallest deployment, PostgreSQL only (no NATS, no Redis).
+///
+/// Workers read the change log that `install` created (the bridge's triggers) directly. Each batch
+/// is claimed in a transaction with `FOR UPDATE SKIP LOCKED`, so several workers share the work;
+/// the rows stay locked while their actions run, and the transaction settles them: `published_at`
+/// for done or dead-lettered rows, `observer_attempts` (attempts, not before) for retries. A worker
+/// that dies rolls its claim back and another one takes the rows; the per-action done marks
+/// (`observer_done`) are committed on their own connection as each action succeeds, so a retried
+/// row never repeats a finished action. Dead letters go to `fraiseql_observer.dead_letters`.
+final class PostgresObserverTransport: Service, Sendable {
+    static let ddl = [
+        "CREATE SCHEMA IF NOT EXISTS fraiseql_observer",
+        """
+        CREATE TABLE IF NOT EXISTS fraiseql_observer.observer_done (
+            event_id uuid NOT NULL,
+            action_key text NOT NULL,
+            done_at timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (event_id, action_key))
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS fraiseql_observer.observer_attempts (
+            change_id bigint PRIMARY KEY,
+            attempts int NOT NULL,
+            not_before timestamptz NOT NULL)
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS fraiseql_observer.dead_letters (
+            id uuid PRIMARY KEY,
+            origin text NOT NULL,
+            reason text NOT NULL,
+            event_id uuid,
+            handler text,
+            attempts int NOT NULL,
+            last_error text NOT NULL,
+            payload text NOT NULL,
+            first_failed_at timestamptz NOT NULL,
+            last_failed_at timestamptz NOT NULL)
+        """,
+    ]
+
+    let pipeline: ObserverPipeline
+    let configuration: PostgresConnection.Configuration
+    let batchSize: Int
+    let pollInterval: Duration
+    let logger: Logger
+    private let ready = Atomic(false)
+    private let stopping = Atomic(false)
+
+    init(
+        pipeline: ObserverPipeline, configuration: PostgresConnection.Configuration, batchSize: Int,
+        pollInterval: Duration, logger: Logger
+    ) {
+        self.pipeline = pipeline
+        self.configuration = configuration
+        self.batchSize = batchSize
+        self.pollInterval = pollInterval
+        self.logger = logger
+    }
+
+    var readiness: ReadinessCheck {
+        ReadinessCheck("postgres") { self.ready.load(ordering: .acquiring) }
+    }
+
+    func run() async throws {
+        await withGracefulShutdownHandler {
+            await self.loop()
+        } onGracefulShutdown: {
+            self.stopping.store(true, ordering: .releasing)
+        }
+        await pipeline.close()
+    }
+
+    private var isStopping: Bool { stopping.load(ordering: .acquiring) || Task.isCancelled }
+
+    private func loop() async {
+        var failures = 0
+        while !isStopping {
+            do {
+                let connection = try await PostgresConnection.connect(
+                    configuration: configuration, id: 20, logger: logger)
+                defer { Task { try? await connection.close() } }
+                for statement in Self.ddl {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                ready.store(true, ordering: .releasing)
+                failures = 0
+                while !isStopping {
+                    let claimed = try await claimAndProcess(connection)
+                    if claimed == 0 { try? await Task.sleep(for: pollInterval) }
+                }
+            } catch {
+                ready.store(false, ordering: .releasing)
+                failures += 1
+                let delay = Duration.milliseconds(min(5000, 100 << min(failures, 6)))
+                logger.warning(
+                    "PostgreSQL transport failed, retrying",
+                    metadata: ["error": "\(String(reflecting: error))", "retry.in": "\(delay)"])
+                try? await Task.sleep(for: delay)
+            }
+        }
+    }
+
+    /// One claim transaction: lock a batch, run its events, settle every row, commit.
+    private func claimAndProcess(_ connection: PostgresConnection) async throws -> Int {
+        try await connection.query("BEGIN", logger: logger)
+        do {
+            let rows = try await connection.query(
+                """
+                SELECT json_agg(json_build_array(id, event_id, entity_type, entity_id, operation, before, after,
+                                                 changes, tenant_id, (extract(epoch FROM occurred_at) * 1000000)::int8,
+                                                 attempts) ORDER BY id)::text
+                  FROM (SELECT c.*, coalesce(a.attempts, 0) AS attempts
+                          FROM fraiseql_observer.change_log c
+                          LEFT JOIN fraiseql_observer.observer_attempts a ON a.change_id = c.id
+                         WHERE c.published_at IS NULL AND (a.not_before IS NULL OR a.not_before <= now())
+                         ORDER BY c.id
+                         LIMIT \(batchSize)
+                         FOR UPDATE OF c SKIP LOCKED) AS batch
+                """, logger: logger)
+            var text: String?
+            for try await value in rows.decode(String?.self) { text = value }
+            guard let text, case .array(let items) = try FastJSON.parse(text) else {
+                try await connection.query("COMMIT", logger: logger)
+                return 0
+            }
+            var prepared: [(id: Int64, attempts: Int64, message: PreparedMessage)] = []
+            for item in items {
+                guard case .array(let columns) = item, columns.count == 11, case .int(let id) = columns[0],
+                    case .int(let attempts) = columns[10]
+                else { continue }
+                let payload = Self.eventJSON(columns)
+                prepared.append(
+                    (
+                        id, attempts,
+                        pipeline.prepare(payload, origin: "postgres:change_log", deliveries: Int(attempts) + 1)
+                    ))
+            }
+            let states = await pipeline.check(prepared.map(\.message))
+            let pipeline = self.pipeline
+            let outcomes = await withTaskGroup(of: (Int, Outcome).self) { group in
+                for (index, item) in prepared.enumerated() {
+                    group.addTask { (index, await pipeline.finish(item.message, state: states[index])) }
+                }
+                var outcomes = [Outcome](repeating: .nak(delay: nil), count: prepared.count)
+                for await (index, outcome) in group { outcomes[index] = outcome }
+                return outcomes
+            }
+            var settled: [Int64] = []
+            for (index, outcome) in outcomes.enumerated() {
+                let (id, attempts, _) = prepared[index]
+                switch outcome {
+                case .ack, .term:
+                    settled.append(id)
+                case .nak(let delay):
+                    let milliseconds =
+                        delay.map { $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000 }
+                        ?? 0
+                    try await connection.query(
+                        """
+                        INSERT INTO fraiseql_observer.observer_attempts (change_id, attempts, not_before)
+                        VALUES (\(id), \(Int(attempts) + 1), now() + make_interval(secs => \(Double(milliseconds) / 1000)))
+                        ON CONFLICT (change_id) DO UPDATE SET attempts = excluded.attempts, not_before = excluded.not_before
+                        """, logger: logger)
+                }
+            }
+            if !settled.isEmpty {
+                try await connection.query(
+                    "UPDATE fraiseql_observer.change_log SET published_at = now() WHERE id = ANY(\(settled))",
+                    logger: logger)
+                try await connection.query(
+                    "DELETE FROM fraiseql_observer.observer_attempts WHERE change_id = ANY(\(settled))", logger: logger)
+            }
+            try await connection.query("COMMIT", logger: logger)
+            return prepared.count
+        } catch {
+            _ = try? await connection.query("ROLLBACK", logger: logger)
+            throw error
+        }
+    }
+
+    /// The wire JSON of the event in one claimed row (the bridge would have published the same).
+    static func eventJSON(_ columns: [JSONValue]) -> [UInt8] {
+        guard case .int(let id) = columns[0], let eventID = columns[1].stringValue.flatMap(UUID.init(text:)),
+            let entityType = columns[2].stringValue, let entityID = columns[3].stringValue,
+            let operation = columns[4].stringValue.flatMap(Contracts.Operation.init(rawValue:)),
+            case .int(let micros) = columns[9]
+        else { return Array("malformed change-log row: \(columns)".utf8) }
+        let changes = columns[7].objectValue?.mapValues { value in
+            FieldChange(old: value[path: "old"] ?? .null, new: value[path: "new"] ?? .null)
+        }
+        let event = EntityEvent(
+            id: eventID, cursor: id, source: "postgres", entityType: entityType, entityId: entityID,
+            operation: operation, before: columns[5].objectValue, after: columns[6].objectValue, changes: changes,
+            tenantId: columns[8].stringValue, occurredAt: Timestamp(microsecondsSinceEpoch: micros))
+        return FastJSON.encode(event)
+    }
+}
+
+/// Done marks and dead letters in PostgreSQL (the `postgres` transport), on a connection of their
+/// own so they commit independently of the claim transaction. No dedup window is needed: a
+/// settled row is never claimed again. No result cache.
+actor PostgresMarkStore: MarkStore {
+    private let configuration: PostgresConnection.Configuration
+    private let logger: Logger
+    private var connection: PostgresConnection?
+
+    init(configuration: PostgresConnection.Configuration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Concurrent callers share one connection attempt (the actor suspends while connecting).
+    private var opening: Task<PostgresConnection, any Error>?
+
+    private func open() async throws -> PostgresConnection {
+        if let connection, !connection.isClosed { return connection }
+        if let opening { return try await opening.value }
+        let (configuration, logger) = (configuration, logger)
+        let task = Task { try await PostgresConnection.connect(configuration: configuration, id: 21, logger: logger) }
+        opening = task
+        defer { opening = nil }
+        let connection = try await task.value
+        self.connection = connection
+        return connection
+    }
+
+    func close() async {
+        try? await connection?.close()
+        connection = nil
+    }
+
+    private func failed(_ what: String, _ error: any Error) {
+        logger.warning("PostgreSQL mark store: \(what) failed", metadata: ["error": "\(String(reflecting: error))"])
+        Task { await self.reset() }
+    }
+
+    private func reset() async {
+        try? await connection?.close()
+        connection = nil
+    }
+
+    func check(_ events: [(id: UUID, actionKeys: [String])]) async -> [MarkState] {
+        guard !events.isEmpty else { return [] }
+        do {
+            let connection = try await open()
+            let rows = try await connection.query(
+                "SELECT event_id, action_key FROM fraiseql_observer.observer_done WHERE event_id = ANY(\(events.map(\.id)))",
+                logger: logger)
+            var done: [UUID: Set<String>] = [:]
+            for try await (id, key) in rows.decode((UUID, String).self) { done[id, default: []].insert(key) }
+            return events.map { MarkState(processed: false, done: done[$0.id] ?? []) }
+        } catch {
+            failed("check", error)
+            return events.map { _ in MarkState() }
+        }
+    }
+
+    func mark(eventID: UUID, done actionKeys: [String], processed: Bool) async {
+        guard !actionKeys.isEmpty else { return }
+        do {
+            let connection = try await open()
+            try await connection.query(
+                """
+                INSERT INTO fraiseql_observer.observer_done (event_id, action_key)
+                SELECT \(eventID), unnest(\(actionKeys)::text[]) ON CONFLICT DO NOTHING
+                """, logger: logger)
+        } catch { failed("mark", error) }
+    }
+
+    func cached(_ key: String) async -> Bool { false }
+    func cache(_ key: String, ttl: Duration) async {}
+
+    func deadLetter(_ letter: DeadLetter) async -> Bool {
+        do {
+            let connection = try await open()
+            try await connection.query(
+                """
+                INSERT INTO fraiseql_observer.dead_letters
+                    (id, origin, reason, event_id, handler, attempts, last_error, payload, first_failed_at, last_failed_at)
+                VALUES (\(letter.id), \(letter.origin), \(letter.reason.rawValue), \(letter.eventId), \(letter.handler),
+                        \(letter.attempts), \(letter.lastError), \(letter.payload), \(letter.firstFailedAt.date),
+                        \(letter.lastFailedAt.date))
+                """, logger: logger)
+            return true
+        } catch {
+            failed("dead letter", error)
+            return false
+        }
+    }
+}

@@ -1,0 +1,175 @@
+import Contracts
+import Foundation
+import Logging
+import PostgresChangeLog
+import PostgresNIO
+import Runtime
+import Testing
+
+/// The `postgres` transport: PostgreSQL only, NATS and Redis pointed at ports where nothing listens.
+struct PostgresObserverFixture {
+    let database: TestDatabase
+    let configPath: String
+
+    static func make(observers: String, observer: String = "") async throws -> PostgresObserverFixture {
+        let database = try await TestDatabase.create()
+        try await database.execute("CREATE TABLE orders (id serial PRIMARY KEY, status text, total numeric)")
+        try await ChangeLogInstaller.install(
+            configuration: database.configuration,
+            tables: [Runtime.BridgeConfiguration.Table(table: "public.orders", entity: "order")],
+            logger: Logger(label: "tests"))
+        let config = """
+            [log]
+            level = "warning"
+            [nats]
+            url = "nats://127.0.0.1:\(try Stack.freePort())"
+            [redis]
+            url = "redis://127.0.0.1:\(try Stack.freePort())"
+            [postgres]
+            url = "\(database.url)"
+            [bridge]
+            poll_interval = "50ms"
+            [observer]
+            transport = "postgres"
+            \(observer)
+            \(observers)
+            """
+        let path = try Stack.temporaryDirectory().appendingPathComponent("fraiseql.toml").path
+        try config.write(toFile: path, atomically: true, encoding: .utf8)
+        return PostgresObserverFixture(database: database, configPath: path)
+    }
+
+    func worker() throws -> (ServerProcess, Int) {
+        let port = try Stack.freePort()
+        return (
+            ServerProcess(
+                executable: try Binaries.path("observer-worker"), arguments: ["--config", configPath],
+                environment: ["FRAISEQL_METRICS_LISTEN": "127.0.0.1:\(port)"]), port
+        )
+    }
+
+    func count(_ sql: String) async throws -> Int {
+        let connection = try await database.connect()
+        defer { Task { try? await connection.close() } }
+        var result = 0
+        for try await value in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Logger(label: "tests"))
+            .decode(Int.self)
+        {
+            result = value
+        }
+        return result
+    }
+}
+
+@Suite("observer-worker, postgres transport", .serialized)
+struct ObserverPostgresTests {
+    @Test("actions deliver from the change log with no NATS or Redis; a 400 lands in the dead_letters table")
+    func actions() async throws {
+        let receiver = try await Receiver { request, _ in
+            request.path == "/refuse" ? .init(status: 400, body: "no") : .init()
+        }
+        let fixture = try await PostgresObserverFixture.make(
+            observers: """
+                [[observers]]
+                name = "paid"
+                entity = "order"
+                operations = ["update"]
+                condition = "field_changed_to('status', 'paid')"
+                [[observers.actions]]
+                kind = "webhook"
+                url = "\(receiver.url)/paid"
+                signing_secret = "\(ObserverWorkerTests.secret)"
+                body = '{"order": {{after.id}}, "status": "{{after.status}}"}'
+                [[observers.actions]]
+                kind = "search"
+                [[observers]]
+                name = "refused"
+                entity = "order"
+                operations = ["delete"]
+                [[observers.actions]]
+                kind = "webhook"
+                url = "\(receiver.url)/refuse"
+                """)
+        let (worker, port) = try fixture.worker()
+        try await worker.start(waitForPort: port)
+        for statement in [
+            "INSERT INTO orders (status, total) VALUES ('new', 10), ('new', 20), ('new', 30)",
+            "UPDATE orders SET status = 'paid' WHERE id IN (1, 2)", "UPDATE orders SET total = 31 WHERE id = 3",
+            "DELETE FROM orders WHERE id = 3",
+        ] {
+            try await fixture.database.execute(statement)
+        }
+        #expect(
+            try await eventually {
+                try await fixture.count("SELECT count(*)::int FROM fraiseql_observer.dead_letters") == 1
+            })
+        #expect(
+            try await eventually {
+                try await fixture.count(
+                    "SELECT count(*)::int FROM fraiseql_observer.change_log WHERE published_at IS NULL") == 0
+            })
+        let paid = receiver.requests.filter { $0.path == "/paid" }
+        #expect(paid.count == 2)
+        let bodies = Set(paid.map(\.text))
+        #expect(bodies == [#"{"order": 1, "status": "paid"}"#, #"{"order": 2, "status": "paid"}"#])
+        let (status, verdict) = try verifySignatures(paid, secret: ObserverWorkerTests.secret)
+        #expect(status == 0, "\(verdict)")
+        #expect(try await fixture.count("SELECT count(*)::int FROM fraiseql_observer.audit_index") == 2)
+        #expect(
+            try await fixture.count(
+                "SELECT count(*)::int FROM fraiseql_observer.dead_letters WHERE reason = 'permanent_error' AND handler = 'refused#0' AND last_error LIKE '%HTTP 400%'"
+            ) == 1)
+        #expect(receiver.requests.filter { $0.path == "/refuse" }.count == 1)
+        let ready = await httpGet("http://127.0.0.1:\(port)/health/ready")
+        #expect(ready?.0 == 200, "ready without NATS and Redis: \(String(describing: ready))")
+        #expect(worker.stop() == 0)
+        await receiver.stop()
+    }
+
+    @Test(
+        "two workers share the change log (SKIP LOCKED); kill -9 mid-way loses nothing, duplicates keep their webhook-id"
+    )
+    func sharedAndCrashSafe() async throws {
+        let receiver = try await Receiver()
+        let fixture = try await PostgresObserverFixture.make(
+            observers: """
+                [[observers]]
+                name = "hook"
+                entity = "order"
+                [[observers.actions]]
+                kind = "webhook"
+                url = "\(receiver.url)/hook"
+                """,
+            observer: "max_in_flight = 8")
+        let rows = 2000
+        try await fixture.database.execute(
+            "INSERT INTO orders (status, total) SELECT 'new', n FROM generate_series(1, \(rows)) AS n")
+        var workers = [try fixture.worker(), try fixture.worker()]
+        for (worker, port) in workers { try await worker.start(waitForPort: port) }
+        var kills = 0
+        for threshold in [rows / 4, rows / 2] {
+            while receiver.count < threshold { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(workers[kills % 2].0.stop(kill: true) == 128 + SIGKILL)
+            let replacement = try fixture.worker()
+            try await replacement.0.start(waitForPort: replacement.1)
+            workers[kills % 2] = replacement
+            kills += 1
+        }
+        #expect(
+            try await eventually(.seconds(60)) {
+                try await fixture.count(
+                    "SELECT count(*)::int FROM fraiseql_observer.change_log WHERE published_at IS NULL") == 0
+            })
+        let ids = receiver.requests.compactMap { $0.headers["webhook-id"] }
+        let distinct = Set(ids)
+        let duplicates = ids.count - distinct.count
+        print(
+            "postgres transport kill -9: rows \(rows), kills \(kills), delivered \(distinct.count), duplicates \(duplicates)"
+        )
+        #expect(distinct.count == rows, "every row's effect delivered")
+        #expect(Double(duplicates) <= Double(rows) * 0.01)
+        #expect(try await fixture.count("SELECT count(*)::int FROM fraiseql_observer.dead_letters") == 0)
+        for (worker, _) in workers { #expect(worker.stop() == 0) }
+        await receiver.stop()
+    }
+}
