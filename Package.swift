@@ -190,7 +190,7 @@ let package = Package(
         + service(
             "ObserverCLI", executable: "fraiseql-observer",
             dependencies: runtimeDeps + [
-                "NATS", "Redis", "PostgresChangeLog", "JobQueue",
+                "NATS", "Redis", "PostgresChangeLog", "JobQueue", "ObserverWorker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         )

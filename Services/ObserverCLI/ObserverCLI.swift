@@ -5,6 +5,7 @@ import FleetClients
 import Foundation
 import Logging
 import NATS
+import ObserverWorker
 import PostgresChangeLog
 import Runtime
 
@@ -48,6 +49,12 @@ struct Validate: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try options.load()
+        do {
+            try ObserverWorker.validate(configuration)
+        } catch {
+            FileHandle.standardError.write(Data("configuration error: \(error.description)\n".utf8))
+            throw ExitCode(ServiceMain.configurationExitCode)
+        }
         print(
             "configuration OK: \(configuration.observers.count) observer(s), \(configuration.bridge.tables.count) bridged table(s), stream \(configuration.nats.stream.name)"
         )

@@ -40,6 +40,21 @@ public enum ObserverWorker {
             with: ServiceSet(services: [reader, consumer], readiness: [consumer.readiness]))
     }
 
+    /// Compiles the observers as the service would (conditions, templates, action keys), without
+    /// connecting to anything: `fraiseql-observer validate` runs it.
+    public static func validate(_ configuration: FleetConfiguration) throws(ConfigError) {
+        let resources = ActionResources(
+            http: HTTPDelivery(), smtp: FleetClients.smtp(configuration.smtp), smtpFrom: configuration.smtp.from,
+            jobQueue: configuration.observer.transport == "postgres"
+                ? nil
+                : JobQueue(redis: RedisClient(configuration: RedisClientConfiguration(host: "localhost", port: 6379))),
+            jobs: configuration.jobs,
+            search: configuration.postgres.url != nil || configuration.search.elasticsearchURL != nil
+                ? ValidationOnlyIndex() : nil,
+            searchIndexName: configuration.search.index)
+        _ = try CompiledObserver.compile(configuration.observers, resources: resources)
+    }
+
     /// PostgreSQL only: the change log is the queue, marks and dead letters are tables.
     static func postgresServices(_ context: ServiceContext, metrics: ObserverMetrics) throws -> ServiceSet {
         let configuration = context.configuration
@@ -102,6 +117,13 @@ public enum ObserverWorker {
         pipeline.close = { await search?.close() }
         return pipeline
     }
+}
+
+/// Stands in for the audit index while validating (nothing is indexed).
+struct ValidationOnlyIndex: SearchIndex {
+    let endpoint = "validation"
+    func index(_ event: EntityEvent, json: [UInt8], index: String, timeout: Duration) async throws {}
+    func close() async {}
 }
 
 /// The `nats` transport: fetches as many messages as there are free slots (`max_in_flight`),

@@ -129,6 +129,45 @@ struct JobWorkerTests {
         await receiver.stop()
     }
 
+    @Test("a retry is due exactly its backoff delay after it was scheduled, on the Redis clock")
+    func retryDueTime() async throws {
+        let redis = try redisClient()
+        defer { redis.close() }
+        let reader = try redisClient()
+        defer { reader.close() }
+        let queue = JobQueue(redis: redis, prefix: Stack.unique("jqd") + ":")
+        try await queue.prepare(queues: ["q"])
+        for kind in BackoffPolicy.Kind.allCases {
+            let policy = BackoffPolicy(kind: kind, baseMilliseconds: 1000, capMilliseconds: 5000)
+            var job = Job(queue: "q", kind: "noop", payload: .null, backoff: policy)
+            try await queue.enqueue(job)
+            for failure in 1...4 {
+                let fetched = try #require(
+                    try await queue.fetch(queues: ["q"], consumer: "c", count: 1, block: nil, using: reader).first)
+                job.attempt = failure
+                let delay = policy.delayMilliseconds(afterFailure: failure, random: 0.5)
+                let before = try await queue.serverTimeMilliseconds()
+                let due = try #require(try await queue.scheduleRetry(fetched, job: job, delay: .milliseconds(delay)))
+                let after = try await queue.serverTimeMilliseconds()
+                #expect(due >= before + delay && due <= after + delay, "\(kind) #\(failure)")
+                let expected: Int64 =
+                    switch kind {
+                    case .fixed: 1000
+                    case .linear: min(5000, 1000 * Int64(failure))
+                    case .exponential: min(5000, 1000 << (failure - 1))
+                    }
+                #expect(delay == expected, "\(kind) #\(failure): the documented schedule")
+                // Make it due now and move it back, as the scheduler does when the time comes.
+                try await redis.execute("ZADD", [.string(queue.keys("q").delayed), "0", .string(JobQueue.encode(job))])
+                try await redis.execute("ZREMRANGEBYSCORE", [.string(queue.keys("q").delayed), "1", "+inf"])
+                #expect(try await queue.promoteDue("q") == 1)
+            }
+            let fetched = try #require(
+                try await queue.fetch(queues: ["q"], consumer: "c", count: 1, block: nil, using: reader).first)
+            #expect(try await queue.complete(fetched))
+        }
+    }
+
     @Test("a 400 is permanent: one attempt, then the DLQ; DLQ retry puts the job back and it completes")
     func permanentErrorAndDLQRetry() async throws {
         let accept = Atomic(false)
@@ -188,13 +227,15 @@ struct JobWorkerTests {
         try await worker.queue.enqueue(Job(queue: "bad", kind: "noop", payload: .null))
         #expect(try await eventually { try await worker.queue.depth("bad").deadLetters == 5 })
         #expect(try await eventually { try await worker.queue.depth("bad").queued == 0 })
+        // Jobs run concurrently: dead letters arrive in any order.
         let letters = try await worker.queue.deadLetters("bad").map(\.letter)
-        #expect(letters[0].reason == .undecodable && letters[0].payload == "this is not json")
-        #expect(letters[0].lastError.contains("invalid JSON"))
-        #expect(letters[1].reason == .undecodable && letters[1].lastError.contains("no 'job' field"))
-        #expect(letters[2].reason == .undecodable && letters[2].lastError.contains("missing key"))
-        #expect(letters[3].reason == .permanentError && letters[3].lastError.contains("unknown job kind 'teleport'"))
-        #expect(letters[4].reason == .permanentError && letters[4].lastError.contains("'ms'"))
+        func letter(_ error: String) -> DeadLetter? { letters.first { $0.lastError.contains(error) } }
+        #expect(letter("invalid JSON")?.reason == .undecodable)
+        #expect(letter("invalid JSON")?.payload == "this is not json")
+        #expect(letter("no 'job' field")?.reason == .undecodable)
+        #expect(letter("missing key")?.reason == .undecodable)
+        #expect(letter("unknown job kind 'teleport'")?.reason == .permanentError)
+        #expect(letter("'ms'")?.reason == .permanentError)
         await worker.stop()
     }
 

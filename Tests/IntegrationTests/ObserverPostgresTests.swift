@@ -62,7 +62,7 @@ struct PostgresObserverFixture {
 }
 
 @Suite("observer-worker, postgres transport", .serialized)
-struct ObserverPostgresTests {
+struct ObserverPostgresProcessTests {
     @Test("actions deliver from the change log with no NATS or Redis; a 400 lands in the dead_letters table")
     func actions() async throws {
         let receiver = try await Receiver { request, _ in

@@ -353,7 +353,7 @@ struct ObserverWorkerProcessTests {
                 timeout = "2s"
                 """,
             observer: """
-                ack_wait = "2s"
+                ack_wait = "5s"
                 max_in_flight = 4
                 backoff = { kind = "fixed", base = "100ms", cap = "100ms" }
                 """)
@@ -395,8 +395,8 @@ struct ObserverWorkerProcessTests {
         }
         while receiver.count < count, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
         _ = try await eventually(.seconds(30)) { distinct().count == count }
-        // Let redeliveries of the last kill settle (ack_wait 2 s), then count.
-        try await Task.sleep(for: .seconds(3))
+        // Let redeliveries of the last kill settle (ack_wait 5 s), then count.
+        try await Task.sleep(for: .seconds(6))
         let seen = distinct()
         let raw = receiver.requests.count
         let lost = expected.subtracting(seen).count
