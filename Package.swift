@@ -211,7 +211,8 @@ let package = Package(
                 swiftSettings: swiftSettings),
             .testTarget(name: "RuntimeTests", dependencies: ["Runtime"], swiftSettings: swiftSettings),
             .testTarget(
-                name: "ObserverTests", dependencies: ["ObserverWorker", "Contracts"], swiftSettings: swiftSettings),
+                name: "ObserverTests", dependencies: ["ObserverWorker", "Contracts", "Runtime"],
+                swiftSettings: swiftSettings),
             .testTarget(
                 name: "IntegrationTests",
                 dependencies: [

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # make demo: the local stack and every service, end to end on loopback. An `orders` table gets
 # the change-log triggers; every service starts and reports ready; rows written to PostgreSQL
-# arrive on JetStream through pg-bridge (shown as events); then everything is stopped with SIGTERM
-# (set DEMO_KEEP=1 to keep it running until Ctrl-C).
+# arrive on JetStream through pg-bridge (shown as events); observer-worker matches the paid order
+# and sends a signed webhook to a local receiver, indexes it and enqueues a job that job-worker
+# delivers; then everything is stopped with SIGTERM (set DEMO_KEEP=1 to keep it running until Ctrl-C).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build
@@ -18,8 +19,11 @@ trap cleanup EXIT
 source .stack/env
 BIN=$(swift build --show-bin-path)
 CONFIG=.stack/demo.toml
+RECEIVER_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+python3 scripts/demo_receiver.py "$RECEIVER_PORT" >.stack/receiver.log 2>&1 &
+PIDS+=($!)
 sed -e "s#@NATS_URL@#$NATS_URL#" -e "s#@REDIS_URL@#$REDIS_URL#" -e "s#@POSTGRES_URL@#$POSTGRES_URL#" \
-    examples/demo.toml >"$CONFIG"
+    -e "s#@RECEIVER_PORT@#$RECEIVER_PORT#" examples/demo.toml >"$CONFIG"
 "$BIN/fraiseql-observer" validate --config "$CONFIG"
 psql -q "$POSTGRES_URL" -c "CREATE TABLE orders (id serial PRIMARY KEY, customer text, status text, total numeric)"
 "$BIN/pg-bridge" install --config "$CONFIG"
@@ -53,6 +57,16 @@ done
 "$BIN/fraiseql-observer" status --config "$CONFIG"
 echo "--- the events on JetStream:"
 "$BIN/fraiseql-observer" events --config "$CONFIG" --count 5
+echo "--- what the receiver got (webhook from observer-worker, then the job from job-worker):"
+for _ in $(seq 1 100); do
+    [[ $(grep -c '^receiver:' .stack/receiver.log || true) -ge 2 ]] && break
+    sleep 0.1
+done
+cat .stack/receiver.log
+echo "--- the audit index (search action):"
+psql -q "$POSTGRES_URL" -c "SELECT entity_type, entity_id, operation FROM fraiseql_observer.audit_index"
+echo "--- job queues:"
+"$BIN/fraiseql-observer" jobs status --config "$CONFIG"
 echo "--- pg-bridge metrics (one leader, one standby):"
 curl -s "http://127.0.0.1:${PORTS[pg-bridge]}/metrics" "http://127.0.0.1:${PORTS[pg-bridge-standby]}/metrics" \
     | grep -E '^fraiseql_bridge_(events_published_total|leader|checkpoint_cursor)' || true

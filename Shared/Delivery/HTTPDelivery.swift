@@ -84,7 +84,16 @@ public struct HTTPDeliveryResponse: Sendable {
 public struct HTTPDelivery: Sendable {
     public let client: HTTPClient
 
-    public init(client: HTTPClient = .shared) {
+    /// The process-wide client of the fleet's deliveries: up to 64 connections per host (the
+    /// library's default of 8 queues a worker's in-flight webhooks behind each other), no redirects
+    /// (a webhook that moved is a configuration problem, reported as a permanent failure).
+    public static let sharedClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
+
+    public init(client: HTTPClient = HTTPDelivery.sharedClient) {
         self.client = client
     }
 

@@ -1,0 +1,23 @@
+import Foundation
+import ObserverWorker
+import Runtime
+import Testing
+
+@Suite("example configurations")
+struct ExampleConfigTests {
+    @Test("examples/demo.toml loads and its observers compile (the demo fills in the URLs)")
+    func demo() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        var text = try String(contentsOf: root.appendingPathComponent("examples/demo.toml"), encoding: .utf8)
+        for (placeholder, value) in [
+            ("@NATS_URL@", "nats://127.0.0.1:4222"), ("@REDIS_URL@", "redis://127.0.0.1:6379"),
+            ("@POSTGRES_URL@", "postgres://app@127.0.0.1:5432/app"), ("@RECEIVER_PORT@", "8080"),
+        ] {
+            text = text.replacingOccurrences(of: placeholder, with: value)
+        }
+        let configuration = try FleetConfiguration(reader: ConfigReader(toml: text, environment: [:]))
+        #expect(configuration.observers.count == 2)
+        try ObserverWorker.validate(configuration)
+    }
+}
