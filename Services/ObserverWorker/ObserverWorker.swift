@@ -162,8 +162,9 @@ final class NATSObserverConsumer: Service, Sendable {
     func run() async throws {
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
-                group.addTask { await self.consume() }
                 group.addTask { await self.sampleGauges() }
+                await self.consume()
+                group.cancelAll()  // ends the gauge sampler's sleep
             }
         } onGracefulShutdown: {
             self.stopping.store(true, ordering: .releasing)

@@ -4,6 +4,7 @@ import JobQueue
 import NATS
 import PostgresNIO
 import Redis
+import Synchronization
 import Testing
 
 /// A stream, a Redis key prefix and a config file of their own; observer-worker processes on them.
@@ -414,6 +415,50 @@ struct ObserverWorkerProcessTests {
         defer { redis.close() }
         let letters = try await fixture.deadLetters(redis)
         #expect(letters.isEmpty, "dead letters: \(letters.prefix(3).map { "\($0.reason): \($0.lastError)" })")
+        await receiver.stop()
+        await fixture.cleanUp()
+    }
+
+    @Test(
+        "SIGTERM with a webhook in flight: exits cleanly after the grace period, the event is NAKed and delivered by the next worker"
+    )
+    func gracefulShutdown() async throws {
+        let first = Atomic(true)
+        let receiver = try await Receiver { _, _ in
+            first.exchange(false, ordering: .acquiringAndReleasing) ? .init(delay: .seconds(30)) : .init()
+        }
+        let fixture = try await ObserverFixture.make(
+            observers: """
+                [[observers]]
+                name = "hook"
+                entity = "order"
+                [[observers.actions]]
+                kind = "webhook"
+                url = "\(receiver.url)/hook"
+                timeout = "60s"
+                """,
+            observer: """
+                shutdown_grace = "500ms"
+                ack_wait = "60s"
+                """)
+        let (worker, port) = try fixture.worker()
+        try await worker.start(waitForPort: port)
+        let event = order(7)
+        try await fixture.publish(event)
+        #expect(try await eventually { receiver.count == 1 })
+        let stopping = ContinuousClock.now
+        #expect(worker.stop() == 0, "SIGTERM exits 0")
+        let stopTime = ContinuousClock.now - stopping
+        #expect(stopTime < .seconds(3), "the grace period bounds the shutdown: \(stopTime)")
+        // NAKed at shutdown, so the next worker gets it at once (not after the 60 s ack_wait).
+        let (next, nextPort) = try fixture.worker()
+        try await next.start(waitForPort: nextPort)
+        #expect(try await eventually(.seconds(15)) { receiver.count == 2 })
+        let ids = receiver.requests.compactMap { $0.headers["webhook-id"] }
+        #expect(ids == Array(repeating: "\(event.id.lowercasedString).hook#0", count: 2))
+        print(
+            "observer-worker SIGTERM with a webhook in flight: stopped in \(stopTime), redelivered to the next worker")
+        #expect(next.stop() == 0)
         await receiver.stop()
         await fixture.cleanUp()
     }
