@@ -12,7 +12,7 @@ import Runtime
 public struct FraiseQLObserver: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "fraiseql-observer", abstract: "Operate the FraiseQL observer fleet.",
-        subcommands: [Validate.self, Status.self, Install.self, Events.self, Jobs.self])
+        subcommands: [Validate.self, Status.self, Install.self, Events.self, Jobs.self, DeadLetters.self])
 
     public init() {}
 }

@@ -263,6 +263,13 @@ struct ObserverWorkerTests {
         #expect(try EntityEvent.decode(Array(permanent.payload.utf8)) == event)
         let undecodable = try #require(letters.first { $0.reason == .undecodable })
         #expect(undecodable.payload == "this is not json" && undecodable.origin == "\(fixture.prefix).order.update")
+        // The operator sees them with the CLI.
+        let (code, listing) = try Binaries.output(
+            "fraiseql-observer", ["dead-letters", "--config", fixture.configPath])
+        #expect(code == 0)
+        #expect(
+            listing.split(separator: "\n").count == 2 && listing.contains("permanent_error")
+                && listing.contains("undecodable"))
         try await Task.sleep(for: .milliseconds(500))
         #expect(receiver.requests.count == 1, "a permanent failure is not retried")
         #expect(worker.stop() == 0)
