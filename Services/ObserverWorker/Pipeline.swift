@@ -66,7 +66,7 @@ struct ObserverMetrics: Sendable {
     let cacheMisses: Counter
     let redisErrors: Counter
     let inFlight: Gauge
-    let lag: Timer
+    let lag: Gauge
     let dedupCheck: Timer
     let deadLetterSize: Gauge
 
@@ -79,7 +79,7 @@ struct ObserverMetrics: Sendable {
         cacheMisses = Counter(label: "fraiseql_observer_cache_misses_total", factory: factory)
         redisErrors = Counter(label: "fraiseql_observer_store_errors_total", factory: factory)
         inFlight = Gauge(label: "fraiseql_observer_in_flight", factory: factory)
-        lag = Timer(label: "fraiseql_observer_lag_seconds", preferredDisplayUnit: .seconds, factory: factory)
+        lag = Gauge(label: "fraiseql_observer_lag_seconds", factory: factory)
         dedupCheck = Timer(
             label: "fraiseql_observer_dedup_check_seconds", preferredDisplayUnit: .seconds, factory: factory)
         deadLetterSize = Gauge(label: "fraiseql_observer_dlq_size", factory: factory)
@@ -200,8 +200,6 @@ struct ObserverPipeline: Sendable {
         } catch {
             return PreparedMessage(payload: payload, origin: origin, deliveries: deliveries, work: .undecodable(error))
         }
-        metrics.lag.record(
-            .microseconds(max(0, Timestamp.now().microsecondsSinceEpoch - event.occurredAt.microsecondsSinceEpoch)))
         var actions: [any ObserverAction] = []
         for observer in observers where observer.matches(event) { actions += observer.actions }
         return PreparedMessage(
@@ -211,12 +209,25 @@ struct ObserverPipeline: Sendable {
 
     /// The marks of every prepared message that has actions, in one round trip (nil for the others).
     func check(_ messages: [PreparedMessage]) async -> [MarkState?] {
+        recordLag(messages)
         let pending = messages.compactMap(\.pendingCheck)
         guard !pending.isEmpty else { return messages.map { _ in nil } }
         let started = ContinuousClock.now
         var states = await marks.check(pending).makeIterator()
         metrics.dedupCheck.record(ContinuousClock.now - started)
         return messages.map { $0.pendingCheck == nil ? nil : states.next() }
+    }
+
+    /// End-to-end lag (now − occurred_at) of the oldest event of a fetched batch: one gauge update
+    /// per batch, not a histogram observation per event.
+    private func recordLag(_ messages: [PreparedMessage]) {
+        var oldest: Int64?
+        for message in messages {
+            guard case .actions(let event, _) = message.work else { continue }
+            oldest = min(oldest ?? .max, event.occurredAt.microsecondsSinceEpoch)
+        }
+        guard let oldest else { return }
+        metrics.lag.record(Double(max(0, Timestamp.now().microsecondsSinceEpoch - oldest)) / 1_000_000)
     }
 
     func finish(_ message: PreparedMessage, state: MarkState?) async -> Outcome {
