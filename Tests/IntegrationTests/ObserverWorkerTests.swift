@@ -236,6 +236,50 @@ struct ObserverWorkerTests {
         await fixture.cleanUp()
     }
 
+    @Test("search with [search] elasticsearch_url: one bulk index operation per event, keyed by the event id; item errors are classified")
+    func elasticsearchBulk() async throws {
+        // Elasticsearch does not run on these machines: the receiver answers as its bulk API does.
+        let receiver = try await Receiver { request, _ in
+            request.text.contains("\"entity_id\":\"2\"")
+                ? .init(
+                    body: #"{"errors":true,"items":[{"index":{"status":400,"error":{"reason":"mapper_parsing_exception"}}}]}"#)
+                : .init(body: #"{"errors":false,"items":[{"index":{"status":201}}]}"#)
+        }
+        let fixture = try await ObserverFixture.make(
+            observers: """
+                [[observers]]
+                name = "audit"
+                entity = "order"
+                [[observers.actions]]
+                kind = "search"
+                index = "orders-audit"
+                """,
+            extra: """
+                [search]
+                elasticsearch_url_env = "TEST_ES_URL"
+                """)
+        let (worker, port) = try fixture.worker(environment: ["TEST_ES_URL": receiver.url])
+        try await worker.start(waitForPort: port)
+        let indexed = order(1)
+        try await fixture.publish(indexed)
+        try await fixture.publish(order(2))
+        let redis = try redisClient()
+        defer { redis.close() }
+        #expect(try await eventually { receiver.count == 2 && (try await fixture.deadLetters(redis).count) == 1 })
+        let request = try #require(receiver.requests.first { $0.text.contains("\"entity_id\":\"1\"") })
+        #expect(request.path == "/_bulk" && request.headers["content-type"] == "application/x-ndjson")
+        let lines = request.text.split(separator: "\n").map(String.init)
+        #expect(lines.count == 2)
+        let operation = try JSONDecoder().decode(JSONValue.self, from: Data(lines[0].utf8))
+        #expect(operation == ["index": ["_index": "orders-audit", "_id": .string(indexed.id.lowercasedString)]])
+        #expect(try EntityEvent.decode(Array(lines[1].utf8)) == indexed)
+        let letter = try #require(try await fixture.deadLetters(redis).first)
+        #expect(letter.reason == .permanentError && letter.lastError.contains("mapper_parsing_exception"))
+        #expect(worker.stop() == 0)
+        await receiver.stop()
+        await fixture.cleanUp()
+    }
+
     @Test("a 400 dead-letters the event after one attempt; a non-JSON message is dead-lettered at once")
     func permanentFailures() async throws {
         let receiver = try await Receiver { _, _ in .init(status: 400, body: "unknown customer") }
