@@ -200,18 +200,21 @@ public final class JobQueue: Sendable {
         return moved.integer == 1
     }
 
-    /// Retries every dead letter of `queue` that is a job; returns how many went back.
+    /// Retries every dead letter of `queue` that is a job and was there when the call started (a
+    /// retried job that fails again is not retried again by the same call); returns how many went back.
     public func retryAllDeadLetters(_ queue: String) async throws -> Int {
+        let stream = keys(queue).deadLetters
+        let newest = try await redis.execute("XREVRANGE", [.string(stream), "+", "-", "COUNT", "1"])
+        guard let end = newest.array?.first.flatMap({ StreamEntry(reply: $0) })?.id else { return 0 }
         var retried = 0
+        var start = "-"
         while true {
-            let batch = try await deadLetters(queue, count: 500)
-            if batch.isEmpty { return retried }
-            var progressed = false
-            for (entryID, _) in batch where try await retryDeadLetter(queue, entryID: entryID) {
-                retried += 1
-                progressed = true
-            }
-            if !progressed { return retried }
+            let page = try await redis.execute(
+                "XRANGE", [.string(stream), .string(start), .string(end), "COUNT", "500"])
+            let ids = (page.array ?? []).compactMap { StreamEntry(reply: $0)?.id }
+            guard let last = ids.last else { return retried }
+            for entryID in ids where try await retryDeadLetter(queue, entryID: entryID) { retried += 1 }
+            start = "(" + last
         }
     }
 

@@ -236,13 +236,17 @@ struct ObserverWorkerTests {
         await fixture.cleanUp()
     }
 
-    @Test("search with [search] elasticsearch_url: one bulk index operation per event, keyed by the event id; item errors are classified")
+    @Test(
+        "search with [search] elasticsearch_url: one bulk index operation per event, keyed by the event id; item errors are classified"
+    )
     func elasticsearchBulk() async throws {
         // Elasticsearch does not run on these machines: the receiver answers as its bulk API does.
         let receiver = try await Receiver { request, _ in
             request.text.contains("\"entity_id\":\"2\"")
                 ? .init(
-                    body: #"{"errors":true,"items":[{"index":{"status":400,"error":{"reason":"mapper_parsing_exception"}}}]}"#)
+                    body:
+                        #"{"errors":true,"items":[{"index":{"status":400,"error":{"reason":"mapper_parsing_exception"}}}]}"#
+                )
                 : .init(body: #"{"errors":false,"items":[{"index":{"status":201}}]}"#)
         }
         let fixture = try await ObserverFixture.make(
@@ -265,7 +269,11 @@ struct ObserverWorkerTests {
         try await fixture.publish(order(2))
         let redis = try redisClient()
         defer { redis.close() }
-        #expect(try await eventually { receiver.count == 2 && (try await fixture.deadLetters(redis).count) == 1 })
+        #expect(
+            try await eventually {
+                let letters = try await fixture.deadLetters(redis)
+                return receiver.count == 2 && letters.count == 1
+            })
         let request = try #require(receiver.requests.first { $0.text.contains("\"entity_id\":\"1\"") })
         #expect(request.path == "/_bulk" && request.headers["content-type"] == "application/x-ndjson")
         let lines = request.text.split(separator: "\n").map(String.init)
