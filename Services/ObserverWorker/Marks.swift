@@ -23,13 +23,6 @@ struct MarkState: Sendable, Equatable {
     var done: Set<String> = []
 }
 
-extension Duration {
-    var milliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
-}
-
 /// Redis keys under the prefix: `observer:processed:<event>` (TTL `dedup_window`),
 /// `observer:done:<event>:<observer>#<index>` (TTL `done_ttl`), `observer:cache:<sha256>`, and the
 /// stream `observer:dlq` (field `dead_letter`).

@@ -161,9 +161,7 @@ final class PostgresObserverTransport: Service, Sendable {
                 case .ack, .term:
                     settled.append(id)
                 case .nak(let delay):
-                    let milliseconds =
-                        delay.map { $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000 }
-                        ?? 0
+                    let milliseconds = delay?.milliseconds ?? 0
                     try await connection.query(
                         """
                         INSERT INTO fraiseql_observer.observer_attempts (change_id, attempts, not_before)

@@ -77,22 +77,9 @@ struct TemplateContext: @unchecked Sendable {
     }
 }
 
-/// Escapes text for the inside of a JSON string.
+/// Escapes text for the inside of a JSON string (the wire format's escaping, without the quotes).
 struct JSONStringEscaping: MustacheContentType {
     func escapeText(_ text: String) -> String {
-        var escaped = ""
-        escaped.reserveCapacity(text.utf8.count)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": escaped += "\\\""
-            case "\\": escaped += "\\\\"
-            case "\n": escaped += "\\n"
-            case "\r": escaped += "\\r"
-            case "\t": escaped += "\\t"
-            case _ where scalar.value < 0x20: escaped += String(format: "\\u%04x", scalar.value)
-            default: escaped.unicodeScalars.append(scalar)
-            }
-        }
-        return escaped
+        String(FastJSON.quoted(text).dropFirst().dropLast())
     }
 }

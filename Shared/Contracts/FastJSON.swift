@@ -336,6 +336,13 @@ public enum FastJSON {
         }
     }
 
+    /// `text` as a JSON string literal, quotes included (the escaping of the wire format).
+    public static func quoted(_ text: String) -> String {
+        var writer = Writer(out: [])
+        writer.string(text)
+        return String(decoding: writer.out, as: UTF8.self)
+    }
+
     /// Formats a double as Foundation's JSONEncoder does.
     static func format(_ number: Double) -> String {
         var text = number.description

@@ -219,13 +219,10 @@ func backoffPolicy(_ scope: ConfigScope, default fallback: BackoffPolicy) throws
     let base = try scope.duration("base", default: .milliseconds(fallback.baseMilliseconds))
     let cap = try scope.duration("cap", default: .milliseconds(fallback.capMilliseconds))
     let jitter = try scope.double("jitter", default: fallback.jitter, range: 0...1)
-    func milliseconds(_ duration: Duration) -> Int64 {
-        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
-    }
-    guard milliseconds(cap) >= milliseconds(base) else { throw scope.error("cap", "must not be below base") }
+    guard cap.milliseconds >= base.milliseconds else { throw scope.error("cap", "must not be below base") }
     return BackoffPolicy(
-        kind: BackoffPolicy.Kind(rawValue: kind)!, baseMilliseconds: milliseconds(base),
-        capMilliseconds: milliseconds(cap),
+        kind: BackoffPolicy.Kind(rawValue: kind)!, baseMilliseconds: base.milliseconds,
+        capMilliseconds: cap.milliseconds,
         jitter: jitter)
 }
 
