@@ -1,6 +1,6 @@
 # The two commands: `make demo` (the product end to end on local servers) and `make test`.
 # Both install what they need (Debian packages via apt-get) and start real servers on 127.0.0.1.
-.PHONY: deps build test demo bench bench-clients bench-bridge bench-jobs bench-worker stack-up stack-down lint clean
+.PHONY: deps build test e2e demo bench bench-clients bench-bridge bench-jobs bench-worker stack-up stack-down lint clean
 
 deps:
 	scripts/stack.sh install
@@ -10,6 +10,9 @@ build: deps
 
 test: deps
 	scripts/test.sh
+
+e2e: deps
+	scripts/e2e.sh
 
 demo: deps
 	scripts/demo.sh

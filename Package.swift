@@ -222,6 +222,9 @@ let package = Package(
                     .product(name: "Hummingbird", package: "hummingbird"),
                     .product(name: "HTTPTypes", package: "swift-http-types"),
                 ],
+                path: "Tests",
+                exclude: ["Peers", "ContractsTests", "RuntimeTests", "ObserverTests"],
+                sources: ["IntegrationTests", "EndToEnd"],
                 swiftSettings: swiftSettings
             ),
         ]

@@ -12,9 +12,9 @@ set +e
 # Suites that kill and restart service processes measure what a crash costs (lost effects,
 # duplicates): they run after the others, one at a time, so the rest of the suite does not
 # compete with them for the 2 cores.
-swift test --skip-build --skip 'ProcessTests' >"$log" 2>&1
+swift test --skip-build --skip 'ProcessTests|EndToEndScenarios' >"$log" 2>&1
 status=$?
-swift test --skip-build --filter 'ProcessTests' --no-parallel >>"$log" 2>&1
+swift test --skip-build --filter 'ProcessTests' --skip 'EndToEndScenarios' --no-parallel >>"$log" 2>&1
 processes=$?
 set -e
 # Results without the per-test "started" chatter; the summary lines last.

@@ -16,6 +16,10 @@ final class Receiver: Sendable {
         var body: [UInt8]
         /// Milliseconds since the epoch when the request arrived.
         var receivedAt: Int64
+        /// The status the receiver answered with; nil while the reply is pending.
+        var status: Int? = nil
+        /// Answered 2xx: the receiver accepted it (an effect happened).
+        var accepted: Bool { (200..<300).contains(status ?? 0) }
         var text: String { String(decoding: body, as: UTF8.self) }
     }
 
@@ -55,6 +59,7 @@ final class Receiver: Sendable {
             }
             let reply = respond(entry, index)
             if let delay = reply.delay { try await Task.sleep(for: delay) }
+            log.requests.withLock { $0[index].status = reply.status }
             var fields = HTTPFields()
             for (name, value) in reply.headers {
                 if let field = HTTPField.Name(name) { fields[field] = value }

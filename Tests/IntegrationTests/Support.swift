@@ -57,23 +57,50 @@ final class ServerProcess: @unchecked Sendable {
     let executable: String
     let arguments: [String]
     let environment: [String: String]
+    /// Where stdout and stderr go (appended across restarts); /dev/null when nil.
+    let logFile: URL?
     private var pid: pid_t = 0
 
-    init(executable: String, arguments: [String], environment: [String: String] = [:]) {
+    init(executable: String, arguments: [String], environment: [String: String] = [:], logFile: URL? = nil) {
         self.executable = executable
         self.arguments = arguments
         self.environment = environment
+        self.logFile = logFile
     }
 
+    var isRunning: Bool { pid > 0 }
+
     func start(waitForPort port: Int) async throws {
+        try spawn()
+        for _ in 0..<200 {
+            if Self.canConnect(port: port) { return }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        throw POSIXError(.ETIMEDOUT)
+    }
+
+    /// Runs to completion (a command, not a server). Foundation's `Process` can wait forever when
+    /// the command leaves a daemon behind (`pg_ctl start`); `waitpid` waits for the command only.
+    /// - Returns: the exit code, or 128 + signal.
+    func run() throws -> Int32 {
+        try spawn()
+        return stop(signal: nil)
+    }
+
+    private func spawn() throws {
         let path = executable.hasPrefix("/") ? executable : try Self.which(executable)
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        // FRAISEQL_TEST_SERVER_LOGS=1 shows the servers' stderr (debugging a server that does not start).
-        if ProcessInfo.processInfo.environment["FRAISEQL_TEST_SERVER_LOGS"] == nil {
-            posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        if let logFile {
+            posix_spawn_file_actions_addopen(&actions, 1, logFile.path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+            // FRAISEQL_TEST_SERVER_LOGS=1 shows the servers' stderr (debugging a server that does not start).
+            if ProcessInfo.processInfo.environment["FRAISEQL_TEST_SERVER_LOGS"] == nil {
+                posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+            }
         }
         let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
@@ -96,19 +123,16 @@ final class ServerProcess: @unchecked Sendable {
         let status = posix_spawn(&child, path, &actions, &attributes, argv, envp)
         guard status == 0 else { throw POSIXError(POSIXErrorCode(rawValue: status) ?? .EINVAL) }
         pid = child
-        for _ in 0..<200 {
-            if Self.canConnect(port: port) { return }
-            try await Task.sleep(for: .milliseconds(25))
-        }
-        throw POSIXError(.ETIMEDOUT)
     }
 
     /// SIGTERM (graceful) or SIGKILL, then wait for the exit.
     /// - Returns: the exit code, or 128 + signal when killed by a signal.
     @discardableResult
-    func stop(kill: Bool = false) -> Int32 {
+    func stop(kill: Bool = false) -> Int32 { stop(signal: kill ? SIGKILL : SIGTERM) }
+
+    private func stop(signal: Int32?) -> Int32 {
         guard pid > 0 else { return -1 }
-        Foundation.kill(pid, kill ? SIGKILL : SIGTERM)
+        if let signal { Foundation.kill(pid, signal) }
         var status: Int32 = 0
         waitpid(pid, &status, 0)
         pid = 0

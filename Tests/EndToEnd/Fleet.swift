@@ -1,0 +1,443 @@
+import Contracts
+import Foundation
+import JobQueue
+import Logging
+import NATS
+import PostgresChangeLog
+import PostgresNIO
+import Redis
+import Synchronization
+import Testing
+
+/// One scenario's whole fleet: its own PostgreSQL, NATS (one node or a cluster of three), Redis
+/// and SMTP servers, an HTTP receiver for webhooks and HTTP jobs, and the service binaries
+/// (`pg-bridge`, `observer-worker`, `job-worker`) as separate processes with one config file.
+/// Every server requires a password, and the signing secret is random: `secretsInLogs()` looks
+/// for all of them in everything the services wrote.
+final class Fleet: @unchecked Sendable {
+    struct Options {
+        var bridges = 1
+        var workers = 2
+        var jobWorkers = 1
+        var natsNodes = 1
+        var logLevel = "info"
+        /// How the receiver answers webhooks and HTTP jobs.
+        var respond: @Sendable (Receiver.Request, Int) -> Receiver.Reply = { _, _ in Receiver.Reply() }
+        var webhookTimeout = "2s"
+        /// TLS to NATS, Redis and PostgreSQL with a self-signed certificate the services trust.
+        var tls = false
+    }
+
+    final class Service: @unchecked Sendable {
+        let name: String
+        let index: Int
+        let port: Int
+        let process: ServerProcess
+        var label: String { "\(name)-\(index)" }
+
+        init(name: String, index: Int, port: Int, process: ServerProcess) {
+            self.name = name
+            self.index = index
+            self.port = port
+            self.process = process
+        }
+
+        var metricsURL: String { "http://127.0.0.1:\(port)/metrics" }
+        var readyURL: String { "http://127.0.0.1:\(port)/health/ready" }
+
+        func restart() async throws {
+            process.stop(kill: true)
+            try await process.start(waitForPort: port)
+        }
+    }
+
+    let options: Options
+    let directory: URL
+    let postgres: PostgresServer
+    let nats: NATSServers
+    let redis: RedisServer
+    let smtp: SMTPPeer
+    let receiver: Receiver
+    let signingSecret: String
+    let configPath: String
+    let certificate: (cert: String, key: String)?
+    private(set) var services: [Service] = []
+    let stream = "E2E"
+    let consumer = "observer-worker"
+
+    /// Secrets every service knows and none may print.
+    var secrets: [String] { [postgres.password, redis.password, nats.password, signingSecret] }
+
+    init(_ options: Options = Options()) async throws {
+        self.options = options
+        directory = try Stack.temporaryDirectory()
+        certificate = options.tls ? try selfSignedCertificate() : nil
+        func secret() -> String { "s3cret" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(20) }
+        postgres = try PostgresServer(password: secret(), certificate: certificate)
+        nats = try await NATSServers(nodes: options.natsNodes, password: secret(), tls: certificate)
+        redis = try await RedisServer(password: secret())
+        smtp = try await SMTPPeer()
+        receiver = try await Receiver(respond: options.respond)
+        signingSecret = "whsec_" + Data((0..<24).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+        configPath = directory.appendingPathComponent("fraiseql.toml").path
+        try configuration().write(toFile: configPath, atomically: true, encoding: .utf8)
+        try await database("postgres").execute("CREATE DATABASE app")
+        try await database().execute(
+            """
+            CREATE TABLE orders (id bigserial PRIMARY KEY, writer int NOT NULL, status text NOT NULL,
+                total int NOT NULL)
+            """)
+        // The change log is installed by the product's own command, as an operator would.
+        let (code, output) = try Binaries.run("pg-bridge", ["install", "--config", configPath])
+        try #require(code == 0, "pg-bridge install: \(output)")
+    }
+
+    func configuration() -> String {
+        let tlsSettings =
+            certificate.map { certificate in
+                (
+                    nats: "tls_ca_file = \"\(certificate.cert)\"",
+                    postgres: "?sslmode=verify-full&sslrootcert=\(certificate.cert)"
+                )
+            } ?? (nats: "", postgres: "")
+        return """
+            [log]
+            level = "\(options.logLevel)"
+            format = "json"
+            [nats]
+            url = "\(nats.url(scheme: options.tls ? "tls" : "nats"))"
+            reconnect_wait = "100ms"
+            \(tlsSettings.nats)
+            [nats.stream]
+            name = "\(stream)"
+            replicas = \(options.natsNodes)
+            [redis]
+            url = "\(redis.url)"
+            [postgres]
+            url = "\(postgres.url(database: "app"))\(tlsSettings.postgres)"
+            [bridge]
+            transport_name = "e2e"
+            poll_interval = "200ms"
+            [[bridge.tables]]
+            table = "public.orders"
+            entity = "order"
+            [observer]
+            consumer = "\(consumer)"
+            max_in_flight = 16
+            ack_wait = "5s"
+            max_deliver = 100
+            circuit_reset = "1s"
+            shutdown_grace = "2s"
+            backoff = { kind = "exponential", base = "100ms", cap = "2s", jitter = 0.2 }
+            [jobs]
+            queues = ["default"]
+            visibility_timeout = "5s"
+            shutdown_grace = "2s"
+            backoff = { kind = "exponential", base = "100ms", cap = "2s", jitter = 0.2 }
+            [smtp]
+            host = "127.0.0.1"
+            port = \(smtp.port)
+            security = "none"
+            from = "fleet@example.com"
+
+            # Every new order: a signed webhook.
+            [[observers]]
+            name = "created"
+            entity = "order"
+            operations = ["insert"]
+            [[observers.actions]]
+            kind = "webhook"
+            url = "\(receiver.url)/created"
+            signing_secret = "\(signingSecret)"
+            timeout = "\(options.webhookTimeout)"
+            body = '{"event": "{{event_id}}", "order": {{after.id}}}'
+
+            # Big orders: an e-mail.
+            [[observers]]
+            name = "big"
+            entity = "order"
+            operations = ["insert"]
+            condition = "after.total >= 950"
+            [[observers.actions]]
+            kind = "email"
+            to = ["ops@example.com"]
+            subject = "Big order {{after.id}}"
+            body = "Order {{after.id}} event {{event_id}} total {{after.total}}"
+
+            # Paid orders: an HTTP job for job-worker.
+            [[observers]]
+            name = "paid"
+            entity = "order"
+            operations = ["update"]
+            condition = "field_changed_to('status', 'paid')"
+            [[observers.actions]]
+            kind = "job"
+            job_kind = "http"
+            payload = '{"url": "\(receiver.url)/receipt", "body": {"order": {{after.id}}, "event": "{{event_id}}"}}'
+            """
+    }
+
+    // MARK: services
+
+    /// Starts the services and waits until every one reports ready.
+    func start() async throws {
+        for (name, count) in [
+            ("pg-bridge", options.bridges), ("observer-worker", options.workers), ("job-worker", options.jobWorkers),
+        ] {
+            for index in 0..<count { try await startService(name, index: index) }
+        }
+        for service in services {
+            let ready = try await eventually(.seconds(60)) { await httpGet(service.readyURL)?.0 == 200 }
+            try #require(ready, "\(service.label) not ready: \(log(of: service).suffix(2000))")
+        }
+    }
+
+    @discardableResult
+    func startService(_ name: String, index: Int) async throws -> Service {
+        let port = try Stack.freePort()
+        let service = Service(
+            name: name, index: index, port: port,
+            process: ServerProcess(
+                executable: try Binaries.path(name), arguments: ["--config", configPath],
+                environment: ["FRAISEQL_METRICS_LISTEN": "127.0.0.1:\(port)"],
+                logFile: directory.appendingPathComponent("\(name)-\(index).log")))
+        try await service.process.start(waitForPort: port)
+        services.append(service)
+        return service
+    }
+
+    func services(_ name: String) -> [Service] { services.filter { $0.name == name } }
+
+    func log(of service: Service) -> String {
+        (try? String(contentsOf: directory.appendingPathComponent("\(service.label).log"), encoding: .utf8)) ?? ""
+    }
+
+    /// The bridge replica holding the lease (its `fraiseql_bridge_leader` gauge is 1).
+    func bridgeLeader() async -> Service? {
+        for service in services("pg-bridge") where service.process.isRunning {
+            if await leaderGauge(service.metricsURL) == 1 { return service }
+        }
+        return nil
+    }
+
+    /// SIGTERM to every service; returns the exit codes by label.
+    func stopServices() -> [String: Int32] {
+        var codes: [String: Int32] = [:]
+        for service in services.reversed() where service.process.isRunning {
+            codes[service.label] = service.process.stop()
+        }
+        return codes
+    }
+
+    // MARK: clients of the scenario's servers
+
+    func database(_ name: String = "app") -> TestDatabase {
+        let url = postgres.url(database: name)
+        return TestDatabase(url: url, configuration: try! PostgresURL.configuration(url))
+    }
+
+    func jetStream() async throws -> JetStream {
+        try await connectNATS(nats.url(), reconnectWait: .milliseconds(100))
+    }
+
+    func redisConnection() throws -> RedisClient { try redisClient(redis.url) }
+
+    // MARK: load
+
+    /// `writers` concurrent writers, each committing `rows / writers` orders in transactions of 1 to 5
+    /// rows at about `rate` rows/s in total, and marking every 4th order paid (an update). Writers
+    /// ride out a PostgreSQL restart by reconnecting: what counts is what PostgreSQL committed.
+    func writeLoad(rows: Int, writers: Int = 4, rate: Int = 500, seed: UInt64) async throws {
+        let perWriter = rows / writers
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for writer in 0..<writers {
+                group.addTask {
+                    var random = SeededRandom(seed: seed &+ UInt64(writer))
+                    var written = 0
+                    var connection: PostgresConnection?
+                    let logger = Logger(label: "e2e.writer")
+                    let clock = ContinuousClock()
+                    let start = clock.now
+                    let perSecond = Double(rate) / Double(writers)
+                    var failures = 0
+                    while written < perWriter {
+                        let size = min(Int.random(in: 1...5, using: &random), perWriter - written)
+                        let totals = (0..<size).map { _ in Int.random(in: 1...1000, using: &random) }
+                        do {
+                            if connection == nil { connection = try await self.database().connect() }
+                            let values = totals.map { "(\(writer), 'new', \($0))" }.joined(separator: ",")
+                            let rows = try await connection!.query(
+                                PostgresQuery(
+                                    unsafeSQL: "INSERT INTO orders (writer, status, total) VALUES \(values) RETURNING id"),
+                                logger: logger
+                            ).collect()
+                            let paid = try rows.map { try $0.decode(Int64.self) }.filter { $0 % 4 == 0 }
+                            if !paid.isEmpty {
+                                try await connection!.query(
+                                    PostgresQuery(
+                                        unsafeSQL:
+                                            "UPDATE orders SET status = 'paid' WHERE id IN (\(paid.map(String.init).joined(separator: ",")))"
+                                    ), logger: logger)
+                            }
+                            written += size
+                            failures = 0
+                        } catch {
+                            // PostgreSQL is restarting: reconnect and go on (the rows of a failed
+                            // statement were rolled back, or committed: the database is the truth).
+                            try? await connection?.close()
+                            connection = nil
+                            failures += 1
+                            try #require(failures < 300, "writer \(writer): PostgreSQL unreachable: \(error)")
+                            try await Task.sleep(for: .milliseconds(100))
+                            continue
+                        }
+                        let due = start + .seconds(Double(written) / perSecond)
+                        if due > clock.now { try await Task.sleep(until: due) }
+                    }
+                    try? await connection?.close()
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    // MARK: invariants
+
+    struct ChangeRow: Hashable {
+        var eventID: UUID
+        var operation: String
+        var entityID: String
+        var total: Int?
+    }
+
+    /// What PostgreSQL committed: the change log.
+    func committedChanges() async throws -> [ChangeRow] {
+        let connection = try await database().connect()
+        defer { Task { try? await connection.close() } }
+        let rows = try await connection.query(
+            "SELECT event_id, operation, entity_id, (after->>'total')::int FROM fraiseql_observer.change_log ORDER BY id",
+            logger: Logger(label: "e2e")
+        ).collect()
+        return try rows.map { row in
+            let (id, operation, entity, total) = try row.decode((UUID, String, String, Int?).self)
+            return ChangeRow(eventID: id, operation: operation, entityID: entity, total: total)
+        }
+    }
+
+    /// Waits until every committed row is in the stream, then reads the whole stream.
+    func streamEvents(expected: Int) async throws -> (events: [EntityEvent], undecodable: Int) {
+        let jetStream = try await jetStream()
+        _ = try await waitForCount(jetStream, stream: stream, atLeast: UInt64(expected), timeout: .seconds(120))
+        let messages = try await readStream(
+            jetStream, subject: "entity.change.>", expected: expected, timeout: .seconds(60))
+        var events: [EntityEvent] = []
+        var undecodable = 0
+        for message in messages {
+            if let event = try? EntityEvent.decode(message.payload) { events.append(event) } else { undecodable += 1 }
+        }
+        return (events, undecodable)
+    }
+
+    /// Waits until nothing is in flight any more: the observer consumer has no pending or
+    /// unacknowledged message and the job queue is empty (pending, delayed and unacknowledged).
+    func waitForQuiet(timeout: Duration = .seconds(180)) async throws -> Bool {
+        let jetStream = try await jetStream()
+        let queue = JobQueue(redis: try redisConnection())
+        return try await eventually(timeout) {
+            guard let info = try? await jetStream.consumerInfo(stream: stream, consumer: consumer),
+                info.pending == 0, info.ackPending == 0
+            else { return false }
+            guard let depth = try? await queue.depth("default") else { return false }
+            return depth.queued == 0 && depth.running == 0 && depth.delayed == 0
+        }
+    }
+
+    struct Effects {
+        var expected = 0
+        var seen = 0
+        var raw = 0
+        var lost: [String] = []
+        /// Effects delivered more than once with different idempotency keys (must be none).
+        var inconsistentKeys: [String] = []
+        var duplicates: Int { raw - seen }
+    }
+
+    /// Matches what the receivers got against what the committed rows call for: one webhook per
+    /// insert, one e-mail per insert with total >= 950, one job delivery per order marked paid.
+    /// Each effect is identified by its event; duplicates must carry the same idempotency key.
+    func effects(for changes: [ChangeRow]) -> Effects {
+        var result = Effects()
+        func tally(_ name: String, expected: Set<String>, deliveries: [(effect: String, key: String)]) {
+            var keys: [String: Set<String>] = [:]
+            for delivery in deliveries { keys[delivery.effect, default: []].insert(delivery.key) }
+            result.expected += expected.count
+            result.raw += deliveries.filter { expected.contains($0.effect) }.count
+            result.seen += expected.filter { keys[$0] != nil }.count
+            result.lost += expected.filter { keys[$0] == nil }.sorted().map { "\(name) \($0)" }
+            result.inconsistentKeys += keys.filter { $0.value.count > 1 }.map { "\(name) \($0.key): \($0.value)" }
+        }
+        let requests = receiver.requests
+        func json(_ request: Receiver.Request) -> [String: JSONValue] {
+            guard case .object(let object)? = try? FastJSON.parse(request.text) else { return [:] }
+            return object
+        }
+        let inserts = changes.filter { $0.operation == "insert" }
+        tally(
+            "webhook", expected: Set(inserts.map { $0.eventID.lowercasedString }),
+            deliveries: requests.filter { $0.path == "/created" && $0.accepted }.map { request in
+                (json(request)["event"]?.stringValue ?? "?", request.headers["webhook-id"] ?? "")
+            })
+        tally(
+            "email", expected: Set(inserts.filter { ($0.total ?? 0) >= 950 }.map { $0.eventID.lowercasedString }),
+            deliveries: smtp.messages.map { mail in
+                let event = mail.data.firstMatch(of: /event ([0-9a-f-]{36})/).map { String($0.1) } ?? "?"
+                let messageID = mail.data.firstMatch(of: /Message-ID: (<[^>]+>)/).map { String($0.1) } ?? ""
+                return (event, messageID)
+            })
+        let paid = changes.filter { $0.operation == "update" }
+        tally(
+            "job", expected: Set(paid.map { $0.eventID.lowercasedString }),
+            deliveries: requests.filter { $0.path == "/receipt" && $0.accepted }.map { request in
+                (json(request)["event"]?.stringValue ?? "?", request.headers["idempotency-key"] ?? "")
+            })
+        return result
+    }
+
+    /// Every secret found in the services' logs or metrics, with where.
+    func secretsInOutput() async -> [String] {
+        var found: [String] = []
+        var outputs: [(String, String)] = services.map { ($0.label + ".log", log(of: $0)) }
+        for service in services where service.process.isRunning {
+            outputs.append((service.label + " /metrics", await httpGet(service.metricsURL)?.1 ?? ""))
+        }
+        for (name, text) in outputs {
+            for secret in secrets where text.contains(secret) { found.append("\(secret.prefix(8))… in \(name)") }
+        }
+        return found
+    }
+}
+
+extension JSONValue {
+    var stringValue: String? {
+        if case .string(let string) = self { return string }
+        return nil
+    }
+}
+
+/// One scenario's figures, printed as one line.
+struct Summary: CustomStringConvertible {
+    var scenario: String
+    var written: Int
+    var inStream: Int
+    var streamDuplicates: Int
+    var effects: Fleet.Effects
+    var seconds: Double
+
+    var description: String {
+        let share = effects.raw == 0 ? 0 : Double(effects.duplicates) * 100 / Double(effects.raw)
+        return "e2e \(scenario): events written \(written), events in stream \(inStream)"
+            + " (duplicates \(streamDuplicates)), effects seen \(effects.seen)/\(effects.expected),"
+            + " raw duplicates \(effects.duplicates) (\(String(format: "%.3f", share))%),"
+            + " losses \(effects.lost.count + written - inStream + streamDuplicates), \(String(format: "%.1f", seconds)) s"
+    }
+}
