@@ -89,7 +89,7 @@ final class PostgresObserverTransport: Service, Sendable {
                     configuration: configuration, id: 20, logger: logger)
                 defer { Task { try? await connection.close() } }
                 for statement in Self.ddl {
-                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    try await connection.checkedQuery(PostgresQuery(unsafeSQL: statement), logger: logger)
                 }
                 ready.store(true, ordering: .releasing)
                 failures = 0
@@ -111,9 +111,9 @@ final class PostgresObserverTransport: Service, Sendable {
 
     /// One claim transaction: lock a batch, run its events, settle every row, commit.
     private func claimAndProcess(_ connection: PostgresConnection) async throws -> Int {
-        try await connection.query("BEGIN", logger: logger)
+        try await connection.checkedQuery("BEGIN", logger: logger)
         do {
-            let rows = try await connection.query(
+            let rows = try await connection.checkedQuery(
                 """
                 SELECT json_agg(json_build_array(id, event_id, entity_type, entity_id, operation, before, after,
                                                  changes, tenant_id, (extract(epoch FROM occurred_at) * 1000000)::int8,
@@ -129,7 +129,7 @@ final class PostgresObserverTransport: Service, Sendable {
             var text: String?
             for try await value in rows.decode(String?.self) { text = value }
             guard let text, case .array(let items) = try FastJSON.parse(text) else {
-                try await connection.query("COMMIT", logger: logger)
+                try await connection.checkedQuery("COMMIT", logger: logger)
                 return 0
             }
             var prepared: [(id: Int64, attempts: Int64, message: PreparedMessage)] = []
@@ -162,7 +162,7 @@ final class PostgresObserverTransport: Service, Sendable {
                     settled.append(id)
                 case .nak(let delay):
                     let milliseconds = delay?.milliseconds ?? 0
-                    try await connection.query(
+                    try await connection.checkedQuery(
                         """
                         INSERT INTO fraiseql_observer.observer_attempts (change_id, attempts, not_before)
                         VALUES (\(id), \(Int(attempts) + 1), now() + make_interval(secs => \(Double(milliseconds) / 1000)))
@@ -171,16 +171,16 @@ final class PostgresObserverTransport: Service, Sendable {
                 }
             }
             if !settled.isEmpty {
-                try await connection.query(
+                try await connection.checkedQuery(
                     "UPDATE fraiseql_observer.change_log SET published_at = now() WHERE id = ANY(\(settled))",
                     logger: logger)
-                try await connection.query(
+                try await connection.checkedQuery(
                     "DELETE FROM fraiseql_observer.observer_attempts WHERE change_id = ANY(\(settled))", logger: logger)
             }
-            try await connection.query("COMMIT", logger: logger)
+            try await connection.checkedQuery("COMMIT", logger: logger)
             return prepared.count
         } catch {
-            _ = try? await connection.query("ROLLBACK", logger: logger)
+            _ = try? await connection.checkedQuery("ROLLBACK", logger: logger)
             throw error
         }
     }
@@ -250,7 +250,7 @@ actor PostgresMarkStore: MarkStore {
         guard !events.isEmpty else { return [] }
         do {
             let connection = try await open()
-            let rows = try await connection.query(
+            let rows = try await connection.checkedQuery(
                 "SELECT event_id, action_key FROM fraiseql_observer.observer_done WHERE event_id = ANY(\(events.map(\.id)))",
                 logger: logger)
             var done: [UUID: Set<String>] = [:]
@@ -266,7 +266,7 @@ actor PostgresMarkStore: MarkStore {
         guard !actionKeys.isEmpty else { return }
         do {
             let connection = try await open()
-            try await connection.query(
+            try await connection.checkedQuery(
                 """
                 INSERT INTO fraiseql_observer.observer_done (event_id, action_key)
                 SELECT \(eventID), unnest(\(actionKeys)::text[]) ON CONFLICT DO NOTHING
@@ -280,7 +280,7 @@ actor PostgresMarkStore: MarkStore {
     func deadLetter(_ letter: DeadLetter) async -> Bool {
         do {
             let connection = try await open()
-            try await connection.query(
+            try await connection.checkedQuery(
                 """
                 INSERT INTO fraiseql_observer.dead_letters
                     (id, origin, reason, event_id, handler, attempts, last_error, payload, first_failed_at, last_failed_at)

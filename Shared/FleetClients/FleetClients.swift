@@ -19,7 +19,10 @@ public enum FleetClients {
             NATSClientConfiguration(
                 url: configuration.nats.url, name: name, connectTimeout: configuration.nats.connectTimeout,
                 reconnectWait: configuration.nats.reconnectWait, retryOnFailedConnect: true,
-                requestTimeout: configuration.nats.requestTimeout),
+                requestTimeout: configuration.nats.requestTimeout,
+                tls: configuration.nats.tls.map {
+                    NATSTLSConfiguration(caFile: $0.caFile, certificateFile: $0.certificateFile, keyFile: $0.keyFile)
+                }),
             logger: logger)
     }
 
@@ -36,6 +39,10 @@ public enum FleetClients {
         var settings = try RedisClientConfiguration(url: configuration.redis.url.value)
         settings.connectTimeout = configuration.redis.connectTimeout
         settings.commandTimeout = configuration.redis.commandTimeout
+        if let tls = configuration.redis.tls {
+            settings.tls = RedisTLSConfiguration(
+                caFile: tls.caFile, certificateFile: tls.certificateFile, keyFile: tls.keyFile)
+        }
         return RedisClient(configuration: settings, logger: logger)
     }
 

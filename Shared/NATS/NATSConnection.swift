@@ -30,12 +30,16 @@ public struct NATSClientConfiguration: Sendable {
     /// Outstanding asynchronous publishes before a publish stalls.
     public var maxPendingPublishes: Int
     public var pingInterval: Duration
+    /// TLS to the servers; nil for plain TCP (unless the URL says `tls://`: then the system's CAs).
+    public var tls: NATSTLSConfiguration?
 
     public init(
         url: String = "nats://127.0.0.1:4222", name: String = "fraiseql", connectTimeout: Duration = .seconds(2),
         reconnectWait: Duration = .milliseconds(250), maxReconnects: Int = -1,
         reconnectBufferBytes: Int = 8 * 1024 * 1024, retryOnFailedConnect: Bool = false,
-        requestTimeout: Duration = .seconds(5), maxPendingPublishes: Int = 16_384, pingInterval: Duration = .seconds(10)
+        requestTimeout: Duration = .seconds(5), maxPendingPublishes: Int = 16_384,
+        pingInterval: Duration = .seconds(10),
+        tls: NATSTLSConfiguration? = nil
     ) {
         self.url = url
         self.name = name
@@ -47,6 +51,22 @@ public struct NATSClientConfiguration: Sendable {
         self.requestTimeout = requestTimeout
         self.maxPendingPublishes = maxPendingPublishes
         self.pingInterval = pingInterval
+        self.tls = tls
+    }
+}
+
+/// TLS settings: the server certificate is always verified.
+public struct NATSTLSConfiguration: Sendable, Hashable {
+    /// PEM file of the CAs to trust instead of the system's.
+    public var caFile: String?
+    /// Client certificate and key (PEM) for servers that verify clients.
+    public var certificateFile: String?
+    public var keyFile: String?
+
+    public init(caFile: String? = nil, certificateFile: String? = nil, keyFile: String? = nil) {
+        self.caFile = caFile
+        self.certificateFile = certificateFile
+        self.keyFile = keyFile
     }
 }
 
@@ -117,7 +137,18 @@ public final class NATSConnection: @unchecked Sendable {
             var options: OpaquePointer?
             try NATSError.check(natsOptions_Create(&options), "options")
             defer { natsOptions_Destroy(options) }
-            try NATSError.check(natsOptions_SetURL(options, configuration.url), "set url")
+            // A list goes in as separate servers: libnats (3.4) drops the user:password of the
+            // URLs when it splits a comma-separated list itself (authorization violation).
+            let servers = configuration.url.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty }
+            if servers.count > 1 {
+                let copies = servers.map { UnsafePointer(strdup($0)) }
+                defer { for copy in copies { free(UnsafeMutablePointer(mutating: copy)) } }
+                var list: [UnsafePointer<CChar>?] = copies
+                try NATSError.check(natsOptions_SetServers(options, &list, Int32(list.count)), "set servers")
+            } else {
+                try NATSError.check(natsOptions_SetURL(options, configuration.url), "set url")
+            }
             try NATSError.check(natsOptions_SetName(options, configuration.name), "set name")
             try NATSError.check(
                 natsOptions_SetTimeout(options, configuration.connectTimeout.milliseconds), "set timeout")
@@ -129,6 +160,16 @@ public final class NATSConnection: @unchecked Sendable {
                 natsOptions_SetReconnectBufSize(options, Int32(configuration.reconnectBufferBytes)), "set buffer")
             try NATSError.check(
                 natsOptions_SetPingInterval(options, configuration.pingInterval.milliseconds), "set ping interval")
+            if let tls = configuration.tls {
+                try NATSError.check(natsOptions_SetSecure(options, true), "enable TLS")
+                if let caFile = tls.caFile {
+                    try NATSError.check(natsOptions_LoadCATrustedCertificates(options, caFile), "load \(caFile)")
+                }
+                if let certificate = tls.certificateFile, let key = tls.keyFile {
+                    try NATSError.check(
+                        natsOptions_LoadCertificatesChain(options, certificate, key), "load \(certificate)")
+                }
+            }
             // With a connected callback the first connect is asynchronous: the call returns
             // NATS_NOT_YET_CONNECTED at once and the library keeps trying in the background.
             try NATSError.check(

@@ -2,10 +2,16 @@ import BridgeEngine
 import Contracts
 import Foundation
 import Logging
+import NIOSSL
 import PostgresNIO
 import Runtime
 
-/// Parses `postgres://user[:password]@host[:port]/database`.
+/// Parses `postgres://user[:password]@host[:port]/database[?sslmode=…&sslrootcert=…]`.
+///
+/// `sslmode` follows libpq: `disable`; `prefer` (the default: TLS when the server offers it,
+/// certificate not checked); `require` (TLS, certificate not checked); `verify-ca` (the chain must
+/// lead to `sslrootcert`, or the system's CAs); `verify-full` (and the host name or IP must match).
+/// `sslcert` and `sslkey` give a client certificate.
 public enum PostgresURL {
     public struct Invalid: Error, CustomStringConvertible {
         public var description: String
@@ -17,12 +23,42 @@ public enum PostgresURL {
             let host = components.host, !host.isEmpty
         else { throw Invalid(description: "not a postgres:// URL") }
         let database = components.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        var parameters: [String: String] = [:]
+        for item in components.queryItems ?? [] { parameters[item.name] = item.value ?? "" }
+        for name in parameters.keys where !["sslmode", "sslrootcert", "sslcert", "sslkey"].contains(name) {
+            throw Invalid(description: "unknown URL parameter '\(name)' (sslmode, sslrootcert, sslcert, sslkey)")
+        }
         var configuration = PostgresConnection.Configuration(
             host: host, port: components.port ?? 5432, username: components.user ?? "postgres",
             password: components.password?.removingPercentEncoding, database: database.isEmpty ? nil : database,
-            tls: .disable)
+            tls: try tls(parameters))
         configuration.options.connectTimeout = .seconds(5)
         return configuration
+    }
+
+    static func tls(_ parameters: [String: String]) throws -> PostgresConnection.Configuration.TLS {
+        let mode = parameters["sslmode"] ?? "prefer"
+        var tls = TLSConfiguration.makeClientConfiguration()
+        switch mode {
+        case "disable": return .disable
+        case "prefer", "require": tls.certificateVerification = .none
+        case "verify-ca": tls.certificateVerification = .noHostnameVerification
+        case "verify-full": tls.certificateVerification = .fullVerification
+        default:
+            throw Invalid(
+                description: "sslmode '\(mode)' is not one of disable, prefer, require, verify-ca, verify-full")
+        }
+        do {
+            if let root = parameters["sslrootcert"] { tls.trustRoots = .file(root) }
+            if let certificate = parameters["sslcert"], let key = parameters["sslkey"] {
+                tls.certificateChain = try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) }
+                tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
+            }
+            let context = try NIOSSLContext(configuration: tls)
+            return mode == "prefer" ? .prefer(context) : .require(context)
+        } catch {
+            throw Invalid(description: "TLS settings: \(error)")
+        }
     }
 }
 
@@ -34,17 +70,17 @@ public enum ChangeLogInstaller {
         let statements = try ChangeLogSchema.statements(for: tables)
         let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
         defer { Task { try? await connection.close() } }
-        try await connection.query("BEGIN", logger: logger)
+        try await connection.checkedQuery("BEGIN", logger: logger)
         do {
             // Serialise concurrent installs (CREATE OR REPLACE FUNCTION races otherwise).
-            try await connection.query(
+            try await connection.checkedQuery(
                 "SELECT pg_advisory_xact_lock(hashtext('fraiseql_observer.install'))", logger: logger)
             for statement in statements {
-                try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                try await connection.checkedQuery(PostgresQuery(unsafeSQL: statement), logger: logger)
             }
-            try await connection.query("COMMIT", logger: logger)
+            try await connection.checkedQuery("COMMIT", logger: logger)
         } catch {
-            _ = try? await connection.query("ROLLBACK", logger: logger)
+            _ = try? await connection.checkedQuery("ROLLBACK", logger: logger)
             throw error
         }
     }
@@ -93,7 +129,7 @@ public struct PostgresCheckpointStore: CheckpointStore {
     }
 
     public func load(transport: String) async throws -> Checkpoint? {
-        let rows = try await connection.query(
+        let rows = try await connection.checkedQuery(
             """
             SELECT cursor, (extract(epoch FROM updated_at) * 1000000)::int8
               FROM fraiseql_observer.checkpoints WHERE transport = \(transport)
@@ -106,7 +142,7 @@ public struct PostgresCheckpointStore: CheckpointStore {
     }
 
     public func save(_ checkpoint: Checkpoint) async throws {
-        try await connection.query(
+        try await connection.checkedQuery(
             """
             INSERT INTO fraiseql_observer.checkpoints (transport, cursor, updated_at)
             VALUES (\(checkpoint.transport), \(checkpoint.cursor), now())
@@ -117,13 +153,13 @@ public struct PostgresCheckpointStore: CheckpointStore {
     public func compareAndSwap(expected: Int64?, new: Checkpoint) async throws -> Bool {
         let rows: PostgresRowSequence
         if let expected {
-            rows = try await connection.query(
+            rows = try await connection.checkedQuery(
                 """
                 UPDATE fraiseql_observer.checkpoints SET cursor = \(new.cursor), updated_at = now()
                  WHERE transport = \(new.transport) AND cursor = \(expected) RETURNING 1
                 """, logger: logger)
         } else {
-            rows = try await connection.query(
+            rows = try await connection.checkedQuery(
                 """
                 INSERT INTO fraiseql_observer.checkpoints (transport, cursor, updated_at)
                 VALUES (\(new.transport), \(new.cursor), now()) ON CONFLICT (transport) DO NOTHING RETURNING 1
@@ -160,7 +196,7 @@ public final class PostgresChangeSource: ChangeSource {
             do {
                 while true {
                     try Task.checkCancellation()
-                    let rows = try await connection.query(
+                    let rows = try await connection.checkedQuery(
                         "SELECT pg_try_advisory_lock(hashtext(\("fraiseql_observer.bridge." + transportName)))",
                         logger: logger)
                     var locked = false
@@ -170,8 +206,8 @@ public final class PostgresChangeSource: ChangeSource {
                         // walk the partial index in id order; right after a bulk load the planner's
                         // stale estimates pick a bitmap scan plus a sort of every unpublished row
                         // (measured: 265 ms per 1,000-row batch on a 200,000-row backlog).
-                        try await connection.query("SET enable_bitmapscan = off", logger: logger)
-                        try await connection.query("SET enable_seqscan = off", logger: logger)
+                        try await connection.checkedQuery("SET enable_bitmapscan = off", logger: logger)
+                        try await connection.checkedQuery("SET enable_seqscan = off", logger: logger)
                         let store = PostgresCheckpointStore(connection: connection, logger: logger)
                         let checkpoint = try await store.load(transport: transportName)
                         return PostgresChangeSession(
@@ -213,7 +249,7 @@ public final class PostgresChangeSource: ChangeSource {
         let logger = Logger(label: "fraiseql.bridge.lag")
         let connection = try await PostgresConnection.connect(configuration: configuration, id: 4, logger: logger)
         defer { Task { try? await connection.close() } }
-        let rows = try await connection.query(
+        let rows = try await connection.checkedQuery(
             """
             SELECT count(*)::int8, COALESCE(extract(epoch FROM now() - min(occurred_at)), 0)::float8
               FROM fraiseql_observer.change_log WHERE published_at IS NULL
@@ -229,7 +265,7 @@ public final class PostgresChangeSource: ChangeSource {
             let connection = try? await PostgresConnection.connect(configuration: configuration, id: 5, logger: logger)
         else { return false }
         defer { Task { try? await connection.close() } }
-        return (try? await connection.query("SELECT 1", logger: logger).collect().count) == 1
+        return (try? await connection.checkedQuery("SELECT 1", logger: logger).collect().count) == 1
     }
 }
 
@@ -283,7 +319,7 @@ final class PostgresChangeSession: ChangeSession, @unchecked Sendable {
         // Unpublished rows in id order, not `id > cursor`: a transaction that took a lower id and
         // committed later is still found (see `sweepAfter`). The batch comes back as one JSON
         // array in one row: streaming 1,000 rows through the row decoder cost ~100 µs per row.
-        let rows = try await connection.query(
+        let rows = try await connection.checkedQuery(
             """
             SELECT json_agg(json_build_array(id, event_id, entity_type, entity_id, operation, before, after, changes,
                                              tenant_id, (extract(epoch FROM occurred_at) * 1000000)::int8)
@@ -338,7 +374,7 @@ final class PostgresChangeSession: ChangeSession, @unchecked Sendable {
     }
 
     func markPublished(cursors: [Int64], checkpoint newCursor: Int64) async throws {
-        try await connection.query(
+        try await connection.checkedQuery(
             """
             UPDATE fraiseql_observer.change_log SET published_at = now()
              WHERE id = ANY(\(cursors)) AND published_at IS NULL
@@ -356,7 +392,7 @@ final class PostgresChangeSession: ChangeSession, @unchecked Sendable {
 
     func purgePublished(olderThan age: Duration, limit: Int) async throws -> Int {
         let seconds = Double(age.components.seconds) + Double(age.components.attoseconds) / 1e18
-        let rows = try await connection.query(
+        let rows = try await connection.checkedQuery(
             """
             DELETE FROM fraiseql_observer.change_log WHERE id IN (
                 SELECT id FROM fraiseql_observer.change_log
@@ -371,3 +407,23 @@ final class PostgresChangeSession: ChangeSession, @unchecked Sendable {
     }
 }
 public typealias PostgresConnectionConfiguration = PostgresConnection.Configuration
+
+/// A query sent on a connection PostgreSQL has already closed.
+public struct PostgresConnectionClosed: Error, CustomStringConvertible {
+    public var description: String { "the PostgreSQL connection is closed (server restarted or connection lost)" }
+}
+
+extension PostgresConnection {
+    /// `query`, failing at once when the connection is already closed. PostgresNIO never
+    /// completes a query written to a connection that PostgreSQL closed while it sat idle (a
+    /// restart with `pg_ctl stop -m fast`): the caller would wait forever, as the bridge did in
+    /// the postgres-restart end-to-end scenario. Every long-lived connection of the fleet queries
+    /// through this.
+    @discardableResult
+    public func checkedQuery(
+        _ query: PostgresQuery, logger: Logger, file: String = #fileID, line: Int = #line
+    ) async throws -> PostgresRowSequence {
+        guard !isClosed else { throw PostgresConnectionClosed() }
+        return try await self.query(query, logger: logger, file: file, line: line)
+    }
+}

@@ -10,6 +10,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import ServiceLifecycle
 import Synchronization
 
@@ -21,10 +22,13 @@ public struct RedisClientConfiguration: Sendable {
     public var database: Int
     public var connectTimeout: Duration
     public var commandTimeout: Duration
+    /// TLS (`rediss://`); nil for plain TCP.
+    public var tls: RedisTLSConfiguration?
 
     public init(
         host: String = "127.0.0.1", port: Int = 6379, password: String? = nil, username: String? = nil,
-        database: Int = 0, connectTimeout: Duration = .seconds(2), commandTimeout: Duration = .seconds(2)
+        database: Int = 0, connectTimeout: Duration = .seconds(2), commandTimeout: Duration = .seconds(2),
+        tls: RedisTLSConfiguration? = nil
     ) {
         self.host = host
         self.port = port
@@ -33,14 +37,16 @@ public struct RedisClientConfiguration: Sendable {
         self.database = database
         self.connectTimeout = connectTimeout
         self.commandTimeout = commandTimeout
+        self.tls = tls
     }
 
-    /// Parses `redis://[user:password@]host[:port][/db]`.
+    /// Parses `redis://[user:password@]host[:port][/db]`; `rediss://` is the same over TLS.
     public init(url: String) throws(RedisError) {
-        guard let components = URLComponents(string: url), components.scheme == "redis", let host = components.host,
-            !host.isEmpty
+        guard let components = URLComponents(string: url), ["redis", "rediss"].contains(components.scheme ?? ""),
+            let host = components.host, !host.isEmpty
         else { throw RedisError(code: .connection, message: "not a redis:// URL: \(Self.redacted(url))") }
         self.init(host: host, port: components.port ?? 6379)
+        if components.scheme == "rediss" { tls = RedisTLSConfiguration() }
         if let password = components.password, !password.isEmpty {
             self.password = password.removingPercentEncoding ?? password
             if let user = components.user, !user.isEmpty { self.username = user }
@@ -61,6 +67,31 @@ public struct RedisClientConfiguration: Sendable {
         guard var components = URLComponents(string: url), components.password != nil else { return url }
         components.password = "***"
         return components.string ?? "redis://***"
+    }
+}
+
+/// TLS settings: the server certificate is always verified (chain and host name or IP).
+public struct RedisTLSConfiguration: Sendable, Hashable {
+    /// PEM file of the CAs to trust instead of the system's.
+    public var caFile: String?
+    /// Client certificate and key (PEM) for servers that verify clients (`tls-auth-clients`).
+    public var certificateFile: String?
+    public var keyFile: String?
+
+    public init(caFile: String? = nil, certificateFile: String? = nil, keyFile: String? = nil) {
+        self.caFile = caFile
+        self.certificateFile = certificateFile
+        self.keyFile = keyFile
+    }
+
+    func context() throws -> NIOSSLContext {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let caFile { tls.trustRoots = .file(caFile) }
+        if let certificateFile, let keyFile {
+            tls.certificateChain = try NIOSSLCertificate.fromPEMFile(certificateFile).map { .certificate($0) }
+            tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: keyFile, format: .pem))
+        }
+        return try NIOSSLContext(configuration: tls)
     }
 }
 
@@ -207,11 +238,19 @@ public final class RedisClient: Service, Sendable {
         let configuration = self.configuration
         let channel: any Channel
         do {
+            let tls = try configuration.tls.map { try $0.context() }
+            // SNI and name verification want a host name; an IP address is verified as one.
+            let isAddress = (try? SocketAddress(ipAddress: configuration.host, port: 0)) != nil
+            let serverHostname = isAddress ? nil : configuration.host
             channel = try await ClientBootstrap(group: group)
                 .connectTimeout(configuration.connectTimeout.timeAmount)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        if let tls {
+                            try channel.pipeline.syncOperations.addHandler(
+                                NIOSSLClientHandler(context: tls, serverHostname: serverHostname))
+                        }
                         try channel.pipeline.syncOperations.addHandler(RedisChannelHandler())
                     }
                 }

@@ -79,6 +79,9 @@ public struct NATSConfiguration: Sendable {
     public var reconnectWait: Duration = .milliseconds(250)
     /// `request_timeout`: JetStream API requests and publishes. Default `5s`.
     public var requestTimeout: Duration = .seconds(5)
+    /// `tls_ca_file`, `tls_cert_file`, `tls_key_file`: TLS to the servers (also on with `tls://`
+    /// URLs). The server certificate is always verified, against `tls_ca_file` when given.
+    public var tls: TLSFiles?
     public var stream = StreamSettings()
 
     public struct StreamSettings: Sendable {
@@ -107,6 +110,7 @@ public struct NATSConfiguration: Sendable {
         connectTimeout = try scope.duration("connect_timeout", default: connectTimeout)
         reconnectWait = try scope.duration("reconnect_wait", default: reconnectWait)
         requestTimeout = try scope.duration("request_timeout", default: requestTimeout)
+        tls = try TLSFiles(scope, enabled: url.split(separator: ",").contains { $0.hasPrefix("tls://") })
         let streamScope = try scope.section("stream")
         stream.name = try streamScope.string("name", default: stream.name)
         stream.storage = try streamScope.choice("storage", ["file", "memory"], default: stream.storage)
@@ -127,13 +131,43 @@ public struct RedisConfiguration: Sendable {
     public var connectTimeout: Duration = .seconds(2)
     /// `command_timeout`: default `2s`.
     public var commandTimeout: Duration = .seconds(2)
+    /// `tls_ca_file`, `tls_cert_file`, `tls_key_file`: TLS to Redis (also on with a `rediss://`
+    /// URL). The server certificate is always verified, against `tls_ca_file` when given.
+    public var tls: TLSFiles?
 
     init(_ scope: ConfigScope) throws(ConfigError) {
         url = try scope.secret("url") ?? url
-        guard url.value.hasPrefix("redis://") else { throw scope.error("url", "expected a redis:// URL") }
+        guard url.value.hasPrefix("redis://") || url.value.hasPrefix("rediss://") else {
+            throw scope.error("url", "expected a redis:// or rediss:// URL")
+        }
+        tls = try TLSFiles(scope, enabled: url.value.hasPrefix("rediss://"))
         keyPrefix = try scope.string("key_prefix", default: keyPrefix)
         connectTimeout = try scope.duration("connect_timeout", default: connectTimeout)
         commandTimeout = try scope.duration("command_timeout", default: commandTimeout)
+    }
+}
+
+/// TLS files of a client: `tls_ca_file`, `tls_cert_file`, `tls_key_file`. Nil when TLS is off
+/// (no key set and not `enabled` by the URL scheme).
+public struct TLSFiles: Sendable, Hashable {
+    public var caFile: String?
+    public var certificateFile: String?
+    public var keyFile: String?
+
+    init?(_ scope: ConfigScope, enabled: Bool) throws(ConfigError) {
+        caFile = try scope.optionalString("tls_ca_file")
+        certificateFile = try scope.optionalString("tls_cert_file")
+        keyFile = try scope.optionalString("tls_key_file")
+        if (certificateFile == nil) != (keyFile == nil) {
+            throw scope.error(
+                certificateFile == nil ? "tls_cert_file" : "tls_key_file", "tls_cert_file and tls_key_file go together")
+        }
+        for (key, path) in [("tls_ca_file", caFile), ("tls_cert_file", certificateFile), ("tls_key_file", keyFile)] {
+            if let path, !FileManager.default.isReadableFile(atPath: path) {
+                throw scope.error(key, "cannot read '\(path)'")
+            }
+        }
+        if !enabled && caFile == nil && certificateFile == nil { return nil }
     }
 }
 

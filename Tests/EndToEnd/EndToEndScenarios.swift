@@ -1,6 +1,9 @@
 import Contracts
 import Foundation
+import Logging
 import NATS
+import PostgresChangeLog
+import PostgresNIO
 import Redis
 import Synchronization
 import Testing
@@ -55,7 +58,8 @@ struct EndToEndScenarios {
         #expect(summary.streamDuplicates == 0, "the same event is in the stream twice")
         #expect(allDelivered, "effects lost: \(effects.lost.prefix(10))")
         #expect(quiet, "work still in flight after 3 minutes")
-        #expect(effects.inconsistentKeys.isEmpty, "duplicates with different keys: \(effects.inconsistentKeys.prefix(5))")
+        #expect(
+            effects.inconsistentKeys.isEmpty, "duplicates with different keys: \(effects.inconsistentKeys.prefix(5))")
         switch duplicates {
         case .none:
             #expect(effects.duplicates == 0, "raw duplicates without a crash")
@@ -185,7 +189,8 @@ struct EndToEndScenarios {
             let jetStream = try await fleet.jetStream()
             try await Task.sleep(for: .seconds(1))
             for payload in poison {
-                _ = try await jetStream.publish(OutgoingMessage(subject: "entity.change.order.insert", payload: payload))
+                _ = try await jetStream.publish(
+                    OutgoingMessage(subject: "entity.change.order.insert", payload: payload))
             }
         }
         let redis = try outcome.fleet.redisConnection()
@@ -199,6 +204,40 @@ struct EndToEndScenarios {
         print("e2e poison: \(poison.count) poison messages, \(entries.count) dead letters")
         #expect(entries.count == poison.count)
         #expect(text.contains("not json"), "the dead letters keep the original payload")
+    }
+}
+
+extension EndToEndScenarios {
+    @Test(
+        "TLS to NATS, Redis and PostgreSQL with a self-signed CA; a certificate from another CA is refused",
+        .timeLimit(.minutes(5)))
+    func tls() async throws {
+        var options = Fleet.Options()
+        options.tls = true
+        let outcome = try await scenario("tls", rows: 1000, seed: 9, options: options, duplicates: .none)
+        let fleet = outcome.fleet
+        // The same servers, from clients that trust another CA only.
+        let stranger = try selfSignedCertificate().cert
+        await #expect(throws: (any Error).self, "NATS accepted a certificate from another CA") {
+            let connection = try await NATSConnection.connect(
+                NATSClientConfiguration(
+                    url: fleet.nats.url(scheme: "tls"), name: "stranger", tls: NATSTLSConfiguration(caFile: stranger)))
+            connection.close()
+        }
+        var redisSettings = try RedisClientConfiguration(url: fleet.redis.url)
+        redisSettings.tls = RedisTLSConfiguration(caFile: stranger)
+        await #expect(throws: (any Error).self, "Redis accepted a certificate from another CA") {
+            _ = try await RedisClient(configuration: redisSettings).execute("PING")
+        }
+        let url = fleet.postgres.url(database: "app") + "?sslmode=verify-full&sslrootcert=\(stranger)"
+        await #expect(throws: (any Error).self, "PostgreSQL accepted a certificate from another CA") {
+            let connection = try await PostgresConnection.connect(
+                configuration: try PostgresURL.configuration(url), id: 1, logger: Logger(label: "e2e"))
+            try await connection.close()
+        }
+        // And the trusted CA works from a client too (the refusals above are about the CA).
+        _ = try await fleet.redisConnection().execute("PING")
+        print("e2e tls: NATS, Redis and PostgreSQL refused a certificate from another CA")
     }
 }
 

@@ -75,7 +75,7 @@ final class Fleet: @unchecked Sendable {
         func secret() -> String { "s3cret" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(20) }
         postgres = try PostgresServer(password: secret(), certificate: certificate)
         nats = try await NATSServers(nodes: options.natsNodes, password: secret(), tls: certificate)
-        redis = try await RedisServer(password: secret())
+        redis = try await RedisServer(password: secret(), certificate: certificate)
         smtp = try await SMTPPeer()
         receiver = try await Receiver(respond: options.respond)
         signingSecret = "whsec_" + Data((0..<24).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
@@ -96,10 +96,10 @@ final class Fleet: @unchecked Sendable {
         let tlsSettings =
             certificate.map { certificate in
                 (
-                    nats: "tls_ca_file = \"\(certificate.cert)\"",
+                    caFile: "tls_ca_file = \"\(certificate.cert)\"",
                     postgres: "?sslmode=verify-full&sslrootcert=\(certificate.cert)"
                 )
-            } ?? (nats: "", postgres: "")
+            } ?? (caFile: "", postgres: "")
         return """
             [log]
             level = "\(options.logLevel)"
@@ -107,12 +107,13 @@ final class Fleet: @unchecked Sendable {
             [nats]
             url = "\(nats.url(scheme: options.tls ? "tls" : "nats"))"
             reconnect_wait = "100ms"
-            \(tlsSettings.nats)
+            \(tlsSettings.caFile)
             [nats.stream]
             name = "\(stream)"
             replicas = \(options.natsNodes)
             [redis]
             url = "\(redis.url)"
+            \(tlsSettings.caFile)
             [postgres]
             url = "\(postgres.url(database: "app"))\(tlsSettings.postgres)"
             [bridge]
@@ -232,15 +233,22 @@ final class Fleet: @unchecked Sendable {
     // MARK: clients of the scenario's servers
 
     func database(_ name: String = "app") -> TestDatabase {
-        let url = postgres.url(database: name)
+        let url =
+            postgres.url(database: name) + (certificate.map { "?sslmode=verify-full&sslrootcert=\($0.cert)" } ?? "")
         return TestDatabase(url: url, configuration: try! PostgresURL.configuration(url))
     }
 
     func jetStream() async throws -> JetStream {
-        try await connectNATS(nats.url(), reconnectWait: .milliseconds(100))
+        try await connectNATS(
+            nats.url(scheme: options.tls ? "tls" : "nats"), reconnectWait: .milliseconds(100),
+            tls: certificate.map { NATSTLSConfiguration(caFile: $0.cert) })
     }
 
-    func redisConnection() throws -> RedisClient { try redisClient(redis.url) }
+    func redisConnection() throws -> RedisClient {
+        var configuration = try RedisClientConfiguration(url: redis.url)
+        if let certificate { configuration.tls = RedisTLSConfiguration(caFile: certificate.cert) }
+        return RedisClient(configuration: configuration)
+    }
 
     // MARK: load
 
@@ -266,14 +274,15 @@ final class Fleet: @unchecked Sendable {
                         do {
                             if connection == nil { connection = try await self.database().connect() }
                             let values = totals.map { "(\(writer), 'new', \($0))" }.joined(separator: ",")
-                            let rows = try await connection!.query(
+                            let rows = try await connection!.checkedQuery(
                                 PostgresQuery(
-                                    unsafeSQL: "INSERT INTO orders (writer, status, total) VALUES \(values) RETURNING id"),
+                                    unsafeSQL:
+                                        "INSERT INTO orders (writer, status, total) VALUES \(values) RETURNING id"),
                                 logger: logger
                             ).collect()
                             let paid = try rows.map { try $0.decode(Int64.self) }.filter { $0 % 4 == 0 }
                             if !paid.isEmpty {
-                                try await connection!.query(
+                                try await connection!.checkedQuery(
                                     PostgresQuery(
                                         unsafeSQL:
                                             "UPDATE orders SET status = 'paid' WHERE id IN (\(paid.map(String.init).joined(separator: ",")))"
@@ -359,6 +368,8 @@ final class Fleet: @unchecked Sendable {
         var lost: [String] = []
         /// Effects delivered more than once with different idempotency keys (must be none).
         var inconsistentKeys: [String] = []
+        /// Raw duplicates by effect kind.
+        var duplicatesByKind: [String: Int] = [:]
         var duplicates: Int { raw - seen }
     }
 
@@ -370,9 +381,12 @@ final class Fleet: @unchecked Sendable {
         func tally(_ name: String, expected: Set<String>, deliveries: [(effect: String, key: String)]) {
             var keys: [String: Set<String>] = [:]
             for delivery in deliveries { keys[delivery.effect, default: []].insert(delivery.key) }
+            let raw = deliveries.filter { expected.contains($0.effect) }.count
+            let seen = expected.filter { keys[$0] != nil }.count
             result.expected += expected.count
-            result.raw += deliveries.filter { expected.contains($0.effect) }.count
-            result.seen += expected.filter { keys[$0] != nil }.count
+            result.raw += raw
+            result.seen += seen
+            result.duplicatesByKind[name] = raw - seen
             result.lost += expected.filter { keys[$0] == nil }.sorted().map { "\(name) \($0)" }
             result.inconsistentKeys += keys.filter { $0.value.count > 1 }.map { "\(name) \($0.key): \($0.value)" }
         }
@@ -437,7 +451,11 @@ struct Summary: CustomStringConvertible {
         let share = effects.raw == 0 ? 0 : Double(effects.duplicates) * 100 / Double(effects.raw)
         return "e2e \(scenario): events written \(written), events in stream \(inStream)"
             + " (duplicates \(streamDuplicates)), effects seen \(effects.seen)/\(effects.expected),"
-            + " raw duplicates \(effects.duplicates) (\(String(format: "%.3f", share))%),"
+            + " raw duplicates \(effects.duplicates) (\(String(format: "%.3f", share))%"
+            + (effects.duplicates > 0
+                ? ": "
+                    + effects.duplicatesByKind.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(
+                        separator: ", ") : "") + "),"
             + " losses \(effects.lost.count + written - inStream + streamDuplicates), \(String(format: "%.1f", seconds)) s"
     }
 }

@@ -160,20 +160,31 @@ final class RedisServer: @unchecked Sendable {
     let port: Int
     let password: String
 
-    init(password: String) async throws {
+    let tls: Bool
+
+    /// With `certificate`, TLS only (`--port 0 --tls-port`).
+    init(password: String, certificate: (cert: String, key: String)? = nil) async throws {
         let directory = try Stack.temporaryDirectory()
         port = try Stack.freePort()
         self.password = password
+        tls = certificate != nil
+        var ports = ["--port", "\(port)"]
+        if let certificate {
+            ports = [
+                "--port", "0", "--tls-port", "\(port)", "--tls-cert-file", certificate.cert, "--tls-key-file",
+                certificate.key, "--tls-ca-cert-file", certificate.cert, "--tls-auth-clients", "no",
+            ]
+        }
         process = ServerProcess(
             executable: Stack.binary("REDIS_SERVER_BIN", default: "redis-server"),
             arguments: [
-                "--bind", "127.0.0.1", "--port", "\(port)", "--dir", directory.path, "--save", "", "--appendonly", "yes",
-                "--appendfsync", "always", "--requirepass", password,
-            ], logFile: directory.appendingPathComponent("redis.log"))
+                "--bind", "127.0.0.1", "--dir", directory.path, "--save", "", "--appendonly", "yes", "--appendfsync",
+                "always", "--requirepass", password,
+            ] + ports, logFile: directory.appendingPathComponent("redis.log"))
         try await process.start(waitForPort: port)
     }
 
-    var url: String { "redis://:\(password)@127.0.0.1:\(port)" }
+    var url: String { "\(tls ? "rediss" : "redis")://:\(password)@127.0.0.1:\(port)" }
 
     func restart(kill: Bool) async throws {
         process.stop(kill: kill)

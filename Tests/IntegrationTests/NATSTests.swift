@@ -3,9 +3,12 @@ import NATS
 import Synchronization
 import Testing
 
-func connectNATS(_ url: String? = nil, reconnectWait: Duration = .milliseconds(100)) async throws -> JetStream {
+func connectNATS(
+    _ url: String? = nil, reconnectWait: Duration = .milliseconds(100), tls: NATSTLSConfiguration? = nil
+) async throws -> JetStream {
     let connection = try await NATSConnection.connect(
-        NATSClientConfiguration(url: try url ?? Stack.url("NATS_URL"), name: "tests", reconnectWait: reconnectWait))
+        NATSClientConfiguration(
+            url: try url ?? Stack.url("NATS_URL"), name: "tests", reconnectWait: reconnectWait, tls: tls))
     return try connection.jetStream()
 }
 

@@ -110,10 +110,12 @@ actor PostgresSearchIndex: SearchIndex {
         let connection = try await PostgresConnection.connect(configuration: configuration, id: 10, logger: logger)
         guard prepare else { return connection }
         do {
-            try await connection.query(
+            try await connection.checkedQuery(
                 "SELECT pg_advisory_lock(hashtext('fraiseql_observer.audit_index'))", logger: logger)
-            for statement in ddl { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
-            try await connection.query("SELECT pg_advisory_unlock_all()", logger: logger)
+            for statement in ddl {
+                try await connection.checkedQuery(PostgresQuery(unsafeSQL: statement), logger: logger)
+            }
+            try await connection.checkedQuery("SELECT pg_advisory_unlock_all()", logger: logger)
             return connection
         } catch {
             try? await connection.close()
@@ -130,7 +132,7 @@ actor PostgresSearchIndex: SearchIndex {
         do {
             let connection = try await open()
             let document = String(decoding: json, as: UTF8.self)
-            try await connection.query(
+            try await connection.checkedQuery(
                 """
                 INSERT INTO fraiseql_observer.audit_index
                     (index_name, event_id, entity_type, entity_id, operation, tenant_id, occurred_at, document)
