@@ -124,7 +124,8 @@ final class Fleet: @unchecked Sendable {
             entity = "order"
             [observer]
             consumer = "\(consumer)"
-            max_in_flight = 16
+            # What a kill -9 can repeat is what is in flight (docs/operations.md): kept small.
+            max_in_flight = 4
             ack_wait = "5s"
             max_deliver = 100
             circuit_reset = "1s"
@@ -132,6 +133,7 @@ final class Fleet: @unchecked Sendable {
             backoff = { kind = "exponential", base = "100ms", cap = "2s", jitter = 0.2 }
             [jobs]
             queues = ["default"]
+            concurrency = 4
             visibility_timeout = "5s"
             shutdown_grace = "2s"
             backoff = { kind = "exponential", base = "100ms", cap = "2s", jitter = 0.2 }
