@@ -1,6 +1,6 @@
 # The two commands: `make demo` (the product end to end on local servers) and `make test`.
 # Both install what they need (Debian packages via apt-get) and start real servers on 127.0.0.1.
-.PHONY: deps build test e2e demo bench bench-clients bench-bridge bench-jobs bench-worker stack-up stack-down lint clean
+.PHONY: deps build test e2e demo bench bench-fleet bench-all bench-clients bench-bridge bench-jobs bench-worker stack-up stack-down lint clean
 
 deps:
 	scripts/stack.sh install
@@ -17,7 +17,14 @@ e2e: deps
 demo: deps
 	scripts/demo.sh
 
-bench: bench-clients bench-bridge bench-jobs bench-worker
+# The fleet benchmark (end to end, about 5 minutes after the release build); bench-all adds the
+# per-component benchmarks.
+bench: bench-fleet
+
+bench-fleet: deps
+	scripts/bench-fleet.sh
+
+bench-all: bench-fleet bench-clients bench-bridge bench-jobs bench-worker
 
 bench-clients: deps
 	@command -v bc >/dev/null || apt-get install -y -qq bc >/dev/null

@@ -326,7 +326,15 @@ struct ObserverPipeline: Sendable {
         }
         let started = ContinuousClock.now
         do {
-            try await action.perform(input)
+            if action.needsWatchdog {
+                do {
+                    try await withTimeout(action.timeout + .seconds(1)) { try await action.perform(input) }
+                } catch let timeout as TimeoutError {
+                    throw DeliveryError(.retryable, "no answer \(timeout) (the call outlived its own timeout)")
+                }
+            } else {
+                try await action.perform(input)
+            }
             handles.duration.record(ContinuousClock.now - started)
             handles.executed.increment()
             breakers.record(action.endpoint, success: true)

@@ -30,7 +30,8 @@ struct EndToEndScenarios {
     @discardableResult
     func scenario(
         _ name: String, rows: Int, rate: Int = 500, seed: UInt64, options: Fleet.Options = Fleet.Options(),
-        duplicates: DuplicatePolicy, fault: @escaping @Sendable (Fleet, SeededRandom) async throws -> Void = { _, _ in }
+        duplicates: DuplicatePolicy, deadLetters: Int = 0,
+        fault: @escaping @Sendable (Fleet, SeededRandom) async throws -> Void = { _, _ in }
     ) async throws -> Outcome {
         let clock = ContinuousClock()
         let started = clock.now
@@ -66,6 +67,11 @@ struct EndToEndScenarios {
         case .underOnePerMille:
             #expect(effects.duplicates * 1000 < effects.raw, "raw duplicates over 0.1%")
         }
+        let redis = try fleet.redisConnection()
+        let observerLetters = try await redis.xlen("fraiseql:observer:dlq")
+        let jobLetters = try await redis.xlen("fraiseql:jobs:default:dlq")
+        #expect(observerLetters == Int64(deadLetters), "observer dead letters")
+        #expect(jobLetters == 0, "job dead letters")
         let leaks = await fleet.secretsInOutput()
         #expect(leaks.isEmpty, "secrets in the output: \(leaks)")
         for (service, code) in fleet.stopServices() { #expect(code == 0, "\(service) exited with \(code)") }
@@ -185,7 +191,8 @@ struct EndToEndScenarios {
     func poisonMessages() async throws {
         let poison: [[UInt8]] =
             (0..<10).map { Array("not json \($0)".utf8) } + (0..<10).map { Array("{\"unexpected\": \($0)}".utf8) }
-        let outcome = try await scenario("poison", rows: 3000, seed: 8, duplicates: .none) { fleet, _ in
+        let outcome = try await scenario("poison", rows: 3000, seed: 8, duplicates: .none, deadLetters: poison.count) {
+            fleet, _ in
             let jetStream = try await fleet.jetStream()
             try await Task.sleep(for: .seconds(1))
             for payload in poison {

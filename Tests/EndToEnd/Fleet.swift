@@ -134,6 +134,8 @@ final class Fleet: @unchecked Sendable {
             [jobs]
             queues = ["default"]
             concurrency = 4
+            # A receiver failing a third of the time must not exhaust a job's attempts.
+            max_attempts = 50
             visibility_timeout = "5s"
             shutdown_grace = "2s"
             backoff = { kind = "exponential", base = "100ms", cap = "2s", jitter = 0.2 }

@@ -59,9 +59,13 @@ protocol ObserverAction: Sendable {
     /// The identity of the rendered request for the result cache, when the action has one.
     func cacheKey(_ input: ActionInput) -> String?
     func perform(_ input: ActionInput) async throws
+    /// Whether the pipeline enforces `timeout` itself (a second after it), in case the call does
+    /// not keep its own deadline. False only for actions without I/O.
+    var needsWatchdog: Bool { get }
 }
 
 extension ObserverAction {
+    var needsWatchdog: Bool { true }
     var cacheTTL: Duration? { nil }
     func cacheKey(_ input: ActionInput) -> String? { nil }
 }
@@ -147,6 +151,7 @@ struct LogAction: ObserverAction {
     let key: String
     let endpoint = "log"
     let timeout = Duration.seconds(1)
+    let needsWatchdog = false
     let level: Logger.Level
     let message: EventTemplate?
 
