@@ -30,50 +30,76 @@ struct EventTemplate: Sendable {
     }()
 
     func render(_ context: TemplateContext) -> String {
-        template.render(context.values)
+        template.render(context)
     }
 }
 
-/// What templates see of one event; built once per event and shared by its actions.
-struct TemplateContext: @unchecked Sendable {
-    // `@unchecked`: the dictionary holds only Foundation value types (String, Int64, Double,
-    // Bool, arrays and dictionaries of them), built once and never mutated.
-    let values: [String: Any]
+/// What templates see of one event, looked up by name when a template asks (nothing is built
+/// for names no template uses: the JSON texts cost an encoding each).
+struct TemplateContext: MustacheParent, Sendable {
+    let event: EntityEvent
+    /// The event's wire JSON as received (`event_json`).
+    let json: [UInt8]
 
     init(_ event: EntityEvent, json: [UInt8]) {
-        func plain(_ value: JSONValue) -> Any? {
-            switch value {
-            case .null: nil
-            case .bool(let flag): flag
-            case .int(let number): number
-            case .double(let number): number
-            case .string(let text): text
-            case .array(let items): items.map { plain($0) as Any }
-            case .object(let fields): fields.compactMapValues { plain($0) }
-            }
+        self.event = event
+        self.json = json
+    }
+
+    func child(named name: String) -> Any? {
+        switch name {
+        case "event_id": event.id.lowercasedString
+        case "entity_type": event.entityType
+        case "entity_id": event.entityId
+        case "operation": event.operation.rawValue
+        case "source": event.source
+        case "occurred_at": event.occurredAt.rfc3339
+        case "cursor": event.cursor
+        case "tenant_id": event.tenantId
+        case "event_json": String(decoding: json, as: UTF8.self)
+        case "before_json": Self.text(event.before)
+        case "after_json": Self.text(event.after)
+        case "before": event.before.map(TemplateRow.init)
+        case "after": event.after.map(TemplateRow.init)
+        case "changes": event.changes.map(TemplateChanges.init)
+        default: nil
         }
-        func text(_ row: [String: JSONValue]?) -> String {
-            guard let row else { return "null" }
-            return String(decoding: (try? WireFormat.encode(row)) ?? Array("null".utf8), as: UTF8.self)
+    }
+
+    static func text(_ row: [String: JSONValue]?) -> String {
+        guard let row else { return "null" }
+        return String(decoding: (try? WireFormat.encode(row)) ?? Array("null".utf8), as: UTF8.self)
+    }
+
+    /// A JSON value as Mustache sees it: nil for null (a false section), objects by name.
+    static func plain(_ value: JSONValue) -> Any? {
+        switch value {
+        case .null: nil
+        case .bool(let flag): flag
+        case .int(let number): number
+        case .double(let number): number
+        case .string(let text): text
+        case .array(let items): items.map { plain($0) as Any }
+        case .object(let fields): TemplateRow(fields: fields)
         }
-        var values: [String: Any] = [
-            "event_id": event.id.lowercasedString, "entity_type": event.entityType, "entity_id": event.entityId,
-            "operation": event.operation.rawValue, "source": event.source, "occurred_at": event.occurredAt.rfc3339,
-            "cursor": event.cursor, "event_json": String(decoding: json, as: UTF8.self),
-            "before_json": text(event.before), "after_json": text(event.after),
-        ]
-        if let tenant = event.tenantId { values["tenant_id"] = tenant }
-        if let before = event.before { values["before"] = before.compactMapValues { plain($0) } }
-        if let after = event.after { values["after"] = after.compactMapValues { plain($0) } }
-        if let changes = event.changes {
-            values["changes"] = changes.mapValues { change -> [String: Any] in
-                var pair: [String: Any] = [:]
-                pair["old"] = plain(change.old)
-                pair["new"] = plain(change.new)
-                return pair
-            }
-        }
-        self.values = values
+    }
+}
+
+/// A row (`before`, `after`) or a nested JSON object.
+struct TemplateRow: MustacheParent {
+    let fields: [String: JSONValue]
+    func child(named name: String) -> Any? { fields[name].flatMap(TemplateContext.plain) }
+}
+
+/// `changes.<field>.old|new`.
+struct TemplateChanges: MustacheParent {
+    let changes: [String: FieldChange]
+    func child(named name: String) -> Any? {
+        guard let change = changes[name] else { return nil }
+        var pair: [String: Any] = [:]
+        pair["old"] = TemplateContext.plain(change.old)
+        pair["new"] = TemplateContext.plain(change.new)
+        return pair
     }
 }
 
