@@ -61,16 +61,20 @@ public struct HTTPDeliveryRequest: Sendable {
     public var headers: [(String, String)]
     public var body: [UInt8]?
     public var timeout: Duration
+    /// The URL's path is a credential (Slack-style incoming webhooks): errors show scheme and
+    /// host only.
+    public var secretPath: Bool
 
     public init(
         method: String = "POST", url: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
-        timeout: Duration = .seconds(10)
+        timeout: Duration = .seconds(10), secretPath: Bool = false
     ) {
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
         self.timeout = timeout
+        self.secretPath = secretPath
     }
 }
 
@@ -101,7 +105,11 @@ public struct HTTPDelivery: Sendable {
     public func send(_ request: HTTPDeliveryRequest) async throws(DeliveryError) -> HTTPDeliveryResponse {
         guard let url = URL(string: request.url), let scheme = url.scheme?.lowercased(),
             scheme == "http" || scheme == "https", url.host != nil
-        else { throw DeliveryError(.permanent, "not an http(s) URL: '\(Self.redact(request.url))'") }
+        else {
+            throw DeliveryError(
+                .permanent, "not an http(s) URL: '\(Self.redact(request.url, keepPath: !request.secretPath))'")
+        }
+        let shownURL = Self.redact(request.url, keepPath: !request.secretPath)
         var outgoing = HTTPClientRequest(url: request.url)
         outgoing.method = HTTPMethod(rawValue: request.method.uppercased())
         for (name, value) in request.headers { outgoing.headers.add(name: name, value: value) }
@@ -112,11 +120,11 @@ public struct HTTPDelivery: Sendable {
             response = try await client.execute(outgoing, timeout: .nanoseconds(request.timeout.nanoseconds))
             collected = try await response.body.collect(upTo: 64 * 1024)
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
-            throw DeliveryError(.retryable, "timed out after \(request.timeout) (\(Self.redact(request.url)))")
+            throw DeliveryError(.retryable, "timed out after \(request.timeout) (\(shownURL))")
         } catch is CancellationError {
             throw DeliveryError(.retryable, "cancelled")
         } catch {
-            throw DeliveryError(.retryable, "\(Self.redact(request.url)): \(error)")
+            throw DeliveryError(.retryable, "\(shownURL): \(error)")
         }
         let status = Int(response.status.code)
         let body = Array(collected.readableBytesView)
@@ -124,22 +132,23 @@ public struct HTTPDelivery: Sendable {
             let snippet = String(decoding: body.prefix(200), as: UTF8.self)
             throw DeliveryError(
                 DeliveryError.classify(status: status),
-                "HTTP \(status) from \(Self.redact(request.url))\(snippet.isEmpty ? "" : ": \(snippet)")",
+                "HTTP \(status) from \(shownURL)\(snippet.isEmpty ? "" : ": \(snippet)")",
                 retryAfter: DeliveryError.retryAfter(response.headers.first(name: "retry-after")), status: status)
         }
         return HTTPDeliveryResponse(status: status, body: body)
     }
 
     /// The URL without user info or query string (which may carry tokens), for logs and errors.
-    public static func redact(_ text: String) -> String {
+    public static func redact(_ text: String, keepPath: Bool = true) -> String {
         guard var components = URLComponents(string: text) else { return "<invalid URL>" }
+        if !keepPath && !components.path.isEmpty { components.path = "/***" }
         if components.user != nil || components.password != nil {
             components.user = nil
             components.password = nil
         }
-        if components.query != nil { components.query = "…" }
+        if components.query != nil { components.query = "***" }
         // Slack-style URLs carry the secret in the path: keep only its first segment.
-        if components.host?.hasSuffix("hooks.slack.com") == true { components.path = "/services/…" }
+        if components.host?.hasSuffix("hooks.slack.com") == true { components.path = "/services/***" }
         return components.string ?? "<invalid URL>"
     }
 }

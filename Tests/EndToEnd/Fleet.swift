@@ -59,6 +59,8 @@ final class Fleet: @unchecked Sendable {
     let smtp: SMTPPeer
     let receiver: Receiver
     let signingSecret: String
+    /// The credential in the Slack-style incoming-webhook URL's path.
+    let slackToken = "xoxtoken" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16)
     let configPath: String
     let certificate: (cert: String, key: String)?
     private(set) var services: [Service] = []
@@ -66,7 +68,7 @@ final class Fleet: @unchecked Sendable {
     let consumer = "observer-worker"
 
     /// Secrets every service knows and none may print.
-    var secrets: [String] { [postgres.password, redis.password, nats.password, signingSecret] }
+    var secrets: [String] { [postgres.password, redis.password, nats.password, signingSecret, slackToken] }
 
     init(_ options: Options = Options()) async throws {
         self.options = options
@@ -179,6 +181,11 @@ final class Fleet: @unchecked Sendable {
             kind = "job"
             job_kind = "http"
             payload = '{"url": "\(receiver.url)/receipt", "body": {"order": {{after.id}}, "event": "{{event_id}}"}}'
+            # And a Slack message, whose URL carries a token (never logged).
+            [[observers.actions]]
+            kind = "slack"
+            url = "\(receiver.url)/services/T0/B0/\(slackToken)"
+            text = "Order {{after.id}} paid"
             """
     }
 

@@ -127,6 +127,7 @@ struct SlackAction: ObserverAction {
         let body = try WireFormat.encode(JSONValue.object(["text": .string(text.render(input.context))]))
         _ = try await http.send(
             HTTPDeliveryRequest(
-                url: url.value, headers: [("Content-Type", "application/json")], body: body, timeout: timeout))
+                url: url.value, headers: [("Content-Type", "application/json")], body: body, timeout: timeout,
+                secretPath: true))
     }
 }
