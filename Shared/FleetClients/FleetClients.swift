@@ -116,7 +116,10 @@ extension FleetClients {
         let provisioner = StreamProvisioner(
             jetStream: jetStream, configuration: stream(context.configuration), logger: context.logger)
         return (
-            jetStream, ServiceSet(services: [provisioner], readiness: [readiness(connection), provisioner.readiness])
+            jetStream,
+            ServiceSet(
+                services: [provisioner], readiness: [readiness(connection), provisioner.readiness],
+                liveness: [ReadinessCheck("nats") { !connection.isClosed }])
         )
     }
 
@@ -130,7 +133,9 @@ extension FleetClients {
 extension ServiceSet {
     /// Services and checks of both, `self` first.
     public func merged(with other: ServiceSet) -> ServiceSet {
-        ServiceSet(services: services + other.services, readiness: readiness + other.readiness)
+        ServiceSet(
+            services: services + other.services, readiness: readiness + other.readiness,
+            liveness: liveness + other.liveness)
     }
 }
 

@@ -55,6 +55,17 @@ public struct NATSClientConfiguration: Sendable {
     }
 }
 
+extension NATSClientConfiguration {
+    /// The URL list without user info, for logs and errors.
+    public static func redacted(_ url: String) -> String {
+        url.split(separator: ",").map { part -> String in
+            let text = part.trimmingCharacters(in: .whitespaces)
+            guard let at = text.lastIndex(of: "@"), let scheme = text.range(of: "://") else { return text }
+            return String(text[..<scheme.upperBound]) + "***@" + String(text[text.index(after: at)...])
+        }.joined(separator: ",")
+    }
+}
+
 /// TLS settings: the server certificate is always verified.
 public struct NATSTLSConfiguration: Sendable, Hashable {
     /// PEM file of the CAs to trust instead of the system's.
@@ -201,14 +212,20 @@ public final class NATSConnection: @unchecked Sendable {
                 options,
                 { _, closure in
                     guard let closure else { return }
-                    Unmanaged<ConnectionEvents>.fromOpaque(closure).release()
+                    let events = Unmanaged<ConnectionEvents>.fromOpaque(closure)
+                    if !events.takeUnretainedValue().closing.load(ordering: .acquiring) {
+                        events.takeUnretainedValue().logger.error(
+                            "NATS connection closed for good (the library gave up, e.g. authorization refused):"
+                                + " /health/live now fails so the service is restarted")
+                    }
+                    events.release()
                 }, context)
 
             var connection: OpaquePointer?
             let status = natsConnection_Connect(&connection, options)
             guard status == NATS_OK || status == NATS_NOT_YET_CONNECTED, let connection else {
                 events.release()
-                throw NATSError(status: status, operation: "connect to \(configuration.url)")
+                throw NATSError(status: status, operation: "connect to \(NATSClientConfiguration.redacted(configuration.url))")
             }
             return NATSConnection(handle: connection, configuration: configuration, events: eventsObject)
         }
@@ -218,6 +235,11 @@ public final class NATSConnection: @unchecked Sendable {
     public func close() {
         events.closing.store(true, ordering: .releasing)
         natsConnection_Close(handle)
+    }
+
+    /// Whether the library closed the connection for good (it no longer reconnects).
+    public var isClosed: Bool {
+        natsConnection_Status(handle) == NATS_CONN_STATUS_CLOSED
     }
 
     /// Whether the connection is currently up (false while reconnecting).

@@ -17,18 +17,23 @@ public struct ReadinessCheck: Sendable {
 }
 
 /// What `buildServices` returns: the long-running services in dependency order, and the
-/// readiness checks the ops server reports.
+/// readiness and liveness checks the ops server reports.
 public struct ServiceSet: Sendable {
     public var services: [any Service]
     public var readiness: [ReadinessCheck]
+    /// Conditions the process cannot recover from by itself (a client that gave up for good):
+    /// `/health/live` fails so the orchestrator restarts it.
+    public var liveness: [ReadinessCheck]
 
-    public init(services: [any Service] = [], readiness: [ReadinessCheck] = []) {
+    public init(services: [any Service] = [], readiness: [ReadinessCheck] = [], liveness: [ReadinessCheck] = []) {
         self.services = services
         self.readiness = readiness
+        self.liveness = liveness
     }
 }
 
-/// The ops HTTP server: `/metrics` (Prometheus text format), `/health/live` (the process runs)
+/// The ops HTTP server: `/metrics` (Prometheus text format), `/health/live` (503 when a liveness
+/// check fails)
 /// and `/health/ready` (200 only when every readiness check passes; the body lists each).
 public struct OpsServer: Service {
     let application: Application<RouterResponder<BasicRequestContext>>
@@ -36,14 +41,20 @@ public struct OpsServer: Service {
     /// - Parameter onListening: receives the bound port (useful with port 0).
     public init(
         address: ListenAddress, serviceName: String, registry: PrometheusCollectorRegistry?,
-        readiness: [ReadinessCheck],
+        readiness: [ReadinessCheck], liveness: [ReadinessCheck] = [],
         logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) {
         let router = Router()
         router.get("/health/live") { _, _ in
-            Response(
-                status: .ok, headers: [.contentType: "application/json"],
-                body: .init(byteBuffer: ByteBuffer(string: #"{"status":"live","service":"\#(serviceName)"}"#)))
+            var failed: [String] = []
+            for check in liveness where await !check.check() { failed.append(check.name) }
+            let body =
+                failed.isEmpty
+                ? #"{"status":"live","service":"\#(serviceName)"}"#
+                : #"{"status":"dead","service":"\#(serviceName)","failed":["\#(failed.joined(separator: "\",\""))"]}"#
+            return Response(
+                status: failed.isEmpty ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: body)))
         }
         router.get("/health/ready") { _, _ in
             var results: [(String, Bool)] = []

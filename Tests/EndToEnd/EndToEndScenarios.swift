@@ -89,7 +89,13 @@ struct EndToEndScenarios {
     func baseline() async throws {
         var options = Fleet.Options()
         options.logLevel = "debug"
-        try await scenario("baseline", rows: 2000, seed: 1, options: options, duplicates: .none)
+        let outcome = try await scenario("baseline", rows: 2000, seed: 1, options: options, duplicates: .none)
+        // Every webhook's signature, checked by the reference implementation (PyPI standardwebhooks).
+        let webhooks = outcome.fleet.receiver.requests.filter { $0.path == "/created" }
+        let (code, output) = try verifySignatures(webhooks, secret: outcome.fleet.signingSecret)
+        print("e2e baseline: \(webhooks.count) webhook signatures checked by standardwebhooks: \(output.trimmingCharacters(in: .whitespacesAndNewlines))")
+        #expect(code == 0, "\(output)")
+        #expect(output.contains("verified \(webhooks.count)"))
     }
 
     @Test("kill -9 of the bridge leader, a worker and the job-worker at random moments", .timeLimit(.minutes(5)))

@@ -137,4 +137,34 @@ struct ServiceProcessTests {
             #expect(server.stop() == 0, "observer-worker did not exit cleanly on SIGTERM")
         }
     }
+
+    @Test("NATS refusing the credentials: /health/live fails (the client gave up), the log says why, not the password")
+    func refusedCredentials() async throws {
+        let directory = try Stack.temporaryDirectory()
+        let natsPort = try Stack.freePort()
+        let nats = ServerProcess(
+            executable: Stack.binary("NATS_SERVER_BIN", default: "nats-server"),
+            arguments: [
+                "-js", "-a", "127.0.0.1", "-p", "\(natsPort)", "-sd", directory.path, "--user", "fleet", "--pass",
+                "right-password",
+            ])
+        try await nats.start(waitForPort: natsPort)
+        let port = try Stack.freePort()
+        let log = directory.appendingPathComponent("flight-server.log")
+        let path = try writeConfig(
+            "[nats]\nurl = \"nats://fleet:wrong-password@127.0.0.1:\(natsPort)\"\n[metrics]\nlisten = \"127.0.0.1:\(port)\"\n")
+        let server = ServerProcess(
+            executable: try Binaries.path("flight-server"), arguments: ["--config", path], logFile: log)
+        try await server.start(waitForPort: port)
+        let dead = try await eventually(.seconds(10)) {
+            await httpGet("http://127.0.0.1:\(port)/health/live")?.0 == 503
+        }
+        #expect(dead, "a NATS client that gave up must fail liveness")
+        #expect(await httpGet("http://127.0.0.1:\(port)/health/live")?.1.contains(#""nats""#) == true)
+        #expect(server.stop() == 0)
+        nats.stop()
+        let text = try String(contentsOf: log, encoding: .utf8)
+        #expect(text.contains("closed for good"), "\(text.suffix(500))")
+        #expect(!text.contains("wrong-password"))
+    }
 }
