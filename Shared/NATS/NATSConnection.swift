@@ -215,8 +215,8 @@ public final class NATSConnection: @unchecked Sendable {
                     let events = Unmanaged<ConnectionEvents>.fromOpaque(closure)
                     if !events.takeUnretainedValue().closing.load(ordering: .acquiring) {
                         events.takeUnretainedValue().logger.error(
-                            "NATS connection closed for good (the library gave up, e.g. authorization refused):"
-                                + " /health/live now fails so the service is restarted")
+                            "NATS connection closed for good (the library gave up, e.g. authorization refused): /health/live now fails so the service is restarted"
+                        )
                     }
                     events.release()
                 }, context)
@@ -225,7 +225,8 @@ public final class NATSConnection: @unchecked Sendable {
             let status = natsConnection_Connect(&connection, options)
             guard status == NATS_OK || status == NATS_NOT_YET_CONNECTED, let connection else {
                 events.release()
-                throw NATSError(status: status, operation: "connect to \(NATSClientConfiguration.redacted(configuration.url))")
+                throw NATSError(
+                    status: status, operation: "connect to \(NATSClientConfiguration.redacted(configuration.url))")
             }
             return NATSConnection(handle: connection, configuration: configuration, events: eventsObject)
         }

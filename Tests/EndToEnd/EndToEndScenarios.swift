@@ -93,7 +93,9 @@ struct EndToEndScenarios {
         // Every webhook's signature, checked by the reference implementation (PyPI standardwebhooks).
         let webhooks = outcome.fleet.receiver.requests.filter { $0.path == "/created" }
         let (code, output) = try verifySignatures(webhooks, secret: outcome.fleet.signingSecret)
-        print("e2e baseline: \(webhooks.count) webhook signatures checked by standardwebhooks: \(output.trimmingCharacters(in: .whitespacesAndNewlines))")
+        print(
+            "e2e baseline: \(webhooks.count) webhook signatures checked by standardwebhooks: \(output.trimmingCharacters(in: .whitespacesAndNewlines))"
+        )
         #expect(code == 0, "\(output)")
         #expect(output.contains("verified \(webhooks.count)"))
     }

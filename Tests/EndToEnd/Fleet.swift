@@ -189,6 +189,14 @@ final class Fleet: @unchecked Sendable {
             """
     }
 
+    deinit {
+        for service in services where service.process.isRunning { service.process.stop(kill: true) }
+        // FRAISEQL_KEEP_TEST_DIRS=1 keeps the config and the services' logs for a look afterwards.
+        if ProcessInfo.processInfo.environment["FRAISEQL_KEEP_TEST_DIRS"] == nil {
+            try? FileManager.default.removeItem(at: directory)
+        }
+    }
+
     // MARK: services
 
     /// Starts the services and waits until every one reports ready.

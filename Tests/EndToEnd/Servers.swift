@@ -108,6 +108,7 @@ final class PostgresServer: @unchecked Sendable {
 final class NATSServers: @unchecked Sendable {
     let nodes: [ServerProcess]
     let ports: [Int]
+    private var directories: [URL] = []
     let user = "fleet"
     let password: String
 
@@ -118,6 +119,7 @@ final class NATSServers: @unchecked Sendable {
         var nodes: [ServerProcess] = []
         for index in 0..<count {
             let directory = try Stack.temporaryDirectory()
+            directories.append(directory)
             var arguments = [
                 "-js", "-a", "127.0.0.1", "-p", "\(ports[index])", "-sd", directory.path, "--user", user, "--pass",
                 password, "-n", "node-\(index)",
@@ -151,6 +153,11 @@ final class NATSServers: @unchecked Sendable {
         nodes[index].stop(kill: kill)
         try await nodes[index].start(waitForPort: ports[index])
     }
+
+    deinit {
+        for node in nodes { node.stop(kill: true) }
+        for directory in directories { try? FileManager.default.removeItem(at: directory) }
+    }
 }
 
 /// redis-server with a password and an append-only file synced on every write, so that a
@@ -159,12 +166,12 @@ final class RedisServer: @unchecked Sendable {
     let process: ServerProcess
     let port: Int
     let password: String
-
     let tls: Bool
+    private let directory: URL
 
     /// With `certificate`, TLS only (`--port 0 --tls-port`).
     init(password: String, certificate: (cert: String, key: String)? = nil) async throws {
-        let directory = try Stack.temporaryDirectory()
+        directory = try Stack.temporaryDirectory()
         port = try Stack.freePort()
         self.password = password
         tls = certificate != nil
@@ -189,5 +196,10 @@ final class RedisServer: @unchecked Sendable {
     func restart(kill: Bool) async throws {
         process.stop(kill: kill)
         try await process.start(waitForPort: port)
+    }
+
+    deinit {
+        process.stop(kill: true)
+        try? FileManager.default.removeItem(at: directory)
     }
 }

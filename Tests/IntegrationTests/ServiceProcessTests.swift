@@ -152,7 +152,8 @@ struct ServiceProcessTests {
         let port = try Stack.freePort()
         let log = directory.appendingPathComponent("flight-server.log")
         let path = try writeConfig(
-            "[nats]\nurl = \"nats://fleet:wrong-password@127.0.0.1:\(natsPort)\"\n[metrics]\nlisten = \"127.0.0.1:\(port)\"\n")
+            "[nats]\nurl = \"nats://fleet:wrong-password@127.0.0.1:\(natsPort)\"\n[metrics]\nlisten = \"127.0.0.1:\(port)\"\n"
+        )
         let server = ServerProcess(
             executable: try Binaries.path("flight-server"), arguments: ["--config", path], logFile: log)
         try await server.start(waitForPort: port)
