@@ -16,6 +16,9 @@ import Runtime
 /// the attempt and `webhook-signature` is `v1,<base64 HMAC-SHA256 of id.timestamp.body>`.
 struct WebhookAction: ObserverAction {
     let kind = "webhook"
+    /// AsyncHTTPClient keeps the request's deadline itself (measured: a watchdog task pair per
+    /// webhook costs throughput; `make bench-worker`).
+    let needsWatchdog = false
     let key: String
     let endpoint: String
     let timeout: Duration
@@ -106,6 +109,8 @@ struct WebhookAction: ObserverAction {
 /// is a secret), `text` (text template, required), `timeout` (default `5s`).
 struct SlackAction: ObserverAction {
     let kind = "slack"
+    /// AsyncHTTPClient keeps the request's deadline itself.
+    let needsWatchdog = false
     let key: String
     let endpoint: String
     let timeout: Duration
