@@ -214,13 +214,9 @@ final class Fleet: @unchecked Sendable {
 
     @discardableResult
     func startService(_ name: String, index: Int) async throws -> Service {
-        let port = try Stack.freePort()
-        let service = Service(
-            name: name, index: index, port: port,
-            process: ServerProcess(
-                executable: try Binaries.path(name), arguments: ["--config", configPath],
-                environment: ["FRAISEQL_METRICS_LISTEN": "127.0.0.1:\(port)"],
-                logFile: directory.appendingPathComponent("\(name)-\(index).log")))
+        let (process, port) = try Binaries.service(
+            name, config: configPath, logFile: directory.appendingPathComponent("\(name)-\(index).log"))
+        let service = Service(name: name, index: index, port: port, process: process)
         try await service.process.start(waitForPort: port)
         services.append(service)
         return service

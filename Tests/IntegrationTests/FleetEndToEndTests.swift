@@ -62,10 +62,7 @@ struct FleetEndToEndProcessTests {
         try config.write(toFile: path, atomically: true, encoding: .utf8)
         var services: [ServerProcess] = []
         for name in ["pg-bridge", "observer-worker", "job-worker"] {
-            let port = try Stack.freePort()
-            let process = ServerProcess(
-                executable: try Binaries.path(name), arguments: ["--config", path],
-                environment: ["FRAISEQL_METRICS_LISTEN": "127.0.0.1:\(port)"])
+            let (process, port) = try Binaries.service(name, config: path)
             try await process.start(waitForPort: port)
             services.append(process)
         }

@@ -309,14 +309,7 @@ struct JobWorkerProcessTests {
             """
         let path = try Stack.temporaryDirectory().appendingPathComponent("fraiseql.toml").path
         try config.write(toFile: path, atomically: true, encoding: .utf8)
-        func worker() throws -> (ServerProcess, Int) {
-            let port = try Stack.freePort()
-            return (
-                ServerProcess(
-                    executable: try Binaries.path("job-worker"), arguments: ["--config", path],
-                    environment: ["FRAISEQL_METRICS_LISTEN": "127.0.0.1:\(port)"]), port
-            )
-        }
+        func worker() throws -> (ServerProcess, Int) { try Binaries.service("job-worker", config: path) }
         let redis = try redisClient()
         defer { redis.close() }
         let queue = JobQueue(redis: redis, prefix: prefix)
@@ -392,10 +385,7 @@ struct JobWorkerProcessTests {
         [jobs]
         queues = ["default"]
         """.write(toFile: path, atomically: true, encoding: .utf8)
-        let port = try Stack.freePort()
-        let worker = ServerProcess(
-            executable: try Binaries.path("job-worker"), arguments: ["--config", path],
-            environment: ["FRAISEQL_METRICS_LISTEN": "127.0.0.1:\(port)"])
+        let (worker, port) = try Binaries.service("job-worker", config: path)
         try await worker.start(waitForPort: port)
         func ready() async -> (Int, String)? { await httpGet("http://127.0.0.1:\(port)/health/ready") }
         #expect(try await eventually(.seconds(10)) { await ready()?.0 == 200 })

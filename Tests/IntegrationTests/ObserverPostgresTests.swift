@@ -39,14 +39,7 @@ struct PostgresObserverFixture {
         return PostgresObserverFixture(database: database, configPath: path)
     }
 
-    func worker() throws -> (ServerProcess, Int) {
-        let port = try Stack.freePort()
-        return (
-            ServerProcess(
-                executable: try Binaries.path("observer-worker"), arguments: ["--config", configPath],
-                environment: ["FRAISEQL_METRICS_LISTEN": "127.0.0.1:\(port)"]), port
-        )
-    }
+    func worker() throws -> (ServerProcess, Int) { try Binaries.service("observer-worker", config: configPath) }
 
     func count(_ sql: String) async throws -> Int {
         let connection = try await database.connect()

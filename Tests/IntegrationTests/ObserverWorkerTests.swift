@@ -45,13 +45,7 @@ struct ObserverFixture {
     }
 
     func worker(environment: [String: String] = [:]) throws -> (ServerProcess, Int) {
-        let port = try Stack.freePort()
-        return (
-            ServerProcess(
-                executable: try Binaries.path("observer-worker"), arguments: ["--config", configPath],
-                environment: environment.merging(["FRAISEQL_METRICS_LISTEN": "127.0.0.1:\(port)"]) { a, _ in a }),
-            port
-        )
+        try Binaries.service("observer-worker", config: configPath, environment: environment)
     }
 
     func publish(_ event: EntityEvent) async throws {

@@ -53,11 +53,7 @@ struct PGBridgeProcessTests {
     }
 
     func bridge(_ setup: Setup) throws -> (ServerProcess, Int) {
-        let port = try Stack.freePort()
-        let process = ServerProcess(
-            executable: try Binaries.path("pg-bridge"), arguments: ["--config", setup.configPath],
-            environment: ["FRAISEQL_METRICS_LISTEN": "127.0.0.1:\(port)"])
-        return (process, port)
+        try Binaries.service("pg-bridge", config: setup.configPath)
     }
 
     /// `writers` concurrent writers, each inserting `rows` rows (one per transaction) in order.

@@ -17,6 +17,19 @@ enum Binaries {
         return path
     }
 
+    /// A service executable run with `--config path`, its ops port (`FRAISEQL_METRICS_LISTEN`) on
+    /// a free loopback port. Not started: `start(waitForPort:)` with the returned port.
+    static func service(
+        _ name: String, config path: String, environment: [String: String] = [:], logFile: URL? = nil
+    ) throws -> (ServerProcess, Int) {
+        let port = try Stack.freePort()
+        let process = ServerProcess(
+            executable: try Self.path(name), arguments: ["--config", path],
+            environment: environment.merging(["FRAISEQL_METRICS_LISTEN": "127.0.0.1:\(port)"]) { given, _ in given },
+            logFile: logFile)
+        return (process, port)
+    }
+
     /// Runs to completion; returns the exit code and stdout.
     static func output(_ name: String, _ arguments: [String]) throws -> (Int32, String) {
         let process = Process()
