@@ -17,25 +17,36 @@ source .stack/env
 redis_port=${REDIS_URL##*:}
 BIN=$(swift build -c release --show-bin-path)
 
+RUNS=${BENCH_RUNS:-5}
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-runs() { for _ in 1 2 3; do "$@" 2>/dev/null; done | median; }
+redis_raw() { redis-benchmark -p "$redis_port" -t set -n "$COUNT" -P "$1" -c 1 -q --csv | tail -n 1 | cut -d, -f2 | tr -d '"'; }
 
-raw_nats=$(runs bench/bin/nats_raw_pub "$NATS_URL" BENCH_RAW bench.raw.x.insert "$COUNT" "$PAYLOAD")
-our_nats=$(runs "$BIN/fraiseql-bench" nats-publish "$NATS_URL" "$COUNT" "$PAYLOAD" 1000)
-raw_redis=$(for _ in 1 2 3; do redis-benchmark -p "$redis_port" -t set -n "$COUNT" -P "$PIPELINE" -c 1 -q --csv \
-    | tail -n 1 | cut -d, -f2 | tr -d '"'; done | median)
-our_redis=$(runs "$BIN/fraiseql-bench" redis-set "$REDIS_URL" "$COUNT" "$PIPELINE" 1)
+# Each case alternates our client and the reference RUNS times, so that a noisy moment on the
+# machine hits both; it prints the median of each and the median of the per-pair ratios.
+# usage: pair NAME "OUR COMMAND" "RAW COMMAND"
+pair() {
+    local name=$1 ours=$2 raw=$3 o r
+    local -a our_runs=() raw_runs=() ratios=()
+    for _ in $(seq "$RUNS"); do
+        o=$(eval "$ours" 2>/dev/null)
+        r=$(eval "$raw" 2>/dev/null)
+        our_runs+=("$o")
+        raw_runs+=("$r")
+        ratios+=("$(echo "100*$o/$r" | bc -l)")
+    done
+    printf '%-48s %12.0f %12.0f %6.0f%%   (ratios: %s)\n' "$name" \
+        "$(printf '%s\n' "${our_runs[@]}" | median)" "$(printf '%s\n' "${raw_runs[@]}" | median)" \
+        "$(printf '%s\n' "${ratios[@]}" | median)" "$(printf '%.0f%% ' "${ratios[@]}")"
+}
+
+printf '\n%-48s %12s %12s %7s\n' "case (medians of $RUNS alternating runs, $COUNT ops)" "ours/s" "raw/s" "ratio"
+pair "JetStream async publish, ${PAYLOAD} B, msg id" \
+    "$BIN/fraiseql-bench nats-publish $NATS_URL $COUNT $PAYLOAD 1000" \
+    "bench/bin/nats_raw_pub $NATS_URL BENCH_RAW bench.raw.x.insert $COUNT $PAYLOAD"
+pair "Redis SET, 1 connection, pipeline $PIPELINE" \
+    "$BIN/fraiseql-bench redis-set $REDIS_URL $COUNT $PIPELINE 1" "redis_raw $PIPELINE"
 # Four tasks sharing the connection (how services use it) against the same number of commands
 # in flight from redis-benchmark on one connection.
-raw_redis4=$(for _ in 1 2 3; do redis-benchmark -p "$redis_port" -t set -n "$COUNT" -P $((PIPELINE * 4)) -c 1 -q --csv \
-    | tail -n 1 | cut -d, -f2 | tr -d '"'; done | median)
-our_redis4=$(runs "$BIN/fraiseql-bench" redis-set "$REDIS_URL" "$COUNT" "$PIPELINE" 4)
-
-printf '\n%-44s %12s %12s %7s\n' "case (median of 3, $COUNT ops)" "ours/s" "raw/s" "ratio"
-printf '%-44s %12.0f %12.0f %6.0f%%\n' "JetStream async publish, ${PAYLOAD} B, msg id" "$our_nats" "$raw_nats" \
-    "$(echo "100*$our_nats/$raw_nats" | bc -l)"
-printf '%-44s %12.0f %12.0f %6.0f%%\n' "Redis SET, 1 connection, pipeline $PIPELINE" "$our_redis" "$raw_redis" \
-    "$(echo "100*$our_redis/$raw_redis" | bc -l)"
-printf '%-44s %12.0f %12.0f %6.0f%%\n' "Redis SET, 1 connection, 4 tasks x pipeline $PIPELINE" "$our_redis4" "$raw_redis4" \
-    "$(echo "100*$our_redis4/$raw_redis4" | bc -l)"
+pair "Redis SET, 1 connection, 4 tasks x pipeline $PIPELINE" \
+    "$BIN/fraiseql-bench redis-set $REDIS_URL $COUNT $PIPELINE 4" "redis_raw $((PIPELINE * 4))"
 echo "command: make bench-clients   raw: bench/nats_raw_pub.c (libnats), redis-benchmark -c 1 -P $PIPELINE (and -P $((PIPELINE * 4))) -t set"

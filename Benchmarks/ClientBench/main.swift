@@ -69,6 +69,8 @@ case "redis-set":
     let pipeline = Int(arguments[4])!
     let tasks = arguments.count > 5 ? Int(arguments[5])! : 1
     let redis = RedisClient(configuration: try RedisClientConfiguration(url: url))
+    // The same command redis-benchmark -t set sends (without -r it does not randomise the key).
+    let key: RedisArgument = "key:__rand_int__"
     let value = RedisArgument.bytes([UInt8](repeating: UInt8(ascii: "x"), count: 3))
     try await redis.ping()
     let start = clock.now
@@ -77,8 +79,8 @@ case "redis-set":
             group.addTask {
                 var sent = task * pipeline
                 while sent < count {
-                    let commands = (0..<min(pipeline, count - sent)).map { index in
-                        RedisCommand("SET", [.string("key:\(sent + index)"), value])
+                    let commands = (0..<min(pipeline, count - sent)).map { _ in
+                        RedisCommand("SET", [key, value])
                     }
                     _ = try await redis.pipeline(commands)
                     sent += pipeline * tasks

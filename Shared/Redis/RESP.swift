@@ -55,58 +55,112 @@ public enum RedisArgument: Sendable, Hashable, ExpressibleByStringLiteral, Expre
 
 /// A command: name and arguments, e.g. `RedisCommand("SET", ["k", "v", "NX"])`.
 public struct RedisCommand: Sendable, Hashable {
+    public var name: String
     public var arguments: [RedisArgument]
 
     public init(_ name: String, _ arguments: [RedisArgument] = []) {
-        self.arguments = [.string(name)] + arguments
+        self.name = name
+        self.arguments = arguments
     }
 
-    /// Encodes as a RESP array of bulk strings.
-    func encode(into bytes: inout [UInt8]) {
-        bytes.append(UInt8(ascii: "*"))
-        Self.appendDecimal(arguments.count, to: &bytes)
-        bytes.append(13)
-        bytes.append(10)
+    /// The size of the command as a RESP array of bulk strings.
+    var encodedSize: Int {
+        var size = 1 + Self.decimalDigits(arguments.count + 1) + 2 + Self.bulkSize(name.utf8.count)
         for argument in arguments {
             switch argument {
-            case .string(let text):
-                var text = text
-                text.withUTF8 { utf8 in
-                    Self.appendBulkHeader(utf8.count, to: &bytes)
-                    bytes.append(contentsOf: utf8)
-                }
-            case .bytes(let value):
-                Self.appendBulkHeader(value.count, to: &bytes)
-                bytes.append(contentsOf: value)
+            case .string(let text): size += Self.bulkSize(text.utf8.count)
+            case .bytes(let value): size += Self.bulkSize(value.count)
             }
-            bytes.append(13)
-            bytes.append(10)
         }
+        return size
+    }
+
+    /// Writes the command as a RESP array of bulk strings at `offset` of a buffer holding at
+    /// least `encodedSize` bytes from there; returns the offset after it.
+    func encode(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) -> Int {
+        var writer = RESPWriter(buffer: buffer, offset: offset)
+        writer.byte(UInt8(ascii: "*"))
+        writer.decimal(arguments.count + 1)
+        writer.crlf()
+        writer.bulk(name)
+        for argument in arguments {
+            switch argument {
+            case .string(let text): writer.bulk(text)
+            case .bytes(let value): value.withUnsafeBytes { writer.bulk($0) }
+            }
+        }
+        return writer.offset
     }
 
     @inline(__always)
-    private static func appendBulkHeader(_ length: Int, to bytes: inout [UInt8]) {
-        bytes.append(UInt8(ascii: "$"))
-        appendDecimal(length, to: &bytes)
-        bytes.append(13)
-        bytes.append(10)
+    private static func bulkSize(_ length: Int) -> Int { 1 + decimalDigits(length) + 2 + length + 2 }
+
+    @inline(__always)
+    static func decimalDigits(_ value: Int) -> Int {
+        var digits = 1
+        var rest = value
+        while rest >= 10 {
+            rest /= 10
+            digits += 1
+        }
+        return digits
+    }
+}
+
+/// Writes RESP into memory sized beforehand by `RedisCommand.encodedSize` (no bounds checks
+/// per byte, no reallocation).
+private struct RESPWriter {
+    let buffer: UnsafeMutableRawBufferPointer
+    var offset: Int
+
+    @inline(__always)
+    init(buffer: UnsafeMutableRawBufferPointer, offset: Int) {
+        self.buffer = buffer
+        self.offset = offset
     }
 
-    /// Appends a non-negative integer in decimal without allocating a String.
     @inline(__always)
-    static func appendDecimal(_ value: Int, to bytes: inout [UInt8]) {
-        if value < 10 {
-            bytes.append(UInt8(48 + value))
-            return
+    mutating func byte(_ value: UInt8) {
+        buffer[offset] = value
+        offset += 1
+    }
+
+    @inline(__always)
+    mutating func crlf() {
+        buffer[offset] = 13
+        buffer[offset + 1] = 10
+        offset += 2
+    }
+
+    @inline(__always)
+    mutating func decimal(_ value: Int) {
+        let digits = RedisCommand.decimalDigits(value)
+        var rest = value
+        var index = offset + digits - 1
+        repeat {
+            buffer[index] = UInt8(48 + rest % 10)
+            rest /= 10
+            index -= 1
+        } while rest > 0
+        offset += digits
+    }
+
+    @inline(__always)
+    mutating func bulk(_ bytes: UnsafeRawBufferPointer) {
+        byte(UInt8(ascii: "$"))
+        decimal(bytes.count)
+        crlf()
+        if let base = bytes.baseAddress, bytes.count > 0 {
+            (buffer.baseAddress! + offset).copyMemory(from: base, byteCount: bytes.count)
         }
-        var divisor = 10
-        while divisor <= value / 10 { divisor *= 10 }
-        var remaining = value
-        while divisor > 0 {
-            bytes.append(UInt8(48 + remaining / divisor))
-            remaining %= divisor
-            divisor /= 10
-        }
+        offset += bytes.count
+        crlf()
+    }
+
+    @inline(__always)
+    mutating func bulk(_ text: String) {
+        var text = text
+        text.withUTF8 { bulk(UnsafeRawBufferPointer($0)) }
     }
 }
 
@@ -120,6 +174,70 @@ final class ReplyParser {
 
     deinit {
         redisReaderFree(reader)
+    }
+
+    /// True when hiredis holds no bytes and no partly read reply.
+    var isIdle: Bool {
+        reader.pointee.ridx == -1 && reader.pointee.pos == reader.pointee.len
+    }
+
+    /// Reads one scalar reply (`+`, `-`, `:`, `$`) that lies complete in `buffer` without
+    /// hiredis: the common replies of pipelines (`+OK`, integers, short bulk strings, nil) then
+    /// cost no C allocation. Returns nil, consuming nothing, for aggregates, incomplete replies or
+    /// anything unusual; those go to hiredis. Only valid while `isIdle`.
+    static func scalarReply(from buffer: inout ByteBuffer) -> RESPValue? {
+        let parsed: (RESPValue, Int)? = buffer.withUnsafeReadableBytes { bytes in
+            guard bytes.count >= 3 else { return nil }
+            guard let lineEnd = lineEnd(in: bytes, from: 1) else { return nil }
+            let line = UnsafeRawBufferPointer(rebasing: bytes[1..<lineEnd])
+            switch bytes[0] {
+            case UInt8(ascii: "+"):
+                return (.simpleString(String(decoding: line, as: UTF8.self)), lineEnd + 2)
+            case UInt8(ascii: "-"):
+                return (.error(String(decoding: line, as: UTF8.self)), lineEnd + 2)
+            case UInt8(ascii: ":"):
+                guard let value = integer(line) else { return nil }
+                return (.integer(value), lineEnd + 2)
+            case UInt8(ascii: "$"):
+                guard let length = integer(line) else { return nil }
+                if length == -1 { return (.null, lineEnd + 2) }
+                let start = lineEnd + 2
+                guard length >= 0, bytes.count >= start + Int(length) + 2 else { return nil }
+                let end = start + Int(length)
+                guard bytes[end] == 13, bytes[end + 1] == 10 else { return nil }
+                return (.bulkString(Array(bytes[start..<end])), end + 2)
+            default:
+                return nil
+            }
+        }
+        guard let (value, consumed) = parsed else { return nil }
+        buffer.moveReaderIndex(forwardBy: consumed)
+        return value
+    }
+
+    /// The index of the `\r` of the first CRLF at or after `start`.
+    private static func lineEnd(in bytes: UnsafeRawBufferPointer, from start: Int) -> Int? {
+        var index = start
+        while index + 1 < bytes.count {
+            if bytes[index] == 13 { return bytes[index + 1] == 10 ? index : nil }
+            index += 1
+        }
+        return nil
+    }
+
+    /// A decimal integer with an optional minus sign; nil if empty, not decimal or over 18 digits.
+    private static func integer(_ bytes: UnsafeRawBufferPointer) -> Int64? {
+        guard !bytes.isEmpty else { return nil }
+        let negative = bytes[0] == UInt8(ascii: "-")
+        let digits = negative ? UnsafeRawBufferPointer(rebasing: bytes[1...]) : bytes
+        // 18 digits cannot overflow; longer numbers are left to hiredis.
+        guard !digits.isEmpty, digits.count <= 18 else { return nil }
+        var value: Int64 = 0
+        for byte in digits {
+            guard byte >= 48, byte <= 57 else { return nil }
+            value = value * 10 + Int64(byte - 48)
+        }
+        return negative ? -value : value
     }
 
     func feed(_ buffer: ByteBuffer) throws(RedisError) {

@@ -1,36 +1,59 @@
 import NIOCore
 
 /// A pipelined request: one or more commands, already encoded by the caller (off the event
-/// loop), whose replies complete one promise, in order.
-struct RedisRequest {
+/// loop), whose replies resume one continuation, in order.
+struct RedisRequest: Sendable {
     var bytes: ByteBuffer
     var count: Int
     var timeout: TimeAmount
-    var promise: EventLoopPromise<[RESPValue]>
+    var continuation: UnsafeContinuation<[RESPValue], any Error>
 
-    init(commands: [RedisCommand], timeout: TimeAmount, promise: EventLoopPromise<[RESPValue]>) {
-        var encoded: [UInt8] = []
-        encoded.reserveCapacity(48 * commands.count)
-        for command in commands { command.encode(into: &encoded) }
-        self.bytes = ByteBuffer(bytes: encoded)
-        self.count = commands.count
-        self.timeout = timeout
-        self.promise = promise
+    /// The commands as RESP, in one buffer of exactly their size.
+    static func encode(_ commands: [RedisCommand]) -> ByteBuffer {
+        var size = 0
+        for command in commands { size += command.encodedSize }
+        var bytes = ByteBufferAllocator().buffer(capacity: size)
+        bytes.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { memory in
+            var offset = 0
+            for command in commands { offset = command.encode(into: memory, at: offset) }
+            return offset
+        }
+        return bytes
     }
 }
 
-/// Encodes commands as RESP and matches replies to requests in order. Replies are parsed by
-/// hiredis's reader. When a request times out the connection is closed (its later replies could
-/// no longer be matched) and every pending request fails.
-final class RedisChannelHandler: ChannelDuplexHandler {
+/// An open connection: its channel and its handler, which requests are handed to on the
+/// channel's event loop (one `execute` per pipeline, no futures).
+struct RedisConnection: Sendable {
+    let channel: any Channel
+    let handler: NIOLoopBound<RedisChannelHandler>
+
+    func send(_ commands: [RedisCommand], timeout: TimeAmount) async throws -> [RESPValue] {
+        let bytes = RedisRequest.encode(commands)
+        let count = commands.count
+        let handler = self.handler
+        return try await withUnsafeThrowingContinuation { continuation in
+            let request = RedisRequest(bytes: bytes, count: count, timeout: timeout, continuation: continuation)
+            if handler.eventLoop.inEventLoop {
+                handler.value.send(request)
+            } else {
+                handler.eventLoop.execute { handler.value.send(request) }
+            }
+        }
+    }
+}
+
+/// Writes requests and matches replies to them in order. Replies are parsed by hiredis's reader,
+/// except complete scalar replies, read in Swift. When a request times out the connection is
+/// closed (its later replies could no longer be matched) and every pending request fails.
+final class RedisChannelHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
-    typealias OutboundIn = RedisRequest
     typealias OutboundOut = ByteBuffer
 
     private struct Pending {
         var count: Int
-        var promise: EventLoopPromise<[RESPValue]>
-        var timer: Scheduled<Void>?
+        var continuation: UnsafeContinuation<[RESPValue], any Error>
+        var deadline: NIODeadline
     }
 
     /// Replies collected for the request at the head of `pending` (kept outside the buffer so
@@ -39,72 +62,104 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     private let parser = ReplyParser()
     private var pending = CircularBuffer<Pending>()
     private var context: ChannelHandlerContext?
+    /// Set once the connection is closing: later requests fail at once.
+    private var isClosing = false
+    /// One timer for the whole connection, set for the earliest deadline of the pending
+    /// requests (re-armed when it fires), instead of a timer per request.
+    private var timer: (deadline: NIODeadline, task: Scheduled<Void>)?
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        failAll(RedisError(code: .connection, message: "connection closed"))
+        close(RedisError(code: .connection, message: "connection closed"))
         self.context = nil
     }
 
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        let request = unwrapOutboundIn(data)
-        let loop = context.eventLoop
-        let timer = loop.assumeIsolated().scheduleTask(in: request.timeout) { [weak self] () -> Void in
-            guard let self else { return }
-            self.timedOut(request.promise)
+    /// Sends a request; called on the channel's event loop.
+    func send(_ request: RedisRequest) {
+        guard let context, !isClosing else {
+            request.continuation.resume(throwing: RedisError(code: .connection, message: "connection closed"))
+            return
         }
-        pending.append(Pending(count: request.count, promise: request.promise, timer: timer))
-        context.write(wrapOutboundOut(request.bytes), promise: promise)
+        let deadline = NIODeadline.now() + request.timeout
+        pending.append(Pending(count: request.count, continuation: request.continuation, deadline: deadline))
+        if timer == nil || deadline < timer!.deadline { arm(at: deadline, context: context) }
+        context.writeAndFlush(wrapOutboundOut(request.bytes), promise: nil)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let buffer = unwrapInboundIn(data)
-        do {
-            try parser.feed(buffer)
-            while let reply = try parser.next() {
-                guard !pending.isEmpty else {
-                    throw RedisError(code: .protocolError, message: "reply without a request")
-                }
-                if headReplies.isEmpty { headReplies.reserveCapacity(pending[pending.startIndex].count) }
-                headReplies.append(reply)
-                if headReplies.count == pending[pending.startIndex].count {
-                    let done = pending.removeFirst()
-                    done.timer?.cancel()
-                    let replies = headReplies
-                    headReplies = []
-                    done.promise.succeed(replies)
-                }
+        var buffer = unwrapInboundIn(data)
+        // The head request's replies and size live in locals while this read is parsed (one
+        // access to the handler's state per read, not per reply).
+        var replies: [RESPValue] = []
+        swap(&replies, &headReplies)
+        var expected = pending.first?.count ?? 0
+        func deliver(_ reply: RESPValue) throws(RedisError) {
+            guard expected > 0 else { throw RedisError(code: .protocolError, message: "reply without a request") }
+            if replies.isEmpty { replies.reserveCapacity(expected) }
+            replies.append(reply)
+            if replies.count == expected {
+                let done = pending.removeFirst()
+                done.continuation.resume(returning: replies)
+                replies = []
+                expected = pending.first?.count ?? 0
             }
+        }
+        do {
+            while buffer.readableBytes > 0 {
+                if parser.isIdle, let reply = ReplyParser.scalarReply(from: &buffer) {
+                    try deliver(reply)
+                    continue
+                }
+                try parser.feed(buffer)
+                buffer.moveReaderIndex(to: buffer.writerIndex)
+                while let reply = try parser.next() { try deliver(reply) }
+            }
+            headReplies = replies
         } catch {
-            failAll(error as? RedisError ?? RedisError(code: .protocolError, message: "\(error)"))
-            context.close(promise: nil)
+            close(error)
         }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        failAll(RedisError(code: .connection, message: "connection closed by the server"))
+        close(RedisError(code: .connection, message: "connection closed by the server"))
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        failAll(RedisError(code: .connection, message: "\(error)"))
-        context.close(promise: nil)
+        close(RedisError(code: .connection, message: "\(error)"))
     }
 
-    private func timedOut(_ promise: EventLoopPromise<[RESPValue]>) {
-        guard pending.contains(where: { $0.promise.futureResult === promise.futureResult }) else { return }
-        failAll(RedisError(code: .timeout, message: "no reply within the command timeout"))
-        context?.close(promise: nil)
-    }
-
-    private func failAll(_ error: RedisError) {
-        headReplies = []
-        while let request = pending.popFirst() {
-            request.timer?.cancel()
-            request.promise.fail(error)
+    private func arm(at deadline: NIODeadline, context: ChannelHandlerContext) {
+        timer?.task.cancel()
+        let task = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] () -> Void in
+            self?.timerFired()
         }
+        timer = (deadline, task)
+    }
+
+    private func timerFired() {
+        timer = nil
+        guard let context, let earliest = pending.lazy.map(\.deadline).min() else { return }
+        if earliest <= .now() {
+            close(RedisError(code: .timeout, message: "no reply within the command timeout"))
+        } else {
+            arm(at: earliest, context: context)
+        }
+    }
+
+    /// Fails every pending request and closes the channel; the client opens a new one.
+    private func close(_ error: RedisError) {
+        let wasClosing = isClosing
+        isClosing = true
+        headReplies = []
+        timer?.task.cancel()
+        timer = nil
+        while let request = pending.popFirst() {
+            request.continuation.resume(throwing: error)
+        }
+        if !wasClosing { context?.close(promise: nil) }
     }
 }

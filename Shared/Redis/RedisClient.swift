@@ -111,8 +111,8 @@ extension Duration {
 public final class RedisClient: Service, Sendable {
     private enum State {
         case idle
-        case connecting(EventLoopFuture<any Channel>)
-        case connected(any Channel)
+        case connecting(EventLoopFuture<RedisConnection>)
+        case connected(RedisConnection)
         case closed
     }
 
@@ -133,7 +133,7 @@ public final class RedisClient: Service, Sendable {
     }
 
     deinit {
-        if case .connected(let channel) = state.withLock({ $0 }) { channel.close(promise: nil) }
+        if case .connected(let connection) = state.withLock({ $0 }) { connection.channel.close(promise: nil) }
     }
 
     public func run() async throws {
@@ -149,8 +149,8 @@ public final class RedisClient: Service, Sendable {
             return previous
         }
         switch previous {
-        case .connected(let channel): channel.close(promise: nil)
-        case .connecting(let future): future.whenSuccess { $0.close(promise: nil) }
+        case .connected(let connection): connection.channel.close(promise: nil)
+        case .connecting(let future): future.whenSuccess { $0.channel.close(promise: nil) }
         case .idle, .closed: break
         }
     }
@@ -163,16 +163,8 @@ public final class RedisClient: Service, Sendable {
     /// Sends commands in one write and returns their replies in order.
     public func pipeline(_ commands: [RedisCommand], timeout: Duration? = nil) async throws -> [RESPValue] {
         guard !commands.isEmpty else { return [] }
-        let channel = try await channel()
-        let promise = channel.eventLoop.makePromise(of: [RESPValue].self)
-        let request = RedisRequest(
-            commands: commands, timeout: (timeout ?? configuration.commandTimeout).timeAmount, promise: promise)
-        // If the channel closed before the handler saw the request, only the write fails: fail the
-        // request too (completing a completed promise is a no-op).
-        channel.writeAndFlush(request).whenFailure { error in
-            promise.fail(RedisError(code: .connection, message: "write failed: \(error)"))
-        }
-        return try await promise.futureResult.get()
+        let connection = try await connection()
+        return try await connection.send(commands, timeout: (timeout ?? configuration.commandTimeout).timeAmount)
     }
 
     /// Sends one command and throws `.server` if Redis answered with an error.
@@ -185,45 +177,45 @@ public final class RedisClient: Service, Sendable {
         return reply
     }
 
-    private func channel() async throws -> any Channel {
+    private func connection() async throws -> RedisConnection {
         enum Next {
-            case use(any Channel)
-            case wait(EventLoopFuture<any Channel>)
-            case connect(EventLoopPromise<any Channel>)
+            case use(RedisConnection)
+            case wait(EventLoopFuture<RedisConnection>)
+            case connect(EventLoopPromise<RedisConnection>)
         }
         let next: Next = try state.withLock { state throws(RedisError) -> Next in
             switch state {
-            case .connected(let channel) where channel.isActive:
-                return .use(channel)
+            case .connected(let connection) where connection.channel.isActive:
+                return .use(connection)
             case .connecting(let future):
                 return .wait(future)
             case .closed:
                 throw RedisError(code: .closed, message: "client closed")
             case .idle, .connected:
-                let promise = group.next().makePromise(of: (any Channel).self)
+                let promise = group.next().makePromise(of: RedisConnection.self)
                 state = .connecting(promise.futureResult)
                 return .connect(promise)
             }
         }
         switch next {
-        case .use(let channel):
-            return channel
+        case .use(let connection):
+            return connection
         case .wait(let future):
             return try await future.get()
         case .connect(let promise):
             do {
-                let channel = try await connect()
+                let connection = try await connect()
                 let closedMeanwhile = state.withLock { state -> Bool in
                     if case .closed = state { return true }
-                    state = .connected(channel)
+                    state = .connected(connection)
                     return false
                 }
                 if closedMeanwhile {
-                    try? await channel.close()
+                    try? await connection.channel.close()
                     throw RedisError(code: .closed, message: "client closed")
                 }
-                promise.succeed(channel)
-                return channel
+                promise.succeed(connection)
+                return connection
             } catch {
                 state.withLock { state in
                     if case .connecting = state { state = .idle }
@@ -234,15 +226,15 @@ public final class RedisClient: Service, Sendable {
         }
     }
 
-    private func connect() async throws -> any Channel {
+    private func connect() async throws -> RedisConnection {
         let configuration = self.configuration
-        let channel: any Channel
+        let connection: RedisConnection
         do {
             let tls = try configuration.tls.map { try $0.context() }
             // SNI and name verification want a host name; an IP address is verified as one.
             let isAddress = (try? SocketAddress(ipAddress: configuration.host, port: 0)) != nil
             let serverHostname = isAddress ? nil : configuration.host
-            channel = try await ClientBootstrap(group: group)
+            let channel = try await ClientBootstrap(group: group)
                 .connectTimeout(configuration.connectTimeout.timeAmount)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in
@@ -256,6 +248,12 @@ public final class RedisClient: Service, Sendable {
                 }
                 .connect(host: configuration.host, port: configuration.port)
                 .get()
+            let handler = try await channel.eventLoop.submit {
+                NIOLoopBound(
+                    try channel.pipeline.syncOperations.handler(type: RedisChannelHandler.self),
+                    eventLoop: channel.eventLoop)
+            }.get()
+            connection = RedisConnection(channel: channel, handler: handler)
         } catch {
             throw RedisError(
                 code: .connection, message: "cannot connect to \(configuration.host):\(configuration.port): \(error)")
@@ -268,19 +266,15 @@ public final class RedisClient: Service, Sendable {
         }
         if configuration.database != 0 { setup.append(RedisCommand("SELECT", [RedisArgument(configuration.database)])) }
         if !setup.isEmpty {
-            let promise = channel.eventLoop.makePromise(of: [RESPValue].self)
-            channel.writeAndFlush(
-                RedisRequest(commands: setup, timeout: configuration.commandTimeout.timeAmount, promise: promise),
-                promise: nil)
-            let replies = try await promise.futureResult.get()
+            let replies = try await connection.send(setup, timeout: configuration.commandTimeout.timeAmount)
             for case .error(let message) in replies {
-                try? await channel.close()
+                try? await connection.channel.close()
                 throw RedisError(code: .connection, message: "connection set-up refused: \(message)")
             }
         }
         logger.debug(
             "Redis connected", metadata: ["redis.host": "\(configuration.host)", "redis.port": "\(configuration.port)"])
-        return channel
+        return connection
     }
 
     // MARK: Scripts

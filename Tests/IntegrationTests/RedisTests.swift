@@ -114,6 +114,47 @@ struct RedisTests {
         try await redis.delete([counter])
     }
 
+    @Test("every reply kind round-trips, whole or split across reads; binary and UTF-8 values are exact")
+    func replyKinds() async throws {
+        let redis = try redisClient()
+        defer { redis.close() }
+        let key = Stack.unique("kinds")
+        // CR, LF and NUL inside a value, a value larger than one socket read, and multi-byte UTF-8.
+        let binary: [UInt8] = [13, 10, 0, 36, 45, 43, 58] + (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        let text = "héllo wörld ✓ \r\n 日本"
+        let commands = [
+            RedisCommand("SET", [.string("\(key):bin"), .bytes(binary)]),
+            RedisCommand("SET", [.string("\(key):text"), .string(text)]),
+            RedisCommand("GET", [.string("\(key):bin")]),
+            RedisCommand("GET", [.string("\(key):text")]),
+            RedisCommand("GET", [.string("\(key):missing")]),
+            RedisCommand("INCRBY", [.string("\(key):n"), "-9007199254740993"]),
+            RedisCommand("RPUSH", [.string("\(key):list"), "a", "", "c"]),
+            RedisCommand("LRANGE", [.string("\(key):list"), "0", "-1"]),
+            RedisCommand("INCR", [.string("\(key):text")]),
+            RedisCommand("PING"),
+        ]
+        for _ in 0..<20 {
+            let replies = try await redis.pipeline(commands)
+            #expect(replies[0] == .simpleString("OK"))
+            #expect(replies[2] == .bulkString(binary))
+            #expect(replies[3].string == text)
+            #expect(replies[4] == .null)
+            #expect(replies[5].integer.map { $0 % 9_007_199_254_740_993 } == 0)
+            #expect(
+                replies[7] == .array([.bulkString(Array("a".utf8)), .bulkString([]), .bulkString(Array("c".utf8))]))
+            guard case .error(let message) = replies[8] else {
+                Issue.record("INCR of a non-number should be an error reply, got \(replies[8])")
+                return
+            }
+            #expect(message.contains("not an integer"))
+            #expect(replies[9] == .simpleString("PONG"))
+            try await redis.delete(["\(key):list"])
+        }
+        #expect(try await redis.execute("GET", [.string("\(key):n")]).integer == -20 * 9_007_199_254_740_993)
+        try await redis.delete(["\(key):bin", "\(key):text", "\(key):n"])
+    }
+
     @Test("Redis down: a clear connection error, fast")
     func redisDown() async throws {
         let redis = try redisClient("redis://127.0.0.1:\(try Stack.freePort())")
