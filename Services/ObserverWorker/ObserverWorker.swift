@@ -138,7 +138,8 @@ final class NATSObserverConsumer: Service, Sendable {
     private let slots: WorkSlots
     private let stopping = Atomic(false)
     private let subscribed = Atomic(false)
-    private let inFlight = Mutex([UUID: Task<Void, Never>]())
+    /// In-flight event tasks by a serial number (for shutdown).
+    private let inFlight = Mutex((next: 0, tasks: [Int: Task<Void, Never>]()))
 
     init(
         jetStream: JetStream, pipeline: ObserverPipeline, configuration: FleetConfiguration, metrics: ObserverMetrics,
@@ -244,32 +245,35 @@ final class NATSObserverConsumer: Service, Sendable {
     }
 
     private func start(_ message: JetStreamMessage, _ prepared: PreparedMessage, _ state: MarkState?) {
-        let token = UUID()
-        let task = Task {
-            let outcome = await self.pipeline.finish(prepared, state: state)
-            do {
-                switch outcome {
-                case .ack: try message.ack()
-                case .nak(let delay): try message.nak(delay: delay)
-                case .term: try message.term()
+        // The task is registered under the lock it removes itself under, so it cannot finish first.
+        inFlight.withLock { inFlight in
+            inFlight.next += 1
+            let token = inFlight.next
+            inFlight.tasks[token] = Task {
+                let outcome = await self.pipeline.finish(prepared, state: state)
+                do {
+                    switch outcome {
+                    case .ack: try message.ack()
+                    case .nak(let delay): try message.nak(delay: delay)
+                    case .term: try message.term()
+                    }
+                } catch {
+                    // The server redelivers after ack_wait; done marks keep the actions from repeating.
+                    self.logger.warning("could not settle a message", metadata: ["error": "\(error)"])
                 }
-            } catch {
-                // The server redelivers after ack_wait; done marks keep the actions from repeating.
-                self.logger.warning("could not settle a message", metadata: ["error": "\(error)"])
+                self.inFlight.withLock { _ = $0.tasks.removeValue(forKey: token) }
+                self.slots.release(1)
             }
-            self.inFlight.withLock { _ = $0.removeValue(forKey: token) }
-            self.slots.release(1)
         }
-        inFlight.withLock { $0[token] = task }
     }
 
     /// Shutdown: in-flight events get `shutdown_grace`, then they are cancelled (and NAKed).
     private func drain() async {
         let deadline = ContinuousClock.now + configuration.observer.shutdownGrace
-        while ContinuousClock.now < deadline, !inFlight.withLock({ $0.isEmpty }) {
+        while ContinuousClock.now < deadline, !inFlight.withLock({ $0.tasks.isEmpty }) {
             try? await Task.sleep(for: .milliseconds(20))
         }
-        let remaining = inFlight.withLock { Array($0.values) }
+        let remaining = inFlight.withLock { Array($0.tasks.values) }
         if !remaining.isEmpty {
             logger.notice("cancelling in-flight events", metadata: ["events": "\(remaining.count)"])
         }

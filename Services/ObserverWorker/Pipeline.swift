@@ -252,9 +252,6 @@ struct ObserverPipeline: Sendable {
             metrics.dedupHits.increment()
             return .ack
         }
-        var logger = self.logger
-        logger[metadataKey: "event.id"] = "\(event.id.lowercasedString)"
-        logger[metadataKey: "event.entity"] = "\(event.entityType)"
         let input = ActionInput(event: event, payload: message.payload, logger: logger)
         let pending = actions.filter { !state.done.contains($0.key) }
         var failures: [Failure] = []
@@ -282,6 +279,7 @@ struct ObserverPipeline: Sendable {
         }
         metrics.failed.increment()
         if Task.isCancelled { return .nak(delay: nil) }  // shutdown cut it short: redeliver at once
+        let logger = logger.for(event)
         let summary = failures.map { "\($0.action.key): \($0.error.message)" }.joined(separator: "; ")
         if let permanent = failures.first(where: { $0.error.isPermanent }) {
             logger.warning("permanent action failure, dead-lettered", metadata: ["error": "\(summary)"])

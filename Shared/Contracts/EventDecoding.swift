@@ -12,17 +12,15 @@ extension EntityEvent {
     /// Decodes the wire JSON through ``FastJSON`` (the workers' hot path), with errors that name
     /// the offending key. Accepts exactly what `WireFormat`/`JSONDecoder` accept for this type.
     public static func decode(_ bytes: [UInt8]) throws(EventDecodingError) -> EntityEvent {
-        let value: JSONValue
+        let parsed: EventFields?
         do {
-            value = try bytes.withUnsafeBufferPointer { buffer throws(FastJSON.ParseError) in
-                try FastJSON.parse(buffer)
+            parsed = try bytes.withUnsafeBufferPointer { buffer throws(FastJSON.ParseError) in
+                try EventFields.parse(buffer)
             }
         } catch {
             throw EventDecodingError(message: "not JSON (\(error))")
         }
-        guard case .object(let fields) = value else {
-            throw EventDecodingError(message: "not a JSON object")
-        }
+        guard let fields = parsed else { throw EventDecodingError(message: "not a JSON object") }
         var eventId: UUID?
         func fail(_ message: String) -> EventDecodingError { EventDecodingError(message: message, eventId: eventId) }
         func string(_ key: String) throws(EventDecodingError) -> String {
@@ -75,5 +73,86 @@ extension EntityEvent {
             entityId: try string("entity_id"), operation: operation, before: try row("before"), after: try row("after"),
             changes: changes, tenantId: try optionalString("tenant_id"), occurredAt: occurredAt,
             schemaVersion: schemaVersion, traceParent: try optionalString("trace_parent"))
+    }
+}
+
+/// The members of an event's top-level object, read straight into fields (no dictionary of the
+/// whole message). Unknown keys are parsed and dropped; a repeated key keeps its last value.
+private struct EventFields {
+    var id, cursor, source, entityType, entityId, operation, before, after, changes: JSONValue?
+    var tenantId, occurredAt, schemaVersion, traceParent: JSONValue?
+
+    subscript(key: String) -> JSONValue? {
+        get {
+            switch key {
+            case "id": id
+            case "cursor": cursor
+            case "source": source
+            case "entity_type": entityType
+            case "entity_id": entityId
+            case "operation": operation
+            case "before": before
+            case "after": after
+            case "changes": changes
+            case "tenant_id": tenantId
+            case "occurred_at": occurredAt
+            case "schema_version": schemaVersion
+            case "trace_parent": traceParent
+            default: nil
+            }
+        }
+        set {
+            switch key {
+            case "id": id = newValue
+            case "cursor": cursor = newValue
+            case "source": source = newValue
+            case "entity_type": entityType = newValue
+            case "entity_id": entityId = newValue
+            case "operation": operation = newValue
+            case "before": before = newValue
+            case "after": after = newValue
+            case "changes": changes = newValue
+            case "tenant_id": tenantId = newValue
+            case "occurred_at": occurredAt = newValue
+            case "schema_version": schemaVersion = newValue
+            case "trace_parent": traceParent = newValue
+            default: break
+            }
+        }
+    }
+
+    /// The fields of a JSON object; nil when the text is JSON but not an object.
+    static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(FastJSON.ParseError) -> EventFields? {
+        var parser = FastJSON.Parser(bytes: bytes)
+        parser.skipWhitespace()
+        guard parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "{") else {
+            _ = try FastJSON.parse(bytes)  // throws if it is not JSON at all
+            return nil
+        }
+        parser.index += 1
+        var fields = EventFields()
+        parser.skipWhitespace()
+        if parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "}") {
+            parser.index += 1
+        } else {
+            while true {
+                parser.skipWhitespace()
+                let key = try parser.string()
+                parser.skipWhitespace()
+                try parser.expect(UInt8(ascii: ":"))
+                fields[key] = try parser.value()
+                parser.skipWhitespace()
+                guard parser.index < bytes.count else { throw FastJSON.ParseError(offset: parser.index) }
+                if bytes[parser.index] == UInt8(ascii: ",") {
+                    parser.index += 1
+                    continue
+                }
+                try parser.expect(UInt8(ascii: "}"))
+                break
+            }
+        }
+        parser.skipWhitespace()
+        guard parser.index == bytes.count else { throw FastJSON.ParseError(offset: parser.index) }
+        return fields
     }
 }

@@ -47,18 +47,21 @@ public enum FastJSON {
             switch bytes[index] {
             case UInt8(ascii: "{"):
                 index += 1
-                var fields: [String: JSONValue] = [:]
+                // Members are collected first, then hashed into a dictionary of the right size
+                // at once (no rehashing as it grows). A repeated key keeps its last value.
+                var members: [(String, JSONValue)] = []
                 skipWhitespace()
                 if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
                     index += 1
-                    return .object(fields)
+                    return .object([:])
                 }
+                members.reserveCapacity(8)
                 while true {
                     skipWhitespace()
                     let key = try string()
                     skipWhitespace()
                     try expect(UInt8(ascii: ":"))
-                    fields[key] = try value()
+                    members.append((key, try value()))
                     skipWhitespace()
                     guard index < bytes.count else { throw ParseError(offset: index) }
                     if bytes[index] == UInt8(ascii: ",") {
@@ -66,7 +69,7 @@ public enum FastJSON {
                         continue
                     }
                     try expect(UInt8(ascii: "}"))
-                    return .object(fields)
+                    return .object(Dictionary(members, uniquingKeysWith: { _, last in last }))
                 }
             case UInt8(ascii: "["):
                 index += 1
@@ -135,6 +138,18 @@ public enum FastJSON {
                 }
             }
             guard index > start else { throw ParseError(offset: start) }
+            // Integers of up to 18 digits (every id, count and cursor) without a String.
+            if isInteger {
+                let negative = bytes[start] == UInt8(ascii: "-")
+                let digitsStart = negative ? start + 1 : start
+                let digits = index - digitsStart
+                // Text with a leading zero ("007") takes the general path below, as before.
+                if digits > 0, digits <= 18, digits == 1 || bytes[digitsStart] != UInt8(ascii: "0") {
+                    var value: Int64 = 0
+                    for position in digitsStart..<index { value = value * 10 + Int64(bytes[position] &- 0x30) }
+                    return .int(negative ? -value : value)
+                }
+            }
             let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
             if isInteger, let value = Int64(text) { return .int(value) }
             guard let value = Double(text) else { throw ParseError(offset: start) }

@@ -62,6 +62,7 @@ final class RedisChannelHandler: ChannelInboundHandler {
     private let parser = ReplyParser()
     private var pending = CircularBuffer<Pending>()
     private var context: ChannelHandlerContext?
+    private var flushScheduled = false
     /// Set once the connection is closing: later requests fail at once.
     private var isClosing = false
     /// One timer for the whole connection, set for the earliest deadline of the pending
@@ -86,7 +87,16 @@ final class RedisChannelHandler: ChannelInboundHandler {
         let deadline = NIODeadline.now() + request.timeout
         pending.append(Pending(count: request.count, continuation: request.continuation, deadline: deadline))
         if timer == nil || deadline < timer!.deadline { arm(at: deadline, context: context) }
-        context.writeAndFlush(wrapOutboundOut(request.bytes), promise: nil)
+        context.write(wrapOutboundOut(request.bytes), promise: nil)
+        // One flush (one write system call) for all the requests handed over in this tick of the
+        // event loop: concurrent callers' pipelines coalesce.
+        if !flushScheduled {
+            flushScheduled = true
+            context.eventLoop.assumeIsolated().execute { [self] in
+                flushScheduled = false
+                self.context?.flush()
+            }
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

@@ -178,5 +178,15 @@ struct EventDecodingTests {
         #expect(error("[1]") == "not a JSON object")
         #expect(error(#"{"id":"nope"}"#) == "'id' is not a UUID")
         #expect(error(#"{"id":"6f1c1f4e-3b7a-4d44-9d1e-0b5e0f7a9c10","cursor":1}"#) == "missing key 'operation'")
+        #expect(error(" [1] ") == "not a JSON object")
+        #expect(error(#"{"id":1} x"#).hasPrefix("not JSON"))
+        #expect(error(#"{"id":1"#).hasPrefix("not JSON"))
+        // Unknown keys are skipped, a repeated key keeps its last value, whitespace is free.
+        let text = String(decoding: bytes, as: UTF8.self)
+        let padded =
+            #" { "extra" : {"x":[1,2,{"y":null}]}, "operation":"delete", "#
+            + text.dropFirst().dropLast() + " } "
+        #expect(try EntityEvent.decode(Array(padded.utf8)) == paidOrder)
+        #expect(try EntityEvent.decode(Array(padded.utf8)) == WireFormat.decode(EntityEvent.self, from: bytes))
     }
 }

@@ -11,15 +11,21 @@ import Synchronization
 struct ActionInput: Sendable {
     let event: EntityEvent
     let payload: [UInt8]
-    let logger: Logger
+    private let workerLogger: Logger
     private let lazyContext: LazyTemplateContext
 
     init(event: EntityEvent, payload: [UInt8], logger: Logger) {
         self.event = event
         self.payload = payload
-        self.logger = logger
+        self.workerLogger = logger
         lazyContext = LazyTemplateContext(event: event, payload: payload)
     }
+
+    /// The worker's logger with the event's id and entity as metadata. Built on use: setting
+    /// metadata re-renders a stream log handler's metadata, too costly per event when nothing logs.
+    var logger: Logger { workerLogger.for(event) }
+
+    var logLevel: Logger.Level { workerLogger.logLevel }
 
     var context: TemplateContext { lazyContext.value }
 }
@@ -164,9 +170,20 @@ struct LogAction: ObserverAction {
     }
 
     func perform(_ input: ActionInput) async throws {
+        guard level >= input.logLevel else { return }  // not printed: nothing to render
         let text =
             message?.render(input.context)
             ?? "\(input.event.entityType) \(input.event.operation.rawValue) \(input.event.entityId)"
         input.logger.log(level: level, "\(text)", metadata: ["observer.action": "\(key)"])
+    }
+}
+
+extension Logger {
+    /// This logger with an event's id and entity as metadata.
+    func `for`(_ event: EntityEvent) -> Logger {
+        var logger = self
+        logger[metadataKey: "event.id"] = "\(event.id.lowercasedString)"
+        logger[metadataKey: "event.entity"] = "\(event.entityType)"
+        return logger
     }
 }
