@@ -2,7 +2,8 @@
 # make bench-worker: observer-worker on the local stack, in one run on the same servers. Each case
 # drains 100,000 order events already in a stream of its own:
 #   noop     one worker, dedup on, one matched `log` action at debug (not printed)
-#   webhook  one worker, dedup on, one webhook action to a fast local receiver (fraiseql-bench receiver)
+#   webhook  one worker, dedup on, one webhook action to a fast local receiver (bench/http_sink.c:
+#            one epoll thread answering 200, so the peer takes little of the 2 cores)
 #   ceiling  raw durable pull fetch (batch 256) + ack of the same server over libnats (bench/nats_raw_pull.c)
 #   python   the worker a user might write: nats-py pull, redis-py pipelined SET NX, ack (bench/python_worker.py)
 # plus `noop` with metrics off (metrics cost) and the dedup-check latency from the worker's histogram.
@@ -15,6 +16,7 @@ swift build -c release --product fraiseql-bench
 swift build -c release --product observer-worker
 mkdir -p bench/bin
 gcc -O2 -o bench/bin/nats_raw_pull bench/nats_raw_pull.c $(pkg-config --cflags --libs libnats)
+gcc -O2 -o bench/bin/http_sink bench/http_sink.c
 scripts/stack.sh up
 workdir=$(mktemp -d)
 pids=()
@@ -31,7 +33,7 @@ BIN=$(swift build -c release --show-bin-path)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 receiver_port=$(free_port)
-"$BIN/fraiseql-bench" receiver "$receiver_port" &
+bench/bin/http_sink "$receiver_port" >/dev/null &
 pids+=($!)
 
 # A fresh stream filled with COUNT events; prints its name.

@@ -9,7 +9,6 @@
 //   fraiseql-bench worker-fill NATS_URL STREAM SUBJECT_PREFIX COUNT   (order update events)
 //   fraiseql-bench worker-wait NATS_URL STREAM CONSUMER COUNT
 //       → events/s from the consumer's first delivery until COUNT are acknowledged
-//   fraiseql-bench receiver PORT   (a fast webhook receiver: 200 to every POST)
 //   fraiseql-bench jobs-drain REDIS_URL KEY_PREFIX QUEUE COUNT
 //       enqueues COUNT noop jobs (pipelined) while job-worker processes run, waits until every job
 //       is done → jobs/s from the first enqueue to the last completion
@@ -141,13 +140,6 @@ case "fleet-load":
         seconds: Double(arguments[5])!, writers: Int(arguments[6])!, pids: arguments.dropFirst(7).map { Int32($0)! })
 case "fleet-raw":
     try await FleetBench.raw(postgresURL: arguments[2], writers: Int(arguments[3])!, seconds: Double(arguments[4])!)
-case "receiver":
-    let router = Router()
-    router.post("**") { _, _ in HTTPResponse.Status.ok }
-    let application = Application(
-        router: router, configuration: .init(address: .hostname("127.0.0.1", port: Int(arguments[2])!)),
-        logger: Logger(label: "bench.receiver"))
-    try await application.runService()
 case "jobs-drain":
     let redis = RedisClient(configuration: try RedisClientConfiguration(url: arguments[2]))
     let queue = JobQueue(redis: redis, prefix: arguments[3])

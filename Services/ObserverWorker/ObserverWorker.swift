@@ -26,7 +26,8 @@ public enum ObserverWorker {
         let reader = try FleetClients.redis(configuration, logger: context.logger)
         let errors = metrics.redisErrors
         let marks = RedisMarkStore(
-            redis: redis, reader: reader, prefix: configuration.redis.keyPrefix,
+            redis: redis, writer: RedisGroupWriter(client: redis), reader: reader,
+            prefix: configuration.redis.keyPrefix,
             dedupWindow: configuration.observer.dedupWindow, doneTTL: configuration.observer.doneTTL,
             deadLetterMaxLength: configuration.observer.deadLetterMaxLength, logger: context.logger,
             onError: { errors.increment() })

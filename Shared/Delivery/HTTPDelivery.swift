@@ -103,13 +103,13 @@ public struct HTTPDelivery: Sendable {
 
     /// Sends `request`; returns the response for a 2xx status, throws a classified ``DeliveryError`` otherwise.
     public func send(_ request: HTTPDeliveryRequest) async throws(DeliveryError) -> HTTPDeliveryResponse {
-        guard let url = URL(string: request.url), let scheme = url.scheme?.lowercased(),
-            scheme == "http" || scheme == "https", url.host != nil
-        else {
+        // AsyncHTTPClient parses the URL; here only a cheap scheme check, and the redacted form
+        // of the URL is made only for an error message.
+        guard Self.hasHTTPScheme(request.url) else {
             throw DeliveryError(
                 .permanent, "not an http(s) URL: '\(Self.redact(request.url, keepPath: !request.secretPath))'")
         }
-        let shownURL = Self.redact(request.url, keepPath: !request.secretPath)
+        var shownURL: String { Self.redact(request.url, keepPath: !request.secretPath) }
         var outgoing = HTTPClientRequest(url: request.url)
         outgoing.method = HTTPMethod(rawValue: request.method.uppercased())
         for (name, value) in request.headers { outgoing.headers.add(name: name, value: value) }
@@ -123,6 +123,10 @@ public struct HTTPDelivery: Sendable {
             throw DeliveryError(.retryable, "timed out after \(request.timeout) (\(shownURL))")
         } catch is CancellationError {
             throw DeliveryError(.retryable, "cancelled")
+        } catch let error as HTTPClientError
+            where error == .invalidURL || error == .emptyHost || error == .emptyScheme
+        {
+            throw DeliveryError(.permanent, "not an http(s) URL: '\(shownURL)' (\(error))")
         } catch {
             throw DeliveryError(.retryable, "\(shownURL): \(error)")
         }
@@ -139,6 +143,11 @@ public struct HTTPDelivery: Sendable {
     }
 
     /// The URL without user info or query string (which may carry tokens), for logs and errors.
+    static func hasHTTPScheme(_ url: String) -> Bool {
+        let scheme = url.utf8.prefix(8).lazy.map { $0 | 0x20 }  // ASCII lower case
+        return scheme.starts(with: "http://".utf8) || scheme.starts(with: "https://".utf8)
+    }
+
     public static func redact(_ text: String, keepPath: Bool = true) -> String {
         guard var components = URLComponents(string: text) else { return "<invalid URL>" }
         if !keepPath && !components.path.isEmpty { components.path = "/***" }

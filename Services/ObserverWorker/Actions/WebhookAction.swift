@@ -77,7 +77,7 @@ struct WebhookAction: ObserverAction {
 
     func renderedBody(_ input: ActionInput) -> [UInt8] {
         if let body { return Array(body.render(input.context).utf8) }
-        return FastJSON.encode(input.event)
+        return input.payload  // the event as published: its wire JSON
     }
 
     func cacheKey(_ input: ActionInput) -> String? {

@@ -1,0 +1,135 @@
+// A minimal HTTP/1.1 sink for the webhook benchmark: answers every request with 200 and an empty
+// body, keeps connections alive, and costs the shared 2 cores as little as possible (one thread,
+// epoll), so that the benchmark measures the worker rather than its peer.
+//
+// usage: http_sink PORT        (127.0.0.1; prints the number of requests answered on SIGTERM)
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define BUFFER 65536
+
+struct connection {
+    int fd;
+    size_t used;      // bytes of the current request(s) in buf
+    size_t body_left; // body bytes still to skip for the request being read
+    char buf[BUFFER];
+};
+
+static volatile sig_atomic_t stopping = 0;
+static void on_signal(int sig) { (void)sig; stopping = 1; }
+
+static const char reply[] = "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n";
+
+// The Content-Length of a request head (head_len bytes ending with the blank line), 0 if none.
+static size_t content_length(const char *head, size_t head_len) {
+    const char *line = memchr(head, '\n', head_len);
+    while (line && (size_t)(line - head) < head_len) {
+        line++;
+        if ((size_t)(head + head_len - line) > 15 && strncasecmp(line, "content-length:", 15) == 0) {
+            return strtoul(line + 15, NULL, 10);
+        }
+        line = memchr(line, '\n', head_len - (size_t)(line - head));
+    }
+    return 0;
+}
+
+// Consumes complete requests from c->buf; returns the number answered, -1 on a write error.
+static long serve(struct connection *c) {
+    long answered = 0;
+    size_t start = 0;
+    for (;;) {
+        if (c->body_left > 0) {
+            size_t available = c->used - start;
+            size_t skip = available < c->body_left ? available : c->body_left;
+            start += skip;
+            c->body_left -= skip;
+            if (c->body_left > 0) break;
+            if (write(c->fd, reply, sizeof reply - 1) != (ssize_t)(sizeof reply - 1)) return -1;
+            answered++;
+        }
+        char *head = c->buf + start;
+        size_t available = c->used - start;
+        char *end = available >= 4 ? memmem(head, available, "\r\n\r\n", 4) : NULL;
+        if (!end) break;
+        size_t head_len = (size_t)(end - head) + 4;
+        c->body_left = content_length(head, head_len);
+        start += head_len;
+        if (c->body_left == 0) {
+            if (write(c->fd, reply, sizeof reply - 1) != (ssize_t)(sizeof reply - 1)) return -1;
+            answered++;
+        }
+    }
+    memmove(c->buf, c->buf + start, c->used - start);
+    c->used -= start;
+    return answered;
+}
+
+int main(int argc, char **argv) {
+    if (argc != 2) {
+        fprintf(stderr, "usage: http_sink PORT\n");
+        return 64;
+    }
+    signal(SIGTERM, on_signal);
+    signal(SIGINT, on_signal);
+    signal(SIGPIPE, SIG_IGN);
+    int listener = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    int one = 1;
+    setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[1]))};
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(listener, (struct sockaddr *)&address, sizeof address) != 0 || listen(listener, 1024) != 0) {
+        perror("http_sink: bind/listen");
+        return 1;
+    }
+    int poll = epoll_create1(0);
+    struct epoll_event event = {.events = EPOLLIN, .data.ptr = NULL};
+    epoll_ctl(poll, EPOLL_CTL_ADD, listener, &event);
+    long total = 0;
+    struct epoll_event ready[256];
+    while (!stopping) {
+        int count = epoll_wait(poll, ready, 256, 200);
+        for (int i = 0; i < count; i++) {
+            struct connection *c = ready[i].data.ptr;
+            if (c == NULL) {
+                int fd;
+                while ((fd = accept4(listener, NULL, NULL, SOCK_NONBLOCK)) >= 0) {
+                    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+                    struct connection *accepted = calloc(1, sizeof *accepted);
+                    accepted->fd = fd;
+                    struct epoll_event added = {.events = EPOLLIN, .data.ptr = accepted};
+                    epoll_ctl(poll, EPOLL_CTL_ADD, fd, &added);
+                }
+                continue;
+            }
+            ssize_t n;
+            int closed = 0;
+            while ((n = read(c->fd, c->buf + c->used, BUFFER - c->used)) > 0) {
+                c->used += (size_t)n;
+                long answered = serve(c);
+                if (answered < 0 || c->used == BUFFER) { // write error, or a head larger than the buffer
+                    closed = 1;
+                    break;
+                }
+                total += answered;
+            }
+            if (closed || n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+                close(c->fd);
+                free(c);
+            }
+        }
+    }
+    printf("%ld\n", total);
+    return 0;
+}
