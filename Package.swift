@@ -160,6 +160,8 @@ let package = Package(
             dependencies: [
                 "Runtime", "Contracts", "NATS", "Redis", "Delivery",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Shared/FleetClients",
             swiftSettings: swiftSettings
@@ -179,6 +181,7 @@ let package = Package(
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         )
         + service(

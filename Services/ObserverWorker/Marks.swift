@@ -29,8 +29,6 @@ struct MarkState: Sendable, Equatable {
 struct RedisMarkStore: MarkStore {
     /// Writes (marks, cache, dead letters).
     let redis: RedisClient
-    /// Marks of concurrent events, written together (group commit).
-    let writer: RedisGroupWriter
     /// Dedup checks, on a connection of their own so they never queue behind the writes.
     let reader: RedisClient
     let prefix: String
@@ -85,7 +83,7 @@ struct RedisMarkStore: MarkStore {
                     "SET", [.string(processedKey(eventID)), "1", "PX", .string(String(dedupWindow.milliseconds))]))
         }
         do {
-            try await writer.write(commands)
+            _ = try await redis.pipeline(commands)
         } catch { failed("mark", error) }
     }
 

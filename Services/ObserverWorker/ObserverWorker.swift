@@ -8,6 +8,7 @@ import JobQueue
 import Logging
 import Metrics
 import NATS
+import NIOPosix
 import PostgresChangeLog
 import PostgresNIO
 import Redis
@@ -23,10 +24,14 @@ public enum ObserverWorker {
             return try postgresServices(context, metrics: metrics)
         }
         let (redis, redisSet) = try FleetClients.redisServiceSet(context)
-        let reader = try FleetClients.redis(configuration, logger: context.logger)
+        // The fetch loop and its dedup-check connection share one event-loop thread of their own
+        // (see NATSObserverConsumer.run). It lives as long as the process: the reader may still
+        // close its channel on it at exit.
+        let consumerLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let reader = try FleetClients.redis(configuration, logger: context.logger, eventLoopGroup: consumerLoop)
         let errors = metrics.redisErrors
         let marks = RedisMarkStore(
-            redis: redis, writer: RedisGroupWriter(client: redis), reader: reader,
+            redis: redis, reader: reader,
             prefix: configuration.redis.keyPrefix,
             dedupWindow: configuration.observer.dedupWindow, doneTTL: configuration.observer.doneTTL,
             deadLetterMaxLength: configuration.observer.deadLetterMaxLength, logger: context.logger,
@@ -36,7 +41,7 @@ public enum ObserverWorker {
         let (jetStream, natsSet) = try await FleetClients.natsServiceSet(context)
         let consumer = NATSObserverConsumer(
             jetStream: jetStream, pipeline: pipeline, configuration: configuration, metrics: metrics,
-            redis: redis, logger: context.logger)
+            redis: redis, loop: consumerLoop, logger: context.logger)
         return redisSet.merged(with: natsSet).merged(
             with: ServiceSet(services: [reader, consumer], readiness: [consumer.readiness]))
     }
@@ -136,6 +141,8 @@ final class NATSObserverConsumer: Service, Sendable {
     let metrics: ObserverMetrics
     let redis: RedisClient
     let logger: Logger
+    /// The thread of the fetch loop and of the dedup checks' connection.
+    let loop: MultiThreadedEventLoopGroup
     private let slots: WorkSlots
     private let stopping = Atomic(false)
     private let subscribed = Atomic(false)
@@ -144,8 +151,9 @@ final class NATSObserverConsumer: Service, Sendable {
 
     init(
         jetStream: JetStream, pipeline: ObserverPipeline, configuration: FleetConfiguration, metrics: ObserverMetrics,
-        redis: RedisClient, logger: Logger
+        redis: RedisClient, loop: MultiThreadedEventLoopGroup, logger: Logger
     ) {
+        self.loop = loop
         self.jetStream = jetStream
         self.pipeline = pipeline
         self.configuration = configuration
@@ -165,7 +173,12 @@ final class NATSObserverConsumer: Service, Sendable {
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.sampleGauges() }
-                await self.consume()
+                // The fetch loop runs on its own event loop, which is also the one of the dedup
+                // checks' Redis connection: the check's reply resumes the loop on that thread at
+                // once, instead of queueing behind the event tasks on the cooperative pool.
+                await withTaskExecutorPreference(EventLoopTaskExecutor(self.loop.next())) {
+                    await self.consume()
+                }
                 group.cancelAll()  // ends the gauge sampler's sleep
             }
         } onGracefulShutdown: {
@@ -250,7 +263,8 @@ final class NATSObserverConsumer: Service, Sendable {
         inFlight.withLock { inFlight in
             inFlight.next += 1
             let token = inFlight.next
-            inFlight.tasks[token] = Task {
+            // Events run on the cooperative pool, not on the fetch loop's thread.
+            inFlight.tasks[token] = Task(executorPreference: globalConcurrentExecutor) {
                 let outcome = await self.pipeline.finish(prepared, state: state)
                 do {
                     switch outcome {

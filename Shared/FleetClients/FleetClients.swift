@@ -4,6 +4,8 @@ import Contracts
 import Delivery
 import Logging
 import NATS
+import NIOCore
+import NIOPosix
 import Redis
 import Runtime
 import ServiceLifecycle
@@ -35,7 +37,11 @@ public enum FleetClients {
             duplicateWindow: settings.duplicateWindow, replicas: settings.replicas, maxBytes: Int64(settings.maxBytes))
     }
 
-    public static func redis(_ configuration: FleetConfiguration, logger: Logger) throws -> RedisClient {
+    /// - Parameter eventLoopGroup: the loops its connection runs on (default: NIO's singleton).
+    public static func redis(
+        _ configuration: FleetConfiguration, logger: Logger,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) throws -> RedisClient {
         var settings = try RedisClientConfiguration(url: configuration.redis.url.value)
         settings.connectTimeout = configuration.redis.connectTimeout
         settings.commandTimeout = configuration.redis.commandTimeout
@@ -43,7 +49,7 @@ public enum FleetClients {
             settings.tls = RedisTLSConfiguration(
                 caFile: tls.caFile, certificateFile: tls.certificateFile, keyFile: tls.keyFile)
         }
-        return RedisClient(configuration: settings, logger: logger)
+        return RedisClient(configuration: settings, eventLoopGroup: eventLoopGroup, logger: logger)
     }
 
     public static func readiness(_ connection: NATSConnection) -> ReadinessCheck {

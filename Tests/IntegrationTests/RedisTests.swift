@@ -155,37 +155,6 @@ struct RedisTests {
         try await redis.delete(["\(key):bin", "\(key):text", "\(key):n"])
     }
 
-    @Test("group writer: concurrent writes are all applied; an error reply fails only its own caller")
-    func groupWriter() async throws {
-        let redis = try redisClient()
-        defer { redis.close() }
-        let writer = RedisGroupWriter(client: redis)
-        let prefix = Stack.unique("group")
-        try await redis.execute("SET", [.string("\(prefix):text"), "not a number"])
-        let outcomes = try await withThrowingTaskGroup(of: Bool.self) { group in
-            for task in 0..<200 {
-                group.addTask {
-                    // Every 50th caller sends a command Redis refuses, between two good ones.
-                    var commands = [RedisCommand("SET", [.string("\(prefix):\(task)"), .string("\(task)")])]
-                    if task % 50 == 0 { commands.append(RedisCommand("INCR", [.string("\(prefix):text")])) }
-                    commands.append(RedisCommand("INCR", [.string("\(prefix):count")]))
-                    do {
-                        try await writer.write(commands)
-                        return true
-                    } catch let error as RedisError {
-                        #expect(error.code == .server)
-                        return false
-                    }
-                }
-            }
-            return try await group.reduce(into: [Bool]()) { $0.append($1) }
-        }
-        #expect(outcomes.filter { !$0 }.count == 4)
-        #expect(try await redis.getString("\(prefix):count") == "200")
-        #expect(try await redis.getString("\(prefix):199") == "199")
-        try await redis.delete(["\(prefix):text", "\(prefix):count"] + (0..<200).map { "\(prefix):\($0)" })
-    }
-
     @Test("Redis down: a clear connection error, fast")
     func redisDown() async throws {
         let redis = try redisClient("redis://127.0.0.1:\(try Stack.freePort())")
