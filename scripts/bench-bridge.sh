@@ -14,6 +14,8 @@ python3 -m pip install -q "psycopg[binary]" nats-py 2>/dev/null || python3 -m pi
 swift build -c release --product fraiseql-bench --product fraiseql-observer
 mkdir -p bench/bin
 gcc -O2 -o bench/bin/nats_raw_pub bench/nats_raw_pub.c $(pkg-config --cflags --libs libnats)
+# Write out the build's dirty pages now, not while JetStream and PostgreSQL are being measured.
+sync
 scripts/stack.sh up
 trap 'scripts/stack.sh down' EXIT
 # shellcheck disable=SC1091

@@ -10,6 +10,8 @@ PIPELINE=${BENCH_PIPELINE:-100}
 swift build -c release --product fraiseql-bench
 mkdir -p bench/bin
 gcc -O2 -o bench/bin/nats_raw_pub bench/nats_raw_pub.c $(pkg-config --cflags --libs libnats)
+# Write out the build's dirty pages now, not while JetStream and PostgreSQL are being measured.
+sync
 scripts/stack.sh up
 trap 'scripts/stack.sh down' EXIT
 # shellcheck disable=SC1091

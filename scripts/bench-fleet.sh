@@ -18,6 +18,8 @@ swift build -c release --product fraiseql-bench
 for product in pg-bridge observer-worker job-worker; do swift build -c release --product "$product"; done
 mkdir -p bench/bin
 gcc -O2 -o bench/bin/nats_raw_pub bench/nats_raw_pub.c $(pkg-config --cflags --libs libnats)
+# Write out the build's dirty pages now, not while JetStream and PostgreSQL are being measured.
+sync
 scripts/stack.sh up
 workdir=$(mktemp -d)
 pids=()

@@ -11,6 +11,8 @@ swift build -c release --product fraiseql-bench
 swift build -c release --product job-worker
 mkdir -p bench/bin
 gcc -O2 -o bench/bin/redis_raw_jobs bench/redis_raw_jobs.c $(pkg-config --cflags --libs hiredis)
+# Write out the build's dirty pages now, not while JetStream and PostgreSQL are being measured.
+sync
 scripts/stack.sh up
 workdir=$(mktemp -d)
 pids=()

@@ -17,6 +17,8 @@ swift build -c release --product observer-worker
 mkdir -p bench/bin
 gcc -O2 -o bench/bin/nats_raw_pull bench/nats_raw_pull.c $(pkg-config --cflags --libs libnats)
 gcc -O2 -o bench/bin/http_sink bench/http_sink.c
+# Write out the build's dirty pages now, not while JetStream and PostgreSQL are being measured.
+sync
 scripts/stack.sh up
 workdir=$(mktemp -d)
 pids=()
@@ -37,6 +39,9 @@ bench/bin/http_sink "$receiver_port" >/dev/null &
 pids+=($!)
 
 # A fresh stream filled with COUNT events; prints its name.
+# Deletes a case's stream, so that JetStream holds one stream at a time.
+drop() { "$BIN/fraiseql-bench" stream-delete "$NATS_URL" "$1" >/dev/null; }
+
 fill() {
     local name="WB$RANDOM$RANDOM"
     "$BIN/fraiseql-bench" worker-fill "$NATS_URL" "$name" "${name,,}" "$COUNT"
@@ -87,29 +92,44 @@ TOML
             /^fraiseql_observer_dedup_check_seconds_count/ { total = $NF }
             END { for (i = 0; i < n; i++) if (c[i] >= 0.99 * total) { print le[i] * 1000; exit } }')
     fi
+    # The worker's CPU time (user + system, clock ticks) for the whole drain: the metrics cost is
+    # compared on it, as this shared machine's speed varies more between runs than the cost.
+    local stat cpu
+    stat=$(cat "/proc/$pid/stat")
+    cpu=$(awk '{print $12 + $13}' <<<"${stat##*) }")  # utime + stime, after the command name
     kill "$pid"
     wait "$pid" 2>/dev/null || true
-    echo "$rate ${p99:-}"
+    drop "$stream"
+    echo "$rate ${p99:--} $cpu"
 }
 
+RUNS=${BENCH_RUNS:-3}
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-runs3() { for _ in 1 2 3; do "$@"; done; }
 
-noop_runs=$(runs3 worker_case log true)
-noop=$(cut -d' ' -f1 <<<"$noop_runs" | median)
-noop_p99=$(cut -d' ' -f2 <<<"$noop_runs" | median)
-noop_off=$(for _ in 1 2 3; do worker_case log false; done | cut -d' ' -f1 | median)
-webhook_runs=$(runs3 worker_case webhook true)
-webhook=$(cut -d' ' -f1 <<<"$webhook_runs" | median)
-webhook_p99=$(cut -d' ' -f2 <<<"$webhook_runs" | median)
-ceiling=$(for _ in 1 2 3; do s=$(fill); bench/bin/nats_raw_pull "$NATS_URL" "$s" "${s,,}.>" raw "$COUNT" 256 2>/dev/null; done | median)
-python=$(for _ in 1 2 3; do s=$(fill); python3 bench/python_worker.py "$NATS_URL" "$s" py "$REDIS_URL" "$COUNT" 2>/dev/null; done | median)
+# Rounds: every case once per round, so that a slow moment of the shared machine hits all cases
+# alike; metrics cost and the Python ratio are computed within each round, then the median taken.
+declare -a noop=() noop_p99=() noop_off=() webhook=() webhook_p99=() ceiling=() python=() cost=() ratio=()
+for round in $(seq "$RUNS"); do
+    read -r rate p99 cpu_on <<<"$(worker_case log true)"; noop+=("$rate"); noop_p99+=("$p99")
+    read -r rate _ cpu_off <<<"$(worker_case log false)"; noop_off+=("$rate")
+    read -r rate p99 _ <<<"$(worker_case webhook true)"; webhook+=("$rate"); webhook_p99+=("$p99")
+    s=$(fill); ceiling+=("$(bench/bin/nats_raw_pull "$NATS_URL" "$s" "${s,,}.>" raw "$COUNT" 256 2>/dev/null)"); drop "$s"
+    s=$(fill); python+=("$(python3 bench/python_worker.py "$NATS_URL" "$s" py "$REDIS_URL" "$COUNT" 2>/dev/null)"); drop "$s"
+    cost+=("$(echo "100*($cpu_on-$cpu_off)/$cpu_off" | bc -l)")
+    ratio+=("$(echo "${noop[-1]}/${python[-1]}" | bc -l)")
+    printf 'round %d: noop %s, noop-metrics-off %s, webhook %s, ceiling %s, python %s events/s;' "$round" \
+        "${noop[-1]}" "${noop_off[-1]}" "${webhook[-1]}" "${ceiling[-1]}" "${python[-1]}"
+    printf ' worker CPU for the noop drain: %s ticks with metrics, %s without\n' "$cpu_on" "$cpu_off"
+done
+med() { printf '%s\n' "$@" | median; }
 
 echo
-echo "median of 3 runs, $COUNT events each; one worker process; Redis dedup on"
-printf 'noop     %8.0f events/s   (dedup check p99 <= %s ms; %.1fx python)\n' "$noop" "$noop_p99" "$(echo "$noop/$python" | bc -l)"
-printf 'noop-metrics-off %.0f events/s   (metrics cost %.1f%%)\n' "$noop_off" "$(echo "100*($noop_off-$noop)/$noop_off" | bc -l)"
-printf 'webhook  %8.0f events/s   (dedup check p99 <= %s ms)\n' "$webhook" "$webhook_p99"
-printf 'ceiling  %8.0f events/s   (libnats pull fetch 256 + ack, no work)\n' "$ceiling"
-printf 'python   %8.0f events/s   (nats-py + redis-py pipelined SET NX + ack)\n' "$python"
+echo "median of $RUNS rounds, $COUNT events each; one worker process; Redis dedup on"
+printf 'noop     %8.0f events/s   (dedup check p99 <= %s ms; %.1fx python)\n' "$(med "${noop[@]}")" \
+    "$(med "${noop_p99[@]}")" "$(med "${ratio[@]}")"
+printf 'noop-metrics-off %.0f events/s   (metrics cost %.1f%% of worker CPU, per round: %s)\n' "$(med "${noop_off[@]}")" \
+    "$(med "${cost[@]}")" "$(printf '%.1f%% ' "${cost[@]}")"
+printf 'webhook  %8.0f events/s   (dedup check p99 <= %s ms)\n' "$(med "${webhook[@]}")" "$(med "${webhook_p99[@]}")"
+printf 'ceiling  %8.0f events/s   (libnats pull fetch 256 + ack, no work)\n' "$(med "${ceiling[@]}")"
+printf 'python   %8.0f events/s   (nats-py + redis-py pipelined SET NX + ack)\n' "$(med "${python[@]}")"
 echo "command: make bench-worker   goals: noop >= 25000 and >= 4x python; webhook >= 8000; dedup p99 < 1 ms; metrics < 1%"

@@ -7,6 +7,7 @@
 //       → write rows/s, publish events/s, latency p50 ms, p99 ms, catch-up s
 //   fraiseql-bench redis-set URL COUNT PIPELINE [TASKS]   (TASKS pipelines in flight on one connection)
 //   fraiseql-bench worker-fill NATS_URL STREAM SUBJECT_PREFIX COUNT   (order update events)
+//   fraiseql-bench stream-delete NATS_URL STREAM
 //   fraiseql-bench worker-wait NATS_URL STREAM CONSUMER COUNT
 //       → events/s from the consumer's first delivery until COUNT are acknowledged
 //   fraiseql-bench jobs-drain REDIS_URL KEY_PREFIX QUEUE COUNT
@@ -119,6 +120,9 @@ case "worker-fill":
         for result in try await jetStream.publishBatch(batch, timeout: .seconds(60)) { _ = try result.get() }
     }
     connection.close()
+case "stream-delete":
+    let connection = try await NATSConnection.connect(NATSClientConfiguration(url: arguments[2], name: "bench"))
+    try await connection.jetStream().deleteStream(arguments[3])
 case "worker-wait":
     let connection = try await NATSConnection.connect(NATSClientConfiguration(url: arguments[2], name: "bench"))
     let jetStream = try connection.jetStream()
