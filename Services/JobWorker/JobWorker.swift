@@ -368,6 +368,11 @@ public final class JobWorkerService: Service, Sendable {
                         metrics.gauge("dlq_size", name).record(depth.deadLetters)
                     }
                 }
+            } catch let error as RedisError where error.message.hasPrefix("NOGROUP") {
+                // Before the first fetch created the queues' streams and group (or after Redis
+                // lost them): create them, nothing else is wrong.
+                logger.debug("job queues not set up yet, creating them", metadata: ["error": "\(error)"])
+                try? await queue.prepare(queues: settings.queues)
             } catch {
                 logger.warning("job scheduler pass failed", metadata: ["error": "\(error)"])
             }

@@ -471,6 +471,6 @@ struct Summary: CustomStringConvertible {
                 ? ": "
                     + effects.duplicatesByKind.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(
                         separator: ", ") : "") + "),"
-            + " losses \(effects.lost.count + written - inStream + streamDuplicates), \(String(format: "%.1f", seconds)) s"
+            + " losses \(effects.lost.count + written - inStream), \(String(format: "%.1f", seconds)) s"
     }
 }

@@ -309,20 +309,23 @@ struct JobWorkerProcessTests {
             """
         let path = try Stack.temporaryDirectory().appendingPathComponent("fraiseql.toml").path
         try config.write(toFile: path, atomically: true, encoding: .utf8)
-        func worker() throws -> (ServerProcess, Int) { try Binaries.service("job-worker", config: path) }
+        let logs = try Stack.temporaryDirectory()
+        func worker(_ name: String) throws -> (ServerProcess, Int) {
+            try Binaries.service("job-worker", config: path, logFile: logs.appendingPathComponent(name))
+        }
         let redis = try redisClient()
         defer { redis.close() }
         let queue = JobQueue(redis: redis, prefix: prefix)
         let job = httpJob(queue: "default", url: receiver.url + "/charge", maxAttempts: 3)
-        try await queue.enqueue(job)
-
-        let (first, firstPort) = try worker()
+        // The first worker starts on an empty prefix: no stream, no consumer group yet.
+        let (first, firstPort) = try worker("first.log")
         try await first.start(waitForPort: firstPort)
+        try await queue.enqueue(job)
         #expect(try await eventually { receiver.requests.count == 1 })
         let killedAt = ContinuousClock.now
         #expect(first.stop(kill: true) == 128 + SIGKILL)
 
-        let (second, secondPort) = try worker()
+        let (second, secondPort) = try worker("second.log")
         try await second.start(waitForPort: secondPort)
         #expect(try await eventually(.seconds(30)) { receiver.requests.count == 2 })
         #expect(
@@ -335,6 +338,11 @@ struct JobWorkerProcessTests {
             "job-worker reclaim: raw deliveries \(receiver.requests.count), distinct effects \(Set(keys).count),"
                 + " reclaimed after \(ContinuousClock.now - killedAt)")
         #expect(second.stop() == 0, "graceful stop exits 0")
+        // A worker that starts before the queue's consumer group exists sets it up quietly.
+        for name in ["first.log", "second.log"] {
+            let log = try String(contentsOf: logs.appendingPathComponent(name), encoding: .utf8)
+            #expect(!log.contains("warning"), "\(name): \(log.prefix(500))")
+        }
         await receiver.stop()
     }
 
