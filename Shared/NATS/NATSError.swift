@@ -31,9 +31,12 @@ public struct NATSError: Error, Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Turns a status into an error, or nil for `NATS_OK`. The one place C statuses become Swift errors.
-    static func check(_ status: natsStatus, _ operation: String, jsError: jsErrCode = jsErrCode(0)) throws(NATSError) {
+    /// `operation` is built only on failure (hot paths pass interpolated text).
+    static func check(
+        _ status: natsStatus, _ operation: @autoclosure () -> String, jsError: jsErrCode = jsErrCode(0)
+    ) throws(NATSError) {
         guard status != NATS_OK else { return }
-        throw NATSError(status: status, operation: operation, jsError: jsError)
+        throw NATSError(status: status, operation: operation(), jsError: jsError)
     }
 
     init(status: natsStatus, operation: String, jsError: jsErrCode = jsErrCode(0), text: String? = nil) {
