@@ -31,8 +31,7 @@ public enum ObserverWorker {
         let reader = try FleetClients.redis(configuration, logger: context.logger, eventLoopGroup: consumerLoop)
         let errors = metrics.redisErrors
         let marks = RedisMarkStore(
-            redis: redis, reader: reader,
-            prefix: configuration.redis.keyPrefix,
+            redis: redis, reader: reader, prefix: configuration.redis.keyPrefix,
             dedupWindow: configuration.observer.dedupWindow, doneTTL: configuration.observer.doneTTL,
             deadLetterMaxLength: configuration.observer.deadLetterMaxLength, logger: context.logger,
             onError: { errors.increment() })

@@ -79,46 +79,31 @@ extension EntityEvent {
 /// The members of an event's top-level object, read straight into fields (no dictionary of the
 /// whole message). Unknown keys are parsed and dropped; a repeated key keeps its last value.
 private struct EventFields {
-    var id, cursor, source, entityType, entityId, operation, before, after, changes: JSONValue?
-    var tenantId, occurredAt, schemaVersion, traceParent: JSONValue?
+    private var values = [JSONValue?](repeating: nil, count: 13)
+
+    /// The slot of each key the decoder reads; nil for any other key.
+    private static func slot(_ key: String) -> Int? {
+        switch key {
+        case "id": 0
+        case "cursor": 1
+        case "source": 2
+        case "entity_type": 3
+        case "entity_id": 4
+        case "operation": 5
+        case "before": 6
+        case "after": 7
+        case "changes": 8
+        case "tenant_id": 9
+        case "occurred_at": 10
+        case "schema_version": 11
+        case "trace_parent": 12
+        default: nil
+        }
+    }
 
     subscript(key: String) -> JSONValue? {
-        get {
-            switch key {
-            case "id": id
-            case "cursor": cursor
-            case "source": source
-            case "entity_type": entityType
-            case "entity_id": entityId
-            case "operation": operation
-            case "before": before
-            case "after": after
-            case "changes": changes
-            case "tenant_id": tenantId
-            case "occurred_at": occurredAt
-            case "schema_version": schemaVersion
-            case "trace_parent": traceParent
-            default: nil
-            }
-        }
-        set {
-            switch key {
-            case "id": id = newValue
-            case "cursor": cursor = newValue
-            case "source": source = newValue
-            case "entity_type": entityType = newValue
-            case "entity_id": entityId = newValue
-            case "operation": operation = newValue
-            case "before": before = newValue
-            case "after": after = newValue
-            case "changes": changes = newValue
-            case "tenant_id": tenantId = newValue
-            case "occurred_at": occurredAt = newValue
-            case "schema_version": schemaVersion = newValue
-            case "trace_parent": traceParent = newValue
-            default: break
-            }
-        }
+        get { Self.slot(key).flatMap { values[$0] } }
+        set { if let slot = Self.slot(key) { values[slot] = newValue } }
     }
 
     /// The fields of a JSON object; nil when the text is JSON but not an object.

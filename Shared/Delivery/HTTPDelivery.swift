@@ -105,11 +105,10 @@ public struct HTTPDelivery: Sendable {
     public func send(_ request: HTTPDeliveryRequest) async throws(DeliveryError) -> HTTPDeliveryResponse {
         // AsyncHTTPClient parses the URL; here only a cheap scheme check, and the redacted form
         // of the URL is made only for an error message.
-        guard Self.hasHTTPScheme(request.url) else {
-            throw DeliveryError(
-                .permanent, "not an http(s) URL: '\(Self.redact(request.url, keepPath: !request.secretPath))'")
-        }
         var shownURL: String { Self.redact(request.url, keepPath: !request.secretPath) }
+        guard Self.hasHTTPScheme(request.url) else {
+            throw DeliveryError(.permanent, "not an http(s) URL: '\(shownURL)'")
+        }
         var outgoing = HTTPClientRequest(url: request.url)
         outgoing.method = HTTPMethod(rawValue: request.method.uppercased())
         for (name, value) in request.headers { outgoing.headers.add(name: name, value: value) }
