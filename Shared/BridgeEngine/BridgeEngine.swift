@@ -4,8 +4,8 @@
 /// transport name), reads unpublished changes in batches, marks rows published, keeps the
 /// checkpoint and signals new changes. The engine owns the rest: pipelined JetStream publishes
 /// with `Nats-Msg-Id` = the event id, waiting for every PubAck, marking only what was acked,
-/// retries with backoff, metrics. A crash anywhere republishes at most the last batch, and the
-/// stream's duplicate window drops the copies.
+/// retries with backoff, metrics. A crash anywhere republishes at most the last two batches, and
+/// the stream's duplicate window drops the copies.
 import Contracts
 import Logging
 import Metrics
@@ -13,12 +13,39 @@ import NATS
 import ServiceLifecycle
 import Synchronization
 
-/// A change read from the source, ready to publish.
+/// A change read from the source, ready to publish: the fields the engine needs for the subject
+/// and headers, and the event's wire JSON.
 public struct ChangeRecord: Sendable {
-    public var event: EntityEvent
+    /// The event id as lower-case UUID text (the `Nats-Msg-Id`).
+    public var eventID: String
+    public var cursor: Int64
+    public var source: String
+    public var entityType: String
+    public var operation: Operation
+    public var traceParent: String?
+    /// The ``EntityEvent`` as wire JSON.
+    public var payload: [UInt8]
 
     public init(event: EntityEvent) {
-        self.event = event
+        self.init(
+            eventID: event.id.lowercasedString, cursor: event.cursor, source: event.source,
+            entityType: event.entityType, operation: event.operation, traceParent: event.traceParent,
+            payload: FastJSON.encode(event))
+    }
+
+    /// A change whose JSON the source wrote itself (it must decode as an ``EntityEvent`` with
+    /// these fields).
+    public init(
+        eventID: String, cursor: Int64, source: String, entityType: String, operation: Operation,
+        traceParent: String? = nil, payload: [UInt8]
+    ) {
+        self.eventID = eventID
+        self.cursor = cursor
+        self.source = source
+        self.entityType = entityType
+        self.operation = operation
+        self.traceParent = traceParent
+        self.payload = payload
     }
 }
 
@@ -35,6 +62,8 @@ public enum ReadMode: Sendable {
 }
 
 /// The leader's handle on the source. Invalid once leadership is lost (then every call throws).
+/// The engine runs at most one `readBatch` and one `markPublished` at a time, possibly
+/// concurrently with each other (a `.prefetch` read while the previous batch is marked).
 public protocol ChangeSession: Sendable {
     /// Unpublished changes, oldest first, at most `limit`. Must include rows whose transaction
     /// committed after later-numbered rows were published (no plain `id > cursor`).
@@ -237,80 +266,123 @@ public final class BridgeService: Service, Sendable {
         }
     }
 
+    /// Batch N+1 is published while batch N is being marked and batch N+2 is read ahead; the
+    /// three overlap on the database connection and NATS. A crash republishes at most the last
+    /// two batches, and the stream's duplicate window drops the copies.
     private func publishWhileLeader(_ session: any ChangeSession, wakeup: Wakeup) async throws {
         var failureBackoff = Duration.milliseconds(100)
         var nextPurge = ContinuousClock.now
         var prefetched: [ChangeRecord]?
         var afterFailure = false
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            if let retention = configuration.retention, ContinuousClock.now >= nextPurge {
-                var purged = 0
-                while true {
-                    let deleted = try await session.purgePublished(olderThan: retention, limit: 1000)
-                    purged += deleted
-                    if deleted < 1000 { break }
+        // The mark of the last published batch, still running.
+        var pendingMark: Task<Void, any Error>?
+        do {
+            while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                if let retention = configuration.retention, ContinuousClock.now >= nextPurge {
+                    var purged = 0
+                    while true {
+                        let deleted = try await session.purgePublished(olderThan: retention, limit: 1000)
+                        purged += deleted
+                        if deleted < 1000 { break }
+                    }
+                    metrics.purged.increment(by: purged)
+                    nextPurge = ContinuousClock.now + configuration.retentionInterval
                 }
-                metrics.purged.increment(by: purged)
-                nextPurge = ContinuousClock.now + configuration.retentionInterval
+                let readStart = ContinuousClock.now
+                let batch: [ChangeRecord]
+                if let ready = prefetched, !ready.isEmpty {
+                    batch = ready
+                } else {
+                    // A read that may restart its sweep must see the last batch marked, or it
+                    // would read (and publish) it again.
+                    try await pendingMark?.value
+                    pendingMark = nil
+                    batch = try await session.readBatch(
+                        limit: configuration.batchSize, mode: afterFailure ? .restart : .next)
+                }
+                prefetched = nil
+                afterFailure = false
+                let readTime = ContinuousClock.now - readStart
+                if batch.isEmpty {
+                    await wakeup.wait(timeout: configuration.pollInterval)
+                    continue
+                }
+                let publishStart = ContinuousClock.now
+                // Publish this batch and, while its PubAcks come back, read the next one.
+                let published = try await publish(batch, session: session)
+                // Marks run one at a time (the checkpoint moves forward in order).
+                try await pendingMark?.value
+                pendingMark = nil
+                if !published.marked.isEmpty {
+                    let (cursors, checkpoint) = (published.marked, published.checkpoint ?? published.marked.max()!)
+                    let metrics = self.metrics
+                    pendingMark = Task {
+                        try await session.markPublished(cursors: cursors, checkpoint: checkpoint)
+                        metrics.checkpoint.record(checkpoint)
+                    }
+                }
+                logger.trace(
+                    "batch done",
+                    metadata: [
+                        "bridge.batch": "\(batch.count)", "bridge.read": "\(readTime)",
+                        "bridge.publish": "\(ContinuousClock.now - publishStart)",
+                    ])
+                if !published.complete {
+                    afterFailure = true
+                    try await Task.sleep(for: failureBackoff)
+                    failureBackoff = min(failureBackoff * 2, .seconds(5))
+                } else {
+                    prefetched = published.next
+                    failureBackoff = .milliseconds(100)
+                }
             }
-            let readStart = ContinuousClock.now
-            let batch: [ChangeRecord]
-            if let ready = prefetched, !ready.isEmpty {
-                batch = ready
-            } else {
-                batch = try await session.readBatch(
-                    limit: configuration.batchSize, mode: afterFailure ? .restart : .next)
-            }
-            prefetched = nil
-            afterFailure = false
-            let readTime = ContinuousClock.now - readStart
-            if batch.isEmpty {
-                await wakeup.wait(timeout: configuration.pollInterval)
-                continue
-            }
-            let publishStart = ContinuousClock.now
-            // Publish this batch and, while its PubAcks come back, read the next one.
-            let (published, next) = try await publish(batch, session: session)
-            logger.trace(
-                "batch done",
-                metadata: [
-                    "bridge.batch": "\(batch.count)", "bridge.read": "\(readTime)",
-                    "bridge.publish_and_mark": "\(ContinuousClock.now - publishStart)",
-                ])
-            if published < batch.count {
-                afterFailure = true
-                try await Task.sleep(for: failureBackoff)
-                failureBackoff = min(failureBackoff * 2, .seconds(5))
-            } else {
-                prefetched = next
-                failureBackoff = .milliseconds(100)
-            }
+        } catch {
+            // Still mark what was acknowledged if the session allows it (fewer republished rows).
+            _ = try? await pendingMark?.value
+            throw error
         }
+        // Graceful shutdown: the batch in hand is marked before leadership is released.
+        try await pendingMark?.value
     }
 
-    /// Publishes a batch, reads ahead while waiting for the PubAcks, marks the acknowledged
-    /// prefix. Returns how many rows were marked and the rows read ahead.
-    private func publish(_ batch: [ChangeRecord], session: any ChangeSession) async throws -> (Int, [ChangeRecord]) {
+    /// What a batch's publish achieved.
+    private struct Published {
+        /// Every row was acknowledged or set aside (rejected).
+        var complete: Bool
+        /// The rows to mark: the acknowledged prefix, and the rejected rows once complete.
+        var marked: [Int64]
+        /// The highest acknowledged cursor.
+        var checkpoint: Int64?
+        /// The rows read ahead while waiting for the PubAcks.
+        var next: [ChangeRecord]
+    }
+
+    /// Publishes a batch and reads ahead while waiting for the PubAcks.
+    private func publish(_ batch: [ChangeRecord], session: any ChangeSession) async throws -> Published {
         var messages: [OutgoingMessage] = []
         var cursors: [Int64] = []
         var rejected: [Int64] = []
         messages.reserveCapacity(batch.count)
+        cursors.reserveCapacity(batch.count)
         for record in batch {
-            let event = record.event
             do {
                 let subject = try configuration.subjectNamer.subject(
-                    entityType: event.entityType, operation: event.operation)
+                    entityType: record.entityType, operation: record.operation)
                 messages.append(
                     OutgoingMessage(
-                        subject: subject, payload: FastJSON.encode(event),
-                        headers: EventHeaders.headers(for: event)))
-                cursors.append(event.cursor)
+                        subject: subject, payload: record.payload,
+                        headers: EventHeaders.headers(
+                            eventID: record.eventID, source: record.source, cursor: record.cursor,
+                            traceParent: record.traceParent)))
+                cursors.append(record.cursor)
             } catch {
                 // Never publish a malformed subject: the row is set aside and reported.
                 logger.error(
                     "change rejected: cannot be published",
-                    metadata: ["event.id": "\(event.id)", "event.entity": "\(event.entityType)", "error": "\(error)"])
-                rejected.append(event.cursor)
+                    metadata: [
+                        "event.id": "\(record.eventID)", "event.entity": "\(record.entityType)", "error": "\(error)",
+                    ])
+                rejected.append(record.cursor)
             }
         }
         let start = ContinuousClock.now
@@ -329,16 +401,13 @@ public final class BridgeService: Service, Sendable {
                 "publish incomplete, will republish",
                 metadata: ["acked": "\(acked)", "batch": "\(results.count)", "error": "\(error)"])
         }
-        let marked = Array(cursors.prefix(acked)) + (acked == results.count ? rejected : [])
-        if !marked.isEmpty {
-            let checkpoint = cursors.prefix(acked).max() ?? marked.max()!
-            try await session.markPublished(cursors: marked, checkpoint: checkpoint)
-            metrics.checkpoint.record(checkpoint)
-        }
+        let complete = acked == results.count
         metrics.published.increment(by: acked)
-        if acked == results.count { metrics.rejected.increment(by: rejected.count) }
+        if complete { metrics.rejected.increment(by: rejected.count) }
         metrics.batches.increment()
-        return (acked == results.count ? batch.count : acked, next)
+        return Published(
+            complete: complete, marked: Array(cursors.prefix(acked)) + (complete ? rejected : []),
+            checkpoint: cursors.prefix(acked).max(), next: next)
     }
 
     private func lagLoop() async {

@@ -351,6 +351,34 @@ public enum FastJSON {
         }
     }
 
+    /// Appends one JSON value rendered by another writer (PostgreSQL's `jsonb` output: `{"a": 1}`)
+    /// with the whitespace between tokens removed; strings are copied byte for byte. The input
+    /// must be valid JSON: nothing is checked but string boundaries.
+    public static func appendCompact(_ json: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+        var inString = false
+        var escaped = false
+        for byte in json {
+            if inString {
+                if escaped {
+                    escaped = false
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = false
+                }
+                out.append(byte)
+            } else {
+                switch byte {
+                case 0x20, 0x0A, 0x0D, 0x09: continue
+                case UInt8(ascii: "\""):
+                    inString = true
+                    out.append(byte)
+                default: out.append(byte)
+                }
+            }
+        }
+    }
+
     /// `text` as a JSON string literal, quotes included (the escaping of the wire format).
     public static func quoted(_ text: String) -> String {
         var writer = Writer(out: [])

@@ -70,10 +70,17 @@ public enum EventHeaders {
 
     /// The headers for an event, in a stable order.
     public static func headers(for event: EntityEvent) -> [(String, String)] {
-        var headers = [
-            (messageId, event.id.uuidString.lowercased()), (source, event.source), (cursor, String(event.cursor)),
-        ]
-        if let traceParent = event.traceParent { headers.append((Self.traceParent, traceParent)) }
+        headers(
+            eventID: event.id.lowercasedString, source: event.source, cursor: event.cursor,
+            traceParent: event.traceParent)
+    }
+
+    /// The headers from an event's fields; `eventID` is the id as lower-case UUID text.
+    public static func headers(eventID: String, source: String, cursor: Int64, traceParent: String?) -> [(
+        String, String
+    )] {
+        var headers = [(messageId, eventID), (Self.source, source), (Self.cursor, String(cursor))]
+        if let traceParent { headers.append((Self.traceParent, traceParent)) }
         return headers
     }
 }

@@ -5,6 +5,7 @@ import Logging
 import NIOSSL
 import PostgresNIO
 import Runtime
+import Synchronization
 
 /// Parses `postgres://user[:password]@host[:port]/database[?sslmode=…&sslrootcert=…]`.
 ///
@@ -279,20 +280,26 @@ struct LeadershipLost: Error, CustomStringConvertible {
 }
 
 /// The leader's session: one connection that holds the advisory lock and does all the work.
-final class PostgresChangeSession: ChangeSession, @unchecked Sendable {
-    // @unchecked Sendable: `checkpoint` is only touched by the single bridge loop that owns the
-    // session (the engine never calls a session concurrently); the connection is Sendable.
+final class PostgresChangeSession: ChangeSession {
     let connection: PostgresConnection
     let store: PostgresCheckpointStore
     let transportName: String
-    var checkpoint: Int64?
     let logger: Logger
-    /// Keyset position of the current sweep over unpublished rows. A sweep restarts from the
-    /// beginning when it reaches the end or after `sweepRestart`, which is how rows of
-    /// transactions that committed late with a lower id are found.
-    var sweepAfter: Int64 = 0
-    var sweepStarted = ContinuousClock.now
+    /// The event's `source`, as JSON.
+    let quotedSource: [UInt8]
     let sweepRestart: Duration = .seconds(1)
+
+    private struct Sweep {
+        /// Keyset position of the current sweep over unpublished rows. A sweep restarts from the
+        /// beginning when it reaches the end or after `sweepRestart`, which is how rows of
+        /// transactions that committed late with a lower id are found.
+        var after: Int64 = 0
+        var started = ContinuousClock.now
+    }
+
+    // A read and a mark may run at the same time (see `ChangeSession`); each touches its own state.
+    private let sweep = Mutex(Sweep())
+    private let checkpoint: Mutex<Int64?>
 
     init(
         connection: PostgresConnection, store: PostgresCheckpointStore, transportName: String, checkpoint: Int64?,
@@ -301,31 +308,40 @@ final class PostgresChangeSession: ChangeSession, @unchecked Sendable {
         self.connection = connection
         self.store = store
         self.transportName = transportName
-        self.checkpoint = checkpoint
+        self.checkpoint = Mutex(checkpoint)
         self.logger = logger
+        self.quotedSource = Array(FastJSON.quoted(transportName).utf8)
     }
 
     func readBatch(limit: Int, mode: ReadMode) async throws -> [ChangeRecord] {
-        switch mode {
-        case .next: break
-        case .restart:
-            sweepAfter = 0
-            sweepStarted = ContinuousClock.now
-        case .prefetch:
-            // The rows returned last are not marked yet: a restart now would read them again.
-            guard sweepAfter > 0 else { return [] }
+        let after = sweep.withLock { sweep -> Int64? in
+            switch mode {
+            case .next: break
+            case .restart: sweep = Sweep()
+            case .prefetch:
+                // The rows returned last are not marked yet: a restart now would read them again.
+                guard sweep.after > 0 else { return nil }
+            }
+            return sweep.after
         }
+        guard let after else { return [] }
         let queryStart = ContinuousClock.now
         // Unpublished rows in id order, not `id > cursor`: a transaction that took a lower id and
-        // committed later is still found (see `sweepAfter`). The batch comes back as one JSON
-        // array in one row: streaming 1,000 rows through the row decoder cost ~100 µs per row.
+        // committed later is still found (see `Sweep`). The batch comes back as one text value,
+        // one line per row (streaming rows through the row decoder cost ~100 µs per row): the
+        // fields the engine needs, then the JSON parts of the event, which are copied into the
+        // payload without being parsed. Tabs and newlines cannot occur inside the fields: the
+        // strings are JSON-escaped and `jsonb` text escapes control characters.
         let rows = try await connection.checkedQuery(
             """
-            SELECT json_agg(json_build_array(id, event_id, entity_type, entity_id, operation, before, after, changes,
-                                             tenant_id, (extract(epoch FROM occurred_at) * 1000000)::int8)
-                            ORDER BY id)::text
+            SELECT string_agg(concat_ws(E'\t', id, event_id, operation,
+                                        (extract(epoch FROM occurred_at) * 1000000)::int8,
+                                        to_json(entity_type), to_json(entity_id),
+                                        COALESCE(to_json(tenant_id)::text, 'null'), COALESCE(before::text, 'null'),
+                                        COALESCE(after::text, 'null'), COALESCE(changes::text, 'null')),
+                              E'\n' ORDER BY id)
               FROM (SELECT * FROM fraiseql_observer.change_log
-                     WHERE published_at IS NULL AND id > \(sweepAfter)
+                     WHERE published_at IS NULL AND id > \(after)
                      ORDER BY id
                      LIMIT \(limit)) AS batch
             """, logger: logger)
@@ -333,61 +349,135 @@ final class PostgresChangeSession: ChangeSession, @unchecked Sendable {
         for try await value in rows.decode(String?.self) { text = value }
         let queryTime = ContinuousClock.now - queryStart
         var records: [ChangeRecord] = []
-        if let text {
-            guard case .array(let items) = try FastJSON.parse(text) else { throw FastJSON.ParseError(offset: 0) }
-            records.reserveCapacity(items.count)
-            for item in items { records.append(try record(item)) }
+        if var text {
+            records.reserveCapacity(limit)
+            try text.withUTF8 { bytes in
+                var lineStart = 0
+                while lineStart < bytes.count {
+                    var lineEnd = lineStart
+                    while lineEnd < bytes.count, bytes[lineEnd] != UInt8(ascii: "\n") { lineEnd += 1 }
+                    records.append(try record(UnsafeBufferPointer(rebasing: bytes[lineStart..<lineEnd])))
+                    lineStart = lineEnd + 1
+                }
+            }
         }
         logger.trace(
             "batch read",
             metadata: [
                 "bridge.query": "\(queryTime)", "bridge.decode": "\(ContinuousClock.now - queryStart - queryTime)",
             ])
-        if mode == .prefetch {
-            sweepAfter = records.last?.event.cursor ?? sweepAfter
-        } else if records.count < limit || ContinuousClock.now - sweepStarted > sweepRestart {
-            sweepAfter = 0
-            sweepStarted = ContinuousClock.now
-        } else {
-            sweepAfter = records.last?.event.cursor ?? 0
+        sweep.withLock { sweep in
+            if mode == .prefetch {
+                sweep.after = records.last?.cursor ?? sweep.after
+            } else if records.count < limit || ContinuousClock.now - sweep.started > sweepRestart {
+                sweep = Sweep()
+            } else {
+                sweep.after = records.last?.cursor ?? 0
+            }
         }
         return records
     }
 
-    /// One row of the batch array: `[id, event_id, entity_type, entity_id, operation, before, after,
-    /// changes, tenant_id, occurred_at_us]`.
-    private func record(_ item: JSONValue) throws -> ChangeRecord {
-        guard case .array(let columns) = item, columns.count == 10, case .int(let id) = columns[0],
-            let eventID = columns[1].stringValue.flatMap(UUID.init(uuidString:)),
-            let entityType = columns[2].stringValue, let entityID = columns[3].stringValue,
-            let operation = columns[4].stringValue.flatMap(Operation.init(rawValue:)),
-            case .int(let micros) = columns[9]
-        else { throw MalformedRow(row: "\(item)") }
-        let changes = columns[7].objectValue?.mapValues { value in
-            FieldChange(old: value.objectValue?["old"] ?? .null, new: value.objectValue?["new"] ?? .null)
+    /// One line of the batch: `id, event_id, operation, occurred_at µs, entity_type, entity_id,
+    /// tenant_id, before, after, changes`, tab-separated; the last six are JSON. The payload is
+    /// the wire encoding of ``EntityEvent``: sorted keys, absent fields omitted; `before`,
+    /// `after` and `changes` keep PostgreSQL's key order and exact numbers.
+    private func record(_ line: UnsafeBufferPointer<UInt8>) throws -> ChangeRecord {
+        var fields: [UnsafeBufferPointer<UInt8>] = []
+        fields.reserveCapacity(10)
+        var start = 0
+        for index in 0..<line.count where line[index] == UInt8(ascii: "\t") {
+            fields.append(UnsafeBufferPointer(rebasing: line[start..<index]))
+            start = index + 1
         }
+        fields.append(UnsafeBufferPointer(rebasing: line[start...]))
+        func malformed() -> MalformedRow { MalformedRow(row: String(decoding: line, as: UTF8.self)) }
+        guard fields.count == 10, let id = Self.integer(fields[0]), fields[1].count == 36,
+            let operation = Operation(rawValue: String(decoding: fields[2], as: UTF8.self)),
+            let micros = Self.integer(fields[3]),
+            case .string(let entityType)? = try? FastJSON.parse(fields[4])
+        else { throw malformed() }
+        func isNull(_ field: UnsafeBufferPointer<UInt8>) -> Bool { field.elementsEqual("null".utf8) }
+        var payload: [UInt8] = []
+        payload.reserveCapacity(line.count + 160)
+        payload.append(UInt8(ascii: "{"))
+        for (key, field) in [("\"after\":", fields[8]), ("\"before\":", fields[7]), ("\"changes\":", fields[9])]
+        where !isNull(field) {
+            payload.append(contentsOf: key.utf8)
+            FastJSON.appendCompact(field, to: &payload)
+            payload.append(UInt8(ascii: ","))
+        }
+        payload.append(contentsOf: "\"cursor\":".utf8)
+        payload.append(contentsOf: fields[0])
+        payload.append(contentsOf: ",\"entity_id\":".utf8)
+        payload.append(contentsOf: fields[5])
+        payload.append(contentsOf: ",\"entity_type\":".utf8)
+        payload.append(contentsOf: fields[4])
+        payload.append(contentsOf: ",\"id\":\"".utf8)
+        payload.append(contentsOf: fields[1])
+        payload.append(contentsOf: "\",\"occurred_at\":\"".utf8)
+        Timestamp(microsecondsSinceEpoch: micros).appendRFC3339(to: &payload)
+        payload.append(contentsOf: "\",\"operation\":\"".utf8)
+        payload.append(contentsOf: fields[2])
+        payload.append(contentsOf: "\",\"schema_version\":\(WireFormat.entityEventSchemaVersion),\"source\":".utf8)
+        payload.append(contentsOf: quotedSource)
+        if !isNull(fields[6]) {
+            payload.append(contentsOf: ",\"tenant_id\":".utf8)
+            payload.append(contentsOf: fields[6])
+        }
+        payload.append(UInt8(ascii: "}"))
         return ChangeRecord(
-            event: EntityEvent(
-                id: eventID, cursor: id, source: transportName, entityType: entityType, entityId: entityID,
-                operation: operation, before: columns[5].objectValue, after: columns[6].objectValue, changes: changes,
-                tenantId: columns[8].stringValue, occurredAt: Timestamp(microsecondsSinceEpoch: micros)))
+            eventID: String(decoding: fields[1], as: UTF8.self), cursor: id, source: transportName,
+            entityType: entityType, operation: operation, payload: payload)
     }
 
-    func markPublished(cursors: [Int64], checkpoint newCursor: Int64) async throws {
-        try await connection.checkedQuery(
-            """
-            UPDATE fraiseql_observer.change_log SET published_at = now()
-             WHERE id = ANY(\(cursors)) AND published_at IS NULL
-            """, logger: logger)
-        let target = max(checkpoint ?? newCursor, newCursor)
-        if target != checkpoint {
-            // Fencing: if another bridge moved the checkpoint, this one is no longer the leader.
-            guard
-                try await store.compareAndSwap(
-                    expected: checkpoint, new: Checkpoint(transport: transportName, cursor: target))
-            else { throw LeadershipLost(description: "the checkpoint was moved by another bridge") }
-            checkpoint = target
+    /// A decimal integer (optional leading minus).
+    static func integer(_ digits: UnsafeBufferPointer<UInt8>) -> Int64? {
+        var index = 0
+        let negative = digits.first == UInt8(ascii: "-")
+        if negative { index = 1 }
+        guard index < digits.count, digits.count - index <= 18 else { return nil }
+        var value: Int64 = 0
+        while index < digits.count {
+            let digit = digits[index] &- UInt8(ascii: "0")
+            guard digit < 10 else { return nil }
+            value = value * 10 + Int64(digit)
+            index += 1
         }
+        return negative ? -value : value
+    }
+
+    /// Marks the rows and moves the checkpoint in one statement (one round trip, one commit).
+    func markPublished(cursors: [Int64], checkpoint newCursor: Int64) async throws {
+        let current = checkpoint.withLock { $0 }
+        let target = max(current ?? newCursor, newCursor)
+        if let current, target != current {
+            // Fencing: if another bridge moved the checkpoint, this one is no longer the leader.
+            let rows = try await connection.checkedQuery(
+                """
+                WITH marked AS (
+                    UPDATE fraiseql_observer.change_log SET published_at = now()
+                     WHERE id = ANY(\(cursors)) AND published_at IS NULL)
+                UPDATE fraiseql_observer.checkpoints SET cursor = \(target), updated_at = now()
+                 WHERE transport = \(transportName) AND cursor = \(current) RETURNING 1
+                """, logger: logger)
+            guard try await rows.collect().count == 1 else {
+                throw LeadershipLost(description: "the checkpoint was moved by another bridge")
+            }
+        } else {
+            try await connection.checkedQuery(
+                """
+                UPDATE fraiseql_observer.change_log SET published_at = now()
+                 WHERE id = ANY(\(cursors)) AND published_at IS NULL
+                """, logger: logger)
+            if current == nil {
+                guard
+                    try await store.compareAndSwap(
+                        expected: nil, new: Checkpoint(transport: transportName, cursor: target))
+                else { throw LeadershipLost(description: "the checkpoint was moved by another bridge") }
+            }
+        }
+        checkpoint.withLock { $0 = target }
     }
 
     func purgePublished(olderThan age: Duration, limit: Int) async throws -> Int {

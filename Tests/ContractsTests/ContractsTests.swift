@@ -129,6 +129,30 @@ struct TimestampTests {
         #expect(Timestamp(rfc3339: input) == nil)
     }
 
+    @Test("formatting agrees with the C library's calendar from 1900 to 2400, before 1970 included")
+    func formattingAgreesWithGmtime() {
+        var generator = SystemRandomNumberGenerator()
+        let low: Int64 = -2_208_988_800_000_000  // 1900-01-01
+        let high: Int64 = 13_569_465_600_000_000  // 2400-01-01
+        var instants: [Int64] = [0, -1, 951_782_400_000_000, 951_868_799_999_999, 4_107_542_400_000_000]
+        for _ in 0..<2000 { instants.append(Int64.random(in: low..<high, using: &generator)) }
+        for micros in instants {
+            var seconds = micros / 1_000_000
+            var fraction = micros % 1_000_000
+            if fraction < 0 {
+                fraction += 1_000_000
+                seconds -= 1
+            }
+            var time = time_t(seconds)
+            var parts = tm()
+            gmtime_r(&time, &parts)
+            let expected = String(
+                format: "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
+                parts.tm_hour, parts.tm_min, parts.tm_sec, Int32(fraction))
+            #expect(Timestamp(microsecondsSinceEpoch: micros).rfc3339 == expected, "\(micros)")
+        }
+    }
+
     @Test("Date round trip keeps microseconds")
     func dateRoundTrip() {
         let timestamp = Timestamp(microsecondsSinceEpoch: 1_795_383_913_123_456)

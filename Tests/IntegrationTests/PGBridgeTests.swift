@@ -78,6 +78,11 @@ func waitForCount(_ jetStream: JetStream, stream: String, atLeast count: UInt64,
 }
 
 /// The bridge running in-process, stopped by cancellation.
+/// `text` as an SQL string literal.
+func literal(_ text: String) -> String {
+    "'" + text.replacingOccurrences(of: "'", with: "''") + "'"
+}
+
 func withBridge<T>(
     database: TestDatabase, jetStream: JetStream, prefix: String, transport: String = "pg-test",
     _ body: () async throws -> T
@@ -154,6 +159,55 @@ struct PGBridgeTests {
             #expect(events[3].tenantId == "tenant-a")
             #expect(Set(events.map(\.id)).count == 4)
             #expect(events.map(\.cursor) == events.map(\.cursor).sorted())
+        }
+        try await jetStream.deleteStream(stream)
+    }
+
+    @Test("awkward values arrive exactly: control characters, quotes, Unicode, nested JSON, 30-digit numbers")
+    func awkwardValues() async throws {
+        let (database, jetStream, stream, prefix) = try await setUp()
+        try await database.execute("CREATE TABLE notes (key text PRIMARY KEY, body text, amount numeric, doc jsonb)")
+        try await ChangeLogInstaller.install(
+            configuration: database.configuration,
+            tables: Self.tables + [
+                Runtime.BridgeConfiguration.Table(table: "public.notes", entity: "note", idColumn: "key")
+            ],
+            logger: Logger(label: "tests"))
+        let key = "k\t\"1\"\n\\ é"
+        let body = "tab\there, newline\nthere, quote \" backslash \\ slash / café 🚀 \u{1}"
+        try await database.execute(
+            """
+            INSERT INTO notes VALUES (\(literal(key)), \(literal(body)), 123456789012345678901234567890.125,
+                                      '{"z": [1, 2.50, {"a b": "c\\td"}], "a": null, "m": "x: y, z"}')
+            """)
+        try await withBridge(database: database, jetStream: jetStream, prefix: prefix) {
+            let messages = try await readStream(jetStream, subject: "\(prefix).>", expected: 1)
+            let message = try #require(messages.first)
+            let event = try WireFormat.decode(EntityEvent.self, from: message.payload)
+            #expect(event.entityId == key)
+            #expect(event.after?["key"] == .string(key))
+            #expect(event.after?["body"] == .string(body))
+            #expect(
+                event.after?["doc"]
+                    == .object([
+                        "z": .array([1, 2.5, .object(["a b": "c\td"])]), "a": .null, "m": "x: y, z",
+                    ]))
+            let text = String(decoding: message.payload, as: UTF8.self)
+            // Numbers keep PostgreSQL's exact decimal text (no rounding through a double).
+            #expect(text.contains("\"amount\":123456789012345678901234567890.125"))
+            #expect(text.contains("2.50"))
+            // Compact outside strings; the envelope's keys sorted as WireFormat writes them.
+            #expect(!text.replacingOccurrences(of: "x: y, z", with: "").contains(": "))
+            let envelope = try #require(try FastJSON.parse(text).objectValue)
+            #expect(envelope["before"] == nil && envelope["changes"] == nil && envelope["tenant_id"] == nil)
+            let keys = [
+                "after", "cursor", "entity_id", "entity_type", "id", "occurred_at", "operation", "schema_version",
+                "source",
+            ]
+            #expect(Set(envelope.keys) == Set(keys))
+            let positions = try keys.map { try #require(text.range(of: "\"\($0)\":")).lowerBound }
+            #expect(positions == positions.sorted())
+            #expect(Timestamp(rfc3339: envelope["occurred_at"]?.stringValue ?? "") == event.occurredAt)
         }
         try await jetStream.deleteStream(stream)
     }
