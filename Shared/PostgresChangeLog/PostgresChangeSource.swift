@@ -315,12 +315,15 @@ final class PostgresChangeSession: ChangeSession {
 
     func readBatch(limit: Int, mode: ReadMode) async throws -> [ChangeRecord] {
         let after = sweep.withLock { sweep -> Int64? in
+            let restartDue = ContinuousClock.now - sweep.started > sweepRestart
             switch mode {
-            case .next: break
+            case .next: if restartDue { sweep = Sweep() }
             case .restart: sweep = Sweep()
             case .prefetch:
                 // The rows returned last are not marked yet: a restart now would read them again.
-                guard sweep.after > 0 else { return nil }
+                // Returning nothing makes the engine wait for the marks and read with `.next`, so
+                // a long backlog drain still restarts its sweep every `sweepRestart`.
+                guard sweep.after > 0, !restartDue else { return nil }
             }
             return sweep.after
         }
@@ -369,7 +372,7 @@ final class PostgresChangeSession: ChangeSession {
         sweep.withLock { sweep in
             if mode == .prefetch {
                 sweep.after = records.last?.cursor ?? sweep.after
-            } else if records.count < limit || ContinuousClock.now - sweep.started > sweepRestart {
+            } else if records.count < limit {
                 sweep = Sweep()
             } else {
                 sweep.after = records.last?.cursor ?? 0
