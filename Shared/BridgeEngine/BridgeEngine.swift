@@ -313,8 +313,8 @@ public final class BridgeService: Service, Sendable {
                 // Marks run one at a time (the checkpoint moves forward in order).
                 try await pendingMark?.value
                 pendingMark = nil
-                if !published.marked.isEmpty {
-                    let (cursors, checkpoint) = (published.marked, published.checkpoint ?? published.marked.max()!)
+                if let checkpoint = published.checkpoint {
+                    let cursors = published.marked
                     let metrics = self.metrics
                     pendingMark = Task {
                         try await session.markPublished(cursors: cursors, checkpoint: checkpoint)
@@ -351,7 +351,8 @@ public final class BridgeService: Service, Sendable {
         var complete: Bool
         /// The rows to mark: the acknowledged prefix, and the rejected rows once complete.
         var marked: [Int64]
-        /// The highest acknowledged cursor.
+        /// The checkpoint to store with the marks: the highest acknowledged cursor (the highest
+        /// rejected one when nothing was acknowledged); nil when there is nothing to mark.
         var checkpoint: Int64?
         /// The rows read ahead while waiting for the PubAcks.
         var next: [ChangeRecord]
@@ -405,9 +406,9 @@ public final class BridgeService: Service, Sendable {
         metrics.published.increment(by: acked)
         if complete { metrics.rejected.increment(by: rejected.count) }
         metrics.batches.increment()
+        let marked = Array(cursors.prefix(acked)) + (complete ? rejected : [])
         return Published(
-            complete: complete, marked: Array(cursors.prefix(acked)) + (complete ? rejected : []),
-            checkpoint: cursors.prefix(acked).max(), next: next)
+            complete: complete, marked: marked, checkpoint: cursors.prefix(acked).max() ?? marked.max(), next: next)
     }
 
     private func lagLoop() async {

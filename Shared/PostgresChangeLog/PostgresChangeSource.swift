@@ -395,21 +395,24 @@ final class PostgresChangeSession: ChangeSession {
         }
         fields.append(UnsafeBufferPointer(rebasing: line[start...]))
         func malformed() -> MalformedRow { MalformedRow(row: String(decoding: line, as: UTF8.self)) }
-        guard fields.count == 10, let id = Self.integer(fields[0]), fields[1].count == 36,
+        guard fields.count == 10, case .int(let id)? = try? FastJSON.parse(fields[0]), fields[1].count == 36,
             let operation = Operation(rawValue: String(decoding: fields[2], as: UTF8.self)),
-            let micros = Self.integer(fields[3]),
+            case .int(let micros)? = try? FastJSON.parse(fields[3]),
             case .string(let entityType)? = try? FastJSON.parse(fields[4])
         else { throw malformed() }
         func isNull(_ field: UnsafeBufferPointer<UInt8>) -> Bool { field.elementsEqual("null".utf8) }
         var payload: [UInt8] = []
         payload.reserveCapacity(line.count + 160)
         payload.append(UInt8(ascii: "{"))
-        for (key, field) in [("\"after\":", fields[8]), ("\"before\":", fields[7]), ("\"changes\":", fields[9])]
-        where !isNull(field) {
+        func object(_ key: String, _ field: UnsafeBufferPointer<UInt8>) {
+            guard !isNull(field) else { return }
             payload.append(contentsOf: key.utf8)
             FastJSON.appendCompact(field, to: &payload)
             payload.append(UInt8(ascii: ","))
         }
+        object("\"after\":", fields[8])
+        object("\"before\":", fields[7])
+        object("\"changes\":", fields[9])
         payload.append(contentsOf: "\"cursor\":".utf8)
         payload.append(contentsOf: fields[0])
         payload.append(contentsOf: ",\"entity_id\":".utf8)
@@ -432,22 +435,6 @@ final class PostgresChangeSession: ChangeSession {
         return ChangeRecord(
             eventID: String(decoding: fields[1], as: UTF8.self), cursor: id, source: transportName,
             entityType: entityType, operation: operation, payload: payload)
-    }
-
-    /// A decimal integer (optional leading minus).
-    static func integer(_ digits: UnsafeBufferPointer<UInt8>) -> Int64? {
-        var index = 0
-        let negative = digits.first == UInt8(ascii: "-")
-        if negative { index = 1 }
-        guard index < digits.count, digits.count - index <= 18 else { return nil }
-        var value: Int64 = 0
-        while index < digits.count {
-            let digit = digits[index] &- UInt8(ascii: "0")
-            guard digit < 10 else { return nil }
-            value = value * 10 + Int64(digit)
-            index += 1
-        }
-        return negative ? -value : value
     }
 
     /// Marks the rows and moves the checkpoint in one statement (one round trip, one commit).
