@@ -158,6 +158,9 @@ struct ObserverPipeline: Sendable {
     /// Closes what the actions opened (the PostgreSQL audit index connection).
     var close: @Sendable () async -> Void = {}
     private let actionMetrics: [String: ActionMetrics]
+    /// Whether a condition or an action reads `before`, `after` or `changes`; when none does,
+    /// events are decoded without building them (they are still checked).
+    let decodesRows: Bool
 
     init(
         observers: [CompiledObserver], marks: any MarkStore, breakers: CircuitBreakers, backoff: BackoffPolicy,
@@ -175,6 +178,9 @@ struct ObserverPipeline: Sendable {
             actionMetrics[action.key] = ActionMetrics(kind: action.kind, metrics: metrics)
         }
         self.actionMetrics = actionMetrics
+        decodesRows = observers.contains { observer in
+            observer.condition != nil || observer.actions.contains(where: \.readsRows)
+        }
     }
 
     struct Failure: Sendable {
@@ -196,7 +202,7 @@ struct ObserverPipeline: Sendable {
     func prepare(_ payload: [UInt8], origin: String, deliveries: Int) -> PreparedMessage {
         let event: EntityEvent
         do {
-            event = try EntityEvent.decode(payload)
+            event = try EntityEvent.decode(payload, rows: decodesRows)
         } catch {
             return PreparedMessage(payload: payload, origin: origin, deliveries: deliveries, work: .undecodable(error))
         }

@@ -29,6 +29,13 @@ struct EventTemplate: Sendable {
         return true
     }()
 
+    /// Whether the template may read `before`, `after` or `changes` (or their JSON texts): when no
+    /// template or condition does, the worker does not build the rows of the events it decodes.
+    /// Conservative: any mention of those words counts.
+    var readsRows: Bool {
+        ["before", "after", "changes"].contains { source.contains($0) }
+    }
+
     func render(_ context: TemplateContext) -> String {
         template.render(context)
     }

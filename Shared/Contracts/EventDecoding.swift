@@ -11,11 +11,16 @@ public struct EventDecodingError: Error, Sendable, CustomStringConvertible {
 extension EntityEvent {
     /// Decodes the wire JSON through ``FastJSON`` (the workers' hot path), with errors that name
     /// the offending key. Accepts exactly what `WireFormat`/`JSONDecoder` accept for this type.
-    public static func decode(_ bytes: [UInt8]) throws(EventDecodingError) -> EntityEvent {
+    ///
+    /// With `rows: false`, `before`, `after` and `changes` are checked exactly as they would be
+    /// read (the same messages are rejected, with the same errors) but not built: they are nil in
+    /// the result. For consumers that read only the envelope (a worker whose conditions and
+    /// templates never look at the rows).
+    public static func decode(_ bytes: [UInt8], rows: Bool = true) throws(EventDecodingError) -> EntityEvent {
         let parsed: EventFields?
         do {
             parsed = try bytes.withUnsafeBufferPointer { buffer throws(FastJSON.ParseError) in
-                try EventFields.parse(buffer)
+                try EventFields.parse(buffer, rows: rows)
             }
         } catch {
             throw EventDecodingError(message: "not JSON (\(error))")
@@ -68,9 +73,16 @@ extension EntityEvent {
             guard case .int(let number) = version else { throw fail("'schema_version' must be an integer") }
             schemaVersion = Int(number)
         }
+        var before = try row("before")
+        var after = try row("after")
+        if !rows {  // checked above; an omitted row parsed as an empty object
+            before = nil
+            after = nil
+            changes = nil
+        }
         return EntityEvent(
             id: id, cursor: cursor, source: try string("source"), entityType: try string("entity_type"),
-            entityId: try string("entity_id"), operation: operation, before: try row("before"), after: try row("after"),
+            entityId: try string("entity_id"), operation: operation, before: before, after: after,
             changes: changes, tenantId: try optionalString("tenant_id"), occurredAt: occurredAt,
             schemaVersion: schemaVersion, traceParent: try optionalString("trace_parent"))
     }
@@ -107,7 +119,10 @@ private struct EventFields {
     }
 
     /// The fields of a JSON object; nil when the text is JSON but not an object.
-    static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(FastJSON.ParseError) -> EventFields? {
+    /// - Parameter rows: false to step over `before`, `after` and `changes` without building them
+    ///   when they have the right shape (they then read as empty objects); any other value is
+    ///   read as usual, so that the decoder reports it.
+    static func parse(_ bytes: UnsafeBufferPointer<UInt8>, rows: Bool) throws(FastJSON.ParseError) -> EventFields? {
         var parser = FastJSON.Parser(bytes: bytes)
         parser.skipWhitespace()
         guard parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "{") else {
@@ -125,7 +140,13 @@ private struct EventFields {
                 let key = try parser.string()
                 parser.skipWhitespace()
                 try parser.expect(UInt8(ascii: ":"))
-                fields[key] = try parser.value()
+                if !rows, let slot = Self.slot(key), (6...8).contains(slot),
+                    try parser.skipObject(ofObjects: slot == 8)
+                {
+                    fields.values[slot] = .object([:])
+                } else {
+                    fields[key] = try parser.value()
+                }
                 parser.skipWhitespace()
                 guard parser.index < bytes.count else { throw FastJSON.ParseError(offset: parser.index) }
                 if bytes[parser.index] == UInt8(ascii: ",") {
@@ -139,5 +160,46 @@ private struct EventFields {
         parser.skipWhitespace()
         guard parser.index == bytes.count else { throw FastJSON.ParseError(offset: parser.index) }
         return fields
+    }
+}
+
+extension FastJSON.Parser {
+    /// Steps over an object (whose members must all be objects when `ofObjects`) as ``value()``
+    /// would read it, without building it. Returns false, having read nothing, for any other
+    /// value, and for an object with a member of another kind: the caller then reads it.
+    fileprivate mutating func skipObject(ofObjects: Bool) throws(FastJSON.ParseError) -> Bool {
+        skipWhitespace()
+        let start = index
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "{") else { return false }
+        guard ofObjects else {
+            try skipValue()
+            return true
+        }
+        index += 1
+        skipWhitespace()
+        if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+            index += 1
+            return true
+        }
+        while true {
+            skipWhitespace()
+            try skipString()
+            skipWhitespace()
+            try expect(UInt8(ascii: ":"))
+            skipWhitespace()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "{") else {
+                index = start
+                return false
+            }
+            try skipValue()
+            skipWhitespace()
+            guard index < bytes.count else { throw FastJSON.ParseError(offset: index) }
+            if bytes[index] == UInt8(ascii: ",") {
+                index += 1
+                continue
+            }
+            try expect(UInt8(ascii: "}"))
+            return true
+        }
     }
 }

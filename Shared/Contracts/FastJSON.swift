@@ -215,6 +215,91 @@ public enum FastJSON {
             throw ParseError(offset: index)
         }
 
+        /// Checks and steps over one value exactly as ``value()`` would read it, without building
+        /// it (no allocation for objects, arrays and strings).
+        mutating func skipValue() throws(ParseError) {
+            skipWhitespace()
+            guard index < bytes.count else { throw ParseError(offset: index) }
+            switch bytes[index] {
+            case UInt8(ascii: "{"):
+                index += 1
+                skipWhitespace()
+                if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+                    index += 1
+                    return
+                }
+                while true {
+                    skipWhitespace()
+                    try skipString()
+                    skipWhitespace()
+                    try expect(UInt8(ascii: ":"))
+                    try skipValue()
+                    skipWhitespace()
+                    guard index < bytes.count else { throw ParseError(offset: index) }
+                    if bytes[index] == UInt8(ascii: ",") {
+                        index += 1
+                        continue
+                    }
+                    try expect(UInt8(ascii: "}"))
+                    return
+                }
+            case UInt8(ascii: "["):
+                index += 1
+                skipWhitespace()
+                if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
+                    index += 1
+                    return
+                }
+                while true {
+                    try skipValue()
+                    skipWhitespace()
+                    guard index < bytes.count else { throw ParseError(offset: index) }
+                    if bytes[index] == UInt8(ascii: ",") {
+                        index += 1
+                        continue
+                    }
+                    try expect(UInt8(ascii: "]"))
+                    return
+                }
+            case UInt8(ascii: "\""): try skipString()
+            case UInt8(ascii: "t"): try literal("true")
+            case UInt8(ascii: "f"): try literal("false")
+            case UInt8(ascii: "n"): try literal("null")
+            default: _ = try number()
+            }
+        }
+
+        /// Checks and steps over a string as ``string()`` would read it.
+        mutating func skipString() throws(ParseError) {
+            try expect(UInt8(ascii: "\""))
+            while index < bytes.count {
+                let byte = bytes[index]
+                index += 1
+                if byte == UInt8(ascii: "\"") { return }
+                guard byte == UInt8(ascii: "\\") else { continue }
+                guard index < bytes.count else { throw ParseError(offset: index) }
+                let escape = bytes[index]
+                index += 1
+                switch escape {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+                    UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                    continue
+                case UInt8(ascii: "u"):
+                    var code = try hex4()
+                    if (0xD800...0xDBFF).contains(code) {
+                        try expect(UInt8(ascii: "\\"))
+                        try expect(UInt8(ascii: "u"))
+                        let low = try hex4()
+                        guard (0xDC00...0xDFFF).contains(low) else { throw ParseError(offset: index) }
+                        code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                    }
+                    guard Unicode.Scalar(code) != nil else { throw ParseError(offset: index) }
+                default: throw ParseError(offset: index - 1)
+                }
+            }
+            throw ParseError(offset: index)
+        }
+
         mutating func hex4() throws(ParseError) -> UInt32 {
             guard index + 4 <= bytes.count else { throw ParseError(offset: index) }
             var value: UInt32 = 0

@@ -314,3 +314,74 @@ struct UUIDTextTests {
         }
     }
 }
+
+@Suite("Decoding without the rows")
+struct EnvelopeDecodingTests {
+    /// The outcome of a decode, comparable: the event, or the error's text.
+    static func outcome(_ bytes: [UInt8], rows: Bool) -> Result<EntityEvent, EventDecodingError> {
+        do { return .success(try EntityEvent.decode(bytes, rows: rows)) } catch { return .failure(error) }
+    }
+
+    static func sameOutcome(_ bytes: [UInt8]) -> Bool {
+        switch (outcome(bytes, rows: true), outcome(bytes, rows: false)) {
+        case (.success(var full), .success(let envelope)):
+            full.before = nil
+            full.after = nil
+            full.changes = nil
+            return full == envelope
+        case (.failure(let full), .failure(let envelope)):
+            return full.message == envelope.message && full.eventId == envelope.eventId
+        default: return false
+        }
+    }
+
+    static func event(_ rows: String) -> String {
+        #"{"id":"6f1c1f4e-3b7a-4d44-9d1e-0b5e0f7a9c10","cursor":7,"source":"pg","entity_type":"order","#
+            + #""entity_id":"1","operation":"update","occurred_at":"2026-11-23T10:00:00.000001Z","# + rows + "}"
+    }
+
+    @Test(
+        "rows that are read or rejected by the full decoder are skipped or rejected alike",
+        arguments: [
+            #""before":{"a":1,"s":"x\"y\\z \u00e9 \ud83d\ude00","n":[1,2.5,{"d":null}]},"after":null,"changes":{}"#,
+            #""before":null,"after":{},"changes":{"a":{"old":1,"new":2},"b":{}}"#,
+            #""before":5"#, #""after":"x""#, #""after":[]"#, #""changes":{"a":1}"#,
+            #""changes":{"a":{"old":1},"b":"x"}"#, #""changes":[]"#, #""before":{"a":"\x"}"#,
+            #""before":{"a":"\udc00"}"#, #""before":{"a":"\ud800\u0041"}"#, #""before":{"a":1,}"#,
+            #""before":{"a" 1}"#, #""before":{"a":tru}"#, #""before":{"a":-}"#, #""changes":{"a":{"old":[1,]}}"#,
+        ])
+    func table(rows: String) {
+        #expect(Self.sameOutcome(Array(Self.event(rows).utf8)), "\(rows)")
+    }
+
+    @Test("random corruptions of a real event are accepted or rejected alike, with the same error")
+    func corruptions() {
+        let row: [String: JSONValue] = [
+            "id": 1042, "status": "paid", "total": 99.5, "note": "quote \" backslash \\ é 😀",
+            "items": .array([.object(["sku": "A-1", "qty": 2]), .null, true]),
+        ]
+        let event = EntityEvent(
+            id: UUID(), cursor: 42, source: "pg-main", entityType: "order", entityId: "1042", operation: .update,
+            before: row, after: row.merging(["status": "shipped"]) { $1 },
+            changes: ["status": FieldChange(old: "paid", new: "shipped")], occurredAt: sampleTime)
+        let bytes = FastJSON.encode(event)
+        #expect(Self.sameOutcome(bytes))
+        #expect((try? EntityEvent.decode(bytes, rows: false))?.before == nil)
+        let alphabet = Array(#"{}[]:,"\/u0aen-.e+ dx"#.utf8)
+        var generator = SystemRandomNumberGenerator()
+        var mismatches: [String] = []
+        for _ in 0..<5_000 {
+            var corrupted = bytes
+            for _ in 0..<Int.random(in: 1...3, using: &generator) {
+                let position = Int.random(in: 0..<corrupted.count, using: &generator)
+                switch Int.random(in: 0..<3, using: &generator) {
+                case 0: corrupted[position] = alphabet.randomElement(using: &generator)!
+                case 1: corrupted.remove(at: position)
+                default: corrupted.insert(alphabet.randomElement(using: &generator)!, at: position)
+                }
+            }
+            if !Self.sameOutcome(corrupted) { mismatches.append(String(decoding: corrupted, as: UTF8.self)) }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches.prefix(3))")
+    }
+}

@@ -299,25 +299,65 @@ struct ObserverWorkerTests {
         let event = order(1)
         try await fixture.publish(event)
         try await fixture.publishRaw("this is not json", subject: "order.update")
+        // No condition or template reads the rows here, so the worker does not build them; a
+        // malformed row is still found.
+        var badRow = String(decoding: FastJSON.encode(order(2)), as: UTF8.self)
+        badRow = badRow.replacingOccurrences(of: #""before":{"#, with: #""before":5,"x":{"#)
+        try await fixture.publishRaw(badRow, subject: "order.update")
         let redis = try redisClient()
         defer { redis.close() }
-        #expect(try await eventually { try await fixture.deadLetters(redis).count == 2 })
+        #expect(try await eventually { try await fixture.deadLetters(redis).count == 3 })
         let letters = try await fixture.deadLetters(redis)
         let permanent = try #require(letters.first { $0.reason == .permanentError })
         #expect(permanent.eventId == event.id && permanent.attempts == 1 && permanent.handler == "hook#0")
         #expect(permanent.lastError.contains("HTTP 400") && permanent.lastError.contains("unknown customer"))
         #expect(try EntityEvent.decode(Array(permanent.payload.utf8)) == event)
-        let undecodable = try #require(letters.first { $0.reason == .undecodable })
-        #expect(undecodable.payload == "this is not json" && undecodable.origin == "\(fixture.prefix).order.update")
+        let undecodable = try #require(letters.first { $0.payload == "this is not json" })
+        #expect(undecodable.reason == .undecodable && undecodable.origin == "\(fixture.prefix).order.update")
+        let malformed = try #require(letters.first { $0.payload == badRow })
+        #expect(malformed.reason == .undecodable && malformed.lastError == "'before' must be an object or null")
         // The operator sees them with the CLI.
         let (code, listing) = try Binaries.output(
             "fraiseql-observer", ["dead-letters", "--config", fixture.configPath])
         #expect(code == 0)
         #expect(
-            listing.split(separator: "\n").count == 2 && listing.contains("permanent_error")
+            listing.split(separator: "\n").count == 3 && listing.contains("permanent_error")
                 && listing.contains("undecodable"))
         try await Task.sleep(for: .milliseconds(500))
         #expect(receiver.requests.count == 1, "a permanent failure is not retried")
+        #expect(worker.stop() == 0)
+        await receiver.stop()
+        await fixture.cleanUp()
+    }
+
+    @Test("without a condition, a body template that reads the rows gets them; the default body is the payload")
+    func rowsForTemplates() async throws {
+        let receiver = try await Receiver()
+        let fixture = try await ObserverFixture.make(
+            observers: """
+                [[observers]]
+                name = "templated"
+                entity = "order"
+                [[observers.actions]]
+                kind = "webhook"
+                url = "\(receiver.url)/templated"
+                body = '{"status": "{{after.status}}", "was": "{{changes.status.old}}"}'
+                [[observers]]
+                name = "plain"
+                entity = "order"
+                [[observers.actions]]
+                kind = "webhook"
+                url = "\(receiver.url)/plain"
+                """)
+        let (worker, port) = try fixture.worker()
+        try await worker.start(waitForPort: port)
+        let event = order(7, status: "shipped", before: "paid")
+        try await fixture.publish(event)
+        #expect(try await eventually { receiver.requests.count == 2 })
+        let templated = try #require(receiver.requests.first { $0.path == "/templated" })
+        #expect(String(decoding: templated.body, as: UTF8.self) == #"{"status": "shipped", "was": "paid"}"#)
+        let plain = try #require(receiver.requests.first { $0.path == "/plain" })
+        #expect(plain.body == FastJSON.encode(event))
         #expect(worker.stop() == 0)
         await receiver.stop()
         await fixture.cleanUp()

@@ -68,10 +68,14 @@ protocol ObserverAction: Sendable {
     /// Whether the pipeline enforces `timeout` itself (a second after it), in case the call does
     /// not keep its own deadline. False only for actions without I/O.
     var needsWatchdog: Bool { get }
+    /// Whether the action reads the event's `before`, `after` or `changes` (false lets the worker
+    /// skip building them).
+    var readsRows: Bool { get }
 }
 
 extension ObserverAction {
     var needsWatchdog: Bool { true }
+    var readsRows: Bool { true }
     var cacheTTL: Duration? { nil }
     func cacheKey(_ input: ActionInput) -> String? { nil }
 }
@@ -168,6 +172,8 @@ struct LogAction: ObserverAction {
         level = Logger.Level(rawValue: try settings.scope.choice("level", levels, default: "info")) ?? .info
         message = try settings.template("message", escaping: .text)
     }
+
+    var readsRows: Bool { message?.readsRows ?? false }
 
     func perform(_ input: ActionInput) async throws {
         guard level >= input.logLevel else { return }  // not printed: nothing to render

@@ -75,6 +75,9 @@ struct WebhookAction: ObserverAction {
         return "v1," + Data(mac).base64EncodedString()
     }
 
+    /// The default body is the payload as received.
+    var readsRows: Bool { body?.readsRows ?? false }
+
     func renderedBody(_ input: ActionInput) -> [UInt8] {
         if let body { return Array(body.render(input.context).utf8) }
         return input.payload  // the event as published: its wire JSON
@@ -127,6 +130,8 @@ struct SlackAction: ObserverAction {
         text = try settings.requiredTemplate("text", escaping: .text)
         timeout = try settings.timeout(default: .seconds(5))
     }
+
+    var readsRows: Bool { text.readsRows }
 
     func perform(_ input: ActionInput) async throws {
         let body = try WireFormat.encode(JSONValue.object(["text": .string(text.render(input.context))]))
