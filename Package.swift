@@ -207,6 +207,8 @@ let package = Package(
                     .product(name: "PostgresNIO", package: "postgres-nio"),
                     .product(name: "Hummingbird", package: "hummingbird"),
                     .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                    .product(name: "Metrics", package: "swift-metrics"),
+                    .product(name: "Prometheus", package: "swift-prometheus"),
                 ],
                 path: "Benchmarks/ClientBench",
                 swiftSettings: swiftSettings

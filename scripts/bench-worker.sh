@@ -6,7 +6,8 @@
 #            one epoll thread answering 200, so the peer takes little of the 2 cores)
 #   ceiling  raw durable pull fetch (batch 256) + ack of the same server over libnats (bench/nats_raw_pull.c)
 #   python   the worker a user might write: nats-py pull, redis-py pipelined SET NX, ack (bench/python_worker.py)
-# plus `noop` with metrics off (metrics cost) and the dedup-check latency from the worker's histogram.
+# plus `noop` with metrics off, the dedup-check latency from the worker's histogram, and the metric
+# calls of an event timed alone (`fraiseql-bench metrics-cost`) against the worker's CPU per event.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 COUNT=${BENCH_COUNT:-100000}
@@ -108,9 +109,9 @@ median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 # Rounds: every case once per round, so that a slow moment of the shared machine hits all cases
 # alike; metrics cost and the Python ratio are computed within each round, then the median taken.
-declare -a noop=() noop_p99=() noop_off=() webhook=() webhook_p99=() ceiling=() python=() cost=() ratio=()
+declare -a cpu_ons=() noop=() noop_p99=() noop_off=() webhook=() webhook_p99=() ceiling=() python=() cost=() ratio=()
 for round in $(seq "$RUNS"); do
-    read -r rate p99 cpu_on <<<"$(worker_case log true)"; noop+=("$rate"); noop_p99+=("$p99")
+    read -r rate p99 cpu_on <<<"$(worker_case log true)"; noop+=("$rate"); noop_p99+=("$p99"); cpu_ons+=("$cpu_on")
     read -r rate _ cpu_off <<<"$(worker_case log false)"; noop_off+=("$rate")
     read -r rate p99 _ <<<"$(worker_case webhook true)"; webhook+=("$rate"); webhook_p99+=("$p99")
     s=$(fill); ceiling+=("$(bench/bin/nats_raw_pull "$NATS_URL" "$s" "${s,,}.>" raw "$COUNT" 256 2>/dev/null)"); drop "$s"
@@ -129,6 +130,13 @@ printf 'noop     %8.0f events/s   (dedup check p99 <= %s ms; %.1fx python)\n' "$
     "$(med "${noop_p99[@]}")" "$(med "${ratio[@]}")"
 printf 'noop-metrics-off %.0f events/s   (metrics cost %.1f%% of worker CPU, per round: %s)\n' "$(med "${noop_off[@]}")" \
     "$(med "${cost[@]}")" "$(printf '%.1f%% ' "${cost[@]}")"
+# The metric calls of a noop event timed alone (fraiseql-bench metrics-cost), against the worker's
+# CPU per event in the noop drains: the on/off drains above differ by less than the machine's noise.
+read -r metric_on metric_off <<<"$("$BIN/fraiseql-bench" metrics-cost 2000000)"
+cpu_event_ns=$(echo "$(med "${cpu_ons[@]}") * 1000000000 / $(getconf CLK_TCK) / $COUNT" | bc -l)
+printf 'metrics  %.0f ns/event with Prometheus, %.0f without = %.2f%% of the noop worker CPU per event (%.1f µs)\n' \
+    "$metric_on" "$metric_off" "$(echo "100 * ($metric_on - $metric_off) / $cpu_event_ns" | bc -l)" \
+    "$(echo "$cpu_event_ns / 1000" | bc -l)"
 printf 'webhook  %8.0f events/s   (dedup check p99 <= %s ms)\n' "$(med "${webhook[@]}")" "$(med "${webhook_p99[@]}")"
 printf 'ceiling  %8.0f events/s   (libnats pull fetch 256 + ack, no work)\n' "$(med "${ceiling[@]}")"
 printf 'python   %8.0f events/s   (nats-py + redis-py pipelined SET NX + ack)\n' "$(med "${python[@]}")"

@@ -15,6 +15,7 @@
 //       is done → jobs/s from the first enqueue to the last completion
 //   fraiseql-bench fleet-load POSTGRES_URL RECEIVER_PORT RATE SECONDS WRITERS PID…   (scripts/bench-fleet.sh)
 //   fraiseql-bench fleet-raw POSTGRES_URL WRITERS SECONDS   → rows/s without the change-log trigger
+//   fraiseql-bench metrics-cost EVENTS   → ns/event of observer-worker's metric calls, on and off
 import Contracts
 import Foundation
 import Hummingbird
@@ -123,6 +124,8 @@ case "worker-fill":
 case "stream-delete":
     let connection = try await NATSConnection.connect(NATSClientConfiguration(url: arguments[2], name: "bench"))
     try await connection.jetStream().deleteStream(arguments[3])
+case "metrics-cost":
+    MetricsCost.main(events: Int(arguments[2])!)
 case "worker-wait":
     let connection = try await NATSConnection.connect(NATSClientConfiguration(url: arguments[2], name: "bench"))
     let jetStream = try connection.jetStream()

@@ -47,6 +47,14 @@ public enum ServiceMain {
         }
     }
 
+    /// The services' duration histogram buckets: from 100 µs (dedup checks, Redis round trips) to
+    /// 10 s (slow webhooks).
+    public static let durationBuckets: [Duration] = [
+        .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .microseconds(2500),
+        .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+        .milliseconds(250), .milliseconds(500), .seconds(1), .microseconds(2_500_000), .seconds(5), .seconds(10),
+    ]
+
     public static func run(
         name: String, build: @Sendable (ServiceContext) async throws -> ServiceSet
     ) async {
@@ -57,13 +65,7 @@ public enum ServiceMain {
         let registry = PrometheusCollectorRegistry()
         if configuration.metrics.enabled {
             var factory = PrometheusMetricsFactory(registry: registry)
-            // From 100 µs (dedup checks, Redis round trips) to 10 s (slow webhooks).
-            factory.defaultDurationHistogramBuckets = [
-                .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .microseconds(2500),
-                .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
-                .milliseconds(250), .milliseconds(500), .seconds(1), .microseconds(2_500_000), .seconds(5),
-                .seconds(10),
-            ]
+            factory.defaultDurationHistogramBuckets = durationBuckets
             MetricsSystem.bootstrap(factory)
         }
         do {
