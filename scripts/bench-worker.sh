@@ -32,6 +32,8 @@ cleanup() {
 trap cleanup EXIT
 # shellcheck disable=SC1091
 source .stack/env
+# shellcheck source=scripts/lib/histogram.sh
+source scripts/lib/histogram.sh
 BIN=$(swift build -c release --show-bin-path)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -88,10 +90,7 @@ TOML
     rate=$("$BIN/fraiseql-bench" worker-wait "$NATS_URL" "$stream" bench "$COUNT")
     if [[ $2 == true ]]; then
         # The smallest bucket holding 99% of the dedup checks (one check per fetched batch).
-        p99=$(curl -fs "http://127.0.0.1:$ops_port/metrics" | awk -F'[{}" ]+' '
-            /^fraiseql_observer_dedup_check_seconds_bucket/ { le[n] = $3; c[n++] = $NF }
-            /^fraiseql_observer_dedup_check_seconds_count/ { total = $NF }
-            END { for (i = 0; i < n; i++) if (c[i] >= 0.99 * total) { print le[i] * 1000; exit } }')
+        p99=$(histogram_p99 "http://127.0.0.1:$ops_port/metrics" fraiseql_observer_dedup_check_seconds)
     fi
     # The worker's CPU time (user + system, clock ticks) for the whole drain: the metrics cost is
     # compared on it, as this shared machine's speed varies more between runs than the cost.
