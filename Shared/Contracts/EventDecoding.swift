@@ -147,13 +147,7 @@ private struct EventFields {
                 } else {
                     fields[key] = try parser.value()
                 }
-                parser.skipWhitespace()
-                guard parser.index < bytes.count else { throw FastJSON.ParseError(offset: parser.index) }
-                if bytes[parser.index] == UInt8(ascii: ",") {
-                    parser.index += 1
-                    continue
-                }
-                try parser.expect(UInt8(ascii: "}"))
+                if try parser.more(orClose: UInt8(ascii: "}")) { continue }
                 break
             }
         }
@@ -192,13 +186,7 @@ extension FastJSON.Parser {
                 return false
             }
             try skipValue()
-            skipWhitespace()
-            guard index < bytes.count else { throw FastJSON.ParseError(offset: index) }
-            if bytes[index] == UInt8(ascii: ",") {
-                index += 1
-                continue
-            }
-            try expect(UInt8(ascii: "}"))
+            if try more(orClose: UInt8(ascii: "}")) { continue }
             return true
         }
     }

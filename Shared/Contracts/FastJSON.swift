@@ -62,13 +62,7 @@ public enum FastJSON {
                     skipWhitespace()
                     try expect(UInt8(ascii: ":"))
                     members.append((key, try value()))
-                    skipWhitespace()
-                    guard index < bytes.count else { throw ParseError(offset: index) }
-                    if bytes[index] == UInt8(ascii: ",") {
-                        index += 1
-                        continue
-                    }
-                    try expect(UInt8(ascii: "}"))
+                    if try more(orClose: UInt8(ascii: "}")) { continue }
                     return .object(Dictionary(members, uniquingKeysWith: { _, last in last }))
                 }
             case UInt8(ascii: "["):
@@ -81,13 +75,7 @@ public enum FastJSON {
                 }
                 while true {
                     items.append(try value())
-                    skipWhitespace()
-                    guard index < bytes.count else { throw ParseError(offset: index) }
-                    if bytes[index] == UInt8(ascii: ",") {
-                        index += 1
-                        continue
-                    }
-                    try expect(UInt8(ascii: "]"))
+                    if try more(orClose: UInt8(ascii: "]")) { continue }
                     return .array(items)
                 }
             case UInt8(ascii: "\""):
@@ -104,6 +92,19 @@ public enum FastJSON {
             default:
                 return try number()
             }
+        }
+
+        /// After a member or an item: true at a `,` (another follows), false at `close` (the end),
+        /// both consumed; anything else is an error.
+        mutating func more(orClose close: UInt8) throws(ParseError) -> Bool {
+            skipWhitespace()
+            guard index < bytes.count else { throw ParseError(offset: index) }
+            if bytes[index] == UInt8(ascii: ",") {
+                index += 1
+                return true
+            }
+            try expect(close)
+            return false
         }
 
         mutating func expect(_ byte: UInt8) throws(ParseError) {
@@ -234,13 +235,7 @@ public enum FastJSON {
                     skipWhitespace()
                     try expect(UInt8(ascii: ":"))
                     try skipValue()
-                    skipWhitespace()
-                    guard index < bytes.count else { throw ParseError(offset: index) }
-                    if bytes[index] == UInt8(ascii: ",") {
-                        index += 1
-                        continue
-                    }
-                    try expect(UInt8(ascii: "}"))
+                    if try more(orClose: UInt8(ascii: "}")) { continue }
                     return
                 }
             case UInt8(ascii: "["):
@@ -252,13 +247,7 @@ public enum FastJSON {
                 }
                 while true {
                     try skipValue()
-                    skipWhitespace()
-                    guard index < bytes.count else { throw ParseError(offset: index) }
-                    if bytes[index] == UInt8(ascii: ",") {
-                        index += 1
-                        continue
-                    }
-                    try expect(UInt8(ascii: "]"))
+                    if try more(orClose: UInt8(ascii: "]")) { continue }
                     return
                 }
             case UInt8(ascii: "\""): try skipString()
