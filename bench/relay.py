@@ -20,8 +20,9 @@ async def main(postgres_url: str, nats_url: str, stream: str, prefix: str) -> No
     with psycopg.connect(postgres_url, autocommit=True) as conn:
         while True:
             rows = conn.execute(
-                "SELECT id, event_id, entity_type, entity_id, operation, before, after, changes, tenant_id, occurred_at "
-                "FROM fraiseql_observer.change_log WHERE published_at IS NULL ORDER BY id LIMIT 500").fetchall()
+                "SELECT c.id, event_id, entity_type, entity_id, operation, before, after, changes, tenant_id, occurred_at "
+                "FROM fraiseql_observer.change_log_pending p JOIN fraiseql_observer.change_log c ON c.id = p.id "
+                "ORDER BY p.id LIMIT 500").fetchall()
             if not rows:
                 break
             futures = []
@@ -33,8 +34,8 @@ async def main(postgres_url: str, nats_url: str, stream: str, prefix: str) -> No
                 futures.append(js.publish(f"{prefix}.{entity_type}.{op}", json.dumps(event).encode(),
                                           headers={"Nats-Msg-Id": str(event_id)}))
             await asyncio.gather(*futures)
-            conn.execute("UPDATE fraiseql_observer.change_log SET published_at = now() "
-                         "WHERE id = ANY(%s) AND published_at IS NULL", ([r[0] for r in rows],))
+            conn.execute("DELETE FROM fraiseql_observer.change_log_pending WHERE id = ANY(%s)",
+                         ([r[0] for r in rows],))
             published += len(rows)
     elapsed = time.perf_counter() - start
     print(f"{published / elapsed:.0f}")

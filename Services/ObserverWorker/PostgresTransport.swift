@@ -11,9 +11,10 @@ import Synchronization
 ///
 /// Workers read the change log that `install` created (the bridge's triggers) directly. Each batch
 /// is claimed in a transaction with `FOR UPDATE SKIP LOCKED`, so several workers share the work;
-/// the rows stay locked while their actions run, and the transaction settles them: `published_at`
-/// for done or dead-lettered rows, `observer_attempts` (attempts, not before) for retries. A worker
-/// that dies rolls its claim back and another one takes the rows; the per-action done marks
+/// the rows' pending entries stay locked while their actions run, and the transaction settles them:
+/// it deletes the pending entry (`change_log_pending`) of done or dead-lettered rows and writes
+/// `observer_attempts` (attempts, not before) for retries. A worker that dies rolls its claim back
+/// and another one takes the rows; the per-action done marks
 /// (`observer_done`) are committed on their own connection as each action succeeds, so a retried
 /// row never repeats a finished action. Dead letters go to `fraiseql_observer.dead_letters`.
 final class PostgresObserverTransport: Service, Sendable {
@@ -119,12 +120,13 @@ final class PostgresObserverTransport: Service, Sendable {
                                                  changes, tenant_id, (extract(epoch FROM occurred_at) * 1000000)::int8,
                                                  attempts) ORDER BY id)::text
                   FROM (SELECT c.*, coalesce(a.attempts, 0) AS attempts
-                          FROM fraiseql_observer.change_log c
-                          LEFT JOIN fraiseql_observer.observer_attempts a ON a.change_id = c.id
-                         WHERE c.published_at IS NULL AND (a.not_before IS NULL OR a.not_before <= now())
-                         ORDER BY c.id
+                          FROM fraiseql_observer.change_log_pending p
+                          JOIN fraiseql_observer.change_log c ON c.id = p.id
+                          LEFT JOIN fraiseql_observer.observer_attempts a ON a.change_id = p.id
+                         WHERE a.not_before IS NULL OR a.not_before <= now()
+                         ORDER BY p.id
                          LIMIT \(batchSize)
-                         FOR UPDATE OF c SKIP LOCKED) AS batch
+                         FOR UPDATE OF p SKIP LOCKED) AS batch
                 """, logger: logger)
             var text: String?
             for try await value in rows.decode(String?.self) { text = value }
@@ -172,8 +174,7 @@ final class PostgresObserverTransport: Service, Sendable {
             }
             if !settled.isEmpty {
                 try await connection.checkedQuery(
-                    "UPDATE fraiseql_observer.change_log SET published_at = now() WHERE id = ANY(\(settled))",
-                    logger: logger)
+                    "DELETE FROM fraiseql_observer.change_log_pending WHERE id = ANY(\(settled))", logger: logger)
                 try await connection.checkedQuery(
                     "DELETE FROM fraiseql_observer.observer_attempts WHERE change_id = ANY(\(settled))", logger: logger)
             }

@@ -70,7 +70,8 @@ public protocol ChangeSession: Sendable {
     func readBatch(limit: Int, mode: ReadMode) async throws -> [ChangeRecord]
     /// Marks rows published (idempotent) and moves the checkpoint to `checkpoint`.
     func markPublished(cursors: [Int64], checkpoint: Int64) async throws
-    /// Deletes up to `limit` rows published longer than `age` ago; returns how many.
+    /// Deletes up to `limit` published rows that were captured more than `age` ago, oldest first;
+    /// returns how many. Unpublished rows are never deleted.
     func purgePublished(olderThan age: Duration, limit: Int) async throws -> Int
     /// Releases leadership.
     func close() async

@@ -31,14 +31,26 @@ public enum ChangeLogSchema {
                 changes JSONB,
                 tenant_id TEXT,
                 txid XID8 NOT NULL DEFAULT pg_current_xact_id(),
-                occurred_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(),
-                published_at TIMESTAMPTZ
+                occurred_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp()
             )
             """,
-            "CREATE INDEX IF NOT EXISTS change_log_unpublished ON \(schema).change_log (id) WHERE published_at IS NULL",
+            // The ids of the rows not yet published. The change log itself is insert-only: marking a
+            // row published deletes its narrow entry here instead of writing a new version of the
+            // wide row (with its JSON) and new index entries, which was most of PostgreSQL's work
+            // in a backlog drain.
+            "CREATE TABLE IF NOT EXISTS \(schema).change_log_pending (id BIGINT PRIMARY KEY)",
+            // Upgrade from the first layout, which marked rows with `published_at`: its unpublished
+            // rows become pending, and the column goes (with its two partial indexes).
             """
-            CREATE INDEX IF NOT EXISTS change_log_published_at ON \(schema).change_log (published_at)
-                WHERE published_at IS NOT NULL
+            DO $upgrade$ BEGIN
+                IF EXISTS (SELECT 1 FROM information_schema.columns
+                            WHERE table_schema = '\(schema)' AND table_name = 'change_log'
+                              AND column_name = 'published_at') THEN
+                    INSERT INTO \(schema).change_log_pending (id)
+                        SELECT id FROM \(schema).change_log WHERE published_at IS NULL ON CONFLICT DO NOTHING;
+                    ALTER TABLE \(schema).change_log DROP COLUMN published_at;
+                END IF;
+            END $upgrade$
             """,
             """
             CREATE TABLE IF NOT EXISTS \(schema).checkpoints (
@@ -57,6 +69,7 @@ public enum ChangeLogSchema {
                 tenant_column text := NULLIF(TG_ARGV[4], '');
                 old_row jsonb;
                 new_row jsonb;
+                change_id bigint;
                 diff jsonb;
                 row_id text;
                 tenant text;
@@ -82,7 +95,8 @@ public enum ChangeLogSchema {
                     IF diff IS NULL THEN RETURN NULL; END IF;
                 END IF;
                 INSERT INTO \(schema).change_log (entity_type, entity_id, operation, before, after, changes, tenant_id)
-                VALUES (entity, row_id, lower(TG_OP), old_row, new_row, diff, tenant);
+                VALUES (entity, row_id, lower(TG_OP), old_row, new_row, diff, tenant) RETURNING id INTO change_id;
+                INSERT INTO \(schema).change_log_pending (id) VALUES (change_id);
                 PERFORM pg_notify('\(notifyChannel)', '');
                 RETURN NULL;
             END

@@ -99,7 +99,7 @@ struct ObserverPostgresProcessTests {
         #expect(
             try await eventually {
                 try await fixture.count(
-                    "SELECT count(*)::int FROM fraiseql_observer.change_log WHERE published_at IS NULL") == 0
+                    "SELECT count(*)::int FROM fraiseql_observer.change_log_pending") == 0
             })
         let paid = receiver.requests.filter { $0.path == "/paid" }
         #expect(paid.count == 2)
@@ -151,7 +151,7 @@ struct ObserverPostgresProcessTests {
         #expect(
             try await eventually(.seconds(60)) {
                 try await fixture.count(
-                    "SELECT count(*)::int FROM fraiseql_observer.change_log WHERE published_at IS NULL") == 0
+                    "SELECT count(*)::int FROM fraiseql_observer.change_log_pending") == 0
             })
         let ids = receiver.requests.compactMap { $0.headers["webhook-id"] }
         let distinct = Set(ids)

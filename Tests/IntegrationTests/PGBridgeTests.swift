@@ -85,14 +85,14 @@ func literal(_ text: String) -> String {
 
 func withBridge<T>(
     database: TestDatabase, jetStream: JetStream, prefix: String, transport: String = "pg-test",
-    _ body: () async throws -> T
+    retention: Duration? = nil, _ body: () async throws -> T
 ) async throws -> T {
     let bridge = BridgeService(
         source: PostgresChangeSource(configuration: database.configuration, transportName: transport),
         jetStream: jetStream,
         configuration: BridgeEngine.BridgeConfiguration(
             transportName: transport, subjectNamer: try SubjectNamer(prefix: prefix), batchSize: 200,
-            pollInterval: .milliseconds(200), publishTimeout: .seconds(3)),
+            pollInterval: .milliseconds(200), publishTimeout: .seconds(3), retention: retention),
         logger: Logger(label: "tests.bridge"))
     let task = Task { try await bridge.run() }
     defer { task.cancel() }
@@ -257,6 +257,114 @@ struct PGBridgeTests {
             // Sweeps restart every second even while read-aheads keep the pipeline full; before,
             // the late row waited for the end of the backlog (the last position).
             #expect(position < backlog - 200, "late row published at \(position) of \(backlog + 1)")
+        }
+        try await jetStream.deleteStream(stream)
+    }
+
+    /// The ids in the change log and in its pending list.
+    func changeLogIDs(_ database: TestDatabase) async throws -> (all: [Int64], pending: [Int64]) {
+        let connection = try await database.connect()
+        defer { Task { try? await connection.close() } }
+        func ids(_ table: String) async throws -> [Int64] {
+            let rows = try await connection.query(
+                PostgresQuery(unsafeSQL: "SELECT id FROM fraiseql_observer.\(table) ORDER BY id"),
+                logger: Logger(label: "tests"))
+            var ids: [Int64] = []
+            for try await id in rows.decode(Int64.self) { ids.append(id) }
+            return ids
+        }
+        return (try await ids("change_log"), try await ids("change_log_pending"))
+    }
+
+    @Test(
+        "retention deletes published rows captured longer ago than the configured age, in batches, never a pending one")
+    func retention() async throws {
+        let (database, jetStream, stream, prefix) = try await setUp()
+        // Rows 1-3: published an hour ago; 4-5: captured an hour ago, not published yet; 6: published, recent.
+        // (Publishing a row is deleting its pending entry.)
+        try await database.execute("INSERT INTO orders (status) SELECT 'old' FROM generate_series(1, 5)")
+        try await database.execute("INSERT INTO orders (status) VALUES ('recent')")
+        var ids = try await changeLogIDs(database)
+        try #require(ids.all.count == 6 && ids.pending == ids.all)
+        func backdate(_ id: Int64) async throws {
+            try await database.execute(
+                "UPDATE fraiseql_observer.change_log SET occurred_at = occurred_at - interval '1 hour' WHERE id = \(id)"
+            )
+        }
+        func publish(_ id: Int64) async throws {
+            try await database.execute("DELETE FROM fraiseql_observer.change_log_pending WHERE id = \(id)")
+        }
+        for id in ids.all[0..<5] { try await backdate(id) }
+        for id in ids.all[0..<3] + [ids.all[5]] { try await publish(id) }
+
+        // The session's purge, in batches of 2: the three old published rows, then nothing.
+        let source = PostgresChangeSource(configuration: database.configuration, transportName: "pg-retention")
+        let session = try await source.becomeLeader(logger: Logger(label: "tests"))
+        #expect(try await session.purgePublished(olderThan: .seconds(60), limit: 2) == 2)
+        #expect(try await session.purgePublished(olderThan: .seconds(60), limit: 2) == 1)
+        #expect(try await session.purgePublished(olderThan: .seconds(60), limit: 2) == 0)
+        await session.close()
+        let afterPurge = try await changeLogIDs(database)
+        #expect(afterPurge.all == Array(ids.all[3...]), "old pending rows and the recent published row stay")
+
+        // The bridge purges at start with its configured retention (a new old published row), then
+        // publishes the two pending rows.
+        try await database.execute("INSERT INTO orders (status) VALUES ('old, published')")
+        let seventh = try #require(try await changeLogIDs(database).all.last)
+        try await backdate(seventh)
+        try await publish(seventh)
+        try await withBridge(database: database, jetStream: jetStream, prefix: prefix, retention: .seconds(1800)) {
+            #expect(try await waitForCount(jetStream, stream: stream, atLeast: 2) == 2)
+            // The rows are marked after their PubAcks.
+            for _ in 0..<100 where try await !changeLogIDs(database).pending.isEmpty {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        ids = try await changeLogIDs(database)
+        #expect(ids.pending.isEmpty)
+        #expect(ids.all == afterPurge.all, "the bridge purged the seventh row and nothing else")
+        try await jetStream.deleteStream(stream)
+    }
+
+    @Test("install upgrades a change log of the first layout (published_at): its unpublished rows stay pending")
+    func upgradeFromPublishedAt() async throws {
+        let database = try await TestDatabase.create()
+        try await database.execute("CREATE TABLE orders (id serial PRIMARY KEY, status text)")
+        try await database.execute("CREATE SCHEMA fraiseql_observer")
+        try await database.execute(
+            """
+            CREATE TABLE fraiseql_observer.change_log (
+                id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                event_id UUID NOT NULL DEFAULT gen_random_uuid(), entity_type TEXT NOT NULL, entity_id TEXT NOT NULL,
+                operation TEXT NOT NULL, before JSONB, after JSONB, changes JSONB, tenant_id TEXT,
+                txid XID8 NOT NULL DEFAULT pg_current_xact_id(), occurred_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(),
+                published_at TIMESTAMPTZ)
+            """)
+        try await database.execute(
+            "CREATE INDEX change_log_unpublished ON fraiseql_observer.change_log (id) WHERE published_at IS NULL")
+        try await database.execute(
+            """
+            INSERT INTO fraiseql_observer.change_log (entity_type, entity_id, operation, after, published_at)
+            SELECT 'order', g::text, 'insert', jsonb_build_object('id', g, 'status', 'old'),
+                   CASE WHEN g <= 2 THEN now() END
+              FROM generate_series(1, 5) AS g
+            """)
+        for _ in 0..<2 {
+            try await ChangeLogInstaller.install(
+                configuration: database.configuration, tables: [Self.tables[0]], logger: Logger(label: "tests"))
+        }
+        var ids = try await changeLogIDs(database)
+        #expect(ids.all == [1, 2, 3, 4, 5])
+        #expect(ids.pending == [3, 4, 5])
+        try await database.execute("INSERT INTO orders (status) VALUES ('new')")
+        ids = try await changeLogIDs(database)
+        #expect(ids.pending == [3, 4, 5, 6])
+        let jetStream = try await connectNATS()
+        let (stream, prefix) = try await makeStream(jetStream)
+        try await withBridge(database: database, jetStream: jetStream, prefix: prefix) {
+            let messages = try await readStream(jetStream, subject: "\(prefix).>", expected: 4)
+            let events = try messages.map { try WireFormat.decode(EntityEvent.self, from: $0.payload) }
+            #expect(events.map(\.cursor) == [3, 4, 5, 6])
         }
         try await jetStream.deleteStream(stream)
     }
