@@ -123,7 +123,9 @@ final class PostgresObserverTransport: Service, Sendable {
                           FROM fraiseql_observer.change_log_pending p
                           JOIN fraiseql_observer.change_log c ON c.id = p.id
                           LEFT JOIN fraiseql_observer.observer_attempts a ON a.change_id = p.id
-                         WHERE a.not_before IS NULL OR a.not_before <= now()
+                         WHERE (a.not_before IS NULL OR a.not_before <= now())
+                           -- a merge join would otherwise walk every published row before the first pending one
+                           AND c.id >= (SELECT min(id) FROM fraiseql_observer.change_log_pending)
                          ORDER BY p.id
                          LIMIT \(batchSize)
                          FOR UPDATE OF p SKIP LOCKED) AS batch

@@ -339,6 +339,9 @@ final class PostgresChangeSession: ChangeSession {
         // fields the engine needs, then the JSON parts of the event, which are copied into the
         // payload without being parsed. Tabs and newlines cannot occur inside the fields: the
         // strings are JSON-escaped and `jsonb` text escapes control characters.
+        // The join walks both primary keys in order (a merge join); the change log's side starts
+        // at the first pending id, or it would walk every published row before it on each sweep
+        // restart (measured: capture→stored p50 went from 4 to 28 ms under live load).
         let rows = try await connection.checkedQuery(
             """
             SELECT string_agg(concat_ws(E'\t', id, event_id, operation,
@@ -349,7 +352,8 @@ final class PostgresChangeSession: ChangeSession {
                               E'\n' ORDER BY id)
               FROM (SELECT c.* FROM fraiseql_observer.change_log_pending p
                       JOIN fraiseql_observer.change_log c ON c.id = p.id
-                     WHERE p.id > \(after) AND c.id > \(after)
+                     WHERE p.id > \(after)
+                       AND c.id >= (SELECT min(id) FROM fraiseql_observer.change_log_pending WHERE id > \(after))
                      ORDER BY p.id
                      LIMIT \(limit)) AS batch
             """, logger: logger)
