@@ -59,8 +59,12 @@ public enum ChangeLogSchema {
                 updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
             )
             """,
+            // The trigger runs with the rights of the role that installed it (SECURITY DEFINER), so
+            // the application's roles need no grant on this schema to be captured; the fixed
+            // search_path keeps a writer's own objects out of the function.
             """
-            CREATE OR REPLACE FUNCTION \(schema).capture() RETURNS trigger LANGUAGE plpgsql AS $fn$
+            CREATE OR REPLACE FUNCTION \(schema).capture() RETURNS trigger LANGUAGE plpgsql
+                SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
             DECLARE
                 entity text := TG_ARGV[0];
                 id_column text := TG_ARGV[1];

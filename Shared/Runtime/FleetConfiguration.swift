@@ -192,7 +192,7 @@ public struct BridgeConfiguration: Sendable {
     public var batchSize = 500
     /// `poll_interval`: fallback wake-up when no notification arrives. Default `1s`.
     public var pollInterval: Duration = .seconds(1)
-    /// `retention`: published change-log rows older than this are deleted. Default `3d`.
+    /// `retention`: published change-log rows captured longer ago than this are deleted. Default `3d`.
     public var retention: Duration = .seconds(3 * 86_400)
     public var tables: [Table] = []
 

@@ -326,6 +326,41 @@ struct PGBridgeTests {
         try await jetStream.deleteStream(stream)
     }
 
+    @Test("an application role with no grant on fraiseql_observer is captured (the trigger is SECURITY DEFINER)")
+    func unprivilegedWriter() async throws {
+        let (database, jetStream, stream, prefix) = try await setUp()
+        let role = Stack.unique("writer")
+        try await database.execute("CREATE ROLE \(role) NOLOGIN")
+        defer {
+            Task {
+                try? await database.execute("DROP OWNED BY \(role)")
+                try? await database.execute("DROP ROLE \(role)")
+            }
+        }
+        try await database.execute("GRANT SELECT, INSERT, UPDATE ON orders TO \(role)")
+        try await database.execute("GRANT USAGE ON SEQUENCE orders_id_seq TO \(role)")
+        // As the role: it cannot touch the change log itself, but its writes are captured.
+        let connection = try await database.connect()
+        let logger = Logger(label: "tests")
+        do {
+            try await connection.query(PostgresQuery(unsafeSQL: "SET ROLE \(role)"), logger: logger)
+            await #expect(throws: PSQLError.self) {
+                try await connection.query("SELECT count(*) FROM fraiseql_observer.change_log", logger: logger)
+            }
+            try await connection.query("INSERT INTO orders (status) VALUES ('by the app')", logger: logger)
+            try await connection.query("UPDATE orders SET status = 'changed by the app'", logger: logger)
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+        try await connection.close()
+        try await withBridge(database: database, jetStream: jetStream, prefix: prefix) {
+            let messages = try await readStream(jetStream, subject: "\(prefix).>", expected: 2)
+            #expect(messages.map(\.subject) == ["\(prefix).order.insert", "\(prefix).order.update"])
+        }
+        try await jetStream.deleteStream(stream)
+    }
+
     @Test("install upgrades a change log of the first layout (published_at): its unpublished rows stay pending")
     func upgradeFromPublishedAt() async throws {
         let database = try await TestDatabase.create()
