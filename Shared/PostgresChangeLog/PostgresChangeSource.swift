@@ -295,10 +295,14 @@ final class PostgresChangeSession: ChangeSession {
 
     private struct Sweep {
         /// Keyset position of the current sweep over unpublished rows. A sweep restarts from the
-        /// beginning when it reaches the end or after `sweepRestart`, which is how rows of
-        /// transactions that committed late with a lower id are found.
+        /// beginning when it reaches the end or after `sweepRestart`.
         var after: Int64 = 0
         var started = ContinuousClock.now
+        /// The transactions in progress when the last batch was read (`pg_snapshot_xip`, as
+        /// text). A row with an id at or below `after` that appears later belongs to one of them
+        /// (a transaction that starts later takes a higher id): the next read takes those rows
+        /// first, so a writer's later row never overtakes one of its earlier rows.
+        var inProgress: [String] = []
     }
 
     // A read and a mark may run at the same time (see `ChangeSession`); each touches its own state.
@@ -318,7 +322,7 @@ final class PostgresChangeSession: ChangeSession {
     }
 
     func readBatch(limit: Int, mode: ReadMode) async throws -> [ChangeRecord] {
-        let after = sweep.withLock { sweep -> Int64? in
+        let position = sweep.withLock { sweep -> (after: Int64, inProgress: [String])? in
             let restartDue = ContinuousClock.now - sweep.started > sweepRestart
             switch mode {
             case .next: if restartDue { sweep = Sweep() }
@@ -329,9 +333,9 @@ final class PostgresChangeSession: ChangeSession {
                 // a long backlog drain still restarts its sweep every `sweepRestart`.
                 guard sweep.after > 0, !restartDue else { return nil }
             }
-            return sweep.after
+            return (sweep.after, sweep.inProgress)
         }
-        guard let after else { return [] }
+        guard let (after, inProgress) = position else { return [] }
         let queryStart = ContinuousClock.now
         // Unpublished rows in id order, not `id > cursor`: a transaction that took a lower id and
         // committed later is still found (see `Sweep`). The batch comes back as one text value,
@@ -342,29 +346,49 @@ final class PostgresChangeSession: ChangeSession {
         // The join walks both primary keys in order (a merge join); the change log's side starts
         // at the first pending id, or it would walk every published row before it on each sweep
         // restart (measured: capture→stored p50 went from 4 to 28 ms under live load).
+        // The first line is the snapshot's transactions in progress; then come the late rows of
+        // the transactions in progress at the last read (no limit: at most the rows of the
+        // transactions that were open then), then up to `limit` rows after the sweep's position.
+        let late =
+            inProgress.isEmpty || after == 0
+            ? ""
+            : """
+            SELECT c.* FROM fraiseql_observer.change_log_pending p
+              JOIN fraiseql_observer.change_log c ON c.id = p.id
+             WHERE p.id <= \(after) AND c.txid IN (\(inProgress.map { "'\($0)'::xid8" }.joined(separator: ",")))
+            UNION ALL
+            """
         let rows = try await connection.checkedQuery(
             """
-            SELECT string_agg(concat_ws(E'\t', id, event_id, operation,
+            SELECT COALESCE((SELECT string_agg(x::text, ',') FROM pg_snapshot_xip(pg_current_snapshot()) AS x), '')
+                   || E'\n' ||
+                   COALESCE(string_agg(concat_ws(E'\t', id, event_id, operation,
                                         (extract(epoch FROM occurred_at) * 1000000)::int8,
                                         to_json(entity_type), to_json(entity_id),
                                         COALESCE(to_json(tenant_id)::text, 'null'), COALESCE(before::text, 'null'),
                                         COALESCE(after::text, 'null'), COALESCE(changes::text, 'null')),
-                              E'\n' ORDER BY id)
-              FROM (SELECT c.* FROM fraiseql_observer.change_log_pending p
-                      JOIN fraiseql_observer.change_log c ON c.id = p.id
-                     WHERE p.id > \(after)
-                       AND c.id >= (SELECT min(id) FROM fraiseql_observer.change_log_pending WHERE id > \(after))
-                     ORDER BY p.id
-                     LIMIT \(limit)) AS batch
+                              E'\n' ORDER BY id), '')
+              FROM (\(unescaped: late)
+                    (SELECT c.* FROM fraiseql_observer.change_log_pending p
+                       JOIN fraiseql_observer.change_log c ON c.id = p.id
+                      WHERE p.id > \(after)
+                        AND c.id >= (SELECT min(id) FROM fraiseql_observer.change_log_pending WHERE id > \(after))
+                      ORDER BY p.id
+                      LIMIT \(limit))) AS batch
             """, logger: logger)
         var text: String?
         for try await value in rows.decode(String?.self) { text = value }
         let queryTime = ContinuousClock.now - queryStart
         var records: [ChangeRecord] = []
+        var nowInProgress: [String] = []
         if var text {
             records.reserveCapacity(limit)
             try text.withUTF8 { bytes in
                 var lineStart = 0
+                while lineStart < bytes.count, bytes[lineStart] != UInt8(ascii: "\n") { lineStart += 1 }
+                nowInProgress = String(decoding: bytes[0..<lineStart], as: UTF8.self).split(separator: ",")
+                    .filter { !$0.isEmpty && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }.map(String.init)
+                lineStart += 1
                 while lineStart < bytes.count {
                     var lineEnd = lineStart
                     while lineEnd < bytes.count, bytes[lineEnd] != UInt8(ascii: "\n") { lineEnd += 1 }
@@ -379,13 +403,15 @@ final class PostgresChangeSession: ChangeSession {
                 "bridge.query": "\(queryTime)", "bridge.decode": "\(ContinuousClock.now - queryStart - queryTime)",
             ])
         sweep.withLock { sweep in
-            if mode == .prefetch {
-                sweep.after = records.last?.cursor ?? sweep.after
-            } else if records.count < limit {
+            // Late rows come first (ids at or below `after`); the sweep moves on by the others.
+            let forward = records.reduce(0) { $0 + ($1.cursor > after ? 1 : 0) }
+            let reached = max(after, records.last?.cursor ?? after)
+            if mode != .prefetch, forward < limit {
                 sweep = Sweep()
             } else {
-                sweep.after = records.last?.cursor ?? 0
+                sweep.after = reached
             }
+            sweep.inProgress = nowInProgress
         }
         return records
     }

@@ -233,6 +233,47 @@ struct PGBridgeTests {
         try await jetStream.deleteStream(stream)
     }
 
+    @Test("a writer's row that commits after the sweep passed its id is read before the writer's next row")
+    func lateRowKeepsWriterOrder() async throws {
+        let (database, _, _, _) = try await setUp()
+        let logger = Logger(label: "tests")
+        // Writer 1 takes the lowest id in a transaction that stays open; writer 2 commits 10 rows.
+        let writer = try await database.connect()
+        try await writer.query("BEGIN", logger: logger)
+        try await writer.query("INSERT INTO orders (status, writer, seq) VALUES ('first', 1, 1)", logger: logger)
+        try await database.execute(
+            "INSERT INTO orders (status, writer, seq) SELECT 'other', 2, g FROM generate_series(1, 10) AS g")
+        let source = PostgresChangeSource(configuration: database.configuration, transportName: "pg-order")
+        let session = try await source.becomeLeader(logger: logger)
+        var published: [ChangeRecord] = []
+        // A full batch: the sweep moves past writer 1's invisible row.
+        let first = try await session.readBatch(limit: 5, mode: .next)
+        published += first
+        // Writer 1 commits, then writes its next row (a higher id, after the whole backlog).
+        try await writer.query("COMMIT", logger: logger)
+        try await writer.query("INSERT INTO orders (status, writer, seq) VALUES ('second', 1, 2)", logger: logger)
+        try await writer.close()
+        // A read-ahead while the first batch is being published, then the marks and the rest.
+        let second = try await session.readBatch(limit: 5, mode: .prefetch)
+        published += second
+        try await session.markPublished(cursors: first.map(\.cursor), checkpoint: first.last!.cursor)
+        if let last = second.last {
+            try await session.markPublished(cursors: second.map(\.cursor), checkpoint: last.cursor)
+        }
+        while true {
+            let batch = try await session.readBatch(limit: 5, mode: .next)
+            guard let last = batch.last else { break }
+            published += batch
+            try await session.markPublished(cursors: batch.map(\.cursor), checkpoint: last.cursor)
+        }
+        await session.close()
+        let events = try published.map { try WireFormat.decode(EntityEvent.self, from: $0.payload) }
+        #expect(events.count == 12)
+        #expect(Set(events.map(\.id)).count == 12, "a row was read twice")
+        let writerOne = events.filter { $0.after?["writer"] == 1 }.map { $0.after?["seq"] }
+        #expect(writerOne == [1, 2], "writer 1's rows out of commit order: \(writerOne)")
+    }
+
     @Test("a late-committed row is found during a long backlog drain, not only after it")
     func lateRowDuringDrain() async throws {
         let (database, jetStream, stream, prefix) = try await setUp()
