@@ -77,7 +77,7 @@ public enum ChangeLogInstaller {
             try await connection.checkedQuery(
                 "SELECT pg_advisory_xact_lock(hashtext('fraiseql_observer.install'))", logger: logger)
             for statement in statements {
-                try await connection.checkedQuery(PostgresQuery(unsafeSQL: statement), logger: logger)
+                try await connection.checkedQuery(PostgresQuery(unsafeSQL: statement), logger: logger, timeout: nil)
             }
             try await connection.checkedQuery("COMMIT", logger: logger)
         } catch {
@@ -529,16 +529,27 @@ public struct PostgresConnectionClosed: Error, CustomStringConvertible {
 }
 
 extension PostgresConnection {
-    /// `query`, failing at once when the connection is already closed. PostgresNIO never
+    /// `query`, failing at once when the connection is already closed, and closing the connection
+    /// (which fails the query) when no answer has come within `timeout`. PostgresNIO never
     /// completes a query written to a connection that PostgreSQL closed while it sat idle (a
     /// restart with `pg_ctl stop -m fast`): the caller would wait forever, as the bridge did in
-    /// the postgres-restart end-to-end scenario. Every long-lived connection of the fleet queries
-    /// through this.
+    /// the postgres-restart end-to-end scenario; the check covers a connection closed before the
+    /// query, the timeout one closed while it is being sent. Every long-lived connection of the
+    /// fleet queries through this; `timeout: nil` (install's DDL) waits as long as it takes.
     @discardableResult
     public func checkedQuery(
-        _ query: PostgresQuery, logger: Logger, file: String = #fileID, line: Int = #line
+        _ query: PostgresQuery, logger: Logger, timeout: Duration? = .seconds(60), file: String = #fileID,
+        line: Int = #line
     ) async throws -> PostgresRowSequence {
         guard !isClosed else { throw PostgresConnectionClosed() }
+        guard let timeout else { return try await self.query(query, logger: logger, file: file, line: line) }
+        let watchdog = Task { [self] in
+            try await Task.sleep(for: timeout)
+            logger.warning(
+                "no answer from PostgreSQL, closing the connection", metadata: ["postgres.timeout": "\(timeout)"])
+            try? await close()
+        }
+        defer { watchdog.cancel() }
         return try await self.query(query, logger: logger, file: file, line: line)
     }
 }
