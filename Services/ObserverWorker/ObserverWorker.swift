@@ -241,6 +241,16 @@ final class NATSObserverConsumer: Service, Sendable {
             }
         }
         await drain()
+        // The acks and NAKs of the drained events sit in the client's write buffer: a flush (a
+        // PING answered by the server) makes sure the server has them before the connection
+        // closes, so a NAKed event goes to the next worker at once instead of after ack_wait.
+        do {
+            try await jetStream.connection.flush(timeout: .seconds(2))
+        } catch {
+            logger.warning(
+                "could not flush the last acks and NAKs; the server redelivers them after ack_wait",
+                metadata: ["error": "\(error)"])
+        }
         subscription?.unsubscribe()
         await pipeline.close()
     }
