@@ -1,8 +1,13 @@
-// A minimal HTTP/1.1 sink for the webhook benchmark: answers every request with 200 and an empty
+// A minimal HTTP/1.1 sink for the webhook benchmarks: answers every request with 200 and an empty
 // body, keeps connections alive, and costs the shared 2 cores as little as possible (one thread,
-// epoll), so that the benchmark measures the worker rather than its peer.
+// epoll), so that the benchmarks measure the fleet rather than its peer.
 //
-// usage: http_sink PORT        (127.0.0.1; prints the number of requests answered on SIGTERM)
+// usage: http_sink PORT [RECEIPTS]   (127.0.0.1; prints the number of requests answered on SIGTERM)
+//
+// With RECEIPTS (make bench), every request's receipt is appended to that file as two native
+// 64-bit integers: the first integer in the request body (the fleet benchmark's row id; -1 when
+// there is none) and the CLOCK_MONOTONIC time in nanoseconds when the request was complete. The
+// file is flushed after each batch of ready connections.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -16,6 +21,7 @@
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define BUFFER 65536
@@ -23,7 +29,6 @@
 struct connection {
     int fd;
     size_t used;      // bytes of the current request(s) in buf
-    size_t body_left; // body bytes still to skip for the request being read
     char buf[BUFFER];
 };
 
@@ -31,6 +36,24 @@ static volatile sig_atomic_t stopping = 0;
 static void on_signal(int sig) { (void)sig; stopping = 1; }
 
 static const char reply[] = "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n";
+static FILE *receipts = NULL;
+
+// Appends the receipt of one request whose body is body[0..<len].
+static void record(const char *body, size_t len) {
+    if (!receipts) return;
+    long long id = -1;
+    for (size_t i = 0; i < len; i++) {
+        if (isdigit((unsigned char)body[i])) {
+            id = 0;
+            while (i < len && isdigit((unsigned char)body[i])) id = id * 10 + (body[i++] - '0');
+            break;
+        }
+    }
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long long entry[2] = {id, (long long)now.tv_sec * 1000000000LL + now.tv_nsec};
+    fwrite(entry, sizeof entry, 1, receipts);
+}
 
 // The Content-Length of a request head (head_len bytes ending with the blank line), 0 if none.
 static size_t content_length(const char *head, size_t head_len) {
@@ -45,31 +68,23 @@ static size_t content_length(const char *head, size_t head_len) {
     return 0;
 }
 
-// Consumes complete requests from c->buf; returns the number answered, -1 on a write error.
+// Consumes complete requests (head and body) from c->buf; returns the number answered, -1 on a
+// write error.
 static long serve(struct connection *c) {
     long answered = 0;
     size_t start = 0;
     for (;;) {
-        if (c->body_left > 0) {
-            size_t available = c->used - start;
-            size_t skip = available < c->body_left ? available : c->body_left;
-            start += skip;
-            c->body_left -= skip;
-            if (c->body_left > 0) break;
-            if (write(c->fd, reply, sizeof reply - 1) != (ssize_t)(sizeof reply - 1)) return -1;
-            answered++;
-        }
         char *head = c->buf + start;
         size_t available = c->used - start;
         char *end = available >= 4 ? memmem(head, available, "\r\n\r\n", 4) : NULL;
         if (!end) break;
         size_t head_len = (size_t)(end - head) + 4;
-        c->body_left = content_length(head, head_len);
-        start += head_len;
-        if (c->body_left == 0) {
-            if (write(c->fd, reply, sizeof reply - 1) != (ssize_t)(sizeof reply - 1)) return -1;
-            answered++;
-        }
+        size_t body_len = content_length(head, head_len);
+        if (head_len + body_len > available) break;  // the rest of the body is still to come
+        record(head + head_len, body_len);
+        start += head_len + body_len;
+        if (write(c->fd, reply, sizeof reply - 1) != (ssize_t)(sizeof reply - 1)) return -1;
+        answered++;
     }
     memmove(c->buf, c->buf + start, c->used - start);
     c->used -= start;
@@ -77,9 +92,13 @@ static long serve(struct connection *c) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: http_sink PORT\n");
+    if (argc != 2 && argc != 3) {
+        fprintf(stderr, "usage: http_sink PORT [RECEIPTS]\n");
         return 64;
+    }
+    if (argc == 3 && !(receipts = fopen(argv[2], "wb"))) {
+        perror("http_sink: receipts");
+        return 1;
     }
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
@@ -118,7 +137,7 @@ int main(int argc, char **argv) {
             while ((n = read(c->fd, c->buf + c->used, BUFFER - c->used)) > 0) {
                 c->used += (size_t)n;
                 long answered = serve(c);
-                if (answered < 0 || c->used == BUFFER) { // write error, or a head larger than the buffer
+                if (answered < 0 || c->used == BUFFER) { // write error, or a request larger than the buffer
                     closed = 1;
                     break;
                 }
@@ -129,6 +148,7 @@ int main(int argc, char **argv) {
                 free(c);
             }
         }
+        if (receipts) fflush(receipts);
     }
     printf("%ld\n", total);
     return 0;

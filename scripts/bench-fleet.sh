@@ -2,7 +2,8 @@
 # make bench: the fleet benchmark. Release builds of pg-bridge, observer-worker and job-worker run
 # as processes on the local stack; 4 writers commit order rows into PostgreSQL at an offered rate
 # (1k, 5k, 20k rows/s, then as fast as they can) for BENCH_SECONDS; every row matches one observer
-# with one webhook action to a receiver inside fraiseql-bench. Per case: the write rate, the
+# with one webhook action to bench/http_sink.c (one epoll thread, so that the receiver takes little
+# of the 2 cores), which writes each request's row id and receipt time to a file. Per case: the write rate, the
 # end-to-end rate (rows delivered / first commit → last webhook), and the latency of each row
 # from its INSERT returning to the writer (committed) to its webhook arriving: p50/p99/p999.
 # With 1 and then 2 observer-worker processes. In the same run: the raw limits of the same
@@ -18,6 +19,7 @@ swift build -c release --product fraiseql-bench
 for product in pg-bridge observer-worker job-worker; do swift build -c release --product "$product"; done
 mkdir -p bench/bin
 gcc -O2 -o bench/bin/nats_raw_pub bench/nats_raw_pub.c $(pkg-config --cflags --libs libnats)
+gcc -O2 -o bench/bin/http_sink bench/http_sink.c
 # Write out the build's dirty pages now, not while JetStream and PostgreSQL are being measured.
 sync
 scripts/stack.sh up
@@ -78,6 +80,9 @@ url = "http://127.0.0.1:$receiver_port/hook"
 body = '{"id": {{after.id}}}'
 TOML
     "$BIN/pg-bridge" install --config "$config" >/dev/null
+    bench/bin/http_sink "$receiver_port" "$workdir/receipts" >/dev/null &
+    local sink=$!
+    pids+=("$sink")
     local services=(pg-bridge) service_pids=() ports=()
     for _ in $(seq 1 "$workers"); do services+=(observer-worker); done
     services+=(job-worker)
@@ -90,12 +95,14 @@ TOML
         for _ in $(seq 1 200); do curl -fs "http://127.0.0.1:$port/health/ready" >/dev/null && break; sleep 0.05; done
     done
     local result
-    result=$("$BIN/fraiseql-bench" fleet-load "$PG_BASE/$name" "$receiver_port" "$rate" "$SECONDS_PER_CASE" \
+    result=$("$BIN/fraiseql-bench" fleet-load "$PG_BASE/$name" "$workdir/receipts" "$rate" "$SECONDS_PER_CASE" \
         "$WRITERS" "${service_pids[@]}")
     # The first observer-worker's dedup checks during the case (one MGET pipeline per fetched batch).
     result+=" $(histogram_p99 "http://127.0.0.1:${ports[1]}/metrics" fraiseql_observer_dedup_check_seconds)"
     for pid in "${service_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
     for pid in "${service_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    kill "$sink" 2>/dev/null || true
+    wait "$sink" 2>/dev/null || true
     psql "$POSTGRES_URL" -qc "DROP DATABASE $name" >/dev/null 2>&1 || true
     echo "$result"
 }

@@ -1,14 +1,13 @@
 import Foundation
-import Hummingbird
 import Logging
 import PostgresChangeLog
 import PostgresNIO
 import Synchronization
 
-/// The fleet benchmark's load side (scripts/bench-fleet.sh starts the services):
-/// writers commit order rows at an offered rate, a webhook receiver in this process records when
-/// each row's webhook arrives, and the latency of a row is receipt − the moment its INSERT
-/// returned to the writer (committed). Also: the raw insert rate of the same writers into a table
+/// The fleet benchmark's load side (scripts/bench-fleet.sh starts the services and the webhook
+/// receiver, bench/http_sink.c, which appends each request's row id and CLOCK_MONOTONIC time
+/// to a receipts file): writers commit order rows at an offered rate, and the latency of a row is
+/// its first receipt − the moment its INSERT returned to the writer (committed), on the same clock. Also: the raw insert rate of the same writers into a table
 /// without the trigger (PostgreSQL's own limit here), and the RSS of the service processes.
 enum FleetBench {
     static let logger = Logger(label: "bench.fleet")
@@ -38,7 +37,37 @@ enum FleetBench {
         var receivedCount: Int { receipts.withLock { $0.lazy.filter { $0 != 0 }.count } }
     }
 
-    static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+    /// CLOCK_MONOTONIC in nanoseconds, the receiver's clock.
+    static func now() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
+    }
+
+    /// Reads the receipts the receiver appended since the last call (16-byte records: row id,
+    /// nanoseconds) into the timeline.
+    final class ReceiptReader {
+        let handle: FileHandle
+        var pending: [UInt8] = []
+
+        init(path: String) throws {
+            handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+        }
+
+        func read(into timeline: Timeline) throws {
+            guard let data = try handle.readToEnd(), !data.isEmpty else { return }
+            pending.append(contentsOf: data)
+            let whole = pending.count / 16 * 16
+            pending.withUnsafeBytes { bytes in
+                for offset in stride(from: 0, to: whole, by: 16) {
+                    let id = bytes.loadUnaligned(fromByteOffset: offset, as: Int64.self)
+                    let time = bytes.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)
+                    if id >= 0 { timeline.received(Int(id), at: time) }
+                }
+            }
+            pending.removeFirst(whole)
+        }
+    }
 
     /// RSS in MB of a process (/proc/PID/status VmRSS), nil when it is gone.
     static func rss(_ pid: Int32) -> Double? {
@@ -109,34 +138,17 @@ enum FleetBench {
         print(String(format: "%.0f", Double(rows) / (ContinuousClock.now - start).seconds))
     }
 
-    /// `fleet-load POSTGRES_URL RECEIVER_PORT RATE SECONDS WRITERS PID…`: the receiver, the
-    /// writers, the wait for every webhook. Prints
+    /// `fleet-load POSTGRES_URL RECEIPTS RATE SECONDS WRITERS PID…`: the writers, then the wait
+    /// for every webhook's receipt in the receiver's RECEIPTS file. Prints
     /// `written/s delivered/s p50 p99 p999 duplicates rss-idle… rss-peak…` (ms, MB).
     static func load(
-        postgresURL: String, receiverPort: Int, rate: Int, seconds: Double, writers: Int, pids: [Int32]
+        postgresURL: String, receipts: String, rate: Int, seconds: Double, writers: Int, pids: [Int32]
     ) async throws {
         let configuration = try PostgresURL.configuration(postgresURL)
         let capacity = (rate > 0 ? Int(Double(rate) * seconds) : 400_000) + 100_000
         let timeline = Timeline(capacity: capacity)
-        let router = Router()
-        router.post("**") { request, _ -> HTTPResponse.Status in
-            let arrived = now()
-            let body = try await request.body.collect(upTo: 1 << 16)
-            // The body is {"id": N}.
-            let text = String(buffer: body)
-            if let digits = text.split(whereSeparator: { !$0.isNumber }).first, let id = Int(digits) {
-                timeline.received(id, at: arrived)
-            }
-            return .ok
-        }
-        var serverLogger = Logger(label: "bench.receiver")
-        serverLogger.logLevel = .critical
-        let application = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: receiverPort)),
-            logger: serverLogger)
-        let server = Task { try await application.runService(gracefulShutdownSignals: []) }
-        defer { server.cancel() }
-        try await Task.sleep(for: .seconds(1))
+        let reader = try ReceiptReader(path: receipts)
+        try await Task.sleep(for: .seconds(1))  // the services settle after their start
         let idle = pids.map { rss($0) ?? 0 }
         let peak = Mutex(idle)
         let sampler = Task {
@@ -153,8 +165,10 @@ enum FleetBench {
         let writeSeconds = Double(now() - firstCommit) / 1e9
         // Wait for every webhook (bounded: a fleet that cannot keep up shows it as a lower rate).
         let waitStart = ContinuousClock.now
+        try reader.read(into: timeline)
         while timeline.receivedCount < written, ContinuousClock.now - waitStart < .seconds(120) {
             try await Task.sleep(for: .milliseconds(50))
+            try reader.read(into: timeline)
         }
         sampler.cancel()
         let (commits, receipts) = (timeline.commits.withLock { $0 }, timeline.receipts.withLock { $0 })

@@ -13,7 +13,7 @@
 //   fraiseql-bench jobs-drain REDIS_URL KEY_PREFIX QUEUE COUNT
 //       enqueues COUNT noop jobs (pipelined) while job-worker processes run, waits until every job
 //       is done → jobs/s from the first enqueue to the last completion
-//   fraiseql-bench fleet-load POSTGRES_URL RECEIVER_PORT RATE SECONDS WRITERS PID…   (scripts/bench-fleet.sh)
+//   fraiseql-bench fleet-load POSTGRES_URL RECEIPTS RATE SECONDS WRITERS PID…   (scripts/bench-fleet.sh)
 //   fraiseql-bench fleet-raw POSTGRES_URL WRITERS SECONDS   → rows/s without the change-log trigger
 //   fraiseql-bench metrics-cost EVENTS   → ns/event of observer-worker's metric calls, on and off
 import Contracts
@@ -143,7 +143,7 @@ case "worker-wait":
     connection.close()
 case "fleet-load":
     try await FleetBench.load(
-        postgresURL: arguments[2], receiverPort: Int(arguments[3])!, rate: Int(arguments[4])!,
+        postgresURL: arguments[2], receipts: arguments[3], rate: Int(arguments[4])!,
         seconds: Double(arguments[5])!, writers: Int(arguments[6])!, pids: arguments.dropFirst(7).map { Int32($0)! })
 case "fleet-raw":
     try await FleetBench.raw(postgresURL: arguments[2], writers: Int(arguments[3])!, seconds: Double(arguments[4])!)
