@@ -14,15 +14,10 @@ python3 -m pip install -q "psycopg[binary]" nats-py 2>/dev/null || python3 -m pi
 for product in fraiseql-bench fraiseql-observer; do swift build -c release --product "$product"; done
 mkdir -p bench/bin
 gcc -O2 -o bench/bin/nats_raw_pub bench/nats_raw_pub.c $(pkg-config --cflags --libs libnats)
-# Write out the build's dirty pages now, not while JetStream and PostgreSQL are being measured.
-sync
-scripts/stack.sh up
-trap 'scripts/stack.sh down' EXIT
-# shellcheck disable=SC1091
-source .stack/env
-BIN=$(swift build -c release --show-bin-path)
+# shellcheck source=scripts/lib/bench.sh
+source scripts/lib/bench.sh
+bench_stack_up
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 drains=()
 for _ in 1 2 3; do
     read -r one payload < <("$BIN/fraiseql-bench" bridge-drain "$POSTGRES_URL" "$NATS_URL" "$ROWS" 2>/dev/null)

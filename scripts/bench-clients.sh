@@ -10,17 +10,12 @@ PIPELINE=${BENCH_PIPELINE:-100}
 swift build -c release --product fraiseql-bench
 mkdir -p bench/bin
 gcc -O2 -o bench/bin/nats_raw_pub bench/nats_raw_pub.c $(pkg-config --cflags --libs libnats)
-# Write out the build's dirty pages now, not while JetStream and PostgreSQL are being measured.
-sync
-scripts/stack.sh up
-trap 'scripts/stack.sh down' EXIT
-# shellcheck disable=SC1091
-source .stack/env
+# shellcheck source=scripts/lib/bench.sh
+source scripts/lib/bench.sh
+bench_stack_up
 redis_port=${REDIS_URL##*:}
-BIN=$(swift build -c release --show-bin-path)
 
 RUNS=${BENCH_RUNS:-5}
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 redis_raw() { redis-benchmark -p "$redis_port" -t set -n "$COUNT" -P "$1" -c 1 -q --csv | tail -n 1 | cut -d, -f2 | tr -d '"'; }
 
 # Each case alternates our client and the reference RUNS times, so that a noisy moment on the

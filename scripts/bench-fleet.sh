@@ -20,24 +20,11 @@ for product in pg-bridge observer-worker job-worker; do swift build -c release -
 mkdir -p bench/bin
 gcc -O2 -o bench/bin/nats_raw_pub bench/nats_raw_pub.c $(pkg-config --cflags --libs libnats)
 gcc -O2 -o bench/bin/http_sink bench/http_sink.c
-# Write out the build's dirty pages now, not while JetStream and PostgreSQL are being measured.
-sync
-scripts/stack.sh up
-workdir=$(mktemp -d)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    scripts/stack.sh down
-    rm -rf "$workdir"
-}
-trap cleanup EXIT
-# shellcheck disable=SC1091
-source .stack/env
+# shellcheck source=scripts/lib/bench.sh
+source scripts/lib/bench.sh
+bench_stack_up
 # shellcheck source=scripts/lib/histogram.sh
 source scripts/lib/histogram.sh
-BIN=$(swift build -c release --show-bin-path)
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 PG_BASE=${POSTGRES_URL%/*}
 started=$(date +%s)
 

@@ -11,26 +11,12 @@ swift build -c release --product fraiseql-bench
 swift build -c release --product job-worker
 mkdir -p bench/bin
 gcc -O2 -o bench/bin/redis_raw_jobs bench/redis_raw_jobs.c $(pkg-config --cflags --libs hiredis)
-# Write out the build's dirty pages now, not while JetStream and PostgreSQL are being measured.
-sync
-scripts/stack.sh up
-workdir=$(mktemp -d)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    scripts/stack.sh down
-    rm -rf "$workdir"
-}
-trap cleanup EXIT
-# shellcheck disable=SC1091
-source .stack/env
-BIN=$(swift build -c release --show-bin-path)
+# shellcheck source=scripts/lib/bench.sh
+source scripts/lib/bench.sh
+bench_stack_up
 redis_port=${REDIS_URL##*:}
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # One drain with $1 worker processes; prints jobs/s.
 drain() {

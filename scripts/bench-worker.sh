@@ -18,24 +18,11 @@ swift build -c release --product observer-worker
 mkdir -p bench/bin
 gcc -O2 -o bench/bin/nats_raw_pull bench/nats_raw_pull.c $(pkg-config --cflags --libs libnats)
 gcc -O2 -o bench/bin/http_sink bench/http_sink.c
-# Write out the build's dirty pages now, not while JetStream and PostgreSQL are being measured.
-sync
-scripts/stack.sh up
-workdir=$(mktemp -d)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    scripts/stack.sh down
-    rm -rf "$workdir"
-}
-trap cleanup EXIT
-# shellcheck disable=SC1091
-source .stack/env
+# shellcheck source=scripts/lib/bench.sh
+source scripts/lib/bench.sh
+bench_stack_up
 # shellcheck source=scripts/lib/histogram.sh
 source scripts/lib/histogram.sh
-BIN=$(swift build -c release --show-bin-path)
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 receiver_port=$(free_port)
 bench/bin/http_sink "$receiver_port" >/dev/null &
@@ -104,7 +91,6 @@ TOML
 }
 
 RUNS=${BENCH_RUNS:-3}
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 # Rounds: every case once per round, so that a slow moment of the shared machine hits all cases
 # alike; metrics cost and the Python ratio are computed within each round, then the median taken.
