@@ -118,7 +118,7 @@ public enum ObserverWorker {
         }
         var pipeline = ObserverPipeline(
             observers: observers, marks: marks, breakers: breakers, backoff: configuration.observer.backoff,
-            maxDeliver: configuration.observer.maxDeliver, metrics: metrics, logger: logger)
+            metrics: metrics, logger: logger)
         pipeline.close = { await search?.close() }
         return pipeline
     }

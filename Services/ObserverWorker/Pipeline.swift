@@ -12,6 +12,7 @@ struct CompiledObserver: Sendable {
     let operations: Set<Contracts.Operation>
     let condition: Condition?
     let actions: [any ObserverAction]
+    let retry: ObserverDefinition.RetryPolicy
 
     func matches(_ event: EntityEvent) -> Bool {
         event.entityType == entity && operations.contains(event.operation) && (condition?.matches(event) ?? true)
@@ -43,7 +44,7 @@ struct CompiledObserver: Sendable {
             observers.append(
                 CompiledObserver(
                     name: definition.name, entity: definition.entity, operations: Set(definition.operations),
-                    condition: condition, actions: actions))
+                    condition: condition, actions: actions, retry: definition.retry))
         }
         return observers
     }
@@ -113,6 +114,7 @@ struct ActionMetrics: Sendable {
     let retryable: Counter
     let permanent: Counter
     let circuitOpen: Counter
+    let givenUp: Counter
     let duration: Timer
 
     init(kind: String, metrics: ObserverMetrics) {
@@ -120,6 +122,8 @@ struct ActionMetrics: Sendable {
         retryable = metrics.actionFailed(kind, "retryable")
         permanent = metrics.actionFailed(kind, "permanent")
         circuitOpen = metrics.actionFailed(kind, "circuit_open")
+        givenUp = Counter(
+            label: "fraiseql_observer_actions_given_up_total", dimensions: [("kind", kind)], factory: metrics.factory)
         duration = metrics.duration(kind)
     }
 }
@@ -151,33 +155,39 @@ struct ObserverPipeline: Sendable {
     let observers: [CompiledObserver]
     let marks: any MarkStore
     let breakers: CircuitBreakers
+    /// For a message that no observer's policy covers (kept because the DLQ could not take it).
     let backoff: BackoffPolicy
-    let maxDeliver: Int
     let metrics: ObserverMetrics
     let logger: Logger
     /// Closes what the actions opened (the PostgreSQL audit index connection).
     var close: @Sendable () async -> Void = {}
     private let actionMetrics: [String: ActionMetrics]
+    /// Each action's observer's retry and failure policy, by action key.
+    private let policies: [String: ObserverDefinition.RetryPolicy]
     /// Whether a condition or an action reads `before`, `after` or `changes`; when none does,
     /// events are decoded without building them (they are still checked).
     let decodesRows: Bool
 
     init(
         observers: [CompiledObserver], marks: any MarkStore, breakers: CircuitBreakers, backoff: BackoffPolicy,
-        maxDeliver: Int, metrics: ObserverMetrics, logger: Logger
+        metrics: ObserverMetrics, logger: Logger
     ) {
         self.observers = observers
         self.marks = marks
         self.breakers = breakers
         self.backoff = backoff
-        self.maxDeliver = maxDeliver
         self.metrics = metrics
         self.logger = logger
         var actionMetrics: [String: ActionMetrics] = [:]
-        for action in observers.flatMap(\.actions) {
-            actionMetrics[action.key] = ActionMetrics(kind: action.kind, metrics: metrics)
+        var policies: [String: ObserverDefinition.RetryPolicy] = [:]
+        for observer in observers {
+            for action in observer.actions {
+                actionMetrics[action.key] = ActionMetrics(kind: action.kind, metrics: metrics)
+                policies[action.key] = observer.retry
+            }
         }
         self.actionMetrics = actionMetrics
+        self.policies = policies
         decodesRows = observers.contains { observer in
             observer.condition != nil || observer.actions.contains(where: \.readsRows)
         }
@@ -286,23 +296,56 @@ struct ObserverPipeline: Sendable {
         metrics.failed.increment()
         if Task.isCancelled { return .nak(delay: nil) }  // shutdown cut it short: redeliver at once
         let logger = logger.for(event)
-        let summary = failures.map { "\($0.action.key): \($0.error.message)" }.joined(separator: "; ")
-        if let permanent = failures.first(where: { $0.error.isPermanent }) {
-            logger.warning("permanent action failure, dead-lettered", metadata: ["error": "\(summary)"])
-            return await deadLetter(
-                message, reason: .permanentError, error: summary, eventID: event.id, handler: permanent.action.key)
+        // Each failure is settled by its observer's policy: retried while the event has had fewer
+        // than `max_attempts` deliveries and the error is retryable; otherwise dead-lettered (the
+        // message is terminated) or, with `on_failure = "log"`, given up: logged, counted and
+        // marked done, so that no later delivery of the event repeats it.
+        var retrying: [(Failure, ObserverDefinition.RetryPolicy)] = []
+        var deadLettered: [Failure] = []
+        var givenUp: [Failure] = []
+        for failure in failures {
+            let policy = policies[failure.action.key] ?? .init(maxAttempts: 1, backoff: backoff)
+            if !failure.error.isPermanent && message.deliveries < policy.maxAttempts {
+                retrying.append((failure, policy))
+            } else if policy.onFailure == .log {
+                givenUp.append(failure)
+            } else {
+                deadLettered.append(failure)
+            }
         }
-        if message.deliveries >= maxDeliver {
+        let summary = failures.map { "\($0.action.key): \($0.error.message)" }.joined(separator: "; ")
+        if !givenUp.isEmpty {
+            for failure in givenUp {
+                actionMetrics[failure.action.key]?.givenUp.increment()
+                logger.error(
+                    "action failed, given up (on_failure = log)",
+                    metadata: [
+                        "action": "\(failure.action.key)", "error": "\(failure.error.message)",
+                        "deliveries": "\(message.deliveries)",
+                    ])
+            }
+            await marks.mark(eventID: event.id, done: givenUp.map(\.action.key), processed: false)
+        }
+        if let first = deadLettered.first {
+            let permanent = first.error.isPermanent
             logger.warning(
-                "action still failing after max_deliver, dead-lettered",
+                permanent
+                    ? "permanent action failure, dead-lettered"
+                    : "action still failing after max_attempts, dead-lettered",
                 metadata: ["error": "\(summary)", "deliveries": "\(message.deliveries)"])
             return await deadLetter(
-                message, reason: .retriesExhausted, error: summary, eventID: event.id,
-                handler: failures[0].action.key)
+                message, reason: permanent ? .permanentError : .retriesExhausted, error: summary, eventID: event.id,
+                handler: first.action.key)
         }
-        var delay = backoff.delay(afterFailure: message.deliveries)
-        for failure in failures {
-            if let retryAfter = failure.error.retryAfter, retryAfter > delay { delay = retryAfter }
+        if retrying.isEmpty {
+            await marks.mark(eventID: event.id, done: [], processed: true)
+            return .ack
+        }
+        // The longest of the failing observers' backoff delays, or a longer `Retry-After`.
+        var delay = Duration.zero
+        for (failure, policy) in retrying {
+            delay = max(delay, policy.backoff.delay(afterFailure: message.deliveries))
+            if let retryAfter = failure.error.retryAfter { delay = max(delay, retryAfter) }
         }
         logger.info(
             "action failed, will retry",

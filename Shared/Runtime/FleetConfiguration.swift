@@ -36,7 +36,10 @@ public struct FleetConfiguration: Sendable {
         mssql = try DatabaseConfiguration(root.section("mssql"))
         bridge = try BridgeConfiguration(root.section("bridge"))
         observer = try ObserverConfiguration(root.section("observer"))
-        observers = try root.tables("observers").map { scope throws(ConfigError) in try ObserverDefinition(scope) }
+        let observerDefaults = observer
+        observers = try root.tables("observers").map { scope throws(ConfigError) in
+            try ObserverDefinition(scope, defaults: observerDefaults)
+        }
         jobs = try JobsConfiguration(root.section("jobs"))
         smtp = try SMTPConfiguration(root.section("smtp"))
         search = try SearchConfiguration(root.section("search"))
@@ -317,8 +320,37 @@ public struct ObserverDefinition: Sendable {
     public var condition: String?
     /// `[[observers.actions]]`: each with a `kind`.
     public var actions: [Action]
+    /// The retry and failure policy of the observer's actions.
+    public var retry: RetryPolicy
     /// The observer's table, for errors that name its keys.
     public var scope: ConfigScope
+
+    /// What happens when an action of the observer keeps failing.
+    public struct RetryPolicy: Sendable, Equatable {
+        public enum OnFailure: String, Sendable, CaseIterable {
+            /// A `DeadLetter` with the reason, and the message is terminated (it can be replayed).
+            case deadLetter = "dead_letter"
+            /// The failure is logged and counted, and the action is given up: the event is done
+            /// for it (for notifications that are worthless late).
+            case log
+        }
+
+        /// `max_attempts`: deliveries of an event before `on_failure` applies to a retryable
+        /// failure. Default: `[observer] max_deliver`.
+        public var maxAttempts: Int
+        /// `backoff`: `{ kind, base, cap, jitter }`, the delay before the next delivery; keys not
+        /// given come from `[observer] backoff`.
+        public var backoff: BackoffPolicy
+        /// `on_failure`: `dead_letter` (default) or `log`; applies to permanent failures at once
+        /// and to retryable ones after `max_attempts`.
+        public var onFailure: OnFailure
+
+        public init(maxAttempts: Int, backoff: BackoffPolicy, onFailure: OnFailure = .deadLetter) {
+            self.maxAttempts = maxAttempts
+            self.backoff = backoff
+            self.onFailure = onFailure
+        }
+    }
 
     public struct Action: Sendable {
         public var kind: String
@@ -330,7 +362,7 @@ public struct ObserverDefinition: Sendable {
         public var scope: ConfigScope
     }
 
-    init(_ scope: ConfigScope) throws(ConfigError) {
+    init(_ scope: ConfigScope, defaults: ObserverConfiguration) throws(ConfigError) {
         self.scope = scope
         guard let name = try scope.optionalString("name") else { throw scope.error("name", "is required") }
         guard let entity = try scope.optionalString("entity") else { throw scope.error("entity", "is required") }
@@ -353,6 +385,13 @@ public struct ObserverDefinition: Sendable {
             return Action(kind: kind, settings: settings, path: action.path, scope: action)
         }
         guard !actions.isEmpty else { throw scope.error("actions", "an observer needs at least one action") }
+        retry = RetryPolicy(
+            maxAttempts: try scope.int("max_attempts", default: defaults.maxDeliver, range: 1...1000),
+            backoff: try backoffPolicy(scope.section("backoff"), default: defaults.backoff),
+            onFailure: RetryPolicy.OnFailure(
+                rawValue: try scope.choice(
+                    "on_failure", RetryPolicy.OnFailure.allCases.map(\.rawValue),
+                    default: RetryPolicy.OnFailure.deadLetter.rawValue))!)
     }
 }
 

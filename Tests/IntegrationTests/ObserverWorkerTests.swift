@@ -330,6 +330,85 @@ struct ObserverWorkerTests {
         await fixture.cleanUp()
     }
 
+    @Test(
+        "per-observer policies: max_attempts with its own backoff then the DLQ; on_failure = log gives up once; Retry-After is honoured"
+    )
+    func observerPolicies() async throws {
+        let laterCalls = Atomic(0)
+        let receiver = try await Receiver { request, _ in
+            switch request.path {
+            case "/strict": return .init(status: 503, body: "down")
+            case "/lenient": return .init(status: 400, body: "no such channel")
+            default:  // /patient: first a 429 asking for 1 s, then accepted
+                let call = laterCalls.add(1, ordering: .relaxed).newValue
+                return call == 1 ? .init(status: 429, headers: ["Retry-After": "1"], body: "slow down") : .init()
+            }
+        }
+        let fixture = try await ObserverFixture.make(
+            observers: """
+                [[observers]]
+                name = "strict"
+                entity = "order"
+                max_attempts = 3
+                backoff = { kind = "fixed", base = "200ms", cap = "200ms", jitter = 0 }
+                [[observers.actions]]
+                kind = "webhook"
+                url = "\(receiver.url)/strict"
+                [[observers]]
+                name = "lenient"
+                entity = "order"
+                on_failure = "log"
+                [[observers.actions]]
+                kind = "webhook"
+                url = "\(receiver.url)/lenient"
+                [[observers]]
+                name = "patient"
+                entity = "order"
+                [[observers.actions]]
+                kind = "webhook"
+                url = "\(receiver.url)/patient"
+                """,
+            observer: """
+                max_deliver = 20
+                backoff = { kind = "fixed", base = "50ms", cap = "50ms", jitter = 0 }
+                """)
+        let (worker, port) = try fixture.worker()
+        try await worker.start(waitForPort: port)
+        let event = order(1)
+        try await fixture.publish(event)
+        let redis = try redisClient()
+        defer { redis.close() }
+        #expect(try await eventually(.seconds(20)) { try await fixture.deadLetters(redis).count == 1 })
+        try await Task.sleep(for: .milliseconds(700))  // room for a wrong extra delivery to show
+        func times(_ path: String) -> [Int64] {
+            receiver.requests.filter { $0.path == path }.map(\.receivedAt).sorted()
+        }
+        let strict = times("/strict")
+        let lenient = times("/lenient")
+        let patient = times("/patient")
+        // strict: exactly max_attempts deliveries, then its dead letter ends the message.
+        #expect(strict.count == 3, "strict attempts: \(strict.count)")
+        let letter = try #require(try await fixture.deadLetters(redis).first)
+        #expect(letter.reason == .retriesExhausted && letter.handler == "strict#0" && letter.attempts == 3)
+        #expect(letter.eventId == event.id && letter.lastError.contains("HTTP 503"))
+        // lenient: a 400 given up after its one attempt, without a dead letter, and not repeated by
+        // the event's later deliveries.
+        #expect(lenient.count == 1, "lenient attempts: \(lenient.count)")
+        #expect(!letter.lastError.contains("lenient"), "the dead letter is strict's alone: \(letter.lastError)")
+        let metrics = await httpGet("http://127.0.0.1:\(port)/metrics")?.1 ?? ""
+        #expect(metrics.contains(#"fraiseql_observer_actions_given_up_total{kind="webhook"} 1"#))
+        // patient: the 429's Retry-After (1 s) delays the next delivery past every backoff.
+        #expect(patient.count == 2, "patient attempts: \(patient.count)")
+        if patient.count == 2 { #expect(patient[1] - patient[0] >= 950, "Retry-After: \(patient[1] - patient[0]) ms") }
+        if strict.count == 3 {
+            #expect(strict[1] - strict[0] >= 950, "the longest delay of the failing observers wins")
+            #expect(strict[2] - strict[1] >= 190, "strict's own backoff (200 ms), not [observer]'s 50 ms")
+        }
+        #expect(worker.stop() == 0)
+        await receiver.stop()
+        await fixture.cleanUp()
+    }
+
     @Test("without a condition, a body template that reads the rows gets them; the default body is the payload")
     func rowsForTemplates() async throws {
         let receiver = try await Receiver()
@@ -393,17 +472,17 @@ struct ObserverWorkerTests {
         try await worker.start(waitForPort: port)
         let events = (0..<30).map { order($0) }
         for event in events { try await fixture.publish(event) }
-        func succeeded() -> Set<String> {
-            let ids = receiver.requests.enumerated().compactMap { index, request -> String? in
-                // Successes: the responses the receiver gave 200 (same rule as above).
+        /// The webhook-ids of the requests the receiver answered 200 at once (same rule as above).
+        func succeeded() -> [String] {
+            receiver.requests.enumerated().compactMap { index, request -> String? in
                 let ok = index >= 12 && index % 2 == 1 && index % 7 != 3
                 return ok ? request.headers["webhook-id"] : nil
             }
-            return Set(ids)
         }
-        #expect(try await eventually(.seconds(60)) { succeeded().count == events.count })
+        #expect(try await eventually(.seconds(60)) { Set(succeeded()).count == events.count })
         let expected = Set(events.map { "\($0.id.uuidString.lowercased()).hook#0" })
-        #expect(succeeded() == expected)
+        #expect(Set(succeeded()) == expected)
+        #expect(succeeded().count == events.count, "no event is delivered again after a success")
         // Retries follow the backoff: per event, the gap between attempts is at least the base (100 ms).
         let byID = Dictionary(grouping: receiver.requests, by: { $0.headers["webhook-id"] ?? "" })
         for (_, attempts) in byID where attempts.count > 1 {

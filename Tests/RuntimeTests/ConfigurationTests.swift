@@ -151,6 +151,14 @@ struct ConfigurationTests {
                 "[[observers]]\nname = \"a\"\nentity = \"o\"\n[[observers.actions]]\nkind = \"log\"\n[[observers]]\nname = \"b\"\nentity = \"o\"\nbogus = 1\n[[observers.actions]]\nkind = \"log\"\n",
                 "observers[1].bogus", 9, "unknown key"
             ),
+            (
+                "[[observers]]\nname = \"a\"\nentity = \"o\"\non_failure = \"ignore\"\n[[observers.actions]]\nkind = \"log\"\n",
+                "observers[0].on_failure", 4, "not one of"
+            ),
+            (
+                "[[observers]]\nname = \"a\"\nentity = \"o\"\nmax_attempts = 0\n[[observers.actions]]\nkind = \"log\"\n",
+                "observers[0].max_attempts", 4, "out of range"
+            ),
             ("[redis]\nurl = \"http://x\"\n", "redis.url", 2, "redis://"),
             ("[metrics]\nlisten = \"9090\"\n", "metrics.listen", 2, "host:port"),
             (
@@ -164,6 +172,35 @@ struct ConfigurationTests {
         #expect(error.line == line)
         #expect(error.description.contains(message), "\(error.description)")
         #expect(error.description.hasPrefix("fraiseql.toml"))
+    }
+
+    @Test("an observer's retry policy: its own keys, the rest from [observer]")
+    func observerRetryPolicy() throws {
+        let configuration = try load(
+            """
+            [observer]
+            max_deliver = 6
+            backoff = { kind = "linear", base = "2s", cap = "1m", jitter = 0.5 }
+            [[observers]]
+            name = "inherits"
+            entity = "order"
+            [[observers.actions]]
+            kind = "log"
+            [[observers]]
+            name = "own"
+            entity = "order"
+            max_attempts = 2
+            on_failure = "log"
+            backoff = { kind = "fixed", base = "300ms" }
+            [[observers.actions]]
+            kind = "log"
+            """)
+        let global = configuration.observer.backoff
+        #expect(configuration.observers[0].retry == .init(maxAttempts: 6, backoff: global, onFailure: .deadLetter))
+        let own = configuration.observers[1].retry
+        #expect(own.maxAttempts == 2 && own.onFailure == .log)
+        #expect(own.backoff.kind == .fixed && own.backoff.baseMilliseconds == 300)
+        #expect(own.backoff.capMilliseconds == 60_000 && own.backoff.jitter == 0.5, "the keys not given: [observer]'s")
     }
 
     @Test("invalid TOML reports the line")
