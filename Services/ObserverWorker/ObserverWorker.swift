@@ -228,6 +228,7 @@ final class NATSObserverConsumer: Service, Sendable {
                 }
                 slots.release(free - messages.count)
                 failures = 0
+                if messages.isEmpty { pipeline.caughtUp() }
                 await start(messages)
             } catch {
                 failures += 1

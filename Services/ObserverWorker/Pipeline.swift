@@ -234,6 +234,10 @@ struct ObserverPipeline: Sendable {
         return messages.map { $0.pendingCheck == nil ? nil : states.next() }
     }
 
+    /// The transport found nothing waiting: the lag is 0 (not the last batch's, which would stay
+    /// up after a backlog drained).
+    func caughtUp() { metrics.lag.record(0) }
+
     /// End-to-end lag (now − occurred_at) of the oldest event of a fetched batch: one gauge update
     /// per batch, not a histogram observation per event.
     private func recordLag(_ messages: [PreparedMessage]) {

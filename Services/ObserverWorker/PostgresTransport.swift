@@ -133,6 +133,7 @@ final class PostgresObserverTransport: Service, Sendable {
             var text: String?
             for try await value in rows.decode(String?.self) { text = value }
             guard let text, case .array(let items) = try FastJSON.parse(text) else {
+                pipeline.caughtUp()
                 try await connection.checkedQuery("COMMIT", logger: logger)
                 return 0
             }

@@ -409,6 +409,38 @@ struct ObserverWorkerTests {
         await fixture.cleanUp()
     }
 
+    @Test("the lag gauge shows the age of the oldest event fetched, and 0 once nothing is waiting")
+    func lagGauge() async throws {
+        let receiver = try await Receiver()
+        let fixture = try await ObserverFixture.make(
+            observers: """
+                [[observers]]
+                name = "hook"
+                entity = "order"
+                [[observers.actions]]
+                kind = "webhook"
+                url = "\(receiver.url)/hook"
+                """)
+        let (worker, port) = try fixture.worker()
+        try await worker.start(waitForPort: port)
+        func lag() async -> Double? {
+            let text = await httpGet("http://127.0.0.1:\(port)/metrics")?.1 ?? ""
+            let line = text.split(separator: "\n").first { $0.hasPrefix("fraiseql_observer_lag_seconds ") }
+            return line.flatMap { Double($0.split(separator: " ").last ?? "") }
+        }
+        var event = order(1)
+        event.occurredAt = Timestamp(microsecondsSinceEpoch: Timestamp.now().microsecondsSinceEpoch - 3_600_000_000)
+        try await fixture.publish(event)
+        #expect(try await eventually { receiver.count == 1 })
+        // The next fetch waits up to 1 s for more; until then the gauge holds the event's age.
+        let before = await lag()
+        #expect((before ?? 0) > 3_500, "an hour-old event: \(String(describing: before))")
+        #expect(try await eventually(.seconds(5)) { await lag() == 0 }, "caught up")
+        #expect(worker.stop() == 0)
+        await receiver.stop()
+        await fixture.cleanUp()
+    }
+
     @Test("without a condition, a body template that reads the rows gets them; the default body is the payload")
     func rowsForTemplates() async throws {
         let receiver = try await Receiver()
