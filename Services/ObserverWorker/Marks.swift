@@ -11,8 +11,10 @@ import Redis
 protocol MarkStore: Sendable {
     /// For each event: whether it was processed, and which of its actions are done. One round trip.
     func check(_ events: [(id: UUID, actionKeys: [String])]) async -> [MarkState]
-    /// Records done actions and, when `processed`, the whole event. One round trip.
-    func mark(eventID: UUID, done actionKeys: [String], processed: Bool) async
+    /// Records done actions and, when `processed`, the whole event. One round trip. False when
+    /// the store could not record them.
+    @discardableResult
+    func mark(eventID: UUID, done actionKeys: [String], processed: Bool) async -> Bool
     func cached(_ key: String) async -> Bool
     func cache(_ key: String, ttl: Duration) async
     func deadLetter(_ letter: DeadLetter) async -> Bool
@@ -73,7 +75,8 @@ struct RedisMarkStore: MarkStore {
         }
     }
 
-    func mark(eventID: UUID, done actionKeys: [String], processed: Bool) async {
+    @discardableResult
+    func mark(eventID: UUID, done actionKeys: [String], processed: Bool) async -> Bool {
         var commands = actionKeys.map { key in
             RedisCommand("SET", [.string(doneKey(eventID, key)), "1", "PX", .string(String(doneTTL.milliseconds))])
         }
@@ -84,7 +87,11 @@ struct RedisMarkStore: MarkStore {
         }
         do {
             _ = try await redis.pipeline(commands)
-        } catch { failed("mark", error) }
+            return true
+        } catch {
+            failed("mark", error)
+            return false
+        }
     }
 
     func cached(_ key: String) async -> Bool {

@@ -118,6 +118,11 @@ public enum ObserverWorker {
         }
         var pipeline = ObserverPipeline(
             observers: observers, marks: marks, breakers: breakers, backoff: configuration.observer.backoff,
+            // NATS: waits of up to half ack_wait, each after an in-progress ack; the PostgreSQL
+            // transport holds its claimed rows' locks meanwhile.
+            hold: configuration.observer.transport == "postgres"
+                ? (total: .seconds(10), step: .seconds(10))
+                : (total: .seconds(30), step: configuration.observer.ackWait / 2),
             metrics: metrics, logger: logger)
         pipeline.close = { await search?.close() }
         return pipeline
@@ -261,8 +266,10 @@ final class NATSObserverConsumer: Service, Sendable {
         guard !messages.isEmpty else { return }
         metrics.inFlight.record(slots.inUse)
         let prepared = messages.map { message in
-            pipeline.prepare(
+            var prepared = pipeline.prepare(
                 message.payload, origin: message.subject, deliveries: Int(message.metadata?.deliveryCount ?? 1))
+            prepared.keepAlive = { try? message.inProgress() }
+            return prepared
         }
         let states = await pipeline.check(prepared)
         for index in messages.indices { start(messages[index], prepared[index], states[index]) }

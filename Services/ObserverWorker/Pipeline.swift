@@ -137,7 +137,10 @@ struct PreparedMessage: Sendable {
     }
     let payload: [UInt8]
     let origin: String
-    let deliveries: Int
+    var deliveries: Int
+    /// Tells the transport the message is still being worked on (NATS: an in-progress ack, which
+    /// restarts its ack_wait), while the pipeline keeps it for an in-process retry.
+    var keepAlive: (@Sendable () -> Void)? = nil
     let work: Work
 
     var pendingCheck: (id: UUID, actionKeys: [String])? {
@@ -164,15 +167,21 @@ struct ObserverPipeline: Sendable {
     private let actionMetrics: [String: ActionMetrics]
     /// Each action's observer's retry and failure policy, by action key.
     private let policies: [String: ObserverDefinition.RetryPolicy]
+    /// How long in all an event whose succeeded actions could not be marked done (the mark store
+    /// is down) is kept and retried in-process instead of being redelivered, which would repeat
+    /// them (see `finish`), and the longest single wait (below the transport's redelivery
+    /// timeout, which the message's `keepAlive` restarts before each wait).
+    let hold: (total: Duration, step: Duration)
     /// Whether a condition or an action reads `before`, `after` or `changes`; when none does,
     /// events are decoded without building them (they are still checked).
     let decodesRows: Bool
 
     init(
         observers: [CompiledObserver], marks: any MarkStore, breakers: CircuitBreakers, backoff: BackoffPolicy,
-        metrics: ObserverMetrics, logger: Logger
+        hold: (total: Duration, step: Duration), metrics: ObserverMetrics, logger: Logger
     ) {
         self.observers = observers
+        self.hold = hold
         self.marks = marks
         self.breakers = breakers
         self.backoff = backoff
@@ -196,6 +205,12 @@ struct ObserverPipeline: Sendable {
     struct Failure: Sendable {
         var action: any ObserverAction
         var error: DeliveryError
+    }
+
+    /// How one action went: failed, or done (and whether its done mark was recorded).
+    enum ActionResult: Sendable {
+        case failed(Failure)
+        case done(key: String, marked: Bool)
     }
 
     /// One message end to end (prepare, check, finish).
@@ -250,7 +265,12 @@ struct ObserverPipeline: Sendable {
         metrics.lag.record(Double(max(0, Timestamp.now().microsecondsSinceEpoch - oldest)) / 1_000_000)
     }
 
-    func finish(_ message: PreparedMessage, state: MarkState?) async -> Outcome {
+    /// - Parameters:
+    ///   - held: how long this event has been kept in-process so far (see below);
+    ///   - unwritten: actions done while it was kept whose done marks are still unwritten.
+    func finish(
+        _ message: PreparedMessage, state: MarkState?, held: Duration = .zero, unwritten: [String] = []
+    ) async -> Outcome {
         let event: EntityEvent
         let actions: [any ObserverAction]
         switch message.work {
@@ -275,9 +295,11 @@ struct ObserverPipeline: Sendable {
         let input = ActionInput(event: event, payload: message.payload, logger: logger)
         let pending = actions.filter { !state.done.contains($0.key) }
         var failures: [Failure] = []
+        /// Actions done now whose done mark the store did not take.
+        var unmarked: [String] = []
         if pending.count == 1 {
             // The common case: one action, no task group; its done mark goes with the processed mark.
-            if let failure = await run(pending[0], input, markDone: false) {
+            if case .failed(let failure) = await run(pending[0], input, markDone: false) {
                 failures.append(failure)
             } else {
                 await marks.mark(eventID: event.id, done: [pending[0].key], processed: true)
@@ -285,11 +307,15 @@ struct ObserverPipeline: Sendable {
                 return .ack
             }
         } else {
-            failures = await withTaskGroup(of: Failure?.self) { group in
+            let results = await withTaskGroup(of: ActionResult.self) { group in
                 for action in pending { group.addTask { await run(action, input, markDone: true) } }
-                var failures: [Failure] = []
-                for await failure in group { if let failure { failures.append(failure) } }
-                return failures
+                return await group.reduce(into: [ActionResult]()) { $0.append($1) }
+            }
+            for result in results {
+                switch result {
+                case .failed(let failure): failures.append(failure)
+                case .done(let key, let marked): if !marked { unmarked.append(key) }
+                }
             }
         }
         if failures.isEmpty {
@@ -351,6 +377,28 @@ struct ObserverPipeline: Sendable {
             delay = max(delay, policy.backoff.delay(afterFailure: message.deliveries))
             if let retryAfter = failure.error.retryAfter { delay = max(delay, retryAfter) }
         }
+        var unwritten = unwritten
+        if !unwritten.isEmpty, await marks.mark(eventID: event.id, done: unwritten, processed: false) {
+            unwritten = []
+        }
+        unwritten += unmarked
+        if !unwritten.isEmpty, delay <= hold.step, held + delay <= hold.total {
+            // Some actions succeeded but the store (Redis) could not mark them done: a redelivery
+            // would repeat them, since its dedup check fails open too. The event stays here (with
+            // its slot: back-pressure while the store is down) and only the failed actions are
+            // tried again after the delay, as a local redelivery.
+            logger.info(
+                "action failed and done marks could not be written; retrying in-process",
+                metadata: ["error": "\(summary)", "deliveries": "\(message.deliveries)", "retry.in": "\(delay)"])
+            message.keepAlive?()
+            try? await Task.sleep(for: delay)
+            if Task.isCancelled { return .nak(delay: nil) }
+            var next = message
+            next.deliveries += 1
+            let done = state.done.union(pending.map(\.key)).subtracting(retrying.map(\.0.action.key))
+            return await finish(
+                next, state: MarkState(processed: false, done: done), held: held + delay, unwritten: unwritten)
+        }
         logger.info(
             "action failed, will retry",
             metadata: ["error": "\(summary)", "deliveries": "\(message.deliveries)", "retry.in": "\(delay)"])
@@ -358,19 +406,24 @@ struct ObserverPipeline: Sendable {
     }
 
     /// One action: circuit breaker, cache, the call, and (when `markDone`) its done mark.
-    private func run(_ action: any ObserverAction, _ input: ActionInput, markDone: Bool) async -> Failure? {
+    private func run(_ action: any ObserverAction, _ input: ActionInput, markDone: Bool) async -> ActionResult {
         let handles = actionMetrics[action.key] ?? ActionMetrics(kind: action.kind, metrics: metrics)
         guard breakers.allow(action.endpoint) else {
             handles.circuitOpen.increment()
-            return Failure(action: action, error: DeliveryError(.retryable, "circuit open for \(action.endpoint)"))
+            return .failed(
+                Failure(action: action, error: DeliveryError(.retryable, "circuit open for \(action.endpoint)")))
+        }
+        func done() async -> ActionResult {
+            guard markDone else { return .done(key: action.key, marked: true) }
+            let marked = await marks.mark(eventID: input.event.id, done: [action.key], processed: false)
+            return .done(key: action.key, marked: marked)
         }
         var cacheKey: String?
         if let ttl = action.cacheTTL, let key = action.cacheKey(input) {
             if await marks.cached(key) {
                 metrics.cacheHits.increment()
                 breakers.record(action.endpoint, success: true)
-                if markDone { await marks.mark(eventID: input.event.id, done: [action.key], processed: false) }
-                return nil
+                return await done()
             }
             metrics.cacheMisses.increment()
             cacheKey = ttl > .zero ? key : nil
@@ -389,9 +442,8 @@ struct ObserverPipeline: Sendable {
             handles.duration.record(ContinuousClock.now - started)
             handles.executed.increment()
             breakers.record(action.endpoint, success: true)
-            if markDone { await marks.mark(eventID: input.event.id, done: [action.key], processed: false) }
             if let cacheKey, let ttl = action.cacheTTL { await marks.cache(cacheKey, ttl: ttl) }
-            return nil
+            return await done()
         } catch {
             handles.duration.record(ContinuousClock.now - started)
             let failure: DeliveryError =
@@ -401,7 +453,7 @@ struct ObserverPipeline: Sendable {
                 }
             (failure.isPermanent ? handles.permanent : handles.retryable).increment()
             breakers.record(action.endpoint, success: failure.isPermanent)
-            return Failure(action: action, error: failure)
+            return .failed(Failure(action: action, error: failure))
         }
     }
 

@@ -266,8 +266,9 @@ actor PostgresMarkStore: MarkStore {
         }
     }
 
-    func mark(eventID: UUID, done actionKeys: [String], processed: Bool) async {
-        guard !actionKeys.isEmpty else { return }
+    @discardableResult
+    func mark(eventID: UUID, done actionKeys: [String], processed: Bool) async -> Bool {
+        guard !actionKeys.isEmpty else { return true }
         do {
             let connection = try await open()
             try await connection.checkedQuery(
@@ -275,7 +276,11 @@ actor PostgresMarkStore: MarkStore {
                 INSERT INTO fraiseql_observer.observer_done (event_id, action_key)
                 SELECT \(eventID), unnest(\(actionKeys)::text[]) ON CONFLICT DO NOTHING
                 """, logger: logger)
-        } catch { failed("mark", error) }
+            return true
+        } catch {
+            failed("mark", error)
+            return false
+        }
     }
 
     func cached(_ key: String) async -> Bool { false }

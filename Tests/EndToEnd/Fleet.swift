@@ -185,7 +185,7 @@ final class Fleet: @unchecked Sendable {
             [[observers.actions]]
             kind = "slack"
             url = "\(receiver.url)/services/T0/B0/\(slackToken)"
-            text = "Order {{after.id}} paid"
+            text = "Order {{after.id}} paid (event {{event_id}})"
             """
     }
 
@@ -389,8 +389,9 @@ final class Fleet: @unchecked Sendable {
     }
 
     /// Matches what the receivers got against what the committed rows call for: one webhook per
-    /// insert, one e-mail per insert with total >= 950, one job delivery per order marked paid.
-    /// Each effect is identified by its event; duplicates must carry the same idempotency key.
+    /// insert, one e-mail per insert with total >= 950, one job delivery and one Slack message per
+    /// order marked paid. Each effect is identified by its event; duplicates must carry the same
+    /// idempotency key (Slack's incoming webhooks have none: its duplicates are only counted).
     func effects(for changes: [ChangeRow]) -> Effects {
         var result = Effects()
         func tally(_ name: String, expected: Set<String>, deliveries: [(effect: String, key: String)]) {
@@ -428,6 +429,12 @@ final class Fleet: @unchecked Sendable {
             "job", expected: Set(paid.map { $0.eventID.lowercasedString }),
             deliveries: requests.filter { $0.path == "/receipt" && $0.accepted }.map { request in
                 (json(request)["event"]?.stringValue ?? "?", request.headers["idempotency-key"] ?? "")
+            })
+        tally(
+            "slack", expected: Set(paid.map { $0.eventID.lowercasedString }),
+            deliveries: requests.filter { $0.path.hasPrefix("/services/") && $0.accepted }.map { request in
+                let text = json(request)["text"]?.stringValue ?? ""
+                return (text.firstMatch(of: /event ([0-9a-f-]{36})/).map { String($0.1) } ?? "?", "")
             })
         return result
     }

@@ -698,4 +698,47 @@ struct ObserverWorkerProcessTests {
         await receiver.stop()
         await fixture.cleanUp()
     }
+
+    @Test(
+        "Redis down: an event whose other action fails is retried in-process, so the action that succeeded is not repeated"
+    )
+    func redisDownHeldEvent() async throws {
+        let flaky = Atomic(0)
+        let receiver = try await Receiver { request, _ in
+            guard request.path == "/flaky" else { return .init() }
+            return flaky.add(1, ordering: .relaxed).newValue <= 2 ? .init(status: 503) : .init()
+        }
+        let fixture = try await ObserverFixture.make(
+            observers: """
+                [[observers]]
+                name = "notify"
+                entity = "order"
+                [[observers.actions]]
+                kind = "webhook"
+                url = "\(receiver.url)/once"
+                [[observers.actions]]
+                kind = "webhook"
+                url = "\(receiver.url)/flaky"
+                """,
+            observer: """
+                ack_wait = "2s"
+                backoff = { kind = "fixed", base = "300ms", cap = "300ms", jitter = 0 }
+                """)
+        let deadRedis = "redis://127.0.0.1:\(try Stack.freePort())"
+        let (worker, port) = try fixture.worker(environment: [
+            "FRAISEQL_REDIS_URL": deadRedis, "FRAISEQL_REDIS_COMMAND_TIMEOUT": "200ms",
+        ])
+        try await worker.start(waitForPort: port)
+        try await fixture.publish(order(1))
+        #expect(try await eventually { receiver.requests.filter { $0.path == "/flaky" }.count == 3 })
+        // Longer than ack_wait: a redelivery (which would call /once again) would show by now.
+        try await Task.sleep(for: .seconds(3))
+        #expect(receiver.requests.filter { $0.path == "/once" }.count == 1, "the succeeded action is not repeated")
+        #expect(receiver.requests.filter { $0.path == "/flaky" }.count == 3)
+        let info = try await fixture.jetStream.consumerInfo(stream: fixture.stream, consumer: "workers")
+        #expect(info.ackPending == 0 && info.pending == 0 && info.redelivered == 0, "acked, never redelivered")
+        #expect(worker.stop() == 0)
+        await receiver.stop()
+        await fixture.cleanUp()
+    }
 }
