@@ -161,6 +161,43 @@ struct PGBridgeProcessTests {
         }
         try await verify(setup, writers: 2, rows: 3000)
     }
+
+    @Test("/health/ready is false while NATS or PostgreSQL is unreachable, and true again when NATS is back")
+    func readiness() async throws {
+        let setup = try await setUp()
+        let natsPort = try Stack.freePort()
+        let directory = try Stack.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let nats = ServerProcess.natsServer(port: natsPort, directory: directory)
+        try await nats.start(waitForPort: natsPort)
+        let (bridge, port) = try Binaries.service(
+            "pg-bridge", config: setup.configPath, environment: ["FRAISEQL_NATS_URL": "nats://127.0.0.1:\(natsPort)"])
+        try await bridge.start(waitForPort: port)
+        func ready() async -> (Int, String)? { await httpGet("http://127.0.0.1:\(port)/health/ready") }
+        #expect(try await eventually { await ready()?.0 == 200 }, "ready with both up")
+        nats.stop()
+        #expect(
+            try await eventually {
+                let answer = await ready()
+                return answer?.0 == 503 && answer?.1.contains(#""nats":false"#) == true
+            }, "not ready while NATS is down")
+        #expect(await httpGet("http://127.0.0.1:\(port)/health/live")?.0 == 200, "alive: it waits for NATS")
+        try await nats.start(waitForPort: natsPort)
+        #expect(try await eventually(.seconds(15)) { await ready()?.0 == 200 }, "ready again by itself")
+        #expect(bridge.stop() == 0)
+        nats.stop()
+
+        let (cutOff, cutOffPort) = try Binaries.service(
+            "pg-bridge", config: setup.configPath,
+            environment: ["FRAISEQL_POSTGRES_URL": "postgres://postgres@127.0.0.1:\(try Stack.freePort())/app"])
+        try await cutOff.start(waitForPort: cutOffPort)
+        #expect(
+            try await eventually {
+                let answer = await httpGet("http://127.0.0.1:\(cutOffPort)/health/ready")
+                return answer?.0 == 503 && answer?.1.contains(#""postgres":false"#) == true
+            }, "not ready without PostgreSQL")
+        #expect(cutOff.stop() == 0)
+    }
 }
 
 /// A deterministic generator so a failing run can be replayed.
@@ -175,6 +212,29 @@ struct SeededRandom: RandomNumberGenerator {
 
 @Suite("install command")
 struct InstallCommandTests {
+    @Test("install --print shows the DDL and applies nothing")
+    func installPrint() async throws {
+        let database = try await TestDatabase.create()
+        try await database.execute("CREATE TABLE orders (id serial PRIMARY KEY, status text)")
+        let path = try Stack.temporaryDirectory().appendingPathComponent("fraiseql.toml").path
+        try """
+        [postgres]
+        url = "\(database.url)"
+        [[bridge.tables]]
+        table = "public.orders"
+        entity = "order"
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+        let (status, output) = try Binaries.output("pg-bridge", ["install", "--print", "--config", path])
+        #expect(status == 0)
+        #expect(output.contains("CREATE TABLE IF NOT EXISTS fraiseql_observer.change_log ("))
+        #expect(output.contains("CREATE TRIGGER \"fraiseql_capture_order\" AFTER INSERT OR UPDATE OR DELETE ON"))
+        let connection = try await database.connect()
+        let rows = try await connection.query(
+            "SELECT count(*)::int8 FROM pg_namespace WHERE nspname = 'fraiseql_observer'", logger: Logger(label: "t"))
+        for try await count in rows.decode(Int64.self) { #expect(count == 0, "--print applied the DDL") }
+        try await connection.close()
+    }
+
     @Test("pg-bridge install applies the DDL (twice, safely); --print shows it; the CLI does the same")
     func install() async throws {
         let database = try await TestDatabase.create()
