@@ -409,6 +409,56 @@ struct ObserverWorkerTests {
         await fixture.cleanUp()
     }
 
+    @Test("an event delivered again after it was processed is a dedup hit; an identical request is a result-cache hit")
+    func dedupAndCache() async throws {
+        let receiver = try await Receiver()
+        let fixture = try await ObserverFixture.make(
+            observers: """
+                [[observers]]
+                name = "hook"
+                entity = "order"
+                [[observers.actions]]
+                kind = "webhook"
+                url = "\(receiver.url)/hook"
+                [[observers]]
+                name = "cached"
+                entity = "order"
+                [[observers.actions]]
+                kind = "webhook"
+                url = "\(receiver.url)/cached"
+                body = '{"status": "{{after.status}}"}'
+                cache_ttl = "1m"
+                """)
+        let (worker, port) = try fixture.worker()
+        try await worker.start(waitForPort: port)
+        func metric(_ name: String) async -> Double? {
+            let text = await httpGet("http://127.0.0.1:\(port)/metrics")?.1 ?? ""
+            let line = text.split(separator: "\n").first { $0.hasPrefix(name + " ") }
+            return line.flatMap { Double($0.split(separator: " ").last ?? "") }
+        }
+        func count(_ path: String) -> Int { receiver.requests.filter { $0.path == path }.count }
+        let first = order(1)
+        try await fixture.publish(first)
+        #expect(try await eventually { await metric("fraiseql_observer_events_processed_total") == 1 })
+        // The same event again under another message id (as a bridge would republish it after the
+        // stream's duplicate window): its processed mark makes it a dedup hit, nothing is called.
+        _ = try await fixture.jetStream.publish(
+            OutgoingMessage(
+                subject: "\(fixture.prefix).order.update", payload: FastJSON.encode(first), messageId: "again"))
+        #expect(try await eventually { await metric("fraiseql_observer_dedup_hits_total") == 1 })
+        #expect(count("/hook") == 1 && count("/cached") == 1)
+        // Another event whose cached action renders the same request: served from the cache.
+        try await fixture.publish(order(2))
+        #expect(try await eventually { count("/hook") == 2 })
+        #expect(try await eventually { await metric("fraiseql_observer_events_processed_total") == 2 })
+        #expect(count("/cached") == 1, "the identical request was not sent again")
+        #expect(await metric("fraiseql_observer_cache_hits_total") == 1)
+        #expect(await metric("fraiseql_observer_cache_misses_total") == 1)
+        #expect(worker.stop() == 0)
+        await receiver.stop()
+        await fixture.cleanUp()
+    }
+
     @Test("the lag gauge shows the age of the oldest event fetched, and 0 once nothing is waiting")
     func lagGauge() async throws {
         let receiver = try await Receiver()

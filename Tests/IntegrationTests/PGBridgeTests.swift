@@ -502,6 +502,7 @@ struct PGBridgeTests {
             _ = try ChangeLogSchema.statements(for: [
                 Runtime.BridgeConfiguration.Table(table: "public.x", entity: "a.b")
             ])
+            Issue.record("an entity with a dot was accepted")
         } catch {
             #expect("\(error)".contains("cannot be a NATS subject token"))
         }
