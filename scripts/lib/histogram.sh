@@ -1,12 +1,20 @@
 # shellcheck shell=bash
-# histogram_p99 METRICS_URL NAME: the upper bound, in ms, of the smallest bucket of the Prometheus
-# histogram NAME (seconds) that holds 99% of its observations; "-" when it has none.
-histogram_p99() {
-    curl -fs "$1" | awk -F'[{}" ]+' -v name="$2" '
-        $1 == name "_bucket" { le[n] = $3; c[n++] = $NF }
-        $1 == name "_count" { total = $NF }
+# histogram_quantile METRICS_URL NAME Q: the upper bound, in ms, of the smallest bucket of the
+# Prometheus histogram NAME (seconds, all its label sets added up) that holds the share Q (0.5,
+# 0.99) of its observations; "-" when it has none.
+histogram_quantile() {
+    curl -fs "$1" | awk -v name="$2" -v q="$3" '
+        index($0, name "_bucket{") == 1 && match($0, /le="[^"]+"/) {
+            le = substr($0, RSTART + 4, RLENGTH - 5)
+            if (!(le in count)) order[n++] = le
+            count[le] += $NF
+        }
+        index($0, name "_count") == 1 { total += $NF }
         END {
             if (total == 0) { print "-"; exit }
-            for (i = 0; i < n; i++) if (c[i] >= 0.99 * total) { print le[i] * 1000; exit }
+            for (i = 0; i < n; i++) if (count[order[i]] >= q * total) { print order[i] * 1000; exit }
         }'
 }
+
+# histogram_p99 METRICS_URL NAME: histogram_quantile at 0.99.
+histogram_p99() { histogram_quantile "$1" "$2" 0.99; }
