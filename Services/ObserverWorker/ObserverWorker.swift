@@ -82,7 +82,8 @@ public enum ObserverWorker {
         }
         let transport = PostgresObserverTransport(
             pipeline: pipeline, configuration: connection, batchSize: min(configuration.observer.maxInFlight, 1000),
-            pollInterval: configuration.bridge.pollInterval, logger: context.logger)
+            pollInterval: configuration.bridge.pollInterval, source: configuration.bridge.transportName,
+            logger: context.logger)
         return ServiceSet(services: [transport], readiness: [transport.readiness])
     }
 

@@ -52,14 +52,17 @@ final class PostgresObserverTransport: Service, Sendable {
     let configuration: PostgresConnection.Configuration
     let batchSize: Int
     let pollInterval: Duration
+    /// The events' `source`: `bridge.transport_name`, as pg-bridge would publish them.
+    let source: String
     let logger: Logger
     private let ready = Atomic(false)
     private let stopping = Atomic(false)
 
     init(
         pipeline: ObserverPipeline, configuration: PostgresConnection.Configuration, batchSize: Int,
-        pollInterval: Duration, logger: Logger
+        pollInterval: Duration, source: String, logger: Logger
     ) {
+        self.source = source
         self.pipeline = pipeline
         self.configuration = configuration
         self.batchSize = batchSize
@@ -142,7 +145,7 @@ final class PostgresObserverTransport: Service, Sendable {
                 guard case .array(let columns) = item, columns.count == 11, case .int(let id) = columns[0],
                     case .int(let attempts) = columns[10]
                 else { continue }
-                let payload = Self.eventJSON(columns)
+                let payload = Self.eventJSON(columns, source: source)
                 prepared.append(
                     (
                         id, attempts,
@@ -190,7 +193,7 @@ final class PostgresObserverTransport: Service, Sendable {
     }
 
     /// The wire JSON of the event in one claimed row (the bridge would have published the same).
-    static func eventJSON(_ columns: [JSONValue]) -> [UInt8] {
+    static func eventJSON(_ columns: [JSONValue], source: String) -> [UInt8] {
         guard case .int(let id) = columns[0], let eventID = columns[1].stringValue.flatMap(UUID.init(text:)),
             let entityType = columns[2].stringValue, let entityID = columns[3].stringValue,
             let operation = columns[4].stringValue.flatMap(Contracts.Operation.init(rawValue:)),
@@ -200,7 +203,7 @@ final class PostgresObserverTransport: Service, Sendable {
             FieldChange(old: value[path: "old"] ?? .null, new: value[path: "new"] ?? .null)
         }
         let event = EntityEvent(
-            id: eventID, cursor: id, source: "postgres", entityType: entityType, entityId: entityID,
+            id: eventID, cursor: id, source: source, entityType: entityType, entityId: entityID,
             operation: operation, before: columns[5].objectValue, after: columns[6].objectValue, changes: changes,
             tenantId: columns[8].stringValue, occurredAt: Timestamp(microsecondsSinceEpoch: micros))
         return FastJSON.encode(event)

@@ -85,14 +85,14 @@ func literal(_ text: String) -> String {
 
 func withBridge<T>(
     database: TestDatabase, jetStream: JetStream, prefix: String, transport: String = "pg-test",
-    retention: Duration? = nil, _ body: () async throws -> T
+    retention: Duration? = nil, pollInterval: Duration = .milliseconds(200), _ body: () async throws -> T
 ) async throws -> T {
     let bridge = BridgeService(
         source: PostgresChangeSource(configuration: database.configuration, transportName: transport),
         jetStream: jetStream,
         configuration: BridgeEngine.BridgeConfiguration(
             transportName: transport, subjectNamer: try SubjectNamer(prefix: prefix), batchSize: 200,
-            pollInterval: .milliseconds(200), publishTimeout: .seconds(3), retention: retention),
+            pollInterval: pollInterval, publishTimeout: .seconds(3), retention: retention),
         logger: Logger(label: "tests.bridge"))
     let task = Task { try await bridge.run() }
     defer { task.cancel() }
@@ -489,6 +489,19 @@ struct PGBridgeTests {
             #expect(sequences == (0..<rows).map { .int(Int64($0)) }, "lost, duplicated or reordered events")
         }
         server.stop()
+    }
+
+    @Test("LISTEN/NOTIFY wakes the bridge: a row is published at once with a 60 s poll interval")
+    func notifyWakesTheBridge() async throws {
+        let (database, jetStream, stream, prefix) = try await setUp()
+        try await withBridge(database: database, jetStream: jetStream, prefix: prefix, pollInterval: .seconds(60)) {
+            try await Task.sleep(for: .seconds(1))  // the bridge leads, finds nothing, and waits
+            try await database.execute("INSERT INTO orders (status, total) VALUES ('new', 5)")
+            // Within 5 s: the next poll is 60 s away.
+            let messages = try await readStream(jetStream, subject: "\(prefix).>", expected: 1, timeout: .seconds(5))
+            #expect(messages.count == 1, "woken by NOTIFY")
+        }
+        try await jetStream.deleteStream(stream)
     }
 
     @Test("an entity name that cannot be a subject token is rejected by install")
