@@ -102,7 +102,7 @@ declare -a noop_a50=() noop_a99=() webhook_a50=() webhook_a99=()
 for round in $(seq "$RUNS"); do
     read -r rate p99 cpu_on a50 a99 <<<"$(worker_case log true)"; noop+=("$rate"); noop_p99+=("$p99"); cpu_ons+=("$cpu_on")
     noop_a50+=("$a50"); noop_a99+=("$a99")
-    read -r rate _ cpu_off <<<"$(worker_case log false)"; noop_off+=("$rate")
+    read -r rate _ cpu_off _ <<<"$(worker_case log false)"; noop_off+=("$rate")
     read -r rate p99 _ a50 a99 <<<"$(worker_case webhook true)"; webhook+=("$rate"); webhook_p99+=("$p99")
     webhook_a50+=("$a50"); webhook_a99+=("$a99")
     s=$(fill); ceiling+=("$(bench/bin/nats_raw_pull "$NATS_URL" "$s" "${s,,}.>" raw "$COUNT" 256 2>/dev/null)"); drop "$s"
