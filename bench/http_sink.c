@@ -29,6 +29,7 @@
 struct connection {
     int fd;
     size_t used;      // bytes of the current request(s) in buf
+    size_t body_left; // body bytes still to skip of a request too large for buf (answered already)
     char buf[BUFFER];
 };
 
@@ -74,15 +75,30 @@ static long serve(struct connection *c) {
     long answered = 0;
     size_t start = 0;
     for (;;) {
+        if (c->body_left > 0) {
+            size_t skip = c->used - start < c->body_left ? c->used - start : c->body_left;
+            start += skip;
+            c->body_left -= skip;
+            if (c->body_left > 0) break;
+        }
         char *head = c->buf + start;
         size_t available = c->used - start;
         char *end = available >= 4 ? memmem(head, available, "\r\n\r\n", 4) : NULL;
         if (!end) break;
         size_t head_len = (size_t)(end - head) + 4;
         size_t body_len = content_length(head, head_len);
-        if (head_len + body_len > available) break;  // the rest of the body is still to come
-        record(head + head_len, body_len);
-        start += head_len + body_len;
+        if (body_len > BUFFER - head_len) {
+            // Too large to hold: answered (no receipt) and its body skipped as it comes.
+            record("", 0);
+            size_t here = available - head_len < body_len ? available - head_len : body_len;
+            start += head_len + here;
+            c->body_left = body_len - here;
+        } else if (head_len + body_len > available) {
+            break;  // the rest of the body is still to come
+        } else {
+            record(head + head_len, body_len);
+            start += head_len + body_len;
+        }
         if (write(c->fd, reply, sizeof reply - 1) != (ssize_t)(sizeof reply - 1)) return -1;
         answered++;
     }
@@ -137,7 +153,7 @@ int main(int argc, char **argv) {
             while ((n = read(c->fd, c->buf + c->used, BUFFER - c->used)) > 0) {
                 c->used += (size_t)n;
                 long answered = serve(c);
-                if (answered < 0 || c->used == BUFFER) { // write error, or a request larger than the buffer
+                if (answered < 0 || c->used == BUFFER) { // write error, or a request head larger than the buffer
                     closed = 1;
                     break;
                 }

@@ -119,11 +119,13 @@ public enum ObserverWorker {
         }
         var pipeline = ObserverPipeline(
             observers: observers, marks: marks, breakers: breakers, backoff: configuration.observer.backoff,
-            // NATS: waits of up to half ack_wait, each after an in-progress ack; the PostgreSQL
-            // transport holds its claimed rows' locks meanwhile.
+            // NATS: waits of up to a third of ack_wait, with an in-progress ack before and after
+            // each. Not for the PostgreSQL transport: its marks live in the database it claims
+            // from (when they cannot be written, the claim cannot commit either), and a held
+            // event would keep its whole batch's transaction open.
             hold: configuration.observer.transport == "postgres"
-                ? (total: .seconds(10), step: .seconds(10))
-                : (total: .seconds(30), step: configuration.observer.ackWait / 2),
+                ? (total: .zero, step: .zero)
+                : (total: .seconds(30), step: configuration.observer.ackWait / 3),
             metrics: metrics, logger: logger)
         pipeline.close = { await search?.close() }
         return pipeline
@@ -200,7 +202,7 @@ final class NATSObserverConsumer: Service, Sendable {
             ConsumerConfiguration(
                 durableName: observer.consumer, filterSubject: "\(configuration.nats.subjectPrefix).>",
                 ackWait: observer.ackWait,
-                // The worker counts deliveries itself and dead-letters at max_deliver: the server never drops one.
+                // The worker counts deliveries and dead-letters at each observer's max_attempts: the server never drops one.
                 maxDeliver: -1, maxAckPending: max(1000, observer.maxInFlight * 4)))
         return try await jetStream.pullSubscribe(stream: stream, consumer: observer.consumer)
     }

@@ -207,6 +207,13 @@ struct ObserverPipeline: Sendable {
         var error: DeliveryError
     }
 
+    /// An event kept in-process because done marks could not be written (see `finish`).
+    struct Hold: Sendable {
+        var since: ContinuousClock.Instant
+        var rounds: Int
+        var unwritten: [String]
+    }
+
     /// How one action went: failed, or done (and whether its done mark was recorded).
     enum ActionResult: Sendable {
         case failed(Failure)
@@ -266,11 +273,9 @@ struct ObserverPipeline: Sendable {
     }
 
     /// - Parameters:
-    ///   - held: how long this event has been kept in-process so far (see below);
-    ///   - unwritten: actions done while it was kept whose done marks are still unwritten.
-    func finish(
-        _ message: PreparedMessage, state: MarkState?, held: Duration = .zero, unwritten: [String] = []
-    ) async -> Outcome {
+    ///   - hold: while the event is kept in-process (see below): when that began, the rounds so
+    ///     far, and the actions done meanwhile whose done marks are still unwritten.
+    func finish(_ message: PreparedMessage, state: MarkState?, hold kept: Hold? = nil) async -> Outcome {
         let event: EntityEvent
         let actions: [any ObserverAction]
         switch message.work {
@@ -324,7 +329,13 @@ struct ObserverPipeline: Sendable {
             return .ack
         }
         metrics.failed.increment()
-        if Task.isCancelled { return .nak(delay: nil) }  // shutdown cut it short: redeliver at once
+        // Done marks still unwritten from earlier rounds of a hold, and this round's.
+        var unwritten = (kept?.unwritten ?? []) + unmarked
+        if Task.isCancelled {
+            // Shutdown cut it short: one last try at the marks, then redeliver at once.
+            if !unwritten.isEmpty { await marks.mark(eventID: event.id, done: unwritten, processed: false) }
+            return .nak(delay: nil)
+        }
         let logger = logger.for(event)
         // Each failure is settled by its observer's policy: retried while the event has had fewer
         // than `max_attempts` deliveries and the error is retryable; otherwise dead-lettered (the
@@ -344,6 +355,12 @@ struct ObserverPipeline: Sendable {
             }
         }
         let summary = failures.map { "\($0.action.key): \($0.error.message)" }.joined(separator: "; ")
+        // The given-up actions' marks and any unwritten ones, in one round trip; what the store
+        // does not take stays unwritten (the hold below keeps trying).
+        let toMark = unwritten + givenUp.map(\.action.key)
+        if !toMark.isEmpty {
+            unwritten = await marks.mark(eventID: event.id, done: toMark, processed: false) ? [] : toMark
+        }
         if !givenUp.isEmpty {
             for failure in givenUp {
                 actionMetrics[failure.action.key]?.givenUp.increment()
@@ -354,7 +371,6 @@ struct ObserverPipeline: Sendable {
                         "deliveries": "\(message.deliveries)",
                     ])
             }
-            await marks.mark(eventID: event.id, done: givenUp.map(\.action.key), processed: false)
         }
         if let first = deadLettered.first {
             let permanent = first.error.isPermanent
@@ -371,33 +387,39 @@ struct ObserverPipeline: Sendable {
             await marks.mark(eventID: event.id, done: [], processed: true)
             return .ack
         }
-        // The longest of the failing observers' backoff delays, or a longer `Retry-After`.
+        // The longest of the failing observers' backoff delays, or a longer `Retry-After`. Rounds
+        // of a hold count as attempts for the backoff, not as deliveries for `max_attempts`.
+        let round = kept?.rounds ?? 0
         var delay = Duration.zero
         for (failure, policy) in retrying {
-            delay = max(delay, policy.backoff.delay(afterFailure: message.deliveries))
+            delay = max(delay, policy.backoff.delay(afterFailure: message.deliveries + round))
             if let retryAfter = failure.error.retryAfter { delay = max(delay, retryAfter) }
         }
-        var unwritten = unwritten
-        if !unwritten.isEmpty, await marks.mark(eventID: event.id, done: unwritten, processed: false) {
-            unwritten = []
-        }
-        unwritten += unmarked
-        if !unwritten.isEmpty, delay <= hold.step, held + delay <= hold.total {
+        let since = kept?.since ?? ContinuousClock.now
+        // Waits longer than a step are cut to it (the keep-alive must come within ack_wait),
+        // unless a server asked for a longer pause (`Retry-After`): then the event is NAKed.
+        let wait = min(max(delay, .milliseconds(100)), hold.step)
+        let pauseAsked = retrying.contains { ($0.0.error.retryAfter ?? .zero) > hold.step }
+        if !unwritten.isEmpty, !pauseAsked, hold.step > .zero, ContinuousClock.now - since + wait <= hold.total {
             // Some actions succeeded but the store (Redis) could not mark them done: a redelivery
             // would repeat them, since its dedup check fails open too. The event stays here (with
             // its slot: back-pressure while the store is down) and only the failed actions are
-            // tried again after the delay, as a local redelivery.
+            // tried again after the delay, as a local redelivery. The transport's keep-alive
+            // (NATS: an in-progress ack, which restarts ack_wait) goes before and after the wait.
             logger.info(
                 "action failed and done marks could not be written; retrying in-process",
-                metadata: ["error": "\(summary)", "deliveries": "\(message.deliveries)", "retry.in": "\(delay)"])
+                metadata: ["error": "\(summary)", "deliveries": "\(message.deliveries)", "retry.in": "\(wait)"])
             message.keepAlive?()
-            try? await Task.sleep(for: delay)
-            if Task.isCancelled { return .nak(delay: nil) }
-            var next = message
-            next.deliveries += 1
+            try? await Task.sleep(for: wait)
+            if Task.isCancelled {
+                await marks.mark(eventID: event.id, done: unwritten, processed: false)
+                return .nak(delay: nil)
+            }
+            message.keepAlive?()
             let done = state.done.union(pending.map(\.key)).subtracting(retrying.map(\.0.action.key))
             return await finish(
-                next, state: MarkState(processed: false, done: done), held: held + delay, unwritten: unwritten)
+                message, state: MarkState(processed: false, done: done),
+                hold: Hold(since: since, rounds: round + 1, unwritten: unwritten))
         }
         logger.info(
             "action failed, will retry",
