@@ -94,6 +94,9 @@ struct ObserverMetrics: Sendable {
             label: "fraiseql_observer_actions_failed_total", dimensions: [("kind", kind), ("class", failure)],
             factory: factory)
     }
+    func givenUp(_ kind: String) -> Counter {
+        Counter(label: "fraiseql_observer_actions_given_up_total", dimensions: [("kind", kind)], factory: factory)
+    }
     func duration(_ kind: String) -> Timer {
         Timer(
             label: "fraiseql_observer_action_duration_seconds", dimensions: [("kind", kind)],
@@ -122,8 +125,7 @@ struct ActionMetrics: Sendable {
         retryable = metrics.actionFailed(kind, "retryable")
         permanent = metrics.actionFailed(kind, "permanent")
         circuitOpen = metrics.actionFailed(kind, "circuit_open")
-        givenUp = Counter(
-            label: "fraiseql_observer_actions_given_up_total", dimensions: [("kind", kind)], factory: metrics.factory)
+        givenUp = metrics.givenUp(kind)
         duration = metrics.duration(kind)
     }
 }
@@ -137,7 +139,7 @@ struct PreparedMessage: Sendable {
     }
     let payload: [UInt8]
     let origin: String
-    var deliveries: Int
+    let deliveries: Int
     /// Tells the transport the message is still being worked on (NATS: an in-progress ack, which
     /// restarts its ack_wait), while the pipeline keeps it for an in-process retry.
     var keepAlive: (@Sendable () -> Void)? = nil

@@ -431,11 +431,7 @@ struct ObserverWorkerTests {
                 """)
         let (worker, port) = try fixture.worker()
         try await worker.start(waitForPort: port)
-        func metric(_ name: String) async -> Double? {
-            let text = await httpGet("http://127.0.0.1:\(port)/metrics")?.1 ?? ""
-            let line = text.split(separator: "\n").first { $0.hasPrefix(name + " ") }
-            return line.flatMap { Double($0.split(separator: " ").last ?? "") }
-        }
+        func metric(_ name: String) async -> Double? { await metricValue(port: port, name) }
         func count(_ path: String) -> Int { receiver.requests.filter { $0.path == path }.count }
         let first = order(1)
         try await fixture.publish(first)
@@ -473,11 +469,7 @@ struct ObserverWorkerTests {
                 """)
         let (worker, port) = try fixture.worker()
         try await worker.start(waitForPort: port)
-        func lag() async -> Double? {
-            let text = await httpGet("http://127.0.0.1:\(port)/metrics")?.1 ?? ""
-            let line = text.split(separator: "\n").first { $0.hasPrefix("fraiseql_observer_lag_seconds ") }
-            return line.flatMap { Double($0.split(separator: " ").last ?? "") }
-        }
+        func lag() async -> Double? { await metricValue(port: port, "fraiseql_observer_lag_seconds") }
         var event = order(1)
         event.occurredAt = Timestamp(microsecondsSinceEpoch: Timestamp.now().microsecondsSinceEpoch - 3_600_000_000)
         try await fixture.publish(event)

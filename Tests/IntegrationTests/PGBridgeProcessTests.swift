@@ -212,8 +212,8 @@ struct SeededRandom: RandomNumberGenerator {
 
 @Suite("install command")
 struct InstallCommandTests {
-    @Test("install --print shows the DDL and applies nothing")
-    func installPrint() async throws {
+    /// A database with an `orders` table, and a config file that captures it.
+    func ordersDatabase() async throws -> (TestDatabase, String) {
         let database = try await TestDatabase.create()
         try await database.execute("CREATE TABLE orders (id serial PRIMARY KEY, status text)")
         let path = try Stack.temporaryDirectory().appendingPathComponent("fraiseql.toml").path
@@ -224,6 +224,12 @@ struct InstallCommandTests {
         table = "public.orders"
         entity = "order"
         """.write(toFile: path, atomically: true, encoding: .utf8)
+        return (database, path)
+    }
+
+    @Test("install --print shows the DDL and applies nothing")
+    func installPrint() async throws {
+        let (database, path) = try await ordersDatabase()
         let (status, output) = try Binaries.output("pg-bridge", ["install", "--print", "--config", path])
         #expect(status == 0)
         #expect(output.contains("CREATE TABLE IF NOT EXISTS fraiseql_observer.change_log ("))
@@ -237,16 +243,7 @@ struct InstallCommandTests {
 
     @Test("pg-bridge install applies the DDL (twice, safely); --print shows it; the CLI does the same")
     func install() async throws {
-        let database = try await TestDatabase.create()
-        try await database.execute("CREATE TABLE orders (id serial PRIMARY KEY, status text)")
-        let path = try Stack.temporaryDirectory().appendingPathComponent("fraiseql.toml").path
-        try """
-        [postgres]
-        url = "\(database.url)"
-        [[bridge.tables]]
-        table = "public.orders"
-        entity = "order"
-        """.write(toFile: path, atomically: true, encoding: .utf8)
+        let (database, path) = try await ordersDatabase()
         for _ in 0..<2 {
             let (status, errors) = try Binaries.run("pg-bridge", ["install", "--config", path])
             #expect(status == 0, "\(errors)")

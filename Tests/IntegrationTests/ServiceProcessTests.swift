@@ -69,6 +69,13 @@ func httpGet(_ url: String) async -> (Int, String)? {
     return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
 }
 
+/// The value of the unlabelled metric `name` on a service's /metrics (nil when absent).
+func metricValue(port: Int, _ name: String) async -> Double? {
+    let text = await httpGet("http://127.0.0.1:\(port)/metrics")?.1 ?? ""
+    let line = text.split(separator: "\n").first { $0.hasPrefix(name + " ") }
+    return line.flatMap { Double($0.split(separator: " ").last ?? "") }
+}
+
 @Suite("Service processes")
 struct ServiceProcessTests {
     func writeConfig(_ text: String) throws -> String {
