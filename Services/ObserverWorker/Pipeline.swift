@@ -172,7 +172,7 @@ struct ObserverPipeline: Sendable {
     /// How long in all an event whose succeeded actions could not be marked done (the mark store
     /// is down) is kept and retried in-process instead of being redelivered, which would repeat
     /// them (see `finish`), and the longest single wait (below the transport's redelivery
-    /// timeout, which the message's `keepAlive` restarts before each wait).
+    /// timeout, which the message's `keepAlive` restarts before and after each wait).
     let hold: (total: Duration, step: Duration)
     /// Whether a condition or an action reads `before`, `after` or `changes`; when none does,
     /// events are decoded without building them (they are still checked).
@@ -363,16 +363,14 @@ struct ObserverPipeline: Sendable {
         if !toMark.isEmpty {
             unwritten = await marks.mark(eventID: event.id, done: toMark, processed: false) ? [] : toMark
         }
-        if !givenUp.isEmpty {
-            for failure in givenUp {
-                actionMetrics[failure.action.key]?.givenUp.increment()
-                logger.error(
-                    "action failed, given up (on_failure = log)",
-                    metadata: [
-                        "action": "\(failure.action.key)", "error": "\(failure.error.message)",
-                        "deliveries": "\(message.deliveries)",
-                    ])
-            }
+        for failure in givenUp {
+            actionMetrics[failure.action.key]?.givenUp.increment()
+            logger.error(
+                "action failed, given up (on_failure = log)",
+                metadata: [
+                    "action": "\(failure.action.key)", "error": "\(failure.error.message)",
+                    "deliveries": "\(message.deliveries)",
+                ])
         }
         if let first = deadLettered.first {
             let permanent = first.error.isPermanent
