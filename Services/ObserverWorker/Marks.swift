@@ -11,18 +11,33 @@ import Redis
 protocol MarkStore: Sendable {
     /// For each event: whether it was processed, and which of its actions are done. One round trip.
     func check(_ events: [(id: UUID, actionKeys: [String])]) async -> [MarkState]
-    /// Records done actions and, when `processed`, the whole event. One round trip. False when
-    /// the store could not record them.
+    /// Records, for each write, its done actions and, when `processed`, the whole event. One round
+    /// trip. False when the store could not record them.
     @discardableResult
-    func mark(eventID: UUID, done actionKeys: [String], processed: Bool) async -> Bool
+    func mark(_ writes: [MarkWrite]) async -> Bool
     func cached(_ key: String) async -> Bool
     func cache(_ key: String, ttl: Duration) async
     func deadLetter(_ letter: DeadLetter) async -> Bool
 }
 
+extension MarkStore {
+    /// Records one event's done actions and, when `processed`, the whole event.
+    @discardableResult
+    func mark(eventID: UUID, done actionKeys: [String], processed: Bool) async -> Bool {
+        await mark([MarkWrite(eventID: eventID, done: actionKeys, processed: processed)])
+    }
+}
+
 struct MarkState: Sendable, Equatable {
     var processed = false
     var done: Set<String> = []
+}
+
+/// Marks to record for one event: its actions done, and whether the event is processed.
+struct MarkWrite: Sendable {
+    var eventID: UUID
+    var done: [String]
+    var processed: Bool
 }
 
 /// Redis keys under the prefix: `observer:processed:<event>` (TTL `dedup_window`),
@@ -76,15 +91,20 @@ struct RedisMarkStore: MarkStore {
     }
 
     @discardableResult
-    func mark(eventID: UUID, done actionKeys: [String], processed: Bool) async -> Bool {
-        var commands = actionKeys.map { key in
-            RedisCommand("SET", [.string(doneKey(eventID, key)), "1", "PX", .string(String(doneTTL.milliseconds))])
+    func mark(_ writes: [MarkWrite]) async -> Bool {
+        let doneTTL = RedisArgument.string(String(self.doneTTL.milliseconds))
+        let dedupWindow = RedisArgument.string(String(self.dedupWindow.milliseconds))
+        var commands: [RedisCommand] = []
+        commands.reserveCapacity(writes.count * 2)
+        for write in writes {
+            for key in write.done {
+                commands.append(RedisCommand("SET", [.string(doneKey(write.eventID, key)), "1", "PX", doneTTL]))
+            }
+            if write.processed {
+                commands.append(RedisCommand("SET", [.string(processedKey(write.eventID)), "1", "PX", dedupWindow]))
+            }
         }
-        if processed {
-            commands.append(
-                RedisCommand(
-                    "SET", [.string(processedKey(eventID)), "1", "PX", .string(String(dedupWindow.milliseconds))]))
-        }
+        guard !commands.isEmpty else { return true }
         do {
             _ = try await redis.pipeline(commands)
             return true

@@ -151,6 +151,7 @@ final class NATSObserverConsumer: Service, Sendable {
     /// The thread of the fetch loop and of the dedup checks' connection.
     let loop: MultiThreadedEventLoopGroup
     private let slots: WorkSlots
+    private let settler: Settler
     private let stopping = Atomic(false)
     private let subscribed = Atomic(false)
     /// In-flight event tasks by a serial number (for shutdown).
@@ -167,7 +168,9 @@ final class NATSObserverConsumer: Service, Sendable {
         self.metrics = metrics
         self.redis = redis
         self.logger = logger
-        slots = WorkSlots(configuration.observer.maxInFlight)
+        let slots = WorkSlots(configuration.observer.maxInFlight)
+        self.slots = slots
+        settler = Settler(marks: pipeline.marks, logger: logger) { slots.release($0) }
     }
 
     var readiness: ReadinessCheck {
@@ -285,19 +288,9 @@ final class NATSObserverConsumer: Service, Sendable {
             let token = inFlight.next
             // Events run on the cooperative pool, not on the fetch loop's thread.
             inFlight.tasks[token] = Task(executorPreference: globalConcurrentExecutor) {
-                let outcome = await self.pipeline.finish(prepared, state: state)
-                do {
-                    switch outcome {
-                    case .ack: try message.ack()
-                    case .nak(let delay): try message.nak(delay: delay)
-                    case .term: try message.term()
-                    }
-                } catch {
-                    // The server redelivers after ack_wait; done marks keep the actions from repeating.
-                    self.logger.warning("could not settle a message", metadata: ["error": "\(error)"])
-                }
+                let settlement = await self.pipeline.finish(prepared, state: state)
+                self.settler.submit(message, settlement)
                 self.inFlight.withLock { _ = $0.tasks.removeValue(forKey: token) }
-                self.slots.release(1)
             }
         }
     }
@@ -314,6 +307,9 @@ final class NATSObserverConsumer: Service, Sendable {
         }
         for task in remaining { task.cancel() }
         for task in remaining { await task.value }
+        // The settler writes the last marks and acks (or NAKs) the last messages.
+        let settling = ContinuousClock.now + .seconds(5)
+        while !settler.isIdle, ContinuousClock.now < settling { try? await Task.sleep(for: .milliseconds(5)) }
     }
 
     private func sampleGauges() async {
@@ -322,6 +318,69 @@ final class NATSObserverConsumer: Service, Sendable {
             metrics.inFlight.record(slots.inUse)
             if let size = try? await redis.xlen(stream) { metrics.deadLetterSize.record(size) }
             try? await Task.sleep(for: .seconds(5))
+        }
+    }
+}
+
+/// Writes the marks of finished messages and then acks, NAKs or terminates them, a batch at a
+/// time: what finishes while one round trip is under way goes in the next (group commit). Many
+/// events then cost one Redis pipeline and one run of acks, instead of a round trip, a task
+/// resumption and an ack each. A message's outcome is applied only after its marks were tried,
+/// as before; the marks of an event wait at most one round trip longer.
+final class Settler: Sendable {
+    private struct State {
+        var queue: [(message: JetStreamMessage, settlement: Settlement)] = []
+        var running = false
+    }
+    private let state = Mutex(State())
+    private let marks: any MarkStore
+    private let logger: Logger
+    /// Called with the number of messages settled (their work slots are free again).
+    private let settled: @Sendable (Int) -> Void
+
+    init(marks: any MarkStore, logger: Logger, settled: @escaping @Sendable (Int) -> Void) {
+        self.marks = marks
+        self.logger = logger
+        self.settled = settled
+    }
+
+    /// Nothing queued and no batch under way.
+    var isIdle: Bool { state.withLock { !$0.running && $0.queue.isEmpty } }
+
+    func submit(_ message: JetStreamMessage, _ settlement: Settlement) {
+        let start = state.withLock { state in
+            state.queue.append((message, settlement))
+            guard !state.running else { return false }
+            state.running = true
+            return true
+        }
+        if start { Task(executorPreference: globalConcurrentExecutor) { await self.run() } }
+    }
+
+    private func run() async {
+        while true {
+            let batch = state.withLock { state in
+                var batch: [(message: JetStreamMessage, settlement: Settlement)] = []
+                swap(&batch, &state.queue)
+                if batch.isEmpty { state.running = false }
+                return batch
+            }
+            guard !batch.isEmpty else { return }
+            let writes = batch.compactMap(\.settlement.marks)
+            if !writes.isEmpty { await marks.mark(writes) }
+            for (message, settlement) in batch {
+                do {
+                    switch settlement.outcome {
+                    case .ack: try message.ack()
+                    case .nak(let delay): try message.nak(delay: delay)
+                    case .term: try message.term()
+                    }
+                } catch {
+                    // The server redelivers after ack_wait; done marks keep the actions from repeating.
+                    logger.warning("could not settle a message", metadata: ["error": "\(error)"])
+                }
+            }
+            settled(batch.count)
         }
     }
 }

@@ -57,6 +57,19 @@ enum Outcome: Equatable, Sendable {
     case term
 }
 
+/// A finished message: its outcome, and the marks to write before the outcome is applied. These
+/// are left to the transport, which writes those of every message finished meanwhile in one round
+/// trip (the NATS transport's `Settler`).
+struct Settlement: Sendable {
+    var outcome: Outcome
+    var marks: MarkWrite? = nil
+
+    static let ack = Settlement(outcome: .ack)
+    static let term = Settlement(outcome: .term)
+    static func nak(delay: Duration?) -> Settlement { Settlement(outcome: .nak(delay: delay)) }
+    static func ack(marking marks: MarkWrite) -> Settlement { Settlement(outcome: .ack, marks: marks) }
+}
+
 /// Metrics of observer-worker (`fraiseql_observer_*`).
 struct ObserverMetrics: Sendable {
     let factory: any MetricsFactory
@@ -152,10 +165,11 @@ struct PreparedMessage: Sendable {
 }
 
 /// decode → dedup → match → run matched actions (circuit breaker, cache, each under its own
-/// timeout) → done marks → the outcome for the transport. Transport-neutral: the NATS consumer
-/// (and, later, the PostgreSQL transport) turn the outcome into ack / nak / term. Messages are
-/// prepared (decoded, matched) without I/O, checked against the marks in one round trip per
-/// fetched batch, then finished one task each.
+/// timeout) → done marks → the outcome for the transport. Transport-neutral: the NATS consumer and
+/// the PostgreSQL transport turn the outcome into ack / nak / term. Messages are prepared
+/// (decoded, matched) without I/O, checked against the marks in one round trip per fetched batch,
+/// then finished one task each; the final marks of the messages finished meanwhile are written in
+/// one round trip by the transport, before their outcomes are applied.
 struct ObserverPipeline: Sendable {
     let observers: [CompiledObserver]
     let marks: any MarkStore
@@ -222,13 +236,6 @@ struct ObserverPipeline: Sendable {
         case done(key: String, marked: Bool)
     }
 
-    /// One message end to end (prepare, check, finish).
-    func process(_ payload: [UInt8], origin: String, deliveries: Int) async -> Outcome {
-        let prepared = prepare(payload, origin: origin, deliveries: deliveries)
-        let state = await check([prepared])[0]
-        return await finish(prepared, state: state)
-    }
-
     /// Decodes and matches; no I/O.
     /// - Parameters:
     ///   - origin: the NATS subject (or transport name), for dead letters.
@@ -277,7 +284,7 @@ struct ObserverPipeline: Sendable {
     /// - Parameters:
     ///   - hold: while the event is kept in-process (see below): when that began, the rounds so
     ///     far, and the actions done meanwhile whose done marks are still unwritten.
-    func finish(_ message: PreparedMessage, state: MarkState?, hold kept: Hold? = nil) async -> Outcome {
+    func finish(_ message: PreparedMessage, state: MarkState?, hold kept: Hold? = nil) async -> Settlement {
         let event: EntityEvent
         let actions: [any ObserverAction]
         switch message.work {
@@ -309,9 +316,8 @@ struct ObserverPipeline: Sendable {
             if case .failed(let failure) = await run(pending[0], input, markDone: false) {
                 failures.append(failure)
             } else {
-                await marks.mark(eventID: event.id, done: [pending[0].key], processed: true)
                 metrics.processed.increment()
-                return .ack
+                return .ack(marking: MarkWrite(eventID: event.id, done: [pending[0].key], processed: true))
             }
         } else {
             let results = await withTaskGroup(of: ActionResult.self) { group in
@@ -326,9 +332,8 @@ struct ObserverPipeline: Sendable {
             }
         }
         if failures.isEmpty {
-            await marks.mark(eventID: event.id, done: [], processed: true)
             metrics.processed.increment()
-            return .ack
+            return .ack(marking: MarkWrite(eventID: event.id, done: [], processed: true))
         }
         metrics.failed.increment()
         // Done marks still unwritten from earlier rounds of a hold, and this round's.
@@ -384,8 +389,7 @@ struct ObserverPipeline: Sendable {
                 handler: first.action.key)
         }
         if retrying.isEmpty {
-            await marks.mark(eventID: event.id, done: [], processed: true)
-            return .ack
+            return .ack(marking: MarkWrite(eventID: event.id, done: [], processed: true))
         }
         // The longest of the failing observers' backoff delays, or a longer `Retry-After`. Rounds
         // of a hold count as attempts for the backoff, not as deliveries for `max_attempts`.
@@ -481,7 +485,7 @@ struct ObserverPipeline: Sendable {
 
     private func deadLetter(
         _ message: PreparedMessage, reason: DeadLetter.Reason, error: String, eventID: UUID?, handler: String?
-    ) async -> Outcome {
+    ) async -> Settlement {
         let now = Timestamp.now()
         let letter = DeadLetter(
             origin: message.origin, payload: String(decoding: message.payload, as: UTF8.self), reason: reason,

@@ -154,18 +154,24 @@ final class PostgresObserverTransport: Service, Sendable {
             }
             let states = await pipeline.check(prepared.map(\.message))
             let pipeline = self.pipeline
-            let outcomes = await withTaskGroup(of: (Int, Outcome).self) { group in
+            let settlements = await withTaskGroup(of: (Int, Settlement).self) { group in
                 for (index, item) in prepared.enumerated() {
-                    group.addTask { (index, await pipeline.finish(item.message, state: states[index])) }
+                    group.addTask {
+                        let settlement = await pipeline.finish(item.message, state: states[index])
+                        // Each event's marks as soon as it is done, not when the batch is: a
+                        // worker that dies meanwhile would repeat its actions.
+                        if let marks = settlement.marks { await pipeline.marks.mark([marks]) }
+                        return (index, settlement)
+                    }
                 }
-                var outcomes = [Outcome](repeating: .nak(delay: nil), count: prepared.count)
-                for await (index, outcome) in group { outcomes[index] = outcome }
-                return outcomes
+                var settlements = [Settlement](repeating: .nak(delay: nil), count: prepared.count)
+                for await (index, settlement) in group { settlements[index] = settlement }
+                return settlements
             }
             var settled: [Int64] = []
-            for (index, outcome) in outcomes.enumerated() {
+            for (index, settlement) in settlements.enumerated() {
                 let (id, attempts, _) = prepared[index]
-                switch outcome {
+                switch settlement.outcome {
                 case .ack, .term:
                     settled.append(id)
                 case .nak(let delay):
@@ -270,14 +276,23 @@ actor PostgresMarkStore: MarkStore {
     }
 
     @discardableResult
-    func mark(eventID: UUID, done actionKeys: [String], processed: Bool) async -> Bool {
-        guard !actionKeys.isEmpty else { return true }
+    func mark(_ writes: [MarkWrite]) async -> Bool {
+        // The done actions only: an event is processed once its change-log row leaves the pending table.
+        var events: [UUID] = []
+        var keys: [String] = []
+        for write in writes {
+            for key in write.done {
+                events.append(write.eventID)
+                keys.append(key)
+            }
+        }
+        guard !keys.isEmpty else { return true }
         do {
             let connection = try await open()
             try await connection.checkedQuery(
                 """
                 INSERT INTO fraiseql_observer.observer_done (event_id, action_key)
-                SELECT \(eventID), unnest(\(actionKeys)::text[]) ON CONFLICT DO NOTHING
+                SELECT * FROM unnest(\(events)::uuid[], \(keys)::text[]) ON CONFLICT DO NOTHING
                 """, logger: logger)
             return true
         } catch {
