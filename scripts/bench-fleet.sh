@@ -32,6 +32,10 @@ started=$(date +%s)
 fleet_case() {
     local rate=$1 workers=$2 name="fb$RANDOM$RANDOM" receiver_port config="$workdir/fleet.toml"
     receiver_port=$(free_port)
+    # fleet_case runs in a command substitution, a subshell: the script's cleanup cannot see the
+    # processes it starts, so it stops them itself when it exits, also when a step fails (set -e).
+    case_pids=()
+    trap 'for pid in "${case_pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true' EXIT
     psql "$POSTGRES_URL" -qc "CREATE DATABASE $name" >/dev/null
     psql "$PG_BASE/$name" -qc \
         "CREATE TABLE orders (id bigserial PRIMARY KEY, customer text, status text, total numeric)" >/dev/null
@@ -69,14 +73,14 @@ TOML
     "$BIN/pg-bridge" install --config "$config" >/dev/null
     bench/bin/http_sink "$receiver_port" "$workdir/receipts" >/dev/null &
     local sink=$!
-    pids+=("$sink")
+    case_pids+=("$sink")
     local services=(pg-bridge) service_pids=() ports=()
     for _ in $(seq 1 "$workers"); do services+=(observer-worker); done
     services+=(job-worker)
     for service in "${services[@]}"; do
         local port; port=$(free_port)
         FRAISEQL_METRICS_LISTEN="127.0.0.1:$port" "$BIN/$service" --config "$config" &
-        service_pids+=($!); pids+=($!); ports+=("$port")
+        service_pids+=($!); case_pids+=($!); ports+=("$port")
     done
     for port in "${ports[@]}"; do
         for _ in $(seq 1 200); do curl -fs "http://127.0.0.1:$port/health/ready" >/dev/null && break; sleep 0.05; done

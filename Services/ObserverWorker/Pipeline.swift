@@ -147,7 +147,8 @@ struct ActionMetrics: Sendable {
 struct PreparedMessage: Sendable {
     enum Work: Sendable {
         case undecodable(EventDecodingError)
-        case unmatched
+        /// No observer matched; `occurredAt` still counts for the lag gauge.
+        case unmatched(occurredAt: Timestamp)
         case actions(EntityEvent, [any ObserverAction])
     }
     let payload: [UInt8]
@@ -251,7 +252,7 @@ struct ObserverPipeline: Sendable {
         for observer in observers where observer.matches(event) { actions += observer.actions }
         return PreparedMessage(
             payload: payload, origin: origin, deliveries: deliveries,
-            work: actions.isEmpty ? .unmatched : .actions(event, actions))
+            work: actions.isEmpty ? .unmatched(occurredAt: event.occurredAt) : .actions(event, actions))
     }
 
     /// The marks of every prepared message that has actions, in one round trip (nil for the others).
@@ -274,8 +275,13 @@ struct ObserverPipeline: Sendable {
     private func recordLag(_ messages: [PreparedMessage]) {
         var oldest: Int64?
         for message in messages {
-            guard case .actions(let event, _) = message.work else { continue }
-            oldest = min(oldest ?? .max, event.occurredAt.microsecondsSinceEpoch)
+            let occurredAt: Timestamp
+            switch message.work {
+            case .actions(let event, _): occurredAt = event.occurredAt
+            case .unmatched(let at): occurredAt = at
+            case .undecodable: continue
+            }
+            oldest = min(oldest ?? .max, occurredAt.microsecondsSinceEpoch)
         }
         guard let oldest else { return }
         metrics.lag.record(Double(max(0, Timestamp.now().microsecondsSinceEpoch - oldest)) / 1_000_000)

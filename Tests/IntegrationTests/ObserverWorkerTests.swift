@@ -455,7 +455,7 @@ struct ObserverWorkerTests {
         await fixture.cleanUp()
     }
 
-    @Test("the lag gauge shows the age of the oldest event fetched, and 0 once nothing is waiting")
+    @Test("the lag gauge shows the age of the oldest event fetched, matched or not, and 0 once nothing is waiting")
     func lagGauge() async throws {
         let receiver = try await Receiver()
         let fixture = try await ObserverFixture.make(
@@ -478,6 +478,14 @@ struct ObserverWorkerTests {
         let before = await lag()
         #expect((before ?? 0) > 3_500, "an hour-old event: \(String(describing: before))")
         #expect(try await eventually(.seconds(5)) { await lag() == 0 }, "caught up")
+        // An event no observer matches counts too: a backlog of those is lag as well.
+        var unmatched = order(2)
+        unmatched.entityType = "customer"
+        unmatched.occurredAt = Timestamp(microsecondsSinceEpoch: Timestamp.now().microsecondsSinceEpoch - 7_200_000_000)
+        try await fixture.publish(unmatched)
+        #expect(try await eventually(.seconds(5)) { (await lag() ?? 0) > 7_000 }, "a two-hour-old unmatched event")
+        #expect(try await eventually(.seconds(5)) { await lag() == 0 }, "caught up again")
+        #expect(receiver.count == 1)
         #expect(worker.stop() == 0)
         await receiver.stop()
         await fixture.cleanUp()
