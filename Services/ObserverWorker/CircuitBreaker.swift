@@ -1,8 +1,12 @@
+import Logging
+import Redis
 import Synchronization
 
 /// One circuit breaker per endpoint: `closed` counts consecutive retryable failures; at the
 /// threshold it opens and fails calls fast for `reset`; then it lets one trial call through
-/// (`halfOpen`): success closes it, failure opens it again.
+/// (`halfOpen`): success closes it, failure opens it again. The breakers live in the process (no
+/// round trip per call); a circuit opened by this process's failures is reported to `onOpen`,
+/// and one opened by another worker is applied with `openShared` (see `CircuitSharing`).
 final class CircuitBreakers: Sendable {
     enum Phase: Equatable {
         case closed(failures: Int)
@@ -23,6 +27,8 @@ final class CircuitBreakers: Sendable {
     let reset: Duration
     private let phases = Mutex([String: Phase]())
     private let onChange: @Sendable (String, Phase) -> Void
+    /// Called when this process's own failures open a circuit (not when `openShared` does).
+    private let onOpen = Mutex<(@Sendable (String) -> Void)?>(nil)
 
     init(threshold: Int, reset: Duration, onChange: @escaping @Sendable (String, Phase) -> Void = { _, _ in }) {
         self.threshold = threshold
@@ -31,6 +37,29 @@ final class CircuitBreakers: Sendable {
     }
 
     func phase(_ endpoint: String) -> Phase { phases.withLock { $0[endpoint] ?? .closed(failures: 0) } }
+
+    /// Sets the handler of circuits opened by this process's own failures.
+    func whenOpened(_ handler: @escaping @Sendable (String) -> Void) { onOpen.withLock { $0 = handler } }
+
+    /// Another worker opened `endpoint`'s circuit, which stays open for `remaining`: a closed
+    /// circuit opens until then, an open one stays open at least that long; a half-open one is
+    /// left to its own trial call.
+    func openShared(_ endpoint: String, for remaining: Duration, now: ContinuousClock.Instant = .now) {
+        let until = now + remaining
+        let changed = phases.withLock { phases -> Phase? in
+            switch phases[endpoint] ?? .closed(failures: 0) {
+            case .closed:
+                phases[endpoint] = .open(until: until)
+                return .open(until: until)
+            case .open(let current):
+                if until > current { phases[endpoint] = .open(until: until) }
+                return nil
+            case .halfOpen:
+                return nil
+            }
+        }
+        if let changed { onChange(endpoint, changed) }
+    }
 
     /// Whether a call may go to `endpoint` now.
     func allow(_ endpoint: String, now: ContinuousClock.Instant = .now) -> Bool {
@@ -67,6 +96,70 @@ final class CircuitBreakers: Sendable {
             phases[endpoint] = next
             return next.gaugeValue != current.gaugeValue ? next : nil
         }
-        if let changed { onChange(endpoint, changed) }
+        if let changed {
+            onChange(endpoint, changed)
+            if case .open = changed, let onOpen = onOpen.withLock({ $0 }) { onOpen(endpoint) }
+        }
+    }
+}
+
+/// Shares the workers' circuits through Redis (`<prefix>observer:circuit:<endpoint>`, the opening
+/// worker's name, expiring after `circuit_reset`): a worker whose failures open a circuit writes
+/// the key; every worker reads the keys of its endpoints each second and opens its own circuit for
+/// the key's remaining time. So an endpoint that fails stops getting calls from the whole fleet
+/// within about a second, instead of after `circuit_failures` failures in each worker. Each worker
+/// still makes its own trial call when its circuit's time is up. Redis down: each worker keeps its
+/// own circuits (fail open, like dedup).
+struct CircuitSharing: Sendable {
+    let breakers: CircuitBreakers
+    let redis: RedisClient
+    let prefix: String
+    let endpoints: [String]
+    /// Written as the key's value, for operators: which worker opened it.
+    let worker: String
+    let logger: Logger
+    let onError: @Sendable () -> Void
+
+    func key(_ endpoint: String) -> String { "\(prefix)observer:circuit:\(endpoint)" }
+
+    /// Writes the key of a circuit this process opened.
+    func opened(_ endpoint: String) async {
+        do {
+            _ = try await redis.set(key(endpoint), to: .string(worker), expiry: breakers.reset)
+        } catch {
+            onError()
+            logger.debug("could not share an open circuit", metadata: ["endpoint": "\(endpoint)", "error": "\(error)"])
+        }
+    }
+
+    /// Reads every endpoint's key once (its opener and remaining time) and opens the circuits
+    /// other workers opened; this worker's own keys are skipped (its circuit is already open, or
+    /// its trial call has closed it again).
+    func poll() async {
+        guard !endpoints.isEmpty else { return }
+        let replies: [RESPValue]
+        do {
+            replies = try await redis.pipeline(
+                endpoints.flatMap {
+                    [RedisCommand("GET", [.string(key($0))]), RedisCommand("PTTL", [.string(key($0))])]
+                })
+        } catch {
+            onError()
+            return
+        }
+        for (index, endpoint) in endpoints.enumerated() {
+            guard let opener = replies[2 * index].string, opener != worker,
+                case .integer(let milliseconds) = replies[2 * index + 1], milliseconds > 0
+            else { continue }
+            if case .closed = breakers.phase(endpoint) {
+                logger.notice(
+                    "circuit opened by another worker",
+                    metadata: [
+                        "endpoint": "\(endpoint)", "opened.by": "\(opener)",
+                        "open.for": "\(Duration.milliseconds(milliseconds))",
+                    ])
+            }
+            breakers.openShared(endpoint, for: .milliseconds(milliseconds))
+        }
     }
 }

@@ -152,6 +152,7 @@ final class NATSObserverConsumer: Service, Sendable {
     let loop: MultiThreadedEventLoopGroup
     private let slots: WorkSlots
     private let settler: Settler
+    private let circuits: CircuitSharing
     private let stopping = Atomic(false)
     private let subscribed = Atomic(false)
     /// In-flight event tasks by a serial number (for shutdown).
@@ -171,6 +172,15 @@ final class NATSObserverConsumer: Service, Sendable {
         let slots = WorkSlots(configuration.observer.maxInFlight)
         self.slots = slots
         settler = Settler(marks: pipeline.marks, logger: logger) { slots.release($0) }
+        let endpoints = Set(pipeline.observers.flatMap { $0.actions.map(\.endpoint) })
+        let errors = metrics.redisErrors
+        let circuits = CircuitSharing(
+            breakers: pipeline.breakers, redis: redis, prefix: configuration.redis.keyPrefix,
+            endpoints: endpoints.sorted(),
+            worker: "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)", logger: logger,
+            onError: { errors.increment() })
+        self.circuits = circuits
+        pipeline.breakers.whenOpened { endpoint in Task { await circuits.opened(endpoint) } }
     }
 
     var readiness: ReadinessCheck {
@@ -183,13 +193,14 @@ final class NATSObserverConsumer: Service, Sendable {
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.sampleGauges() }
+                group.addTask { await self.shareCircuits() }
                 // The fetch loop runs on its own event loop, which is also the one of the dedup
                 // checks' Redis connection: the check's reply resumes the loop on that thread at
                 // once, instead of queueing behind the event tasks on the cooperative pool.
                 await withTaskExecutorPreference(EventLoopTaskExecutor(self.loop.next())) {
                     await self.consume()
                 }
-                group.cancelAll()  // ends the gauge sampler's sleep
+                group.cancelAll()  // ends the gauge sampler's and the circuit poller's sleeps
             }
         } onGracefulShutdown: {
             self.stopping.store(true, ordering: .releasing)
@@ -310,6 +321,14 @@ final class NATSObserverConsumer: Service, Sendable {
         // The settler writes the last marks and acks (or NAKs) the last messages.
         let settling = ContinuousClock.now + .seconds(5)
         while !settler.isIdle, ContinuousClock.now < settling { try? await Task.sleep(for: .milliseconds(5)) }
+    }
+
+    /// Applies the circuits other workers opened, once a second (see `CircuitSharing`).
+    private func shareCircuits() async {
+        while !isStopping {
+            await circuits.poll()
+            try? await Task.sleep(for: .seconds(1))
+        }
     }
 
     private func sampleGauges() async {

@@ -588,6 +588,77 @@ struct ObserverWorkerTests {
         await receiver.stop()
         await fixture.cleanUp()
     }
+
+    @Test(
+        "circuits are shared through Redis: one another worker opened holds this worker's calls until it expires; one this worker opens is written for the others"
+    )
+    func sharedCircuits() async throws {
+        let healthy = try await Receiver()
+        let broken = try await Receiver { _, _ in .init(status: 503, body: "down") }
+        let fixture = try await ObserverFixture.make(
+            observers: """
+                [[observers]]
+                name = "orders"
+                entity = "order"
+                [[observers.actions]]
+                kind = "webhook"
+                url = "\(healthy.url)/hook"
+                [[observers]]
+                name = "invoices"
+                entity = "invoice"
+                [[observers.actions]]
+                kind = "webhook"
+                url = "\(broken.url)/hook"
+                """,
+            observer: """
+                max_deliver = 50
+                backoff = { kind = "fixed", base = "200ms", cap = "200ms", jitter = 0 }
+                circuit_failures = 2
+                circuit_reset = "3s"
+                """)
+        let redis = try redisClient()
+        defer { redis.close() }
+        let (worker, port) = try fixture.worker()
+        try await worker.start(waitForPort: port)
+        func metrics() async -> String { await httpGet("http://127.0.0.1:\(port)/metrics")?.1 ?? "" }
+
+        // Another worker opened the healthy endpoint's circuit 2.5 s before it expires.
+        let sharedAt = Int64(Date().timeIntervalSince1970 * 1000)
+        _ = try await redis.execute(
+            "SET", [.string("\(fixture.keyPrefix)observer:circuit:\(healthy.url)"), "another-worker", "PX", "2500"])
+        #expect(
+            try await eventually(.seconds(3)) {
+                await metrics().contains(#"fraiseql_observer_circuit_state{endpoint="\#(healthy.url)"} 1"#)
+            }, "this worker opened its circuit from the shared key")
+        try await fixture.publish(order(1))
+        #expect(try await eventually(.seconds(10)) { healthy.count == 1 })
+        let waited = (healthy.requests.first?.receivedAt ?? 0) - sharedAt
+        #expect(waited >= 2_400, "the call waited for the shared circuit: \(waited) ms")
+        #expect(
+            await metrics().contains(#"fraiseql_observer_actions_failed_total{kind="webhook",class="circuit_open"}"#))
+
+        // This worker's own failures open the broken endpoint's circuit: the key is written for the others.
+        var invoice = order(2)
+        invoice.entityType = "invoice"
+        try await fixture.publish(invoice)
+        let key = "\(fixture.keyPrefix)observer:circuit:\(broken.url)"
+        var remaining: Int64 = 0
+        #expect(
+            try await eventually(.seconds(5)) {
+                if case .integer(let milliseconds) = try await redis.execute("PTTL", [.string(key)]) {
+                    remaining = milliseconds
+                }
+                return remaining > 0
+            }, "the circuit's key is in Redis")
+        #expect(remaining <= 3_000, "it expires after circuit_reset: \(remaining) ms")
+        let opener = try await redis.execute("GET", [.string(key)]).string ?? ""
+        #expect(opener.hasSuffix(":\(worker.processID)"), "the key names the worker that opened it: \(opener)")
+        #expect(broken.count == 2, "two failures opened it, then no call until it expires")
+        #expect(worker.stop() == 0)
+        await healthy.stop()
+        await broken.stop()
+        await fixture.cleanUp()
+    }
 }
 
 @Suite("observer-worker processes", .serialized)

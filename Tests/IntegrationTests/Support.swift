@@ -60,6 +60,8 @@ final class ServerProcess: @unchecked Sendable {
     /// Where stdout and stderr go (appended across restarts); /dev/null when nil.
     let logFile: URL?
     private var pid: pid_t = 0
+    /// The running process's id (0 before `start`).
+    var processID: pid_t { pid }
 
     init(executable: String, arguments: [String], environment: [String: String] = [:], logFile: URL? = nil) {
         self.executable = executable

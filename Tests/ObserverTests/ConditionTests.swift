@@ -1,5 +1,6 @@
 import Contracts
 import Foundation
+import Synchronization
 import Testing
 
 @testable import ObserverWorker
@@ -159,6 +160,31 @@ struct CircuitBreakerTests {
         #expect(breakers.allow("a", now: start + .seconds(22)))
         breakers.record("a", success: true, now: start + .seconds(22))
         #expect(breakers.phase("a") == .closed(failures: 0))
+    }
+
+    @Test(
+        "only this process's own failures report an opened circuit; another worker's opening is applied, never shortened"
+    )
+    func sharedOpenings() {
+        let opened = Mutex<[String]>([])
+        let breakers = CircuitBreakers(threshold: 2, reset: .seconds(10))
+        breakers.whenOpened { endpoint in opened.withLock { $0.append(endpoint) } }
+        let start = ContinuousClock.now
+        for _ in 0..<2 { breakers.record("a", success: false, now: start) }
+        #expect(opened.withLock { $0 } == ["a"], "opened by its own failures: reported once")
+
+        breakers.openShared("b", for: .seconds(5), now: start)
+        #expect(!breakers.allow("b", now: start + .seconds(4)), "open while the other worker's key lives")
+        #expect(breakers.allow("b", now: start + .seconds(5)), "then its own trial call")
+        #expect(opened.withLock { $0 } == ["a"], "an opening read from Redis is not written back")
+
+        breakers.openShared("a", for: .seconds(3), now: start)
+        #expect(!breakers.allow("a", now: start + .seconds(9)), "a shorter shared opening does not shorten it")
+        breakers.openShared("a", for: .seconds(15), now: start)
+        #expect(!breakers.allow("a", now: start + .seconds(14)), "a longer one extends it")
+        #expect(breakers.allow("a", now: start + .seconds(15)))
+        breakers.openShared("a", for: .seconds(30), now: start + .seconds(15))
+        #expect(breakers.phase("a") == .halfOpen(trialRunning: true), "a half-open circuit is left to its trial")
     }
 }
 
