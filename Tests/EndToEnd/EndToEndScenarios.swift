@@ -177,7 +177,9 @@ struct EndToEndScenarios {
         }
     }
 
-    @Test("a slow and failing webhook receiver: 30% 503, 3% hang past the timeout", .timeLimit(.minutes(5)))
+    @Test(
+        "a slow and failing webhook receiver: 30% 503, 3% hang past the timeout, 10% answer 200 after 300–700 ms",
+        .timeLimit(.minutes(5)))
     func failingReceiver() async throws {
         var options = Fleet.Options()
         options.webhookTimeout = "1s"
@@ -186,6 +188,8 @@ struct EndToEndScenarios {
             switch Int.random(in: 0..<100, using: &random) {
             case 0..<30: return Receiver.Reply(status: 503)
             case 30..<33: return Receiver.Reply(status: 503, delay: .milliseconds(1500))
+            // Slow but within the timeout: delivered once, never retried.
+            case 33..<43: return Receiver.Reply(delay: .milliseconds(300 + 100 * (index % 5)))
             default: return Receiver.Reply()
             }
         }
