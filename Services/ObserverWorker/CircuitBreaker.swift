@@ -26,6 +26,9 @@ final class CircuitBreakers: Sendable {
     let threshold: Int
     let reset: Duration
     private let phases = Mutex([String: Phase]())
+    /// Per endpoint, when a call last succeeded here (an answer that says nothing against the
+    /// endpoint's health, a 4xx included).
+    private let lastSuccess = Mutex([String: ContinuousClock.Instant]())
     private let onChange: @Sendable (String, Phase) -> Void
     /// Called when this process's own failures open a circuit (not when `openShared` does).
     private let onOpen = Mutex<(@Sendable (String) -> Void)?>(nil)
@@ -41,10 +44,20 @@ final class CircuitBreakers: Sendable {
     /// Sets the handler of circuits opened by this process's own failures.
     func whenOpened(_ handler: @escaping @Sendable (String) -> Void) { onOpen.withLock { $0 = handler } }
 
+    /// How long `endpoint`'s circuit stays open from `now`; nil when it is not open (closed,
+    /// half-open, or open with its time up).
+    func openRemaining(_ endpoint: String, now: ContinuousClock.Instant = .now) -> Duration? {
+        guard case .open(let until) = phase(endpoint), until > now else { return nil }
+        return until - now
+    }
+
     /// Another worker opened `endpoint`'s circuit, which stays open for `remaining`: a closed
     /// circuit opens until then, an open one stays open at least that long; a half-open one is
-    /// left to its own trial call.
+    /// left to its own trial call. Ignored when a call to the endpoint succeeded here within
+    /// `reset`: what fails for another worker (its network, its DNS, its own overload) may not
+    /// fail here, and one unhealthy worker must not keep the endpoint closed to the fleet.
     func openShared(_ endpoint: String, for remaining: Duration, now: ContinuousClock.Instant = .now) {
+        if let success = lastSuccess.withLock({ $0[endpoint] }), now - success < reset { return }
         let until = now + remaining
         let changed = phases.withLock { phases -> Phase? in
             switch phases[endpoint] ?? .closed(failures: 0) {
@@ -83,6 +96,7 @@ final class CircuitBreakers: Sendable {
     /// Records the outcome of an allowed call. Permanent failures (a 400) say nothing about the
     /// endpoint's health: record them as successes.
     func record(_ endpoint: String, success: Bool, now: ContinuousClock.Instant = .now) {
+        if success { lastSuccess.withLock { $0[endpoint] = now } }
         let changed = phases.withLock { phases -> Phase? in
             let current = phases[endpoint] ?? .closed(failures: 0)
             let next: Phase
@@ -115,7 +129,9 @@ struct CircuitSharing: Sendable {
     let redis: RedisClient
     let prefix: String
     let endpoints: [String]
-    /// Written as the key's value, for operators: which worker opened it.
+    /// Written as the key's value: which worker opened it (`host:pid:random`, unique even where
+    /// workers share a host name and a pid, as with host networking), for operators, and so that
+    /// a worker skips its own keys.
     let worker: String
     let logger: Logger
     let onError: @Sendable () -> Void
@@ -147,6 +163,7 @@ struct CircuitSharing: Sendable {
             onError()
             return
         }
+        if replies.contains(where: \.isError) { onError() }
         for (index, endpoint) in endpoints.enumerated() {
             guard let opener = replies[2 * index].string, opener != worker,
                 case .integer(let milliseconds) = replies[2 * index + 1], milliseconds > 0

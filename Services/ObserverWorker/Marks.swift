@@ -77,6 +77,7 @@ struct RedisMarkStore: MarkStore {
         }
         do {
             let replies = try await reader.pipeline(commands)
+            for case .error(let text) in replies { throw RedisError(code: .server, message: text) }
             return zip(events, replies).map { event, reply in
                 let values = reply.array ?? []
                 guard values.count == event.actionKeys.count + 1 else { return MarkState() }
@@ -106,7 +107,10 @@ struct RedisMarkStore: MarkStore {
         }
         guard !commands.isEmpty else { return true }
         do {
-            _ = try await redis.pipeline(commands)
+            // An error reply (READONLY after a failover, OOM under `noeviction`) is not a mark.
+            for case .error(let text) in try await redis.pipeline(commands) {
+                throw RedisError(code: .server, message: text)
+            }
             return true
         } catch {
             failed("mark", error)

@@ -177,7 +177,9 @@ final class NATSObserverConsumer: Service, Sendable {
         let circuits = CircuitSharing(
             breakers: pipeline.breakers, redis: redis, prefix: configuration.redis.keyPrefix,
             endpoints: endpoints.sorted(),
-            worker: "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)", logger: logger,
+            worker:
+                "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(String(UInt32.random(in: .min ... .max), radix: 16))",
+            logger: logger,
             onError: { errors.increment() })
         self.circuits = circuits
         pipeline.breakers.whenOpened { endpoint in Task { await circuits.opened(endpoint) } }
@@ -307,9 +309,11 @@ final class NATSObserverConsumer: Service, Sendable {
     }
 
     /// Shutdown: in-flight events get `shutdown_grace`, then they are cancelled (and NAKed).
+    /// (Cancelled, the service group's own shutdown limit is up: the loops stop waiting and the
+    /// server redelivers what is left after ack_wait, as after a crash.)
     private func drain() async {
         let deadline = ContinuousClock.now + configuration.observer.shutdownGrace
-        while ContinuousClock.now < deadline, !inFlight.withLock({ $0.tasks.isEmpty }) {
+        while ContinuousClock.now < deadline, !inFlight.withLock({ $0.tasks.isEmpty }), !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(20))
         }
         let remaining = inFlight.withLock { Array($0.tasks.values) }
@@ -318,9 +322,13 @@ final class NATSObserverConsumer: Service, Sendable {
         }
         for task in remaining { task.cancel() }
         for task in remaining { await task.value }
-        // The settler writes the last marks and acks (or NAKs) the last messages.
-        let settling = ContinuousClock.now + .seconds(5)
-        while !settler.isIdle, ContinuousClock.now < settling { try? await Task.sleep(for: .milliseconds(5)) }
+        // The settler writes the last marks and acks (or NAKs) the last messages: as long as a
+        // Redis connect and two command timeouts (the batch under way and one queued behind it).
+        let redis = configuration.redis
+        let settling = ContinuousClock.now + redis.connectTimeout + redis.commandTimeout * 2 + .seconds(1)
+        while !settler.isIdle, ContinuousClock.now < settling, !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
     }
 
     /// Applies the circuits other workers opened, once a second (see `CircuitSharing`).
@@ -345,7 +353,8 @@ final class NATSObserverConsumer: Service, Sendable {
 /// time: what finishes while one round trip is under way goes in the next (group commit). Many
 /// events then cost one Redis pipeline and one run of acks, instead of a round trip, a task
 /// resumption and an ack each. A message's outcome is applied only after its marks were tried,
-/// as before; the marks of an event wait at most one round trip longer.
+/// as before; the marks of an event wait for the round trip under way, if any (normally well
+/// under a millisecond; with Redis unresponsive, up to its command timeout).
 final class Settler: Sendable {
     private struct State {
         var queue: [(message: JetStreamMessage, settlement: Settlement)] = []

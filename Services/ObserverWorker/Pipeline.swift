@@ -442,8 +442,14 @@ struct ObserverPipeline: Sendable {
         let handles = actionMetrics[action.key] ?? ActionMetrics(kind: action.kind, metrics: metrics)
         guard breakers.allow(action.endpoint) else {
             handles.circuitOpen.increment()
+            // Not tried: come back when the circuit lets a trial call through, rather than spend
+            // deliveries (and `max_attempts`) on an open circuit.
             return .failed(
-                Failure(action: action, error: DeliveryError(.retryable, "circuit open for \(action.endpoint)")))
+                Failure(
+                    action: action,
+                    error: DeliveryError(
+                        .retryable, "circuit open for \(action.endpoint)",
+                        retryAfter: breakers.openRemaining(action.endpoint))))
         }
         func done() async -> ActionResult {
             guard markDone else { return .done(key: action.key, marked: true) }

@@ -41,6 +41,12 @@ public enum RESPValue: Sendable, Hashable {
     }
 
     public var isNull: Bool { self == .null }
+
+    /// An error reply (`-ERR …`, `-READONLY …`, `-OOM …`).
+    public var isError: Bool {
+        if case .error = self { return true }
+        return false
+    }
 }
 
 /// One argument of a command.

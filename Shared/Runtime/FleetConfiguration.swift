@@ -285,8 +285,10 @@ public struct ObserverConfiguration: Sendable {
     public var circuitFailures = 5
     /// `circuit_reset`: how long an open circuit stays open before one trial request. Default `30s`.
     public var circuitReset: Duration = .seconds(30)
-    /// `shutdown_grace`: on SIGTERM, in-flight events get this long, the rest are NAKed. Default `10s`.
+    /// `shutdown_grace`: on SIGTERM, in-flight events get this long, the rest are NAKed. Default
+    /// `10s`, at most `maxShutdownGrace`.
     public var shutdownGrace: Duration = .seconds(10)
+    public static let maxShutdownGrace: Duration = .seconds(15)
     /// `dlq_max_length`: approximate cap of the observer dead-letter stream. Default 100000.
     public var deadLetterMaxLength = 100_000
 
@@ -302,6 +304,12 @@ public struct ObserverConfiguration: Sendable {
         circuitFailures = try scope.int("circuit_failures", default: circuitFailures, range: 1...10_000)
         circuitReset = try scope.duration("circuit_reset", default: circuitReset)
         shutdownGrace = try scope.duration("shutdown_grace", default: shutdownGrace)
+        guard shutdownGrace <= Self.maxShutdownGrace else {
+            throw scope.error(
+                "shutdown_grace",
+                "at most 15s: the worker's whole shutdown (the grace, the last marks and acks) must end within the 25 s a service gets after SIGTERM"
+            )
+        }
         deadLetterMaxLength = try scope.int("dlq_max_length", default: deadLetterMaxLength, range: 100...100_000_000)
     }
 }

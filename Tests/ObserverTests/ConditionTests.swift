@@ -185,6 +185,13 @@ struct CircuitBreakerTests {
         #expect(breakers.allow("a", now: start + .seconds(15)))
         breakers.openShared("a", for: .seconds(30), now: start + .seconds(15))
         #expect(breakers.phase("a") == .halfOpen(trialRunning: true), "a half-open circuit is left to its trial")
+
+        breakers.record("c", success: true, now: start)
+        breakers.openShared("c", for: .seconds(5), now: start + .seconds(9))
+        #expect(breakers.allow("c", now: start + .seconds(9)), "a call succeeded here within reset: not applied")
+        breakers.openShared("c", for: .seconds(5), now: start + .seconds(10))
+        #expect(!breakers.allow("c", now: start + .seconds(11)), "no success within reset: applied")
+        #expect(breakers.openRemaining("c", now: start + .seconds(11)) == .seconds(4))
     }
 }
 
