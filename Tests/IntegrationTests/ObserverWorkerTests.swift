@@ -837,9 +837,9 @@ struct ObserverWorkerProcessTests {
     }
 
     @Test(
-        "Redis down: an event whose other action fails is retried in-process, so the action that succeeded is not repeated"
-    )
-    func redisDownHeldEvent() async throws {
+        "Redis down, or refusing writes (OOM under maxmemory): an event whose other action fails is retried in-process, so the action that succeeded is not repeated",
+        arguments: ["down", "refusing writes"])
+    func redisDownHeldEvent(redis condition: String) async throws {
         let flaky = Atomic(0)
         let receiver = try await Receiver { request, _ in
             guard request.path == "/flaky" else { return .init() }
@@ -861,9 +861,28 @@ struct ObserverWorkerProcessTests {
                 ack_wait = "2s"
                 backoff = { kind = "fixed", base = "300ms", cap = "300ms", jitter = 0 }
                 """)
-        let deadRedis = "redis://127.0.0.1:\(try Stack.freePort())"
+        let directory = try Stack.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var ownRedis: ServerProcess?
+        let redisURL: String
+        if condition == "down" {
+            redisURL = "redis://127.0.0.1:\(try Stack.freePort())"
+        } else {
+            // Reachable, reads answered, every write refused with an OOM error reply.
+            let redisPort = try Stack.freePort()
+            let server = ServerProcess.redisServer(port: redisPort, directory: directory)
+            try await server.start(waitForPort: redisPort)
+            ownRedis = server
+            redisURL = "redis://127.0.0.1:\(redisPort)"
+            let admin = try redisClient(redisURL)
+            defer { admin.close() }
+            _ = try await admin.execute("CONFIG", ["SET", "maxmemory-policy", "noeviction"])
+            _ = try await admin.execute("CONFIG", ["SET", "maxmemory", "1"])
+            let probe = try await admin.send(RedisCommand("SET", ["probe", "1"]))
+            #expect(probe.isError, "writes are refused: \(probe)")
+        }
         let (worker, port) = try fixture.worker(environment: [
-            "FRAISEQL_REDIS_URL": deadRedis, "FRAISEQL_REDIS_COMMAND_TIMEOUT": "200ms",
+            "FRAISEQL_REDIS_URL": redisURL, "FRAISEQL_REDIS_COMMAND_TIMEOUT": "200ms",
         ])
         try await worker.start(waitForPort: port)
         try await fixture.publish(order(1))
@@ -874,7 +893,9 @@ struct ObserverWorkerProcessTests {
         #expect(receiver.requests.filter { $0.path == "/flaky" }.count == 3)
         let info = try await fixture.jetStream.consumerInfo(stream: fixture.stream, consumer: "workers")
         #expect(info.ackPending == 0 && info.pending == 0 && info.redelivered == 0, "acked, never redelivered")
+        #expect(await metricValue(port: port, "fraiseql_observer_store_errors_total") ?? 0 > 0, "counted")
         #expect(worker.stop() == 0)
+        ownRedis?.stop()
         await receiver.stop()
         await fixture.cleanUp()
     }
