@@ -68,9 +68,12 @@ public struct JobWorkerSettings: Sendable {
             shutdownGrace: configuration.shutdownGrace, schedulerInterval: configuration.schedulerInterval)
     }
 
-    /// `<hostname>-<pid>`: unique per process, readable in `XINFO CONSUMERS`.
+    /// `<hostname>-<pid>-<random>`: readable in `XINFO CONSUMERS`, and unique per process even
+    /// where workers share a host name and a pid (host networking: containers on one node, each
+    /// pid 1), which would otherwise read and reclaim as one consumer.
     public static func defaultConsumerName() -> String {
-        "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
+        let random = String(UInt32.random(in: .min ... .max), radix: 16)
+        return "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)-\(random)"
     }
 }
 

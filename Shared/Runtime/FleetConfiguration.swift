@@ -420,7 +420,7 @@ public struct JobsConfiguration: Sendable {
     /// `timeout_ms` wins). Default `5m`.
     public var jobTimeout: Duration = .seconds(300)
     /// `shutdown_grace`: on SIGTERM, running jobs get this long to finish before they are put back
-    /// on their queue. Default `10s`.
+    /// on their queue. Default `10s`, at most 15 s.
     public var shutdownGrace: Duration = .seconds(10)
     /// `scheduler_interval`: how often due retries are moved back to their queue. Default `100ms`.
     public var schedulerInterval: Duration = .milliseconds(100)
@@ -428,7 +428,7 @@ public struct JobsConfiguration: Sendable {
     public var uniqueTTL: Duration = .seconds(86_400)
     /// `dlq_max_length`: approximate cap of each dead-letter stream. Default 100000.
     public var deadLetterMaxLength = 100_000
-    /// `consumer`: this worker's consumer name in the group. Default `<hostname>-<pid>`.
+    /// `consumer`: this worker's consumer name in the group. Default `<hostname>-<pid>-<random>`.
     public var consumer: String?
 
     init(_ scope: ConfigScope) throws(ConfigError) {
@@ -438,6 +438,12 @@ public struct JobsConfiguration: Sendable {
         }
         jobTimeout = try scope.duration("job_timeout", default: jobTimeout)
         shutdownGrace = try scope.duration("shutdown_grace", default: shutdownGrace)
+        guard shutdownGrace <= ObserverConfiguration.maxShutdownGrace else {
+            throw scope.error(
+                "shutdown_grace",
+                "at most 15s: the worker's whole shutdown (the grace, then putting unfinished jobs back) must end within the 25 s a service gets after SIGTERM"
+            )
+        }
         schedulerInterval = try scope.duration("scheduler_interval", default: schedulerInterval)
         uniqueTTL = try scope.duration("unique_ttl", default: uniqueTTL)
         deadLetterMaxLength = try scope.int("dlq_max_length", default: deadLetterMaxLength, range: 100...100_000_000)

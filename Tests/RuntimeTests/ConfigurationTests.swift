@@ -134,6 +134,7 @@ struct ConfigurationTests {
             ("[observer]\nmax_deliver = 0\n", "observer.max_deliver", 2, "out of range"),
             ("[observer]\ntransport = \"kafka\"\n", "observer.transport", 2, "not one of"),
             ("[observer]\nshutdown_grace = \"20s\"\n", "observer.shutdown_grace", 2, "at most 15s"),
+            ("[jobs]\nshutdown_grace = \"1m\"\n", "jobs.shutdown_grace", 2, "at most 15s"),
             ("[nats]\nurll = \"x\"\n", "nats.urll", 2, "unknown key"),
             ("[natz]\nurl = \"x\"\n", "natz.url", 2, "unknown key"),
             (
