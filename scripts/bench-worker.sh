@@ -100,9 +100,13 @@ RUNS=${BENCH_RUNS:-3}
 declare -a cpu_ons=() noop=() noop_p99=() noop_off=() webhook=() webhook_p99=() ceiling=() python=() cost=() ratio=()
 declare -a noop_a50=() noop_a99=() webhook_a50=() webhook_a99=()
 for round in $(seq "$RUNS"); do
+    # Metrics on and off alternate which goes first, so that a slow moment or a drift of the
+    # machine does not always land on the same one.
+    if (( round % 2 == 0 )); then read -r off_rate _ cpu_off _ <<<"$(worker_case log false)"; fi
     read -r rate p99 cpu_on a50 a99 <<<"$(worker_case log true)"; noop+=("$rate"); noop_p99+=("$p99"); cpu_ons+=("$cpu_on")
     noop_a50+=("$a50"); noop_a99+=("$a99")
-    read -r rate _ cpu_off _ <<<"$(worker_case log false)"; noop_off+=("$rate")
+    if (( round % 2 == 1 )); then read -r off_rate _ cpu_off _ <<<"$(worker_case log false)"; fi
+    noop_off+=("$off_rate")
     read -r rate p99 _ a50 a99 <<<"$(worker_case webhook true)"; webhook+=("$rate"); webhook_p99+=("$p99")
     webhook_a50+=("$a50"); webhook_a99+=("$a99")
     s=$(fill); ceiling+=("$(bench/bin/nats_raw_pull "$NATS_URL" "$s" "${s,,}.>" raw "$COUNT" 256 2>/dev/null)"); drop "$s"
