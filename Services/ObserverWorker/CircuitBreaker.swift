@@ -56,8 +56,10 @@ final class CircuitBreakers: Sendable {
     /// left to its own trial call. Ignored when a call to the endpoint succeeded here within
     /// `reset`: what fails for another worker (its network, its DNS, its own overload) may not
     /// fail here, and one unhealthy worker must not keep the endpoint closed to the fleet.
-    func openShared(_ endpoint: String, for remaining: Duration, now: ContinuousClock.Instant = .now) {
-        if let success = lastSuccess.withLock({ $0[endpoint] }), now - success < reset { return }
+    /// Returns whether it opened a closed circuit.
+    @discardableResult
+    func openShared(_ endpoint: String, for remaining: Duration, now: ContinuousClock.Instant = .now) -> Bool {
+        if let success = lastSuccess.withLock({ $0[endpoint] }), now - success < reset { return false }
         let until = now + remaining
         let changed = phases.withLock { phases -> Phase? in
             switch phases[endpoint] ?? .closed(failures: 0) {
@@ -71,7 +73,9 @@ final class CircuitBreakers: Sendable {
                 return nil
             }
         }
-        if let changed { onChange(endpoint, changed) }
+        guard let changed else { return false }
+        onChange(endpoint, changed)
+        return true
     }
 
     /// Whether a call may go to `endpoint` now.
@@ -168,7 +172,7 @@ struct CircuitSharing: Sendable {
             guard let opener = replies[2 * index].string, opener != worker,
                 case .integer(let milliseconds) = replies[2 * index + 1], milliseconds > 0
             else { continue }
-            if case .closed = breakers.phase(endpoint) {
+            if breakers.openShared(endpoint, for: .milliseconds(milliseconds)) {
                 logger.notice(
                     "circuit opened by another worker",
                     metadata: [
@@ -176,7 +180,6 @@ struct CircuitSharing: Sendable {
                         "open.for": "\(Duration.milliseconds(milliseconds))",
                     ])
             }
-            breakers.openShared(endpoint, for: .milliseconds(milliseconds))
         }
     }
 }

@@ -173,7 +173,7 @@ struct CircuitBreakerTests {
         for _ in 0..<2 { breakers.record("a", success: false, now: start) }
         #expect(opened.withLock { $0 } == ["a"], "opened by its own failures: reported once")
 
-        breakers.openShared("b", for: .seconds(5), now: start)
+        #expect(breakers.openShared("b", for: .seconds(5), now: start), "opened")
         #expect(!breakers.allow("b", now: start + .seconds(4)), "open while the other worker's key lives")
         #expect(breakers.allow("b", now: start + .seconds(5)), "then its own trial call")
         #expect(opened.withLock { $0 } == ["a"], "an opening read from Redis is not written back")
@@ -187,7 +187,7 @@ struct CircuitBreakerTests {
         #expect(breakers.phase("a") == .halfOpen(trialRunning: true), "a half-open circuit is left to its trial")
 
         breakers.record("c", success: true, now: start)
-        breakers.openShared("c", for: .seconds(5), now: start + .seconds(9))
+        #expect(!breakers.openShared("c", for: .seconds(5), now: start + .seconds(9)))
         #expect(breakers.allow("c", now: start + .seconds(9)), "a call succeeded here within reset: not applied")
         breakers.openShared("c", for: .seconds(5), now: start + .seconds(10))
         #expect(!breakers.allow("c", now: start + .seconds(11)), "no success within reset: applied")
