@@ -808,6 +808,54 @@ struct ObserverWorkerProcessTests {
         await fixture.cleanUp()
     }
 
+    @Test("SIGTERM while the last done marks wait on Redis: the worker writes them, then acks, then exits")
+    func shutdownSettles() async throws {
+        let receiver = try await Receiver { _, _ in .init(delay: .milliseconds(800)) }
+        let fixture = try await ObserverFixture.make(
+            observers: """
+                [[observers]]
+                name = "hook"
+                entity = "order"
+                [[observers.actions]]
+                kind = "webhook"
+                url = "\(receiver.url)/hook"
+                """,
+            observer: """
+                ack_wait = "60s"
+                """)
+        // A Redis of the test's own, whose writes the test pauses (`CLIENT PAUSE … WRITE`).
+        let directory = try Stack.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let redisPort = try Stack.freePort()
+        let redisServer = ServerProcess.redisServer(port: redisPort, directory: directory)
+        try await redisServer.start(waitForPort: redisPort)
+        let redisURL = "redis://127.0.0.1:\(redisPort)"
+        let admin = try redisClient(redisURL)
+        defer { admin.close() }
+        let (worker, port) = try fixture.worker(environment: [
+            "FRAISEQL_REDIS_URL": redisURL, "FRAISEQL_REDIS_COMMAND_TIMEOUT": "5s",
+        ])
+        try await worker.start(waitForPort: port)
+        let event = order(8)
+        try await fixture.publish(event)
+        #expect(try await eventually { receiver.count == 1 }, "the request arrived; its answer comes 800 ms later")
+        // Writes wait 2.5 s from now, so the event's done mark, written after the answer, waits too.
+        _ = try await admin.execute("CLIENT", ["PAUSE", "2500", "WRITE"])
+        try await Task.sleep(for: .milliseconds(1200))
+        let stopping = ContinuousClock.now
+        #expect(worker.stop() == 0, "SIGTERM exits 0")
+        let stopTime = ContinuousClock.now - stopping
+        #expect(stopTime >= .milliseconds(800), "it waited for the marks: \(stopTime)")
+        let info = try await fixture.jetStream.consumerInfo(stream: fixture.stream, consumer: "workers")
+        #expect(info.ackPending == 0 && info.redelivered == 0, "acked before the connection closed")
+        let doneKey = "\(fixture.keyPrefix)observer:done:\(event.id.lowercasedString):hook#0"
+        #expect(try await admin.execute("EXISTS", [.string(doneKey)]) == .integer(1), "its done mark was written")
+        #expect(receiver.count == 1)
+        redisServer.stop()
+        await receiver.stop()
+        await fixture.cleanUp()
+    }
+
     @Test("Redis down: dedup and done marks fail open, events are still delivered")
     func redisDown() async throws {
         let receiver = try await Receiver()
