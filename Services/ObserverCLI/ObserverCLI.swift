@@ -12,7 +12,9 @@ import Runtime
 public struct FraiseQLObserver: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "fraiseql-observer", abstract: "Operate the FraiseQL observer fleet.",
-        subcommands: [Validate.self, Status.self, Install.self, Events.self, Jobs.self, DeadLetters.self])
+        subcommands: [
+            Validate.self, Status.self, Install.self, Events.self, Jobs.self, DeadLetters.self, Circuits.self,
+        ])
 
     public init() {}
 }

@@ -140,7 +140,7 @@ struct CircuitSharing: Sendable {
     let logger: Logger
     let onError: @Sendable () -> Void
 
-    func key(_ endpoint: String) -> String { "\(prefix)observer:circuit:\(endpoint)" }
+    func key(_ endpoint: String) -> String { ObserverWorker.circuitKey(prefix: prefix, endpoint: endpoint) }
 
     /// Writes the key of a circuit this process opened.
     func opened(_ endpoint: String) async {

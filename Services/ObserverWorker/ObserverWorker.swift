@@ -48,6 +48,23 @@ public enum ObserverWorker {
     /// Compiles the observers as the service would (conditions, templates, action keys), without
     /// connecting to anything: `fraiseql-observer validate` runs it.
     public static func validate(_ configuration: FleetConfiguration) throws(ConfigError) {
+        _ = try compileForValidation(configuration)
+    }
+
+    /// The endpoints of the configured observers' actions, each with its own circuit breaker
+    /// (what `fraiseql-observer circuits` shows).
+    public static func endpoints(_ configuration: FleetConfiguration) throws(ConfigError) -> [String] {
+        Set(try compileForValidation(configuration).flatMap { $0.actions.map(\.endpoint) }).sorted()
+    }
+
+    /// The Redis key of an endpoint's shared circuit (see `CircuitSharing`).
+    public static func circuitKey(prefix: String, endpoint: String) -> String {
+        "\(prefix)observer:circuit:\(endpoint)"
+    }
+
+    private static func compileForValidation(_ configuration: FleetConfiguration) throws(ConfigError)
+        -> [CompiledObserver]
+    {
         let resources = ActionResources(
             http: HTTPDelivery(), smtp: FleetClients.smtp(configuration.smtp), smtpFrom: configuration.smtp.from,
             jobQueue: configuration.observer.transport == "postgres"
@@ -57,7 +74,7 @@ public enum ObserverWorker {
             search: configuration.postgres.url != nil || configuration.search.elasticsearchURL != nil
                 ? ValidationOnlyIndex() : nil,
             searchIndexName: configuration.search.index)
-        _ = try CompiledObserver.compile(configuration.observers, resources: resources)
+        return try CompiledObserver.compile(configuration.observers, resources: resources)
     }
 
     /// PostgreSQL only: the change log is the queue, marks and dead letters are tables.

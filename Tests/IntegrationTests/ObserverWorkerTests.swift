@@ -666,6 +666,11 @@ struct ObserverWorkerTests {
         #expect(remaining > 8_000 && remaining <= 10_000, "it expires after circuit_reset: \(remaining) ms")
         let opener = try await redis.execute("GET", [.string(key)]).string ?? ""
         #expect(opener.contains(":\(worker.processID):"), "the key names the worker that opened it: \(opener)")
+        // The operator's view of it.
+        let (code, output) = try Binaries.output("fraiseql-observer", ["circuits", "--config", fixture.configPath])
+        #expect(code == 0)
+        let line = output.split(separator: "\n").first { $0.hasPrefix(broken.url + " ") } ?? ""
+        #expect(line.contains(" open ") && line.hasSuffix(opener), "fraiseql-observer circuits: \(output)")
         // Two failures opened it; while it is open (its own key is not re-applied or extended),
         // the event is not sent again.
         try await Task.sleep(for: .seconds(1.5))
