@@ -531,7 +531,7 @@ struct ObserverWorkerTests {
         let receiver = try await Receiver { _, index in
             if index < 12 { return .init(status: 503, body: "overloaded") }  // a burst: opens the circuit
             if index % 2 == 0 { return .init(status: 503, body: "overloaded") }
-            if index % 7 == 3 { return .init(delay: .seconds(3)) }  // hangs past the 500 ms timeout
+            if index % 7 == 3 { return .init(delay: .seconds(5)) }  // hangs past the 2 s timeout
             return .init()
         }
         let fixture = try await ObserverFixture.make(
@@ -542,7 +542,7 @@ struct ObserverWorkerTests {
                 [[observers.actions]]
                 kind = "webhook"
                 url = "\(receiver.url)/hook"
-                timeout = "500ms"
+                timeout = "2s"
                 """,
             observer: """
                 max_deliver = 50
