@@ -3,7 +3,6 @@ import FleetClients
 import Foundation
 import Logging
 import ObserverWorker
-import Redis
 import Runtime
 
 /// `fraiseql-observer circuits`: the shared circuit state of the configured endpoints, as the
@@ -19,22 +18,18 @@ struct Circuits: AsyncParsableCommand {
         do {
             endpoints = try ObserverWorker.endpoints(configuration)
         } catch {
-            FileHandle.standardError.write(Data("configuration error: \(error.description)\n".utf8))
-            throw ExitCode(ServiceMain.configurationExitCode)
+            throw ConfigOption.exit(error)
         }
         let redis = try FleetClients.redis(configuration, logger: Logger(label: "fraiseql-observer"))
         defer { redis.close() }
-        let keys = endpoints.map { ObserverWorker.circuitKey(prefix: configuration.redis.keyPrefix, endpoint: $0) }
-        let replies = try await redis.pipeline(
-            keys.flatMap { [RedisCommand("GET", [.string($0)]), RedisCommand("PTTL", [.string($0)])] })
+        let shared = try await ObserverWorker.openCircuits(
+            redis: redis, prefix: configuration.redis.keyPrefix, endpoints: endpoints)
         print("endpoint".padding(toLength: 40, withPad: " ", startingAt: 0) + " state   open for   opened by")
-        for (index, endpoint) in endpoints.enumerated() {
+        for endpoint in endpoints {
             let name = endpoint.padding(toLength: 40, withPad: " ", startingAt: 0)
-            if let opener = replies[2 * index].string, case .integer(let milliseconds) = replies[2 * index + 1],
-                milliseconds > 0
-            {
-                let seconds = String(format: "%.1f s", Double(milliseconds) / 1000)
-                print("\(name) open    \(seconds.padding(toLength: 10, withPad: " ", startingAt: 0)) \(opener)")
+            if let open = shared.open[endpoint] {
+                let seconds = String(format: "%.1f s", Double(open.remaining.milliseconds) / 1000)
+                print("\(name) open    \(seconds.padding(toLength: 10, withPad: " ", startingAt: 0)) \(open.opener)")
             } else {
                 print("\(name) closed")
             }

@@ -29,9 +29,14 @@ struct ConfigOption: ParsableArguments {
         do {
             return try FleetConfiguration.load(path: path, environment: environment)
         } catch {
-            FileHandle.standardError.write(Data("configuration error: \(error.description)\n".utf8))
-            throw ExitCode(ServiceMain.configurationExitCode)
+            throw Self.exit(error)
         }
+    }
+
+    /// Reports a configuration error on stderr; the exit code to throw (2, as the services).
+    static func exit(_ error: ConfigError) -> ExitCode {
+        FileHandle.standardError.write(Data("configuration error: \(error.description)\n".utf8))
+        return ExitCode(ServiceMain.configurationExitCode)
     }
 }
 
@@ -54,8 +59,7 @@ struct Validate: AsyncParsableCommand {
         do {
             try ObserverWorker.validate(configuration)
         } catch {
-            FileHandle.standardError.write(Data("configuration error: \(error.description)\n".utf8))
-            throw ExitCode(ServiceMain.configurationExitCode)
+            throw ConfigOption.exit(error)
         }
         print(
             "configuration OK: \(configuration.observers.count) observer(s), \(configuration.bridge.tables.count) bridged table(s), stream \(configuration.nats.stream.name)"

@@ -157,29 +157,56 @@ struct CircuitSharing: Sendable {
     /// its trial call has closed it again).
     func poll() async {
         guard !endpoints.isEmpty else { return }
-        let replies: [RESPValue]
+        let shared: (open: [String: ObserverWorker.OpenCircuit], errorReplies: Int)
         do {
-            replies = try await redis.pipeline(
-                endpoints.flatMap {
-                    [RedisCommand("GET", [.string(key($0))]), RedisCommand("PTTL", [.string(key($0))])]
-                })
+            shared = try await ObserverWorker.openCircuits(redis: redis, prefix: prefix, endpoints: endpoints)
         } catch {
             onError()
             return
         }
-        if replies.contains(where: \.isError) { onError() }
-        for (index, endpoint) in endpoints.enumerated() {
-            guard let opener = replies[2 * index].string, opener != worker,
-                case .integer(let milliseconds) = replies[2 * index + 1], milliseconds > 0
-            else { continue }
-            if breakers.openShared(endpoint, for: .milliseconds(milliseconds)) {
+        if shared.errorReplies > 0 { onError() }
+        for endpoint in endpoints {
+            guard let open = shared.open[endpoint], open.opener != worker else { continue }
+            if breakers.openShared(endpoint, for: open.remaining) {
                 logger.notice(
                     "circuit opened by another worker",
                     metadata: [
-                        "endpoint": "\(endpoint)", "opened.by": "\(opener)",
-                        "open.for": "\(Duration.milliseconds(milliseconds))",
+                        "endpoint": "\(endpoint)", "opened.by": "\(open.opener)", "open.for": "\(open.remaining)",
                     ])
             }
         }
+    }
+}
+
+extension ObserverWorker {
+    /// A shared circuit that a worker opened: which worker, and how long it stays open.
+    public struct OpenCircuit: Sendable {
+        public let opener: String
+        public let remaining: Duration
+    }
+
+    /// The Redis key of an endpoint's shared circuit (see `CircuitSharing`).
+    public static func circuitKey(prefix: String, endpoint: String) -> String {
+        "\(prefix)observer:circuit:\(endpoint)"
+    }
+
+    /// The shared circuits open among `endpoints`, in one round trip, and how many replies were
+    /// Redis errors (those endpoints count as closed).
+    public static func openCircuits(redis: RedisClient, prefix: String, endpoints: [String]) async throws
+        -> (open: [String: OpenCircuit], errorReplies: Int)
+    {
+        let replies = try await redis.pipeline(
+            endpoints.flatMap { endpoint in
+                let key = circuitKey(prefix: prefix, endpoint: endpoint)
+                return [RedisCommand("GET", [.string(key)]), RedisCommand("PTTL", [.string(key)])]
+            })
+        var open: [String: OpenCircuit] = [:]
+        for (index, endpoint) in endpoints.enumerated() {
+            guard let opener = replies[2 * index].string, case .integer(let milliseconds) = replies[2 * index + 1],
+                milliseconds > 0
+            else { continue }
+            open[endpoint] = OpenCircuit(opener: opener, remaining: .milliseconds(milliseconds))
+        }
+        return (open, replies.count { $0.isError })
     }
 }

@@ -54,12 +54,7 @@ public enum ObserverWorker {
     /// The endpoints of the configured observers' actions, each with its own circuit breaker
     /// (what `fraiseql-observer circuits` shows).
     public static func endpoints(_ configuration: FleetConfiguration) throws(ConfigError) -> [String] {
-        Set(try compileForValidation(configuration).flatMap { $0.actions.map(\.endpoint) }).sorted()
-    }
-
-    /// The Redis key of an endpoint's shared circuit (see `CircuitSharing`).
-    public static func circuitKey(prefix: String, endpoint: String) -> String {
-        "\(prefix)observer:circuit:\(endpoint)"
+        CompiledObserver.endpoints(try compileForValidation(configuration))
     }
 
     private static func compileForValidation(_ configuration: FleetConfiguration) throws(ConfigError)
@@ -189,11 +184,11 @@ final class NATSObserverConsumer: Service, Sendable {
         let slots = WorkSlots(configuration.observer.maxInFlight)
         self.slots = slots
         settler = Settler(marks: pipeline.marks, logger: logger) { slots.release($0) }
-        let endpoints = Set(pipeline.observers.flatMap { $0.actions.map(\.endpoint) })
+        let endpoints = CompiledObserver.endpoints(pipeline.observers)
         let errors = metrics.redisErrors
         let circuits = CircuitSharing(
             breakers: pipeline.breakers, redis: redis, prefix: configuration.redis.keyPrefix,
-            endpoints: endpoints.sorted(),
+            endpoints: endpoints,
             worker:
                 "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(String(UInt32.random(in: .min ... .max), radix: 16))",
             logger: logger,

@@ -18,6 +18,11 @@ struct CompiledObserver: Sendable {
         event.entityType == entity && operations.contains(event.operation) && (condition?.matches(event) ?? true)
     }
 
+    /// The distinct endpoints of the observers' actions (each has its own circuit breaker), sorted.
+    static func endpoints(_ observers: [CompiledObserver]) -> [String] {
+        Set(observers.flatMap { $0.actions.map(\.endpoint) }).sorted()
+    }
+
     static func compile(_ definitions: [ObserverDefinition], resources: ActionResources) throws(ConfigError)
         -> [CompiledObserver]
     {
