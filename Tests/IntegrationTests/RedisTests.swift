@@ -59,7 +59,15 @@ struct RedisTests {
 
     @Test("Lua scripts run by SHA and survive SCRIPT FLUSH")
     func luaScript() async throws {
-        let redis = try redisClient()
+        // A Redis of the test's own: SCRIPT FLUSH on the shared one would pull the scripts from
+        // under the tests running beside it (the job-worker's scheduler logged NOSCRIPT).
+        let port = try Stack.freePort()
+        let directory = try Stack.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let server = ServerProcess.redisServer(port: port, directory: directory)
+        try await server.start(waitForPort: port)
+        defer { server.stop() }
+        let redis = try redisClient("redis://127.0.0.1:\(port)")
         defer { redis.close() }
         let script = "redis.call('INCRBY', KEYS[1], ARGV[1]); return redis.call('GET', KEYS[1])"
         let key = Stack.unique("lua")
