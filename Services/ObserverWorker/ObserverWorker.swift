@@ -151,8 +151,9 @@ struct ValidationOnlyIndex: SearchIndex {
     func close() async {}
 }
 
-/// The `nats` transport: fetches as many messages as there are free slots (`max_in_flight`),
-/// processes each in its own task, and acks, NAKs with a delay, or terminates it.
+/// The `nats` transport: pulls continuously (up to `max_in_flight` messages requested or buffered
+/// ahead), starts as many as there are free slots (`max_in_flight`), processes each in its own
+/// task, and acks, NAKs with a delay, or terminates it.
 final class NATSObserverConsumer: Service, Sendable {
     let jetStream: JetStream
     let pipeline: ObserverPipeline
@@ -222,7 +223,7 @@ final class NATSObserverConsumer: Service, Sendable {
         }
     }
 
-    private func subscribe() async throws -> PullSubscription {
+    private func subscribe() async throws -> ContinuousPull {
         let observer = configuration.observer
         let stream = configuration.nats.stream.name
         try await jetStream.ensureConsumer(
@@ -232,11 +233,13 @@ final class NATSObserverConsumer: Service, Sendable {
                 ackWait: observer.ackWait,
                 // The worker counts deliveries and dead-letters at each observer's max_attempts: the server never drops one.
                 maxDeliver: -1, maxAckPending: max(1000, observer.maxInFlight * 4)))
-        return try await jetStream.pullSubscribe(stream: stream, consumer: observer.consumer)
+        // As many messages requested or waiting here as there are work slots: the next batch is
+        // usually in when slots free up, instead of one fetch round trip per batch.
+        return try jetStream.continuousPull(stream: stream, consumer: observer.consumer, window: observer.maxInFlight)
     }
 
     private func consume() async {
-        var subscription: PullSubscription?
+        var subscription: ContinuousPull?
         var failures = 0
         while !isStopping {
             do {
@@ -257,7 +260,7 @@ final class NATSObserverConsumer: Service, Sendable {
                 }
                 let messages: [JetStreamMessage]
                 do {
-                    messages = try await subscription!.fetch(batch: free, timeout: .seconds(1))
+                    messages = try await subscription!.next(max: free, timeout: .seconds(1))
                 } catch {
                     slots.release(free)
                     throw error
@@ -268,15 +271,19 @@ final class NATSObserverConsumer: Service, Sendable {
                 await start(messages)
             } catch {
                 failures += 1
-                if failures > 3 {
+                if failures > 3 || (error as? NATSError)?.code == .notFound {
+                    subscription?.close()
                     subscription = nil
                     subscribed.store(false, ordering: .releasing)
                 }
                 let delay = Duration.milliseconds(min(5000, 100 << min(failures, 6)))
-                logger.warning("fetch failed, retrying", metadata: ["error": "\(error)", "retry.in": "\(delay)"])
+                logger.warning("pull failed, retrying", metadata: ["error": "\(error)", "retry.in": "\(delay)"])
                 try? await Task.sleep(for: delay)
             }
         }
+        // No more requests; what was delivered but not started goes back to the server (NAK),
+        // for another worker at once.
+        subscription?.close()
         await drain()
         // The acks and NAKs of the drained events sit in the client's write buffer: a flush (a
         // PING answered by the server) makes sure the server has them before the connection
@@ -288,7 +295,6 @@ final class NATSObserverConsumer: Service, Sendable {
                 "could not flush the last acks and NAKs; the server redelivers them after ack_wait",
                 metadata: ["error": "\(error)"])
         }
-        subscription?.unsubscribe()
         await pipeline.close()
     }
 

@@ -337,6 +337,14 @@ public final class JetStream: @unchecked Sendable {
         }
     }
 
+    /// A continuous pull from an existing durable pull consumer (see ``ContinuousPull``): up to
+    /// `window` messages requested or buffered ahead of the caller.
+    public func continuousPull(stream: String, consumer: String, window: Int, expires: Duration = .seconds(5)) throws
+        -> ContinuousPull
+    {
+        try ContinuousPull(connection: connection, stream: stream, consumer: consumer, window: window, expires: expires)
+    }
+
     /// An ordered consumer (ephemeral, no acks, gap-free, in stream order) from a start position.
     public func orderedSubscribe(subject: String, start: OrderedStart) async throws -> OrderedSubscription {
         try await Blocking.run { [self] () throws -> OrderedSubscription in

@@ -113,6 +113,8 @@ final class ConnectionEvents: Sendable {
     let name: String
     /// Set when the connection is being closed on purpose: its disconnect is not an outage.
     let closing = Atomic(false)
+    /// How many times the connection was restored (server requests tied to it may be gone).
+    let reconnects = Atomic(0)
 
     init(logger: Logger, name: String) {
         self.logger = logger
@@ -206,6 +208,7 @@ public final class NATSConnection: @unchecked Sendable {
                 { _, closure in
                     guard let closure else { return }
                     let events = Unmanaged<ConnectionEvents>.fromOpaque(closure).takeUnretainedValue()
+                    events.reconnects.add(1, ordering: .releasing)
                     events.logger.info("NATS connection restored", metadata: ["nats.client": "\(events.name)"])
                 }, context)
             natsOptions_SetClosedCB(
@@ -243,6 +246,9 @@ public final class NATSConnection: @unchecked Sendable {
         natsConnection_Status(handle) == NATS_CONN_STATUS_CLOSED
     }
 
+    /// How many times the connection was restored since it was made.
+    public var reconnects: Int { events.reconnects.load(ordering: .acquiring) }
+
     /// Whether the connection is currently up (false while reconnecting).
     public var isConnected: Bool {
         natsConnection_Status(handle) == NATS_CONN_STATUS_CONNECTED
@@ -265,6 +271,27 @@ public final class NATSConnection: @unchecked Sendable {
         try payload.withUnsafeBytes { bytes throws in
             try NATSError.check(
                 natsConnection_Publish(handle, subject, bytes.baseAddress, Int32(bytes.count)), "publish")
+        }
+    }
+
+    /// Plain publish of a short text, from the library's own threads too (no task hop); buffered.
+    func publish(subject: String, text: String, reply: String? = nil, operation: String) throws(NATSError) {
+        let status =
+            if let reply {
+                natsConnection_PublishRequestString(handle, subject, reply, text)
+            } else {
+                natsConnection_PublishString(handle, subject, text)
+            }
+        try NATSError.check(status, operation)
+    }
+
+    /// Request and reply: waits for the answer (its body is dropped).
+    func request(subject: String, text: String, timeout: Duration) async throws {
+        try await Blocking.run { [self] () throws in
+            var reply: OpaquePointer?
+            try NATSError.check(
+                natsConnection_RequestString(&reply, handle, subject, text, timeout.milliseconds), "request \(subject)")
+            natsMsg_Destroy(reply)
         }
     }
 }

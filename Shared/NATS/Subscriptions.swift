@@ -3,48 +3,27 @@ import NIOConcurrencyHelpers
 
 /// A message delivered by JetStream, with its acknowledgement methods.
 ///
-/// `@unchecked Sendable`: the `natsMsg` handle is only touched under `lock`; subject, payload,
-/// headers and metadata are copied out when the message is received.
-public final class JetStreamMessage: @unchecked Sendable {
-    private let handle: OpaquePointer
-    private let lock = NIOLock()
-    /// Keeps the subscription (and so the connection) alive while the message may still be acked.
-    private let owner: AnyObject
+/// Everything is copied out of the library's message when it is received (the C message is
+/// destroyed at once); acknowledgements are publishes to the message's reply subject
+/// (`$JS.ACK.…`), as the JetStream protocol defines them, so they work the same for messages of
+/// a fetch, of a continuous pull and of an ordered consumer.
+public final class JetStreamMessage: Sendable {
+    private let connection: NATSConnection
+    /// The `$JS.ACK.…` subject the acknowledgements go to; nil for a message without one.
+    private let reply: String?
     public let subject: String
     public let payload: [UInt8]
     public let headers: [String: [String]]
     public let metadata: MessageMetadata?
 
-    init(handle: OpaquePointer, owner: AnyObject) {
-        self.handle = handle
-        self.owner = owner
+    /// Copies the message and destroys the C message.
+    init(taking handle: OpaquePointer, connection: NATSConnection) {
+        defer { natsMsg_Destroy(handle) }
+        self.connection = connection
         self.subject = String(cString: natsMsg_GetSubject(handle))
-        let length = Int(natsMsg_GetDataLength(handle))
-        if length > 0, let data = natsMsg_GetData(handle) {
-            self.payload = data.withMemoryRebound(to: UInt8.self, capacity: length) {
-                Array(UnsafeBufferPointer(start: $0, count: length))
-            }
-        } else {
-            self.payload = []
-        }
-        var headers: [String: [String]] = [:]
-        var keys: UnsafeMutablePointer<UnsafePointer<CChar>?>?
-        var keyCount: Int32 = 0
-        if natsMsgHeader_Keys(handle, &keys, &keyCount) == NATS_OK, let keys {
-            for index in 0..<Int(keyCount) {
-                guard let key = keys[index] else { continue }
-                var values: UnsafeMutablePointer<UnsafePointer<CChar>?>?
-                var valueCount: Int32 = 0
-                if natsMsgHeader_Values(handle, key, &values, &valueCount) == NATS_OK, let values {
-                    headers[String(cString: key)] = (0..<Int(valueCount)).compactMap {
-                        values[$0].map { String(cString: $0) }
-                    }
-                    free(values)
-                }
-            }
-            free(keys)
-        }
-        self.headers = headers
+        self.reply = natsMsg_GetReply(handle).map { String(cString: $0) }
+        self.payload = Self.payload(handle)
+        self.headers = Self.headers(handle)
         var meta: UnsafeMutablePointer<jsMsgMetaData>?
         if natsMsg_GetMetaData(&meta, handle) == NATS_OK, let meta {
             self.metadata = MessageMetadata(
@@ -59,48 +38,73 @@ public final class JetStreamMessage: @unchecked Sendable {
         }
     }
 
-    deinit {
-        natsMsg_Destroy(handle)
+    static func payload(_ handle: OpaquePointer) -> [UInt8] {
+        let length = Int(natsMsg_GetDataLength(handle))
+        guard length > 0, let data = natsMsg_GetData(handle) else { return [] }
+        return data.withMemoryRebound(to: UInt8.self, capacity: length) {
+            Array(UnsafeBufferPointer(start: $0, count: length))
+        }
+    }
+
+    static func headers(_ handle: OpaquePointer) -> [String: [String]] {
+        var headers: [String: [String]] = [:]
+        var keys: UnsafeMutablePointer<UnsafePointer<CChar>?>?
+        var keyCount: Int32 = 0
+        guard natsMsgHeader_Keys(handle, &keys, &keyCount) == NATS_OK, let keys else { return headers }
+        for index in 0..<Int(keyCount) {
+            guard let key = keys[index] else { continue }
+            var values: UnsafeMutablePointer<UnsafePointer<CChar>?>?
+            var valueCount: Int32 = 0
+            if natsMsgHeader_Values(handle, key, &values, &valueCount) == NATS_OK, let values {
+                headers[String(cString: key)] = (0..<Int(valueCount)).compactMap {
+                    values[$0].map { String(cString: $0) }
+                }
+                free(values)
+            }
+        }
+        free(keys)
+        return headers
     }
 
     /// The first value of a header.
     public func header(_ name: String) -> String? { headers[name]?.first }
 
-    /// Acknowledges the message (buffered publish; returns at once).
-    public func ack() throws {
-        try lock.withLock { () throws in try NATSError.check(natsMsg_Ack(handle, nil), "ack") }
+    private func acknowledge(_ body: String, _ operation: String) throws {
+        guard let reply else {
+            throw NATSError(
+                code: .invalidArgument, operation: operation, message: "not a JetStream message (no reply subject)")
+        }
+        try connection.publish(subject: reply, text: body, operation: operation)
     }
+
+    /// Acknowledges the message (buffered publish; returns at once).
+    public func ack() throws { try acknowledge("+ACK", "ack") }
 
     /// Acknowledges and waits for the server's confirmation.
     public func ackSync() async throws {
-        try await Blocking.run { [self] () throws in
-            try lock.withLock { () throws in
-                var error = jsErrCode(0)
-                try NATSError.check(natsMsg_AckSync(handle, nil, &error), "ack", jsError: error)
-            }
+        guard let reply else {
+            throw NATSError(
+                code: .invalidArgument, operation: "ack", message: "not a JetStream message (no reply subject)")
         }
+        try await connection.request(subject: reply, text: "+ACK", timeout: connection.configuration.requestTimeout)
     }
 
     /// Asks for redelivery, at once or after `delay`.
     public func nak(delay: Duration? = nil) throws {
-        try lock.withLock { () throws in
-            if let delay {
-                try NATSError.check(natsMsg_NakWithDelay(handle, delay.milliseconds, nil), "nak")
-            } else {
-                try NATSError.check(natsMsg_Nak(handle, nil), "nak")
-            }
+        if let delay {
+            let nanoseconds =
+                Int64(delay.components.seconds) * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000
+            try acknowledge("-NAK {\"delay\":\(max(0, nanoseconds))}", "nak")
+        } else {
+            try acknowledge("-NAK", "nak")
         }
     }
 
     /// Stops redelivery for good.
-    public func term() throws {
-        try lock.withLock { () throws in try NATSError.check(natsMsg_Term(handle, nil), "term") }
-    }
+    public func term() throws { try acknowledge("+TERM", "term") }
 
     /// Resets the server's ack timer: the message is still being worked on.
-    public func inProgress() throws {
-        try lock.withLock { () throws in try NATSError.check(natsMsg_InProgress(handle, nil), "in progress") }
-    }
+    public func inProgress() throws { try acknowledge("+WPI", "in progress") }
 }
 
 /// A subscription to a durable pull consumer. Fetches are serialised; messages may be acked from
@@ -133,8 +137,8 @@ public final class PullSubscription: @unchecked Sendable {
                 messages.reserveCapacity(Int(list.Count))
                 for index in 0..<Int(list.Count) {
                     if let message = list.Msgs[index] {
-                        messages.append(JetStreamMessage(handle: message, owner: self))
                         list.Msgs[index] = nil
+                        messages.append(JetStreamMessage(taking: message, connection: jetStream.connection))
                     }
                 }
                 if messages.isEmpty, status != NATS_TIMEOUT {
@@ -176,7 +180,7 @@ public final class OrderedSubscription: @unchecked Sendable {
                 let status = natsSubscription_NextMsg(&message, handle, max(1, timeout.milliseconds))
                 if status == NATS_TIMEOUT { return nil }
                 try NATSError.check(status, "next message")
-                return message.map { JetStreamMessage(handle: $0, owner: self) }
+                return message.map { JetStreamMessage(taking: $0, connection: jetStream.connection) }
             }
         }
     }

@@ -136,6 +136,123 @@ struct NATSTests {
         try await jetStream.deleteStream(stream)
     }
 
+    @Test("continuous pull: every message once, in order, never more than the window requested or buffered")
+    func continuousPull() async throws {
+        let jetStream = try await connectNATS()
+        let (stream, prefix) = try await makeStream(jetStream)
+        let count = 1000
+        let batch = (0..<count).map { OutgoingMessage(subject: "\(prefix).a.insert", payload: Array("\($0)".utf8)) }
+        for result in try await jetStream.publishBatch(batch) { _ = try result.get() }
+        try await jetStream.ensureConsumer(
+            stream: stream, ConsumerConfiguration(durableName: "c", ackWait: .seconds(30)))
+        let pull = try jetStream.continuousPull(stream: stream, consumer: "c", window: 64)
+        var sequences: [UInt64] = []
+        while sequences.count < count {
+            let messages = try await pull.next(max: 50, timeout: .seconds(3))
+            try #require(!messages.isEmpty, "nothing after \(sequences.count) messages")
+            #expect(messages.count <= 50)
+            let (requested, buffered) = pull.outstanding
+            #expect(requested + buffered <= 64, "window exceeded: \(requested) requested, \(buffered) buffered")
+            for message in messages {
+                sequences.append(message.metadata?.streamSequence ?? 0)
+                #expect(message.payload == Array("\((message.metadata?.streamSequence ?? 0) - 1)".utf8))
+                try message.ack()
+            }
+        }
+        #expect(sequences == (1...UInt64(count)).map { $0 })
+        #expect(try await pull.next(max: 10, timeout: .milliseconds(300)).isEmpty)
+        try await jetStream.connection.flush()
+        let info = try await jetStream.consumerInfo(stream: stream, consumer: "c")
+        #expect(info.ackPending == 0)
+        #expect(info.pending == 0)
+        pull.close()
+        try await jetStream.deleteStream(stream)
+    }
+
+    @Test("continuous pull: requests that expire are renewed; close hands the buffered messages back at once")
+    func continuousPullExpiryAndClose() async throws {
+        let jetStream = try await connectNATS()
+        let (stream, prefix) = try await makeStream(jetStream)
+        try await jetStream.ensureConsumer(
+            stream: stream, ConsumerConfiguration(durableName: "c", ackWait: .seconds(30)))
+        let pull = try jetStream.continuousPull(stream: stream, consumer: "c", window: 40, expires: .milliseconds(300))
+        // Nothing to deliver: the requests expire (408) several times over.
+        #expect(try await pull.next(max: 10, timeout: .seconds(1)).isEmpty)
+        #expect(pull.outstanding.requested <= 40)
+        let batch = (0..<100).map { OutgoingMessage(subject: "\(prefix).a.insert", payload: Array("\($0)".utf8)) }
+        for result in try await jetStream.publishBatch(batch) { _ = try result.get() }
+        var taken: [JetStreamMessage] = []
+        while taken.count < 10 { taken += try await pull.next(max: 10 - taken.count, timeout: .seconds(3)) }
+        for message in taken { try message.ack() }
+        // Let the window fill, then close: the buffered messages are NAKed, so a fetch gets all
+        // 90 others now, long before ack_wait (30 s).
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(pull.outstanding.buffered > 0)
+        pull.close()
+        let fetcher = try await jetStream.pullSubscribe(stream: stream, consumer: "c")
+        var rest = Set<UInt64>()
+        let started = ContinuousClock.now
+        while rest.count < 90, ContinuousClock.now - started < .seconds(5) {
+            for message in try await fetcher.fetch(batch: 90, timeout: .milliseconds(500)) {
+                rest.insert(message.metadata?.streamSequence ?? 0)
+                try message.ack()
+            }
+        }
+        #expect(rest == Set(11...100))
+        fetcher.unsubscribe()
+        try await jetStream.deleteStream(stream)
+    }
+
+    @Test("continuous pull: a deleted consumer is reported (not found), not waited on")
+    func continuousPullDeletedConsumer() async throws {
+        let jetStream = try await connectNATS()
+        let (stream, _) = try await makeStream(jetStream)
+        try await jetStream.ensureConsumer(
+            stream: stream, ConsumerConfiguration(durableName: "c", ackWait: .seconds(30)))
+        let pull = try jetStream.continuousPull(stream: stream, consumer: "c", window: 16)
+        #expect(try await pull.next(max: 1, timeout: .milliseconds(300)).isEmpty)
+        try await jetStream.deleteStream(stream)
+        await #expect {
+            _ = try await pull.next(max: 1, timeout: .seconds(3))
+        } throws: { error in
+            (error as? NATSError)?.code == .notFound
+        }
+        pull.close()
+    }
+
+    @Test("continuous pull: after a server restart the lost requests are made again at once")
+    func continuousPullServerRestart() async throws {
+        let port = try Stack.freePort()
+        let directory = try Stack.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let server = ServerProcess.natsServer(port: port, directory: directory)
+        try await server.start(waitForPort: port)
+        defer { server.stop() }
+        let jetStream = try await connectNATS("nats://127.0.0.1:\(port)", reconnectWait: .milliseconds(100))
+        try await jetStream.ensureStream(StreamConfiguration(name: "PULLRESTART", subjects: ["pr.>"]))
+        try await jetStream.ensureConsumer(
+            stream: "PULLRESTART", ConsumerConfiguration(durableName: "c", ackWait: .seconds(30)))
+        // Requests live 60 s: only the reconnect rule can renew them in time for this test.
+        let pull = try jetStream.continuousPull(stream: "PULLRESTART", consumer: "c", window: 32, expires: .seconds(60))
+        #expect(try await pull.next(max: 1, timeout: .milliseconds(300)).isEmpty)
+        server.stop()
+        try await Task.sleep(for: .milliseconds(300))
+        try await server.start(waitForPort: port)
+        let reconnected = ContinuousClock.now
+        while jetStream.connection.reconnects == 0, ContinuousClock.now - reconnected < .seconds(5) {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        _ = try await jetStream.publish(OutgoingMessage(subject: "pr.a.insert", payload: [1]))
+        var received: [JetStreamMessage] = []
+        while received.isEmpty, ContinuousClock.now - reconnected < .seconds(10) {
+            received = (try? await pull.next(max: 1, timeout: .milliseconds(500))) ?? []
+        }
+        #expect(received.first?.payload == [1], "no delivery after the restart")
+        #expect(ContinuousClock.now - reconnected < .seconds(5))
+        try received.first?.ack()
+        pull.close()
+    }
+
     @Test("an ordered consumer starts at a sequence and reads in order")
     func orderedConsumer() async throws {
         let jetStream = try await connectNATS()

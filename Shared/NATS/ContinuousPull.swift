@@ -1,0 +1,296 @@
+import CNATS
+import Foundation
+import Synchronization
+
+/// A continuous pull from a durable pull consumer: the JetStream pull protocol spoken directly
+/// (libnats 3.4 has no asynchronous pull). Pull requests (`$JS.API.CONSUMER.MSG.NEXT.<stream>.<consumer>`)
+/// are published with a private inbox as their reply subject, and the server streams the
+/// messages to that inbox, where the library's delivery thread buffers them. Up to `window`
+/// messages are kept requested or buffered ahead of the caller, and a new request goes out as
+/// soon as a quarter of the window is free: the next batch is usually here before the caller
+/// asks for it, instead of one fetch round trip per batch.
+///
+/// Requests expire after `expires`; the server then answers with a `408` carrying the number of
+/// messages it still owed, which frees that part of the window. Requests lost with a connection
+/// (a NATS restart) are written off when the connection is restored, and in any case when
+/// nothing answered for `expires` plus two seconds.
+/// Messages delivered to a closed pull are not lost: the server redelivers them after ack_wait
+/// (and it drops requests whose inbox has no subscriber any more).
+public final class ContinuousPull: Sendable {
+    private let core: PullCore
+    private let subscription: SubscriptionHandle
+
+    init(connection: NATSConnection, stream: String, consumer: String, window: Int, expires: Duration) throws(NATSError)
+    {
+        var inbox: UnsafeMutablePointer<natsInbox>?
+        try NATSError.check(natsInbox_Create(&inbox), "create inbox")
+        let inboxName = String(cString: inbox!)
+        natsInbox_Destroy(inbox)
+        let core = PullCore(
+            connection: connection, inbox: inboxName, requestSubject: "$JS.API.CONSUMER.MSG.NEXT.\(stream).\(consumer)",
+            window: max(1, window), expires: expires)
+        // The core is retained for the C library until the subscription's completion callback,
+        // which libnats calls once, after the last message callback.
+        let retained = Unmanaged.passRetained(core)
+        var handle: OpaquePointer?
+        let status = natsConnection_Subscribe(
+            &handle, connection.handle, inboxName,
+            { _, _, message, closure in
+                guard let message else { return }
+                guard let closure else {
+                    natsMsg_Destroy(message)
+                    return
+                }
+                Unmanaged<PullCore>.fromOpaque(closure).takeUnretainedValue().received(message)
+            }, retained.toOpaque())
+        guard status == NATS_OK, let handle else {
+            retained.release()
+            throw NATSError(status: status, operation: "subscribe to the pull inbox")
+        }
+        natsSubscription_SetOnCompleteCB(
+            handle,
+            { closure in
+                guard let closure else { return }
+                Unmanaged<PullCore>.fromOpaque(closure).release()
+            }, retained.toOpaque())
+        // No client-side limit below the window: the server never sends more than was requested.
+        natsSubscription_SetPendingLimits(handle, -1, -1)
+        self.core = core
+        self.subscription = SubscriptionHandle(handle)
+        core.refill()
+    }
+
+    /// Up to `max` buffered messages, waiting at most `timeout` for the first; empty when none
+    /// came. Throws what the server or the connection reported since the last call (a deleted
+    /// consumer, a failed request publish).
+    public func next(max: Int, timeout: Duration) async throws -> [JetStreamMessage] {
+        try await core.next(max: max, timeout: timeout)
+    }
+
+    /// Messages requested and not yet delivered, and messages delivered and not yet taken.
+    public var outstanding: (requested: Int, buffered: Int) { core.outstanding }
+
+    /// Stops pulling: no more requests, the subscription ends, buffered messages are NAKed so
+    /// the server hands them to another worker at once. Safe to call more than once.
+    public func close() {
+        for message in core.close() { try? message.nak() }
+        subscription.unsubscribe()
+    }
+
+    deinit {
+        close()
+    }
+}
+
+/// Owns the `natsSubscription` handle.
+///
+/// `@unchecked Sendable`: the handle is thread-safe in libnats; it is only unsubscribed (idempotent)
+/// and destroyed in `deinit`.
+private final class SubscriptionHandle: @unchecked Sendable {
+    let handle: OpaquePointer
+    init(_ handle: OpaquePointer) { self.handle = handle }
+    func unsubscribe() { _ = natsSubscription_Unsubscribe(handle) }
+    deinit { natsSubscription_Destroy(handle) }
+}
+
+/// The state of a continuous pull, shared by the caller and the library's delivery thread.
+final class PullCore: Sendable {
+    private struct State {
+        var buffer: [JetStreamMessage] = []
+        /// Messages requested and neither delivered nor given up by the server.
+        var requested = 0
+        var lastRequest = ContinuousClock.now
+        var lastAnswer = ContinuousClock.now
+        /// The connection's reconnect count when the requests counted in `requested` were made.
+        var reconnects = 0
+        var waiter: (id: Int, continuation: CheckedContinuation<Void, Never>)?
+        var nextWaiter = 0
+        var failure: NATSError?
+        var closed = false
+    }
+
+    private let state = Mutex(State())
+    let connection: NATSConnection
+    let inbox: String
+    let requestSubject: String
+    let window: Int
+    let expires: Duration
+
+    init(connection: NATSConnection, inbox: String, requestSubject: String, window: Int, expires: Duration) {
+        self.connection = connection
+        self.inbox = inbox
+        self.requestSubject = requestSubject
+        self.window = window
+        self.expires = expires
+    }
+
+    var outstanding: (requested: Int, buffered: Int) { state.withLock { ($0.requested, $0.buffer.count) } }
+
+    func close() -> [JetStreamMessage] {
+        let (buffer, waiter) = state.withLock { state in
+            state.closed = true
+            let buffer = state.buffer
+            state.buffer = []
+            let waiter = state.waiter
+            state.waiter = nil
+            return (buffer, waiter)
+        }
+        waiter?.continuation.resume()
+        return buffer
+    }
+
+    /// On the library's delivery thread: a message, or a status from the server about a request.
+    func received(_ handle: OpaquePointer) {
+        var status: UnsafePointer<CChar>?
+        guard natsMsgHeader_Get(handle, "Status", &status) == NATS_OK, let status else {
+            let message = JetStreamMessage(taking: handle, connection: connection)
+            let (accepted, waiter) = state.withLock { state in
+                state.requested = max(0, state.requested - 1)
+                state.lastAnswer = .now
+                if state.closed { return (false, nil as CheckedContinuation<Void, Never>?) }
+                state.buffer.append(message)
+                let waiter = state.waiter?.continuation
+                state.waiter = nil
+                return (true, waiter)
+            }
+            // Arrived after close: back to the server at once, for another worker.
+            if !accepted { try? message.nak() }
+            waiter?.resume()
+            return
+        }
+        let code = String(cString: status)
+        var pending: UnsafePointer<CChar>?
+        let owed =
+            natsMsgHeader_Get(handle, "Nats-Pending-Messages", &pending) == NATS_OK
+            ? pending.flatMap { Int(String(cString: $0)) } : nil
+        var description: UnsafePointer<CChar>?
+        let text =
+            natsMsgHeader_Get(handle, "Description", &description) == NATS_OK
+            ? description.map { String(cString: $0) } ?? "" : ""
+        natsMsg_Destroy(handle)
+        if code == "100" { return }  // idle heartbeat (not requested; harmless)
+        let waiter = state.withLock { state in
+            state.lastAnswer = .now
+            if let owed {
+                // 408 Request Timeout (or Interest Expired), 409 Message Size Exceeds MaxBytes:
+                // the request is over and the rest of it will not come.
+                state.requested = max(0, state.requested - owed)
+            } else {
+                // 409 Consumer Deleted, 409 Leadership Change, 409 Exceeded MaxWaiting, …: no
+                // count comes with these; every request is written off and made again.
+                state.requested = 0
+                if code != "404", code != "408" {
+                    state.failure = NATSError(
+                        code: code == "409" && text.contains("Deleted") ? .notFound : .jetStream,
+                        operation: "pull \(requestSubject)", message: "\(code) \(text)")
+                }
+            }
+            let waiter = state.waiter?.continuation
+            state.waiter = nil
+            return waiter
+        }
+        waiter?.resume()
+        refill()
+    }
+
+    /// Requests what the window has free, once a quarter of it is free.
+    func refill() {
+        let reconnects = connection.reconnects
+        let batch: Int = state.withLock { state in
+            guard !state.closed else { return 0 }
+            let now = ContinuousClock.now
+            // After a reconnect the server may have restarted and forgotten the requests.
+            if reconnects != state.reconnects {
+                state.reconnects = reconnects
+                state.requested = 0
+            }
+            // Requests lost with the connection never answer: after `expires` (plus a margin)
+            // with nothing heard, whatever is still counted as requested is gone.
+            if state.requested > 0, now - state.lastRequest > expires + .seconds(2),
+                now - state.lastAnswer > expires + .seconds(2)
+            {
+                state.requested = 0
+            }
+            let free = window - state.requested - state.buffer.count
+            guard free > 0, free >= (window + 3) / 4 else { return 0 }
+            state.requested += free
+            state.lastRequest = now
+            return free
+        }
+        guard batch > 0 else { return }
+        let expiresNanoseconds =
+            expires.components.seconds * 1_000_000_000 + expires.components.attoseconds / 1_000_000_000
+        do {
+            try connection.publish(
+                subject: requestSubject, text: "{\"batch\":\(batch),\"expires\":\(expiresNanoseconds)}", reply: inbox,
+                operation: "pull request")
+        } catch {
+            state.withLock { state in
+                state.requested = max(0, state.requested - batch)
+                state.failure = error
+            }
+        }
+    }
+
+    func next(max: Int, timeout: Duration) async throws -> [JetStreamMessage] {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let taken: Result<[JetStreamMessage], NATSError>? = state.withLock { state in
+                if let failure = state.failure {
+                    state.failure = nil
+                    return .failure(failure)
+                }
+                guard !state.buffer.isEmpty || state.closed || ContinuousClock.now >= deadline else { return nil }
+                let count = Swift.min(max, state.buffer.count)
+                let taken = Array(state.buffer.prefix(count))
+                state.buffer.removeFirst(count)
+                return .success(taken)
+            }
+            if let taken {
+                refill()
+                return try taken.get()
+            }
+            refill()
+            await wait(until: deadline)
+            if Task.isCancelled { return [] }
+        }
+    }
+
+    /// Waits for a message or status, the deadline, or cancellation.
+    private func wait(until deadline: ContinuousClock.Instant) async {
+        let id = state.withLock { state in
+            state.nextWaiter += 1
+            return state.nextWaiter
+        }
+        let timer = Task {
+            try? await Task.sleep(until: deadline)
+            self.wake(id)
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let ready = state.withLock { state in
+                    if !state.buffer.isEmpty || state.closed || state.failure != nil || Task.isCancelled
+                        || ContinuousClock.now >= deadline
+                    {
+                        return true
+                    }
+                    state.waiter = (id, continuation)
+                    return false
+                }
+                if ready { continuation.resume() }
+            }
+        } onCancel: {
+            self.wake(id)
+        }
+        timer.cancel()
+    }
+
+    private func wake(_ id: Int) {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard let waiter = state.waiter, waiter.id == id else { return nil }
+            state.waiter = nil
+            return waiter.continuation
+        }
+        waiter?.resume()
+    }
+}
