@@ -70,20 +70,31 @@ struct RedisMarkStore: MarkStore {
 
     func check(_ events: [(id: UUID, actionKeys: [String])]) async -> [MarkState] {
         guard !events.isEmpty else { return [] }
-        // One MGET per event: its processed mark, then its actions' done marks.
-        let commands = events.map { event in
-            RedisCommand(
-                "MGET", [.string(processedKey(event.id))] + event.actionKeys.map { .string(doneKey(event.id, $0)) })
+        // One MGET for the whole batch (one command is much cheaper for Redis than one per
+        // event): each event's processed mark, then its actions' done marks.
+        var keys: [RedisArgument] = []
+        keys.reserveCapacity(events.reduce(0) { $0 + 1 + $1.actionKeys.count })
+        for event in events {
+            keys.append(.string(processedKey(event.id)))
+            for action in event.actionKeys { keys.append(.string(doneKey(event.id, action))) }
         }
         do {
-            let replies = try await reader.pipeline(commands)
-            for case .error(let text) in replies { throw RedisError(code: .server, message: text) }
-            return zip(events, replies).map { event, reply in
-                let values = reply.array ?? []
-                guard values.count == event.actionKeys.count + 1 else { return MarkState() }
+            let reply = try await reader.pipeline([RedisCommand("MGET", keys)])
+            if case .error(let text) = reply.first { throw RedisError(code: .server, message: text) }
+            guard let values = reply.first?.array, values.count == keys.count else {
+                throw RedisError(
+                    code: .server,
+                    message: "MGET answered \(reply.first?.array?.count ?? 0) values for \(keys.count) keys")
+            }
+            var offset = 0
+            return events.map { event in
+                let processed = !values[offset].isNull
                 var done: Set<String> = []
-                for (key, value) in zip(event.actionKeys, values.dropFirst()) where !value.isNull { done.insert(key) }
-                return MarkState(processed: !values[0].isNull, done: done)
+                for (index, key) in event.actionKeys.enumerated() where !values[offset + 1 + index].isNull {
+                    done.insert(key)
+                }
+                offset += 1 + event.actionKeys.count
+                return MarkState(processed: processed, done: done)
             }
         } catch {
             failed("check", error)
