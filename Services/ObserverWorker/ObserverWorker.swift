@@ -168,8 +168,8 @@ final class NATSObserverConsumer: Service, Sendable {
     private let circuits: CircuitSharing
     private let stopping = Atomic(false)
     private let subscribed = Atomic(false)
-    /// In-flight event tasks by a serial number (for shutdown).
-    private let inFlight = Mutex((next: 0, tasks: [Int: Task<Void, Never>]()))
+    /// The pull under way, closed by the shutdown handler so that a wait for messages ends at once.
+    private let pull = Mutex<ContinuousPull?>(nil)
 
     init(
         jetStream: JetStream, pipeline: ObserverPipeline, configuration: FleetConfiguration, metrics: ObserverMetrics,
@@ -220,6 +220,7 @@ final class NATSObserverConsumer: Service, Sendable {
         } onGracefulShutdown: {
             self.stopping.store(true, ordering: .releasing)
             self.slots.wake()
+            self.pull.withLock { $0 }?.close()
         }
     }
 
@@ -239,12 +240,37 @@ final class NATSObserverConsumer: Service, Sendable {
     }
 
     private func consume() async {
+        // Event tasks are children of this group: no registry (and no lock) to start or end one;
+        // cancelling the service cancels them with it.
+        await withDiscardingTaskGroup { group in await consume(&group) }
+        // The settler writes the last marks and acks (or NAKs) the last messages: as long as a
+        // Redis connect and two command timeouts (the batch under way and one queued behind it).
+        let redis = configuration.redis
+        let settling = ContinuousClock.now + redis.connectTimeout + redis.commandTimeout * 2 + .seconds(1)
+        while !settler.isIdle, ContinuousClock.now < settling, !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        // The acks and NAKs of the drained events sit in the client's write buffer: a flush (a
+        // PING answered by the server) makes sure the server has them before the connection
+        // closes, so a NAKed event goes to the next worker at once instead of after ack_wait.
+        do {
+            try await jetStream.connection.flush(timeout: .seconds(2))
+        } catch {
+            logger.warning(
+                "could not flush the last acks and NAKs; the server redelivers them after ack_wait",
+                metadata: ["error": "\(error)"])
+        }
+        await pipeline.close()
+    }
+
+    private func consume(_ group: inout DiscardingTaskGroup) async {
         var subscription: ContinuousPull?
         var failures = 0
         while !isStopping {
             do {
                 if subscription == nil {
                     subscription = try await subscribe()
+                    pull.withLock { $0 = subscription }
                     subscribed.store(true, ordering: .releasing)
                     logger.info(
                         "consuming",
@@ -268,7 +294,7 @@ final class NATSObserverConsumer: Service, Sendable {
                 slots.release(free - messages.count)
                 failures = 0
                 if messages.isEmpty { pipeline.caughtUp() }
-                await start(messages)
+                await start(messages, in: &group)
             } catch {
                 failures += 1
                 if failures > 3 || (error as? NATSError)?.code == .notFound {
@@ -284,22 +310,11 @@ final class NATSObserverConsumer: Service, Sendable {
         // No more requests; what was delivered but not started goes back to the server (NAK),
         // for another worker at once.
         subscription?.close()
-        await drain()
-        // The acks and NAKs of the drained events sit in the client's write buffer: a flush (a
-        // PING answered by the server) makes sure the server has them before the connection
-        // closes, so a NAKed event goes to the next worker at once instead of after ack_wait.
-        do {
-            try await jetStream.connection.flush(timeout: .seconds(2))
-        } catch {
-            logger.warning(
-                "could not flush the last acks and NAKs; the server redelivers them after ack_wait",
-                metadata: ["error": "\(error)"])
-        }
-        await pipeline.close()
+        await drain(&group)
     }
 
     /// Prepares the batch, checks its marks in one round trip, then finishes each message in a task.
-    private func start(_ messages: [JetStreamMessage]) async {
+    private func start(_ messages: [JetStreamMessage], in group: inout DiscardingTaskGroup) async {
         guard !messages.isEmpty else { return }
         metrics.inFlight.record(slots.inUse)
         let prepared = messages.map { message in
@@ -309,43 +324,28 @@ final class NATSObserverConsumer: Service, Sendable {
             return prepared
         }
         let states = await pipeline.check(prepared)
-        for index in messages.indices { start(messages[index], prepared[index], states[index]) }
-    }
-
-    private func start(_ message: JetStreamMessage, _ prepared: PreparedMessage, _ state: MarkState?) {
-        // The task is registered under the lock it removes itself under, so it cannot finish first.
-        inFlight.withLock { inFlight in
-            inFlight.next += 1
-            let token = inFlight.next
+        for index in messages.indices {
+            let (message, prepared, state) = (messages[index], prepared[index], states[index])
             // Events run on the cooperative pool, not on the fetch loop's thread.
-            inFlight.tasks[token] = Task(executorPreference: globalConcurrentExecutor) {
+            group.addTask(executorPreference: globalConcurrentExecutor) {
                 let settlement = await self.pipeline.finish(prepared, state: state)
                 self.settler.submit(message, settlement)
-                self.inFlight.withLock { _ = $0.tasks.removeValue(forKey: token) }
             }
         }
     }
 
-    /// Shutdown: in-flight events get `shutdown_grace`, then they are cancelled (and NAKed).
+    /// Shutdown: in-flight events get `shutdown_grace` to finish and be settled (their slots are
+    /// free again), then they are cancelled (and NAKed); leaving the group waits for them.
     /// (Cancelled, the service group's own shutdown limit is up: the loops stop waiting and the
     /// server redelivers what is left after ack_wait, as after a crash.)
-    private func drain() async {
+    private func drain(_ group: inout DiscardingTaskGroup) async {
         let deadline = ContinuousClock.now + configuration.observer.shutdownGrace
-        while ContinuousClock.now < deadline, !inFlight.withLock({ $0.tasks.isEmpty }), !Task.isCancelled {
+        while ContinuousClock.now < deadline, slots.inUse > 0, !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(20))
         }
-        let remaining = inFlight.withLock { Array($0.tasks.values) }
-        if !remaining.isEmpty {
-            logger.notice("cancelling in-flight events", metadata: ["events": "\(remaining.count)"])
-        }
-        for task in remaining { task.cancel() }
-        for task in remaining { await task.value }
-        // The settler writes the last marks and acks (or NAKs) the last messages: as long as a
-        // Redis connect and two command timeouts (the batch under way and one queued behind it).
-        let redis = configuration.redis
-        let settling = ContinuousClock.now + redis.connectTimeout + redis.commandTimeout * 2 + .seconds(1)
-        while !settler.isIdle, ContinuousClock.now < settling, !Task.isCancelled {
-            try? await Task.sleep(for: .milliseconds(5))
+        if slots.inUse > 0 {
+            logger.notice("cancelling in-flight events", metadata: ["events": "\(slots.inUse)"])
+            group.cancelAll()
         }
     }
 
