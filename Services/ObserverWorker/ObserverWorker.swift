@@ -233,7 +233,9 @@ final class NATSObserverConsumer: Service, Sendable {
                 durableName: observer.consumer, filterSubject: "\(configuration.nats.subjectPrefix).>",
                 ackWait: observer.ackWait,
                 // The worker counts deliveries and dead-letters at each observer's max_attempts: the server never drops one.
-                maxDeliver: -1, maxAckPending: max(1000, observer.maxInFlight * 4)))
+                // Each worker holds up to 2× max_in_flight unacked (its work and its pull window):
+                // 8× lets four workers share the consumer at full speed.
+                maxDeliver: -1, maxAckPending: max(1000, observer.maxInFlight * 8)))
         // As many messages requested or waiting here as there are work slots: the next batch is
         // usually in when slots free up, instead of one fetch round trip per batch.
         return try jetStream.continuousPull(stream: stream, consumer: observer.consumer, window: observer.maxInFlight)
