@@ -313,22 +313,27 @@ struct ObserverPipeline: Sendable {
             actions = matchedActions
         }
         let state = state ?? MarkState()
-        if state.processed {
+        let pending = actions.filter { !state.done.contains($0.key) }
+        // Processed, or every action done: a repeat (for a one-action event, its done mark is
+        // the only mark written).
+        if state.processed || (pending.isEmpty && !actions.isEmpty) {
             metrics.dedupHits.increment()
             return .ack
         }
         let input = ActionInput(event: event, payload: message.payload, logger: logger)
-        let pending = actions.filter { !state.done.contains($0.key) }
         var failures: [Failure] = []
         /// Actions done now whose done mark the store did not take.
         var unmarked: [String] = []
         if pending.count == 1 {
-            // The common case: one action, no task group; its done mark goes with the processed mark.
+            // The common case: one action, no task group; its done mark goes with the processed
+            // mark, and is the only mark of an event with one action (it outlives the processed
+            // mark: `done_ttl` ≥ `dedup_window` is checked at start-up), one write less per event.
             if case .failed(let failure) = await run(pending[0], input, markDone: false) {
                 failures.append(failure)
             } else {
                 metrics.processed.increment()
-                return .ack(marking: MarkWrite(eventID: event.id, done: [pending[0].key], processed: true))
+                return .ack(
+                    marking: MarkWrite(eventID: event.id, done: [pending[0].key], processed: actions.count > 1))
             }
         } else {
             let results = await withTaskGroup(of: ActionResult.self) { group in

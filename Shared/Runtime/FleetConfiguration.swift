@@ -301,6 +301,10 @@ public struct ObserverConfiguration: Sendable {
         backoff = try backoffPolicy(scope.section("backoff"), default: backoff)
         dedupWindow = try scope.duration("dedup_window", default: dedupWindow)
         doneTTL = try scope.duration("done_ttl", default: doneTTL)
+        guard doneTTL >= dedupWindow else {
+            // A one-action event's done mark is its only mark: it must last the dedup window.
+            throw scope.error("done_ttl", "must be at least dedup_window (\(dedupWindow))")
+        }
         circuitFailures = try scope.int("circuit_failures", default: circuitFailures, range: 1...10_000)
         circuitReset = try scope.duration("circuit_reset", default: circuitReset)
         shutdownGrace = try scope.duration("shutdown_grace", default: shutdownGrace)

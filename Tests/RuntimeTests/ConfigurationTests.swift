@@ -135,6 +135,10 @@ struct ConfigurationTests {
             ("[observer]\ntransport = \"kafka\"\n", "observer.transport", 2, "not one of"),
             ("[observer]\nshutdown_grace = \"20s\"\n", "observer.shutdown_grace", 2, "at most 15s"),
             ("[jobs]\nshutdown_grace = \"1m\"\n", "jobs.shutdown_grace", 2, "at most 15s"),
+            (
+                "[observer]\ndedup_window = \"1h\"\ndone_ttl = \"30m\"\n", "observer.done_ttl", 3,
+                "at least dedup_window"
+            ),
             ("[nats]\nurll = \"x\"\n", "nats.urll", 2, "unknown key"),
             ("[natz]\nurl = \"x\"\n", "natz.url", 2, "unknown key"),
             (
