@@ -238,7 +238,9 @@ final class NATSObserverConsumer: Service, Sendable {
                 maxDeliver: -1, maxAckPending: max(1000, observer.maxInFlight * 8)))
         // As many messages requested or waiting here as there are work slots: the next batch is
         // usually in when slots free up, instead of one fetch round trip per batch.
-        return try jetStream.continuousPull(stream: stream, consumer: observer.consumer, window: observer.maxInFlight)
+        // The worker reads no headers (the event carries its id, source and cursor).
+        return try jetStream.continuousPull(
+            stream: stream, consumer: observer.consumer, window: observer.maxInFlight, headers: false)
     }
 
     private func consume() async {

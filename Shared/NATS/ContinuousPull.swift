@@ -20,15 +20,16 @@ public final class ContinuousPull: Sendable {
     private let core: PullCore
     private let subscription: SubscriptionHandle
 
-    init(connection: NATSConnection, stream: String, consumer: String, window: Int, expires: Duration) throws(NATSError)
-    {
+    init(
+        connection: NATSConnection, stream: String, consumer: String, window: Int, expires: Duration, headers: Bool
+    ) throws(NATSError) {
         var inbox: UnsafeMutablePointer<natsInbox>?
         try NATSError.check(natsInbox_Create(&inbox), "create inbox")
         let inboxName = String(cString: inbox!)
         natsInbox_Destroy(inbox)
         let core = PullCore(
             connection: connection, inbox: inboxName, requestSubject: "$JS.API.CONSUMER.MSG.NEXT.\(stream).\(consumer)",
-            window: max(1, window), expires: expires)
+            window: max(1, window), expires: expires, copyHeaders: headers)
         // The core is retained for the C library until the subscription's completion callback,
         // which libnats calls once, after the last message callback.
         let retained = Unmanaged.passRetained(core)
@@ -115,8 +116,13 @@ final class PullCore: Sendable {
     let requestSubject: String
     let window: Int
     let expires: Duration
+    let copyHeaders: Bool
 
-    init(connection: NATSConnection, inbox: String, requestSubject: String, window: Int, expires: Duration) {
+    init(
+        connection: NATSConnection, inbox: String, requestSubject: String, window: Int, expires: Duration,
+        copyHeaders: Bool
+    ) {
+        self.copyHeaders = copyHeaders
         self.connection = connection
         self.inbox = inbox
         self.requestSubject = requestSubject
@@ -143,7 +149,7 @@ final class PullCore: Sendable {
     func received(_ handle: OpaquePointer) {
         var status: UnsafePointer<CChar>?
         guard natsMsgHeader_Get(handle, "Status", &status) == NATS_OK, let status else {
-            let message = JetStreamMessage(taking: handle, connection: connection)
+            let message = JetStreamMessage(taking: handle, connection: connection, headers: copyHeaders)
             let (accepted, waiter) = state.withLock { state in
                 state.requested = max(0, state.requested - 1)
                 state.lastAnswer = .now

@@ -338,11 +338,14 @@ public final class JetStream: @unchecked Sendable {
     }
 
     /// A continuous pull from an existing durable pull consumer (see ``ContinuousPull``): up to
-    /// `window` messages requested or buffered ahead of the caller.
-    public func continuousPull(stream: String, consumer: String, window: Int, expires: Duration = .seconds(5)) throws
-        -> ContinuousPull
-    {
-        try ContinuousPull(connection: connection, stream: stream, consumer: consumer, window: window, expires: expires)
+    /// `window` messages requested or buffered ahead of the caller. Without `headers` the
+    /// messages' headers are not copied (for a reader that uses none).
+    public func continuousPull(
+        stream: String, consumer: String, window: Int, expires: Duration = .seconds(5), headers: Bool = true
+    ) throws -> ContinuousPull {
+        try ContinuousPull(
+            connection: connection, stream: stream, consumer: consumer, window: window, expires: expires,
+            headers: headers)
     }
 
     /// An ordered consumer (ephemeral, no acks, gap-free, in stream order) from a start position.

@@ -132,3 +132,40 @@ public struct MessageMetadata: Sendable, Hashable {
     /// Nanoseconds since the Unix epoch when the message was stored.
     public var timestamp: Int64
 }
+
+extension MessageMetadata {
+    /// Parsed from a JetStream ack subject: `$JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.
+    /// <consumer seq>.<timestamp>.<pending>`, or the newer form with a domain and an account hash
+    /// after `$JS.ACK` (and possibly more tokens at the end). Nil for anything else.
+    public init?(ackSubject: String) {
+        var tokens = ackSubject.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+        guard tokens.count >= 9, tokens[0].elementsEqual("$JS".utf8), tokens[1].elementsEqual("ACK".utf8) else {
+            return nil
+        }
+        if tokens.count == 9 {
+            tokens.removeFirst(2)
+        } else if tokens.count >= 11 {
+            tokens.removeFirst(4)
+        } else {
+            return nil
+        }
+        func number(_ token: Substring.UTF8View.SubSequence) -> UInt64? {
+            var value: UInt64 = 0
+            guard !token.isEmpty else { return nil }
+            for byte in token {
+                guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+                let (times, overflow) = value.multipliedReportingOverflow(by: 10)
+                guard !overflow else { return nil }
+                value = times + UInt64(byte - UInt8(ascii: "0"))
+            }
+            return value
+        }
+        guard let delivered = number(tokens[2]), let streamSequence = number(tokens[3]),
+            let consumerSequence = number(tokens[4]), let timestamp = number(tokens[5]), let pending = number(tokens[6])
+        else { return nil }
+        self.init(
+            stream: String(Substring(tokens[0])), consumer: String(Substring(tokens[1])),
+            streamSequence: streamSequence, consumerSequence: consumerSequence, deliveryCount: delivered,
+            pending: pending, timestamp: Int64(truncatingIfNeeded: timestamp))
+    }
+}

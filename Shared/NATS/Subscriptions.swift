@@ -16,26 +16,17 @@ public final class JetStreamMessage: Sendable {
     public let headers: [String: [String]]
     public let metadata: MessageMetadata?
 
-    /// Copies the message and destroys the C message.
-    init(taking handle: OpaquePointer, connection: NATSConnection) {
+    /// Copies the message and destroys the C message. Without `headers` the headers are not
+    /// copied (an empty dictionary), for readers that use none.
+    init(taking handle: OpaquePointer, connection: NATSConnection, headers: Bool = true) {
         defer { natsMsg_Destroy(handle) }
         self.connection = connection
         self.subject = String(cString: natsMsg_GetSubject(handle))
-        self.reply = natsMsg_GetReply(handle).map { String(cString: $0) }
+        let reply = natsMsg_GetReply(handle).map { String(cString: $0) }
+        self.reply = reply
         self.payload = Self.payload(handle)
-        self.headers = Self.headers(handle)
-        var meta: UnsafeMutablePointer<jsMsgMetaData>?
-        if natsMsg_GetMetaData(&meta, handle) == NATS_OK, let meta {
-            self.metadata = MessageMetadata(
-                stream: meta.pointee.Stream.map { String(cString: $0) } ?? "",
-                consumer: meta.pointee.Consumer.map { String(cString: $0) } ?? "",
-                streamSequence: meta.pointee.Sequence.Stream, consumerSequence: meta.pointee.Sequence.Consumer,
-                deliveryCount: meta.pointee.NumDelivered, pending: meta.pointee.NumPending,
-                timestamp: meta.pointee.Timestamp)
-            jsMsgMetaData_Destroy(meta)
-        } else {
-            self.metadata = nil
-        }
+        self.headers = headers ? Self.headers(handle) : [:]
+        self.metadata = reply.flatMap { MessageMetadata(ackSubject: $0) }
     }
 
     static func payload(_ handle: OpaquePointer) -> [UInt8] {

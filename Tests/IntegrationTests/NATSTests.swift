@@ -253,6 +253,32 @@ struct NATSTests {
         pull.close()
     }
 
+    @Test("message metadata from both forms of the ack subject; anything else is none")
+    func ackSubjectMetadata() {
+        let old = MessageMetadata(ackSubject: "$JS.ACK.ORDERS.worker.3.1042.977.1700000000123456789.12")
+        #expect(old?.stream == "ORDERS")
+        #expect(old?.consumer == "worker")
+        #expect(old?.deliveryCount == 3)
+        #expect(old?.streamSequence == 1042)
+        #expect(old?.consumerSequence == 977)
+        #expect(old?.timestamp == 1_700_000_000_123_456_789)
+        #expect(old?.pending == 12)
+        let new = MessageMetadata(
+            ackSubject: "$JS.ACK.hub.ACCHASH.ORDERS.worker.1.5.6.1700000000000000000.0.token")
+        #expect(new?.stream == "ORDERS")
+        #expect(new?.consumer == "worker")
+        #expect(new?.deliveryCount == 1)
+        #expect(new?.streamSequence == 5)
+        #expect(new?.consumerSequence == 6)
+        for subject in [
+            "", "_INBOX.abc", "$JS.ACK.ORDERS.worker.3.1042.977", "$JS.ACK.ORDERS.worker.x.1042.977.1.12",
+            "$JS.NAK.ORDERS.worker.3.1042.977.1.12", "$JS.ACK.ORDERS.worker.3.1042.977.1.12.extra",
+            "$JS.ACK.ORDERS.worker.3.99999999999999999999999.977.1.12",
+        ] {
+            #expect(MessageMetadata(ackSubject: subject) == nil, "\(subject)")
+        }
+    }
+
     @Test("an ordered consumer starts at a sequence and reads in order")
     func orderedConsumer() async throws {
         let jetStream = try await connectNATS()
