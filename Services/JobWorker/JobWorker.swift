@@ -45,6 +45,9 @@ public struct JobWorkerSettings: Sendable {
     public var jobTimeout: Duration
     public var shutdownGrace: Duration
     public var schedulerInterval: Duration
+    /// Consumers of the group idle this long with nothing pending are removed (a dead worker's
+    /// leftover name, once its jobs were reclaimed). Not a configuration key: 1 hour.
+    public var consumerCleanupIdle: Duration = .seconds(3600)
 
     public init(
         queues: [String], concurrency: Int, consumer: String = JobWorkerSettings.defaultConsumerName(),
@@ -191,6 +194,18 @@ public final class JobWorkerService: Service, Sendable {
             }
         }
         await self.drain()
+        // Leave the group: each restart would otherwise add a consumer name to `XINFO CONSUMERS`
+        // for good. Only when nothing is pending under this name (a job still held stays
+        // reclaimable; the periodic cleanup removes the name once it is reclaimed).
+        for name in settings.queues {
+            do {
+                try await queue.removeIdleConsumers(name, idle: .zero, only: settings.consumer)
+            } catch {
+                logger.notice(
+                    "could not remove this worker's consumer from the group", metadata: ["error": "\(error)"])
+                break
+            }
+        }
     }
 
     /// Running jobs, each in its own task, so shutdown can wait for them and cancel them after the
@@ -346,6 +361,7 @@ public final class JobWorkerService: Service, Sendable {
         var nextReclaim = clock.now
         var nextHeartbeat = clock.now + settings.visibilityTimeout / 3
         var nextGauges = clock.now
+        var nextCleanup = clock.now + .seconds(60)
         while !isStopping, !Task.isCancelled {
             do {
                 for name in settings.queues {
@@ -360,6 +376,18 @@ public final class JobWorkerService: Service, Sendable {
                     let snapshot = running.withLock { $0 }
                     for (name, ids) in snapshot {
                         try await queue.heartbeat(name, consumer: settings.consumer, entryIDs: Array(ids))
+                    }
+                }
+                if clock.now >= nextCleanup {
+                    nextCleanup = clock.now + .seconds(60)
+                    for name in settings.queues {
+                        let removed = try await queue.removeIdleConsumers(
+                            name, idle: settings.consumerCleanupIdle, except: settings.consumer)
+                        if !removed.isEmpty {
+                            logger.info(
+                                "removed idle consumers with nothing pending from the group",
+                                metadata: ["job.queue": "\(name)", "consumers": "\(removed.joined(separator: ", "))"])
+                        }
                     }
                 }
                 if clock.now >= nextGauges {

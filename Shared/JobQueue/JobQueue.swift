@@ -388,6 +388,25 @@ public final class JobQueue: Sendable {
         return claimed
     }
 
+    /// Removes consumers of the queue's group that have nothing pending and have been idle at
+    /// least `idle`: `only` a given one (a worker leaving), or all but `except` (the dead workers'
+    /// leftovers, once their jobs were reclaimed). Checked and removed in one script, so a
+    /// consumer that holds a job is never removed (removing it would drop the job from the
+    /// pending list, out of reach of the reclaimer). A live worker removed while idle is
+    /// recreated by its next read. Returns the names removed.
+    @discardableResult
+    public func removeIdleConsumers(_ queue: String, idle: Duration, only: String? = nil, except: String? = nil)
+        async throws -> [String]
+    {
+        let reply = try await redis.eval(
+            Scripts.removeIdleConsumers, keys: [keys(queue).stream],
+            arguments: [
+                .string(Self.consumerGroup), RedisArgument(Int(idle.milliseconds)), .string(only ?? ""),
+                .string(except ?? ""),
+            ])
+        return (reply.array ?? []).compactMap(\.string)
+    }
+
     /// Resets the idle time of running jobs (`XCLAIM … 0 ids JUSTID`), so a job that runs longer
     /// than the visibility timeout is not reclaimed while its worker is alive.
     public func heartbeat(_ queue: String, consumer: String, entryIDs: [String]) async throws {
@@ -471,6 +490,29 @@ enum Scripts {
           redis.call('ZREM', KEYS[2], job)
         end
         return #due
+        """
+
+    /// KEYS: stream. ARGV: group, minimum idle ms, only this consumer ('' for any), except this
+    /// one ('' for none). No stream or group yet: nothing to remove.
+    static let removeIdleConsumers = """
+        local removed = {}
+        local ok, consumers = pcall(redis.call, 'XINFO', 'CONSUMERS', KEYS[1], ARGV[1])
+        if not ok then return removed end
+        for _, consumer in ipairs(consumers) do
+          local name, pending, idle
+          for i = 1, #consumer, 2 do
+            local field = consumer[i]
+            if field == 'name' then name = consumer[i + 1]
+            elseif field == 'pending' then pending = consumer[i + 1]
+            elseif field == 'idle' then idle = consumer[i + 1] end
+          end
+          if name and pending == 0 and idle and idle >= tonumber(ARGV[2])
+            and (ARGV[3] == '' or name == ARGV[3]) and name ~= ARGV[4] then
+            redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], name)
+            table.insert(removed, name)
+          end
+        end
+        return removed
         """
 
     /// KEYS: dlq, stream. ARGV: dlq entry id, job JSON.

@@ -287,7 +287,57 @@ struct JobWorkerTests {
         let raw = try #require(entries.array?.first?.array?[1].array?[1].bytes)
         let returned = try JSONDecoder().decode(Job.self, from: Data(raw))
         #expect(returned.id == job.id && returned.attempt == 0)
+        // The worker left the group: no consumer name stays behind after a clean stop.
+        #expect(try await consumers(redis, worker.queue.keys("long").stream).isEmpty)
     }
+
+    @Test("idle consumers with nothing pending are removed from the group; one holding a job never is")
+    func idleConsumersRemoved() async throws {
+        let redis = try redisClient()
+        defer { redis.close() }
+        let queue = JobQueue(redis: redis, prefix: Stack.unique("jq") + ":")
+        try await queue.prepare(queues: ["q"])
+        let stream = queue.keys("q").stream
+        try await queue.enqueue(Job(queue: "q", kind: "noop", payload: [:]))
+        // "holder" reads the job and keeps it; "ghost" and "self" hold nothing.
+        _ = try await redis.execute(
+            "XREADGROUP",
+            ["GROUP", .string(JobQueue.consumerGroup), "holder", "COUNT", "1", "STREAMS", .string(stream), ">"])
+        for consumer in ["ghost", "self"] {
+            _ = try await redis.execute(
+                "XGROUP", ["CREATECONSUMER", .string(stream), .string(JobQueue.consumerGroup), .string(consumer)])
+        }
+        #expect(try await consumers(redis, stream) == ["ghost": 0, "holder": 1, "self": 0])
+        // Not idle long enough: nothing goes.
+        #expect(try await queue.removeIdleConsumers("q", idle: .seconds(3600), except: "self").isEmpty)
+        try await Task.sleep(for: .milliseconds(20))
+        #expect(try await queue.removeIdleConsumers("q", idle: .milliseconds(10), except: "self") == ["ghost"])
+        #expect(try await queue.removeIdleConsumers("q", idle: .zero, only: "holder").isEmpty)
+        #expect(try await consumers(redis, stream) == ["holder": 1, "self": 0])
+        #expect(try await queue.removeIdleConsumers("q", idle: .zero, only: "self") == ["self"])
+        // No stream yet: nothing to remove, no error.
+        #expect(try await queue.removeIdleConsumers("missing", idle: .zero).isEmpty)
+    }
+}
+
+/// The consumers of the job-worker group on a stream, with their pending counts.
+func consumers(_ redis: RedisClient, _ stream: String) async throws -> [String: Int] {
+    let reply = try await redis.execute("XINFO", ["CONSUMERS", .string(stream), .string(JobQueue.consumerGroup)])
+    var result: [String: Int] = [:]
+    for consumer in reply.array ?? [] {
+        let fields = consumer.array ?? []
+        var name: String?
+        var pending = 0
+        for index in stride(from: 0, to: fields.count - 1, by: 2) {
+            switch fields[index].string {
+            case "name": name = fields[index + 1].string
+            case "pending": pending = Int(fields[index + 1].integer ?? 0)
+            default: break
+            }
+        }
+        if let name { result[name] = pending }
+    }
+    return result
 }
 
 @Suite("job-worker processes", .serialized)
