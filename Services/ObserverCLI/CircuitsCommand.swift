@@ -30,6 +30,8 @@ struct Circuits: AsyncParsableCommand {
             if let open = shared.open[endpoint] {
                 let seconds = String(format: "%.1f s", Double(open.remaining.milliseconds) / 1000)
                 print("\(name) open    \(seconds.padding(toLength: 10, withPad: " ", startingAt: 0)) \(open.opener)")
+            } else if let closer = shared.closedBy[endpoint] {
+                print("\(name) closed  (a trial call by \(closer) just closed it)")
             } else {
                 print("\(name) closed")
             }

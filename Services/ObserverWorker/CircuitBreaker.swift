@@ -5,8 +5,9 @@ import Synchronization
 /// One circuit breaker per endpoint: `closed` counts consecutive retryable failures; at the
 /// threshold it opens and fails calls fast for `reset`; then it lets one trial call through
 /// (`halfOpen`): success closes it, failure opens it again. The breakers live in the process (no
-/// round trip per call); a circuit opened by this process's failures is reported to `onOpen`,
-/// and one opened by another worker is applied with `openShared` (see `CircuitSharing`).
+/// round trip per call); a circuit opened by this process's failures is reported to `onOpen`, a
+/// trial call that closed one to `onTrialSuccess`, and another worker's opening and closing are
+/// applied with `openShared` and `closeShared` (see `CircuitSharing`).
 final class CircuitBreakers: Sendable {
     enum Phase: Equatable {
         case closed(failures: Int)
@@ -32,6 +33,11 @@ final class CircuitBreakers: Sendable {
     private let onChange: @Sendable (String, Phase) -> Void
     /// Called when this process's own failures open a circuit (not when `openShared` does).
     private let onOpen = Mutex<(@Sendable (String) -> Void)?>(nil)
+    /// Called when a trial call closed a circuit (half-open → closed).
+    private let onTrialSuccess = Mutex<(@Sendable (String) -> Void)?>(nil)
+    /// Endpoints whose circuit is open because another worker opened it (not by failures here),
+    /// with when that worker's key expires (its trial call is due then).
+    private let openedByOthers = Mutex([String: ContinuousClock.Instant]())
 
     init(threshold: Int, reset: Duration, onChange: @escaping @Sendable (String, Phase) -> Void = { _, _ in }) {
         self.threshold = threshold
@@ -44,6 +50,11 @@ final class CircuitBreakers: Sendable {
     /// Sets the handler of circuits opened by this process's own failures.
     func whenOpened(_ handler: @escaping @Sendable (String) -> Void) { onOpen.withLock { $0 = handler } }
 
+    /// Sets the handler of circuits closed by a successful trial call here.
+    func whenTrialSucceeded(_ handler: @escaping @Sendable (String) -> Void) {
+        onTrialSuccess.withLock { $0 = handler }
+    }
+
     /// How long `endpoint`'s circuit stays open from `now`; nil when it is not open (closed,
     /// half-open, or open with its time up).
     func openRemaining(_ endpoint: String, now: ContinuousClock.Instant = .now) -> Duration? {
@@ -51,23 +62,45 @@ final class CircuitBreakers: Sendable {
         return until - now
     }
 
-    /// Another worker opened `endpoint`'s circuit, which stays open for `remaining`: a closed
-    /// circuit opens until then, an open one stays open at least that long; a half-open one is
-    /// left to its own trial call. Ignored when a call to the endpoint succeeded here within
+    /// Time for another worker's trial call and its `closed` to reach this worker's poll.
+    static let trialSlack = Duration.seconds(3)
+
+    /// When an event refused by `endpoint`'s open circuit should come back: when the circuit's
+    /// time is up; for a circuit another worker opened, `trialSlack` after that worker's trial
+    /// call is due (its key expires), as that trial may close it (one delivery per trial, not one
+    /// per poll). Nil when the circuit is not open.
+    func retryDelay(_ endpoint: String, now: ContinuousClock.Instant = .now) -> Duration? {
+        guard let remaining = openRemaining(endpoint, now: now) else { return nil }
+        guard let keyExpiry = openedByOthers.withLock({ $0[endpoint] }), keyExpiry + Self.trialSlack > now else {
+            return remaining
+        }
+        return min(remaining, keyExpiry + Self.trialSlack - now)
+    }
+
+    /// Another worker opened `endpoint`'s circuit, and its key stays for `remaining`: a closed
+    /// circuit opens until then plus `trialMargin` (the time left for that worker's trial call to
+    /// close it, see `closeShared`), an open one stays open at least that long; a half-open one
+    /// is left to its own trial call. Ignored when a call to the endpoint succeeded here within
     /// `reset`: what fails for another worker (its network, its DNS, its own overload) may not
     /// fail here, and one unhealthy worker must not keep the endpoint closed to the fleet.
     /// Returns whether it opened a closed circuit.
     @discardableResult
-    func openShared(_ endpoint: String, for remaining: Duration, now: ContinuousClock.Instant = .now) -> Bool {
+    func openShared(
+        _ endpoint: String, for remaining: Duration, trialMargin: Duration = .zero, now: ContinuousClock.Instant = .now
+    ) -> Bool {
         if let success = lastSuccess.withLock({ $0[endpoint] }), now - success < reset { return false }
-        let until = now + remaining
+        let until = now + remaining + trialMargin
         let changed = phases.withLock { phases -> Phase? in
             switch phases[endpoint] ?? .closed(failures: 0) {
             case .closed:
                 phases[endpoint] = .open(until: until)
+                openedByOthers.withLock { $0[endpoint] = now + remaining }
                 return .open(until: until)
             case .open(let current):
                 if until > current { phases[endpoint] = .open(until: until) }
+                openedByOthers.withLock { others in
+                    if others[endpoint] != nil { others[endpoint] = now + remaining }
+                }
                 return nil
             case .halfOpen:
                 return nil
@@ -78,6 +111,23 @@ final class CircuitBreakers: Sendable {
         return true
     }
 
+    /// Another worker's trial call to `endpoint` succeeded: a circuit that is open here only
+    /// because another worker opened it closes now, instead of waiting for a trial of its own.
+    /// A circuit opened by failures here keeps its own trial. Returns whether it closed one.
+    @discardableResult
+    func closeShared(_ endpoint: String) -> Bool {
+        let closed = phases.withLock { phases -> Bool in
+            guard case .open = phases[endpoint], openedByOthers.withLock({ $0[endpoint] != nil }) else {
+                return false
+            }
+            phases[endpoint] = .closed(failures: 0)
+            openedByOthers.withLock { _ = $0.removeValue(forKey: endpoint) }
+            return true
+        }
+        if closed { onChange(endpoint, .closed(failures: 0)) }
+        return closed
+    }
+
     /// Whether a call may go to `endpoint` now.
     func allow(_ endpoint: String, now: ContinuousClock.Instant = .now) -> Bool {
         let (allowed, changed) = phases.withLock { phases -> (Bool, Phase?) in
@@ -85,6 +135,7 @@ final class CircuitBreakers: Sendable {
             case .closed: return (true, nil)
             case .open(let until) where now < until: return (false, nil)
             case .open:
+                openedByOthers.withLock { _ = $0.removeValue(forKey: endpoint) }
                 phases[endpoint] = .halfOpen(trialRunning: true)
                 return (true, .halfOpen(trialRunning: true))
             case .halfOpen(let trialRunning):
@@ -101,7 +152,7 @@ final class CircuitBreakers: Sendable {
     /// endpoint's health: record them as successes.
     func record(_ endpoint: String, success: Bool, now: ContinuousClock.Instant = .now) {
         if success { lastSuccess.withLock { $0[endpoint] = now } }
-        let changed = phases.withLock { phases -> Phase? in
+        let (changed, trialSucceeded) = phases.withLock { phases -> (Phase?, Bool) in
             let current = phases[endpoint] ?? .closed(failures: 0)
             let next: Phase
             switch (current, success) {
@@ -112,12 +163,15 @@ final class CircuitBreakers: Sendable {
             case (.open, _): next = current  // a call allowed before it opened
             }
             phases[endpoint] = next
-            return next.gaugeValue != current.gaugeValue ? next : nil
+            var trialSucceeded = false
+            if case .halfOpen = current, success { trialSucceeded = true }
+            return (next.gaugeValue != current.gaugeValue ? next : nil, trialSucceeded)
         }
         if let changed {
             onChange(endpoint, changed)
             if case .open = changed, let onOpen = onOpen.withLock({ $0 }) { onOpen(endpoint) }
         }
+        if trialSucceeded, let handler = onTrialSuccess.withLock({ $0 }) { handler(endpoint) }
     }
 }
 
@@ -125,8 +179,14 @@ final class CircuitBreakers: Sendable {
 /// worker's name, expiring after `circuit_reset`): a worker whose failures open a circuit writes
 /// the key; every worker reads the keys of its endpoints each second and opens its own circuit for
 /// the key's remaining time. So an endpoint that fails stops getting calls from the whole fleet
-/// within about a second, instead of after `circuit_failures` failures in each worker. Each worker
-/// still makes its own trial call when its circuit's time is up. Redis down: each worker keeps its
+/// within about a second, instead of after `circuit_failures` failures in each worker.
+///
+/// One trial call for the fleet, not one per worker: a worker applies another's opening for the
+/// key's time plus one more `circuit_reset`, so the opener's trial comes first. If it fails, the
+/// opener writes the key again and the others stay open; if it succeeds, the opener writes
+/// `closed <worker>` (for three seconds) and the others close their circuits at their next
+/// poll. Only when nothing is heard (the opener stopped, or got no event for the endpoint) do
+/// the others make their own trials, one `circuit_reset` later. Redis down: each worker keeps its
 /// own circuits (fail open, like dedup).
 struct CircuitSharing: Sendable {
     let breakers: CircuitBreakers
@@ -152,12 +212,27 @@ struct CircuitSharing: Sendable {
         }
     }
 
+    /// How long a closing stays readable: three poll intervals.
+    static let closingLifetime = Duration.seconds(3)
+
+    /// Writes that a trial call here closed the circuit, so the other workers close theirs.
+    func trialSucceeded(_ endpoint: String) async {
+        do {
+            _ = try await redis.set(
+                key(endpoint), to: .string(ObserverWorker.closedMarker + worker), expiry: Self.closingLifetime)
+        } catch {
+            onError()
+            logger.debug(
+                "could not share a closed circuit", metadata: ["endpoint": "\(endpoint)", "error": "\(error)"])
+        }
+    }
+
     /// Reads every endpoint's key once (its opener and remaining time) and opens the circuits
     /// other workers opened; this worker's own keys are skipped (its circuit is already open, or
     /// its trial call has closed it again).
     func poll() async {
         guard !endpoints.isEmpty else { return }
-        let shared: (open: [String: ObserverWorker.OpenCircuit], errorReplies: Int)
+        let shared: (open: [String: ObserverWorker.OpenCircuit], closedBy: [String: String], errorReplies: Int)
         do {
             shared = try await ObserverWorker.openCircuits(redis: redis, prefix: prefix, endpoints: endpoints)
         } catch {
@@ -166,8 +241,14 @@ struct CircuitSharing: Sendable {
         }
         if shared.errorReplies > 0 { onError() }
         for endpoint in endpoints {
+            if let closer = shared.closedBy[endpoint], closer != worker, breakers.closeShared(endpoint) {
+                logger.notice(
+                    "circuit closed by another worker's successful trial call",
+                    metadata: ["endpoint": "\(endpoint)", "closed.by": "\(closer)"])
+            }
             guard let open = shared.open[endpoint], open.opener != worker else { continue }
-            if breakers.openShared(endpoint, for: open.remaining) {
+            // One more circuit_reset: the opener's trial call decides first (see above).
+            if breakers.openShared(endpoint, for: open.remaining, trialMargin: breakers.reset) {
                 logger.notice(
                     "circuit opened by another worker",
                     metadata: [
@@ -190,10 +271,14 @@ extension ObserverWorker {
         "\(prefix)observer:circuit:\(endpoint)"
     }
 
-    /// The shared circuits open among `endpoints`, in one round trip, and how many replies were
-    /// Redis errors (those endpoints count as closed).
+    /// The value prefix of a key that says a trial call closed the circuit (then the worker).
+    public static let closedMarker = "closed "
+
+    /// The shared circuits open among `endpoints`, those a trial call just closed (by which
+    /// worker), in one round trip, and how many replies were Redis errors (those endpoints count
+    /// as closed).
     public static func openCircuits(redis: RedisClient, prefix: String, endpoints: [String]) async throws
-        -> (open: [String: OpenCircuit], errorReplies: Int)
+        -> (open: [String: OpenCircuit], closedBy: [String: String], errorReplies: Int)
     {
         let replies = try await redis.pipeline(
             endpoints.flatMap { endpoint in
@@ -201,12 +286,17 @@ extension ObserverWorker {
                 return [RedisCommand("GET", [.string(key)]), RedisCommand("PTTL", [.string(key)])]
             })
         var open: [String: OpenCircuit] = [:]
+        var closedBy: [String: String] = [:]
         for (index, endpoint) in endpoints.enumerated() {
-            guard let opener = replies[2 * index].string, case .integer(let milliseconds) = replies[2 * index + 1],
+            guard let value = replies[2 * index].string, case .integer(let milliseconds) = replies[2 * index + 1],
                 milliseconds > 0
             else { continue }
-            open[endpoint] = OpenCircuit(opener: opener, remaining: .milliseconds(milliseconds))
+            if value.hasPrefix(closedMarker) {
+                closedBy[endpoint] = String(value.dropFirst(closedMarker.count))
+            } else {
+                open[endpoint] = OpenCircuit(opener: value, remaining: .milliseconds(milliseconds))
+            }
         }
-        return (open, replies.count { $0.isError })
+        return (open, closedBy, replies.count { $0.isError })
     }
 }

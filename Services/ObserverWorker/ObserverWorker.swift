@@ -196,6 +196,7 @@ final class NATSObserverConsumer: Service, Sendable {
             onError: { errors.increment() })
         self.circuits = circuits
         pipeline.breakers.whenOpened { endpoint in Task { await circuits.opened(endpoint) } }
+        pipeline.breakers.whenTrialSucceeded { endpoint in Task { await circuits.trialSucceeded(endpoint) } }
     }
 
     var readiness: ReadinessCheck {

@@ -459,7 +459,7 @@ struct ObserverPipeline: Sendable {
                     action: action,
                     error: DeliveryError(
                         .retryable, "circuit open for \(action.endpoint)",
-                        retryAfter: breakers.openRemaining(action.endpoint))))
+                        retryAfter: breakers.retryDelay(action.endpoint))))
         }
         func done() async -> ActionResult {
             guard markDone else { return .done(key: action.key, marked: true) }

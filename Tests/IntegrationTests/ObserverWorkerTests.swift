@@ -590,11 +590,14 @@ struct ObserverWorkerTests {
     }
 
     @Test(
-        "circuits are shared through Redis: another worker's opening holds this worker's calls for the key's remaining time, unless a call here succeeded recently; this worker's own opening is written for the others"
+        "circuits are shared through Redis: another worker's opening holds this worker's calls until that worker's trial call closes it, unless a call here succeeded recently; this worker's own opening and its successful trial are written for the others"
     )
     func sharedCircuits() async throws {
         let healthy = try await Receiver()
-        let broken = try await Receiver { _, _ in .init(status: 503, body: "down") }
+        let brokenDown = Atomic(true)
+        let broken = try await Receiver { _, _ in
+            brokenDown.load(ordering: .acquiring) ? .init(status: 503, body: "down") : .init()
+        }
         let fixture = try await ObserverFixture.make(
             observers: """
                 [[observers]]
@@ -624,20 +627,28 @@ struct ObserverWorkerTests {
         func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
         let healthyKey = "\(fixture.keyPrefix)observer:circuit:\(healthy.url)"
 
-        // Another worker opened the healthy endpoint's circuit; its key lives 2.5 s more (not
-        // circuit_reset, 10 s): the call waits for the key, not longer.
+        // Another worker opened the healthy endpoint's circuit; its key lives 1.5 s more.
         let sharedAt = now()
-        _ = try await redis.execute("SET", [.string(healthyKey), "another-host:1:ab12", "PX", "2500"])
+        _ = try await redis.execute("SET", [.string(healthyKey), "another-host:1:ab12", "PX", "1500"])
         #expect(
             try await eventually(.seconds(3)) {
                 await metrics().contains(#"fraiseql_observer_circuit_state{endpoint="\#(healthy.url)"} 1"#)
             }, "this worker opened its circuit from the shared key")
         try await fixture.publish(order(1))
-        #expect(try await eventually(.seconds(10)) { healthy.count == 1 })
-        let waited = (healthy.requests.first?.receivedAt ?? 0) - sharedAt
-        #expect(waited >= 2_400 && waited < 6_000, "the call waited for the shared key's time: \(waited) ms")
+        // The key expired, but this worker leaves the trial call to the opener (one trial for
+        // the fleet): no call yet.
+        try await Task.sleep(for: .milliseconds(Int(max(0, sharedAt + 2_500 - now()))))
+        #expect(healthy.count == 0, "held past the key: the opener's trial call comes first")
         #expect(
             await metrics().contains(#"fraiseql_observer_actions_failed_total{kind="webhook",class="circuit_open"}"#))
+        // The opener's trial call succeeded: this worker closes its circuit and calls.
+        let closedAt = now()
+        _ = try await redis.execute("SET", [.string(healthyKey), "closed another-host:1:ab12", "PX", "3000"])
+        #expect(try await eventually(.seconds(10)) { healthy.count == 1 })
+        let waited = (healthy.requests.first?.receivedAt ?? 0) - closedAt
+        // The refused event comes back 3 s after the key's expiry (the opener's trial and a poll):
+        // without the closing it would be refused again, for the rest of circuit_reset.
+        #expect(waited < 3_500, "called once the event came back after the closing: \(waited) ms")
 
         // A call to it succeeded here just now: another worker's opening is not applied (what
         // fails there may be that worker's own problem).
@@ -675,6 +686,17 @@ struct ObserverWorkerTests {
         // the event is not sent again.
         try await Task.sleep(for: .seconds(1.5))
         #expect(broken.count == 2, "no call while the circuit is open")
+        // The endpoint recovers; this worker's trial call (when circuit_reset is up) succeeds and
+        // tells the others: the key now says `closed <this worker>`.
+        brokenDown.store(false, ordering: .releasing)
+        var closing = ""
+        #expect(
+            try await eventually(.seconds(15)) {
+                closing = try await redis.execute("GET", [.string(key)]).string ?? ""
+                return closing.hasPrefix("closed ")
+            }, "the successful trial is written for the others")
+        #expect(closing == "closed " + opener, "closed by this worker: \(closing)")
+        #expect(broken.count == 3, "one trial call, delivered")
         #expect(worker.stop() == 0)
         await healthy.stop()
         await broken.stop()

@@ -192,6 +192,33 @@ struct CircuitBreakerTests {
         breakers.openShared("c", for: .seconds(5), now: start + .seconds(10))
         #expect(!breakers.allow("c", now: start + .seconds(11)), "no success within reset: applied")
         #expect(breakers.openRemaining("c", now: start + .seconds(11)) == .seconds(4))
+
+        // Another worker's trial call succeeded: a circuit open only because of another
+        // worker's opening closes; one opened by failures here, or half-open, keeps its own trial.
+        #expect(breakers.closeShared("c"), "opened from Redis: closed")
+        #expect(breakers.phase("c") == .closed(failures: 0))
+        #expect(!breakers.closeShared("c"), "already closed")
+        for _ in 0..<2 { breakers.record("d", success: false, now: start) }
+        #expect(!breakers.closeShared("d"), "opened by failures here: left to its own trial")
+        #expect(!breakers.allow("d", now: start + .seconds(1)))
+        #expect(breakers.openShared("e", for: .seconds(5), trialMargin: .seconds(10), now: start))
+        #expect(
+            breakers.retryDelay("e", now: start + .seconds(1)) == .seconds(7),
+            "a refused event comes back when the opener's trial may have closed it (key + 3 s)")
+        #expect(breakers.retryDelay("e", now: start + .seconds(9)) == .seconds(6), "then for the rest")
+        #expect(!breakers.allow("e", now: start + .seconds(14)), "open for the opener's trial margin")
+        #expect(breakers.allow("e", now: start + .seconds(15)), "nothing heard: its own trial")
+        #expect(!breakers.closeShared("e"), "half-open: its own trial decides")
+
+        // A trial call that succeeds is reported (the worker writes `closed` for the others);
+        // an ordinary success is not.
+        let trials = Mutex<[String]>([])
+        breakers.whenTrialSucceeded { endpoint in trials.withLock { $0.append(endpoint) } }
+        breakers.record("e", success: true, now: start + .seconds(16))
+        breakers.record("e", success: true, now: start + .seconds(17))
+        #expect(breakers.allow("d", now: start + .seconds(10)), "d's time is up: trial")
+        breakers.record("d", success: false, now: start + .seconds(10))
+        #expect(trials.withLock { $0 } == ["e"], "one trial succeeded (e); d's failed")
     }
 }
 
