@@ -210,6 +210,7 @@ final class NATSObserverConsumer: Service, Sendable {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.sampleGauges() }
                 group.addTask { await self.shareCircuits() }
+                group.addTask { await self.keepBufferAlive() }
                 // The fetch loop runs on its own event loop, which is also the one of the dedup
                 // checks' Redis connection: the check's reply resumes the loop on that thread at
                 // once, instead of queueing behind the event tasks on the cooperative pool.
@@ -351,6 +352,17 @@ final class NATSObserverConsumer: Service, Sendable {
         if slots.inUse > 0 {
             logger.notice("cancelling in-flight events", metadata: ["events": "\(slots.inUse)"])
             group.cancelAll()
+        }
+    }
+
+    /// Messages waiting in the pull window for a free slot (slots held by slow calls, or by
+    /// events held while Redis is down) get an in-progress ack every third of `ack_wait`, so the
+    /// server does not hand them to another worker meanwhile.
+    private func keepBufferAlive() async {
+        let age = configuration.observer.ackWait / 3
+        while !isStopping {
+            pull.withLock { $0 }?.keepBufferedAlive(olderThan: age)
+            try? await Task.sleep(for: min(.seconds(1), age / 2))
         }
     }
 

@@ -44,13 +44,15 @@ public struct DeliveryError: Error, Sendable, CustomStringConvertible {
     /// Parses `Retry-After`: delta seconds or an HTTP date.
     public static func retryAfter(_ value: String?, now: Date = Date()) -> Duration? {
         guard let value = value?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
-        if let seconds = Int(value) { return .seconds(max(0, seconds)) }
+        // At most a day: a retry further out is the dead-letter queue's business, and an absurd
+        // value must not overflow anything downstream.
+        if let seconds = Int(value) { return .seconds(min(max(0, seconds), 86_400)) }
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "GMT")
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
         guard let date = formatter.date(from: value) else { return nil }
-        return .milliseconds(max(0, Int64(date.timeIntervalSince(now) * 1000)))
+        return .milliseconds(min(max(0, Int64(date.timeIntervalSince(now) * 1000)), 86_400_000))
     }
 }
 

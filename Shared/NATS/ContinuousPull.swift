@@ -48,12 +48,19 @@ public final class ContinuousPull: Sendable {
             retained.release()
             throw NATSError(status: status, operation: "subscribe to the pull inbox")
         }
-        natsSubscription_SetOnCompleteCB(
+        let completion = natsSubscription_SetOnCompleteCB(
             handle,
             { closure in
                 guard let closure else { return }
                 Unmanaged<PullCore>.fromOpaque(closure).release()
             }, retained.toOpaque())
+        guard completion == NATS_OK else {
+            // The subscription is already gone (the connection closed meanwhile): no callback
+            // will come. The core stays retained (a leak of one small object, never a use after
+            // free: a message callback may still be running).
+            natsSubscription_Destroy(handle)
+            throw NATSError(status: completion, operation: "set up the pull inbox")
+        }
         // No client-side limit below the window: the server never sends more than was requested.
         natsSubscription_SetPendingLimits(handle, -1, -1)
         self.core = core
@@ -63,7 +70,7 @@ public final class ContinuousPull: Sendable {
 
     /// Up to `max` buffered messages, waiting at most `timeout` for the first; empty when none
     /// came. Throws what the server or the connection reported since the last call (a deleted
-    /// consumer, a failed request publish).
+    /// consumer, a failed request publish). One caller at a time.
     public func next(max: Int, timeout: Duration) async throws -> [JetStreamMessage] {
         try await core.next(max: max, timeout: timeout)
     }
@@ -71,11 +78,19 @@ public final class ContinuousPull: Sendable {
     /// Messages requested and not yet delivered, and messages delivered and not yet taken.
     public var outstanding: (requested: Int, buffered: Int) { core.outstanding }
 
-    /// Stops pulling: no more requests, the subscription ends, buffered messages are NAKed so
-    /// the server hands them to another worker at once. Safe to call more than once.
+    /// Stops pulling: no more requests; buffered messages, and those the library still holds
+    /// for the callback (the subscription is drained, not dropped), are NAKed so the server hands
+    /// them to another worker at once. Safe to call more than once.
     public func close() {
         for message in core.close() { try? message.nak() }
-        subscription.unsubscribe()
+        subscription.drain()
+    }
+
+    /// Sends an in-progress ack (`+WPI`) for each message buffered longer than `age`, so that
+    /// messages waiting here for a free slot are not redelivered to another worker meanwhile
+    /// (the server's ack timer runs from delivery). Call it more often than `ack_wait` / 2.
+    public func keepBufferedAlive(olderThan age: Duration) {
+        for message in core.stale(olderThan: age) { try? message.inProgress() }
     }
 
     deinit {
@@ -85,12 +100,13 @@ public final class ContinuousPull: Sendable {
 
 /// Owns the `natsSubscription` handle.
 ///
-/// `@unchecked Sendable`: the handle is thread-safe in libnats; it is only unsubscribed (idempotent)
+/// `@unchecked Sendable`: the handle is thread-safe in libnats; it is only drained (idempotent)
 /// and destroyed in `deinit`.
 private final class SubscriptionHandle: @unchecked Sendable {
     let handle: OpaquePointer
     init(_ handle: OpaquePointer) { self.handle = handle }
-    func unsubscribe() { _ = natsSubscription_Unsubscribe(handle) }
+    /// Unsubscribes after the messages already received were handed to the callback.
+    func drain() { _ = natsSubscription_Drain(handle) }
     deinit { natsSubscription_Destroy(handle) }
 }
 
@@ -98,12 +114,18 @@ private final class SubscriptionHandle: @unchecked Sendable {
 final class PullCore: Sendable {
     private struct State {
         var buffer: [JetStreamMessage] = []
+        /// When each buffered message arrived, or was last kept alive (parallel to `buffer`).
+        var arrived: [ContinuousClock.Instant] = []
         /// Messages requested and neither delivered nor given up by the server.
         var requested = 0
         var lastRequest = ContinuousClock.now
         var lastAnswer = ContinuousClock.now
         /// The connection's reconnect count when the requests counted in `requested` were made.
         var reconnects = 0
+        /// No request before this: set after a status that wrote every request off (a deleted
+        /// consumer, a leader election, no responders), so that the server is not asked again
+        /// at once in a loop.
+        var pausedUntil: ContinuousClock.Instant?
         var waiter: (id: Int, continuation: CheckedContinuation<Void, Never>)?
         var nextWaiter = 0
         var failure: NATSError?
@@ -137,12 +159,27 @@ final class PullCore: Sendable {
             state.closed = true
             let buffer = state.buffer
             state.buffer = []
+            state.arrived = []
             let waiter = state.waiter
             state.waiter = nil
             return (buffer, waiter)
         }
         waiter?.continuation.resume()
         return buffer
+    }
+
+    /// The buffered messages that arrived (or were kept alive) more than `age` ago; their time
+    /// starts again now.
+    func stale(olderThan age: Duration) -> [JetStreamMessage] {
+        state.withLock { state in
+            let now = ContinuousClock.now
+            var stale: [JetStreamMessage] = []
+            for index in state.buffer.indices where now - state.arrived[index] > age {
+                stale.append(state.buffer[index])
+                state.arrived[index] = now
+            }
+            return stale
+        }
     }
 
     /// On the library's delivery thread: a message, or a status from the server about a request.
@@ -155,6 +192,7 @@ final class PullCore: Sendable {
                 state.lastAnswer = .now
                 if state.closed { return (false, nil as CheckedContinuation<Void, Never>?) }
                 state.buffer.append(message)
+                state.arrived.append(.now)
                 let waiter = state.waiter?.continuation
                 state.waiter = nil
                 return (true, waiter)
@@ -175,38 +213,47 @@ final class PullCore: Sendable {
             ? description.map { String(cString: $0) } ?? "" : ""
         natsMsg_Destroy(handle)
         if code == "100" { return }  // idle heartbeat (not requested; harmless)
-        let waiter = state.withLock { state in
+        let (waiter, counted) = state.withLock { state -> (CheckedContinuation<Void, Never>?, Bool) in
             state.lastAnswer = .now
             if let owed {
                 // 408 Request Timeout (or Interest Expired), 409 Message Size Exceeds MaxBytes:
                 // the request is over and the rest of it will not come.
                 state.requested = max(0, state.requested - owed)
             } else {
-                // 409 Consumer Deleted, 409 Leadership Change, 409 Exceeded MaxWaiting, …: no
-                // count comes with these; every request is written off and made again.
+                // 409 Consumer Deleted, 409 Leadership Change, 409 Exceeded MaxWaiting, 503 No
+                // Responders, …: no count comes with these (and one comes per request). Every
+                // request is written off; new ones wait a second, made by the caller's next
+                // call, not from here: an answer per request must not become a loop.
                 state.requested = 0
+                state.pausedUntil = .now + .seconds(1)
                 if code != "404", code != "408" {
-                    state.failure = NATSError(
+                    let error = NATSError(
                         code: code == "409" && text.contains("Deleted") ? .notFound : .jetStream,
                         operation: "pull \(requestSubject)", message: "\(code) \(text)")
+                    // A deleted consumer is the one to report (the caller makes it again).
+                    if state.failure?.code != .notFound { state.failure = error }
                 }
             }
             let waiter = state.waiter?.continuation
             state.waiter = nil
-            return waiter
+            return (waiter, owed != nil)
         }
         waiter?.resume()
-        refill()
+        if counted { refill() }
     }
 
     /// Requests what the window has free, once a quarter of it is free.
     func refill() {
-        let reconnects = connection.reconnects
         let batch: Int = state.withLock { state in
             guard !state.closed else { return 0 }
             let now = ContinuousClock.now
+            if let pausedUntil = state.pausedUntil {
+                guard now >= pausedUntil else { return 0 }
+                state.pausedUntil = nil
+            }
             // After a reconnect the server may have restarted and forgotten the requests.
-            if reconnects != state.reconnects {
+            let reconnects = connection.reconnects
+            if reconnects > state.reconnects {
                 state.reconnects = reconnects
                 state.requested = 0
             }
@@ -224,8 +271,7 @@ final class PullCore: Sendable {
             return free
         }
         guard batch > 0 else { return }
-        let expiresNanoseconds =
-            expires.components.seconds * 1_000_000_000 + expires.components.attoseconds / 1_000_000_000
+        let expiresNanoseconds = expires.nanoseconds
         do {
             try connection.publish(
                 subject: requestSubject, text: "{\"batch\":\(batch),\"expires\":\(expiresNanoseconds)}", reply: inbox,
@@ -250,6 +296,7 @@ final class PullCore: Sendable {
                 let count = Swift.min(max, state.buffer.count)
                 let taken = Array(state.buffer.prefix(count))
                 state.buffer.removeFirst(count)
+                state.arrived.removeFirst(count)
                 return .success(taken)
             }
             if let taken {
@@ -280,6 +327,9 @@ final class PullCore: Sendable {
                     {
                         return true
                     }
+                    // One caller at a time (the worker's loop): a second waiter would replace
+                    // the first, which would then wait for its timeout only.
+                    precondition(state.waiter == nil, "ContinuousPull.next called concurrently")
                     state.waiter = (id, continuation)
                     return false
                 }

@@ -82,14 +82,22 @@ public struct NATSTLSConfiguration: Sendable, Hashable {
 }
 
 extension Duration {
+    /// Saturating: a huge duration (a receiver's `Retry-After` of years) is Int64.max, not a trap.
     var milliseconds: Int64 {
         let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1000)
+        guard !overflow else { return seconds < 0 ? .min : .max }
+        let (total, overflow2) = whole.addingReportingOverflow(attoseconds / 1_000_000_000_000_000)
+        return overflow2 ? .max : total
     }
 
+    /// Saturating, like `milliseconds`.
     var nanoseconds: Int64 {
         let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        guard !overflow else { return seconds < 0 ? .min : .max }
+        let (total, overflow2) = whole.addingReportingOverflow(attoseconds / 1_000_000_000)
+        return overflow2 ? .max : total
     }
 }
 

@@ -83,9 +83,8 @@ public final class JetStreamMessage: Sendable {
     /// Asks for redelivery, at once or after `delay`.
     public func nak(delay: Duration? = nil) throws {
         if let delay {
-            let nanoseconds =
-                Int64(delay.components.seconds) * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000
-            try acknowledge("-NAK {\"delay\":\(max(0, nanoseconds))}", "nak")
+            // Saturating: a receiver's absurd `Retry-After` must not trap the worker.
+            try acknowledge("-NAK {\"delay\":\(max(0, delay.nanoseconds))}", "nak")
         } else {
             try acknowledge("-NAK", "nak")
         }

@@ -253,6 +253,43 @@ struct NATSTests {
         pull.close()
     }
 
+    @Test("messages buffered in the pull window are kept alive; without it they are redelivered after ack_wait")
+    func continuousPullKeepAlive() async throws {
+        let jetStream = try await connectNATS()
+        let (stream, prefix) = try await makeStream(jetStream)
+        try await jetStream.ensureConsumer(
+            stream: stream, ConsumerConfiguration(durableName: "c", ackWait: .seconds(1)))
+        let pull = try jetStream.continuousPull(stream: stream, consumer: "c", window: 10)
+        let batch = (0..<5).map { OutgoingMessage(subject: "\(prefix).a.insert", payload: Array("\($0)".utf8)) }
+        for result in try await jetStream.publishBatch(batch) { _ = try result.get() }
+        #expect(try await eventually(.seconds(3)) { pull.outstanding.buffered == 5 })
+        // Nobody takes them for 2.5 s (2.5 × ack_wait), but they are kept alive.
+        let fetcher = try await jetStream.pullSubscribe(stream: stream, consumer: "c")
+        let started = ContinuousClock.now
+        var stolen = 0
+        while ContinuousClock.now - started < .milliseconds(2500) {
+            pull.keepBufferedAlive(olderThan: .milliseconds(300))
+            stolen += try await fetcher.fetch(batch: 5, timeout: .milliseconds(150)).count
+        }
+        #expect(stolen == 0, "redelivered while buffered and kept alive")
+        // Not kept alive any more: the server hands them out again after ack_wait.
+        var redelivered: [JetStreamMessage] = []
+        let stopped = ContinuousClock.now
+        while redelivered.count < 5, ContinuousClock.now - stopped < .seconds(5) {
+            redelivered += try await fetcher.fetch(batch: 5, timeout: .milliseconds(500))
+        }
+        #expect(redelivered.count == 5)
+        #expect(redelivered.allSatisfy { ($0.metadata?.deliveryCount ?? 0) >= 2 }, "redeliveries")
+        for message in redelivered { try message.ack() }
+        // An absurd delay is sent saturated, not a trap.
+        if let message = try await pull.next(max: 1, timeout: .milliseconds(10)).first {
+            try message.nak(delay: .seconds(Int64.max))
+        }
+        pull.close()
+        fetcher.unsubscribe()
+        try await jetStream.deleteStream(stream)
+    }
+
     @Test("message metadata from both forms of the ack subject; anything else is none")
     func ackSubjectMetadata() {
         let old = MessageMetadata(ackSubject: "$JS.ACK.ORDERS.worker.3.1042.977.1700000000123456789.12")
