@@ -218,7 +218,7 @@ let package = Package(
                 swiftSettings: swiftSettings),
             .testTarget(name: "RuntimeTests", dependencies: ["Runtime"], swiftSettings: swiftSettings),
             .testTarget(
-                name: "ObserverTests", dependencies: ["ObserverWorker", "Contracts", "Runtime"],
+                name: "ObserverTests", dependencies: ["ObserverWorker", "Contracts", "Runtime", "Delivery"],
                 swiftSettings: swiftSettings),
             .testTarget(
                 name: "IntegrationTests",

@@ -89,18 +89,23 @@ final class CircuitBreakers: Sendable {
         _ endpoint: String, for remaining: Duration, trialMargin: Duration = .zero, now: ContinuousClock.Instant = .now
     ) -> Bool {
         if let success = lastSuccess.withLock({ $0[endpoint] }), now - success < reset { return false }
-        let until = now + remaining + trialMargin
         let changed = phases.withLock { phases -> Phase? in
             switch phases[endpoint] ?? .closed(failures: 0) {
             case .closed:
+                let until = now + remaining + trialMargin
                 phases[endpoint] = .open(until: until)
                 openedByOthers.withLock { $0[endpoint] = now + remaining }
                 return .open(until: until)
             case .open(let current):
-                if until > current { phases[endpoint] = .open(until: until) }
-                openedByOthers.withLock { others in
-                    if others[endpoint] != nil { others[endpoint] = now + remaining }
+                let takenFromOthers = openedByOthers.withLock { others in
+                    guard others[endpoint] != nil else { return false }
+                    others[endpoint] = now + remaining
+                    return true
                 }
+                // A circuit this worker's own failures opened keeps its own trial: extended to
+                // the key's time at most, never by the margin (a closing would not reach it).
+                let until = now + remaining + (takenFromOthers ? trialMargin : .zero)
+                if until > current { phases[endpoint] = .open(until: until) }
                 return nil
             case .halfOpen:
                 return nil
@@ -146,6 +151,14 @@ final class CircuitBreakers: Sendable {
         }
         if let changed { onChange(endpoint, changed) }
         return allowed
+    }
+
+    /// An allowed call that did not reach the endpoint (a result-cache hit, a cancelled call):
+    /// nothing is learned, but a half-open circuit's trial slot is free again.
+    func releaseTrial(_ endpoint: String) {
+        phases.withLock { phases in
+            if case .halfOpen(true) = phases[endpoint] { phases[endpoint] = .halfOpen(trialRunning: false) }
+        }
     }
 
     /// Records the outcome of an allowed call. Permanent failures (a 400) say nothing about the
@@ -215,11 +228,23 @@ struct CircuitSharing: Sendable {
     /// How long a closing stays readable: three poll intervals.
     static let closingLifetime = Duration.seconds(3)
 
-    /// Writes that a trial call here closed the circuit, so the other workers close theirs.
+    /// Writes that a trial call here closed the circuit, so the other workers close theirs; only
+    /// over this worker's own opening or no key: another worker's fresh opening (its own trial
+    /// failed meanwhile) stands.
     func trialSucceeded(_ endpoint: String) async {
         do {
-            _ = try await redis.set(
-                key(endpoint), to: .string(ObserverWorker.closedMarker + worker), expiry: Self.closingLifetime)
+            let reply = try await redis.eval(
+                """
+                local current = redis.call('GET', KEYS[1])
+                if current and current ~= ARGV[1] and string.sub(current, 1, 7) ~= 'closed ' then return 0 end
+                redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+                return 1
+                """, keys: [key(endpoint)],
+                arguments: [
+                    .string(worker), .string(ObserverWorker.closedMarker + worker),
+                    RedisArgument(Int(Self.closingLifetime.milliseconds)),
+                ])
+            if case .error(let text) = reply { throw RedisError(code: .server, message: text) }
         } catch {
             onError()
             logger.debug(

@@ -470,7 +470,8 @@ struct ObserverPipeline: Sendable {
         if let ttl = action.cacheTTL, let key = action.cacheKey(input) {
             if await marks.cached(key) {
                 metrics.cacheHits.increment()
-                breakers.record(action.endpoint, success: true)
+                // The endpoint was not called: nothing learned (a half-open trial stays to do).
+                breakers.releaseTrial(action.endpoint)
                 return await done()
             }
             metrics.cacheMisses.increment()
@@ -500,7 +501,12 @@ struct ObserverPipeline: Sendable {
                 default: DeliveryError(.retryable, "\(error)")
                 }
             (failure.isPermanent ? handles.permanent : handles.retryable).increment()
-            breakers.record(action.endpoint, success: failure.isPermanent)
+            if Task.isCancelled {
+                // Shutdown cancelled the call: says nothing about the endpoint.
+                breakers.releaseTrial(action.endpoint)
+            } else {
+                breakers.record(action.endpoint, success: failure.isPermanent)
+            }
             return .failed(Failure(action: action, error: failure))
         }
     }

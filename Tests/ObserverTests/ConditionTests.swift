@@ -1,4 +1,5 @@
 import Contracts
+import Delivery
 import Foundation
 import Synchronization
 import Testing
@@ -219,6 +220,32 @@ struct CircuitBreakerTests {
         #expect(breakers.allow("d", now: start + .seconds(10)), "d's time is up: trial")
         breakers.record("d", success: false, now: start + .seconds(10))
         #expect(trials.withLock { $0 } == ["e"], "one trial succeeded (e); d's failed")
+
+        // A circuit opened by failures here is extended to another worker's key at most, never
+        // by the trial margin (that worker's closing would not reach it).
+        let later = start + .seconds(20)
+        for _ in 0..<2 { breakers.record("f", success: false, now: later) }
+        breakers.openShared("f", for: .seconds(12), trialMargin: .seconds(10), now: later)
+        #expect(breakers.openRemaining("f", now: later) == .seconds(12))
+        // A call that did not reach the endpoint (cache hit, cancelled) frees the trial slot
+        // without closing or reopening the circuit.
+        #expect(breakers.allow("f", now: later + .seconds(12)), "trial")
+        #expect(!breakers.allow("f", now: later + .seconds(12)), "one trial at a time")
+        breakers.releaseTrial("f")
+        #expect(breakers.phase("f") == .halfOpen(trialRunning: false))
+        #expect(breakers.allow("f", now: later + .seconds(12)), "the trial slot is free again")
+    }
+
+    @Test("a Retry-After is read in seconds or as a date, never negative, at most a day")
+    func retryAfter() {
+        #expect(DeliveryError.retryAfter("3") == .seconds(3))
+        #expect(DeliveryError.retryAfter("-5") == .seconds(0))
+        #expect(DeliveryError.retryAfter("10000000000") == .seconds(86_400))
+        #expect(DeliveryError.retryAfter("soon") == nil)
+        let now = Date(timeIntervalSince1970: 1_700_000_000)
+        #expect(DeliveryError.retryAfter("Tue, 14 Nov 2023 22:13:00 GMT", now: now) == .seconds(0))
+        #expect(DeliveryError.retryAfter("Tue, 14 Nov 2023 22:14:00 GMT", now: now) == .seconds(40))
+        #expect(DeliveryError.retryAfter("Fri, 01 Jan 2100 00:00:00 GMT", now: now) == .seconds(86_400))
     }
 }
 
