@@ -11,7 +11,9 @@ import Synchronization
 final class CircuitBreakers: Sendable {
     enum Phase: Equatable {
         case closed(failures: Int)
-        case open(until: ContinuousClock.Instant)
+        /// `sharedUntil`: opened here from another worker's key, which expires then (that
+        /// worker's trial call is due); nil when this worker's own failures opened it.
+        case open(until: ContinuousClock.Instant, sharedUntil: ContinuousClock.Instant? = nil)
         case halfOpen(trialRunning: Bool)
 
         /// For the `fraiseql_observer_circuit_state` gauge: 0 closed, 1 open, 2 half-open.
@@ -35,9 +37,6 @@ final class CircuitBreakers: Sendable {
     private let onOpen = Mutex<(@Sendable (String) -> Void)?>(nil)
     /// Called when a trial call closed a circuit (half-open → closed).
     private let onTrialSuccess = Mutex<(@Sendable (String) -> Void)?>(nil)
-    /// Endpoints whose circuit is open because another worker opened it (not by failures here),
-    /// with when that worker's key expires (its trial call is due then).
-    private let openedByOthers = Mutex([String: ContinuousClock.Instant]())
 
     init(threshold: Int, reset: Duration, onChange: @escaping @Sendable (String, Phase) -> Void = { _, _ in }) {
         self.threshold = threshold
@@ -58,7 +57,7 @@ final class CircuitBreakers: Sendable {
     /// How long `endpoint`'s circuit stays open from `now`; nil when it is not open (closed,
     /// half-open, or open with its time up).
     func openRemaining(_ endpoint: String, now: ContinuousClock.Instant = .now) -> Duration? {
-        guard case .open(let until) = phase(endpoint), until > now else { return nil }
+        guard case .open(let until, _) = phase(endpoint), until > now else { return nil }
         return until - now
     }
 
@@ -70,11 +69,9 @@ final class CircuitBreakers: Sendable {
     /// call is due (its key expires), as that trial may close it (one delivery per trial, not one
     /// per poll). Nil when the circuit is not open.
     func retryDelay(_ endpoint: String, now: ContinuousClock.Instant = .now) -> Duration? {
-        guard let remaining = openRemaining(endpoint, now: now) else { return nil }
-        guard let keyExpiry = openedByOthers.withLock({ $0[endpoint] }), keyExpiry + Self.trialSlack > now else {
-            return remaining
-        }
-        return min(remaining, keyExpiry + Self.trialSlack - now)
+        guard case .open(let until, let keyExpiry) = phase(endpoint), until > now else { return nil }
+        guard let keyExpiry, keyExpiry + Self.trialSlack > now else { return until - now }
+        return min(until - now, keyExpiry + Self.trialSlack - now)
     }
 
     /// Another worker opened `endpoint`'s circuit, and its key stays for `remaining`: a closed
@@ -92,20 +89,16 @@ final class CircuitBreakers: Sendable {
         let changed = phases.withLock { phases -> Phase? in
             switch phases[endpoint] ?? .closed(failures: 0) {
             case .closed:
-                let until = now + remaining + trialMargin
-                phases[endpoint] = .open(until: until)
-                openedByOthers.withLock { $0[endpoint] = now + remaining }
-                return .open(until: until)
-            case .open(let current):
-                let takenFromOthers = openedByOthers.withLock { others in
-                    guard others[endpoint] != nil else { return false }
-                    others[endpoint] = now + remaining
-                    return true
-                }
+                let opened = Phase.open(until: now + remaining + trialMargin, sharedUntil: now + remaining)
+                phases[endpoint] = opened
+                return opened
+            case .open(let current, let sharedUntil):
                 // A circuit this worker's own failures opened keeps its own trial: extended to
                 // the key's time at most, never by the margin (a closing would not reach it).
-                let until = now + remaining + (takenFromOthers ? trialMargin : .zero)
-                if until > current { phases[endpoint] = .open(until: until) }
+                let shared = sharedUntil != nil
+                phases[endpoint] = .open(
+                    until: max(current, now + remaining + (shared ? trialMargin : .zero)),
+                    sharedUntil: shared ? now + remaining : nil)
                 return nil
             case .halfOpen:
                 return nil
@@ -122,11 +115,8 @@ final class CircuitBreakers: Sendable {
     @discardableResult
     func closeShared(_ endpoint: String) -> Bool {
         let closed = phases.withLock { phases -> Bool in
-            guard case .open = phases[endpoint], openedByOthers.withLock({ $0[endpoint] != nil }) else {
-                return false
-            }
+            guard case .open(_, .some) = phases[endpoint] else { return false }
             phases[endpoint] = .closed(failures: 0)
-            openedByOthers.withLock { _ = $0.removeValue(forKey: endpoint) }
             return true
         }
         if closed { onChange(endpoint, .closed(failures: 0)) }
@@ -138,9 +128,8 @@ final class CircuitBreakers: Sendable {
         let (allowed, changed) = phases.withLock { phases -> (Bool, Phase?) in
             switch phases[endpoint] ?? .closed(failures: 0) {
             case .closed: return (true, nil)
-            case .open(let until) where now < until: return (false, nil)
+            case .open(let until, _) where now < until: return (false, nil)
             case .open:
-                openedByOthers.withLock { _ = $0.removeValue(forKey: endpoint) }
                 phases[endpoint] = .halfOpen(trialRunning: true)
                 return (true, .halfOpen(trialRunning: true))
             case .halfOpen(let trialRunning):

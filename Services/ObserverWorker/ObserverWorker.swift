@@ -217,7 +217,7 @@ final class NATSObserverConsumer: Service, Sendable {
                 await withTaskExecutorPreference(EventLoopTaskExecutor(self.loop.next())) {
                     await self.consume()
                 }
-                group.cancelAll()  // ends the gauge sampler's and the circuit poller's sleeps
+                group.cancelAll()  // ends the periodic tasks' sleeps
             }
         } onGracefulShutdown: {
             self.stopping.store(true, ordering: .releasing)

@@ -14,8 +14,8 @@ import Synchronization
 /// messages it still owed, which frees that part of the window. Requests lost with a connection
 /// (a NATS restart) are written off when the connection is restored, and in any case when
 /// nothing answered for `expires` plus two seconds.
-/// Messages delivered to a closed pull are not lost: the server redelivers them after ack_wait
-/// (and it drops requests whose inbox has no subscriber any more).
+/// Messages delivered to a closed pull are NAKed, so another worker gets them at once (and the
+/// server drops requests whose inbox has no subscriber any more).
 public final class ContinuousPull: Sendable {
     private let core: PullCore
     private let subscription: SubscriptionHandle
@@ -113,9 +113,8 @@ private final class SubscriptionHandle: @unchecked Sendable {
 /// The state of a continuous pull, shared by the caller and the library's delivery thread.
 final class PullCore: Sendable {
     private struct State {
-        var buffer: [JetStreamMessage] = []
-        /// When each buffered message arrived, or was last kept alive (parallel to `buffer`).
-        var arrived: [ContinuousClock.Instant] = []
+        /// Delivered, not taken yet; with when each arrived or was last kept alive.
+        var buffer: [(message: JetStreamMessage, arrived: ContinuousClock.Instant)] = []
         /// Messages requested and neither delivered nor given up by the server.
         var requested = 0
         var lastRequest = ContinuousClock.now
@@ -157,9 +156,8 @@ final class PullCore: Sendable {
     func close() -> [JetStreamMessage] {
         let (buffer, waiter) = state.withLock { state in
             state.closed = true
-            let buffer = state.buffer
+            let buffer = state.buffer.map(\.message)
             state.buffer = []
-            state.arrived = []
             let waiter = state.waiter
             state.waiter = nil
             return (buffer, waiter)
@@ -174,9 +172,9 @@ final class PullCore: Sendable {
         state.withLock { state in
             let now = ContinuousClock.now
             var stale: [JetStreamMessage] = []
-            for index in state.buffer.indices where now - state.arrived[index] > age {
-                stale.append(state.buffer[index])
-                state.arrived[index] = now
+            for index in state.buffer.indices where now - state.buffer[index].arrived > age {
+                stale.append(state.buffer[index].message)
+                state.buffer[index].arrived = now
             }
             return stale
         }
@@ -191,8 +189,7 @@ final class PullCore: Sendable {
                 state.requested = max(0, state.requested - 1)
                 state.lastAnswer = .now
                 if state.closed { return (false, nil as CheckedContinuation<Void, Never>?) }
-                state.buffer.append(message)
-                state.arrived.append(.now)
+                state.buffer.append((message, .now))
                 let waiter = state.waiter?.continuation
                 state.waiter = nil
                 return (true, waiter)
@@ -294,9 +291,8 @@ final class PullCore: Sendable {
                 }
                 guard !state.buffer.isEmpty || state.closed || ContinuousClock.now >= deadline else { return nil }
                 let count = Swift.min(max, state.buffer.count)
-                let taken = Array(state.buffer.prefix(count))
+                let taken = state.buffer.prefix(count).map(\.message)
                 state.buffer.removeFirst(count)
-                state.arrived.removeFirst(count)
                 return .success(taken)
             }
             if let taken {

@@ -82,21 +82,16 @@ public struct NATSTLSConfiguration: Sendable, Hashable {
 }
 
 extension Duration {
-    /// Saturating: a huge duration (a receiver's `Retry-After` of years) is Int64.max, not a trap.
-    var milliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1000)
-        guard !overflow else { return seconds < 0 ? .min : .max }
-        let (total, overflow2) = whole.addingReportingOverflow(attoseconds / 1_000_000_000_000_000)
-        return overflow2 ? .max : total
-    }
+    var milliseconds: Int64 { units(perSecond: 1000) }
 
-    /// Saturating, like `milliseconds`.
-    var nanoseconds: Int64 {
+    var nanoseconds: Int64 { units(perSecond: 1_000_000_000) }
+
+    /// Saturating: a huge duration (a receiver's `Retry-After` of years) is Int64.max, not a trap.
+    private func units(perSecond: Int64) -> Int64 {
         let (seconds, attoseconds) = components
-        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: perSecond)
         guard !overflow else { return seconds < 0 ? .min : .max }
-        let (total, overflow2) = whole.addingReportingOverflow(attoseconds / 1_000_000_000)
+        let (total, overflow2) = whole.addingReportingOverflow(attoseconds / (1_000_000_000_000_000_000 / perSecond))
         return overflow2 ? .max : total
     }
 }

@@ -60,12 +60,17 @@ public final class JetStreamMessage: Sendable {
     /// The first value of a header.
     public func header(_ name: String) -> String? { headers[name]?.first }
 
-    private func acknowledge(_ body: String, _ operation: String) throws {
+    /// The `$JS.ACK…` subject the acknowledgements go to.
+    private func ackSubject(_ operation: String) throws(NATSError) -> String {
         guard let reply else {
             throw NATSError(
                 code: .invalidArgument, operation: operation, message: "not a JetStream message (no reply subject)")
         }
-        try connection.publish(subject: reply, text: body, operation: operation)
+        return reply
+    }
+
+    private func acknowledge(_ body: String, _ operation: String) throws {
+        try connection.publish(subject: ackSubject(operation), text: body, operation: operation)
     }
 
     /// Acknowledges the message (buffered publish; returns at once).
@@ -73,11 +78,8 @@ public final class JetStreamMessage: Sendable {
 
     /// Acknowledges and waits for the server's confirmation.
     public func ackSync() async throws {
-        guard let reply else {
-            throw NATSError(
-                code: .invalidArgument, operation: "ack", message: "not a JetStream message (no reply subject)")
-        }
-        try await connection.request(subject: reply, text: "+ACK", timeout: connection.configuration.requestTimeout)
+        try await connection.request(
+            subject: ackSubject("ack"), text: "+ACK", timeout: connection.configuration.requestTimeout)
     }
 
     /// Asks for redelivery, at once or after `delay`.
