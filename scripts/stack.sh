@@ -11,7 +11,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 STATE="$ROOT/.stack"
 ENV_FILE="$STATE/env"
-PACKAGES=(libnats-dev nats-server libhiredis-dev redis-server redis-tools postgresql mariadb-server libmariadb-dev
+PACKAGES=(libnats-dev libjemalloc-dev nats-server libhiredis-dev redis-server redis-tools postgresql mariadb-server libmariadb-dev
           curl python3 python3-pip gcc pkg-config openssl)
 # The tests' independent peers: an SMTP server and a Standard Webhooks verifier.
 PYTHON_PACKAGES=(aiosmtpd standardwebhooks)
