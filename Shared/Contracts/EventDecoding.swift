@@ -28,36 +28,36 @@ extension EntityEvent {
         guard let fields = parsed else { throw EventDecodingError(message: "not a JSON object") }
         var eventId: UUID?
         func fail(_ message: String) -> EventDecodingError { EventDecodingError(message: message, eventId: eventId) }
-        func string(_ key: String) throws(EventDecodingError) -> String {
-            guard let value = fields[key] else { throw fail("missing key '\(key)'") }
-            guard case .string(let text) = value else { throw fail("'\(key)' must be a string") }
+        func string(_ field: EventFields.Field) throws(EventDecodingError) -> String {
+            guard let value = fields[field] else { throw fail("missing key '\(field.key)'") }
+            guard case .string(let text) = value else { throw fail("'\(field.key)' must be a string") }
             return text
         }
-        func optionalString(_ key: String) throws(EventDecodingError) -> String? {
-            switch fields[key] {
+        func optionalString(_ field: EventFields.Field) throws(EventDecodingError) -> String? {
+            switch fields[field] {
             case nil, .null?: return nil
             case .string(let text)?: return text
-            default: throw fail("'\(key)' must be a string or null")
+            default: throw fail("'\(field.key)' must be a string or null")
             }
         }
-        func row(_ key: String) throws(EventDecodingError) -> [String: JSONValue]? {
-            switch fields[key] {
+        func row(_ field: EventFields.Field) throws(EventDecodingError) -> [String: JSONValue]? {
+            switch fields[field] {
             case nil, .null?: return nil
             case .object(let row)?: return row
-            default: throw fail("'\(key)' must be an object or null")
+            default: throw fail("'\(field.key)' must be an object or null")
             }
         }
-        guard let id = UUID(text: try string("id")) else { throw fail("'id' is not a UUID") }
+        guard let id = UUID(text: try string(.id)) else { throw fail("'id' is not a UUID") }
         eventId = id
-        guard case .int(let cursor)? = fields["cursor"] else { throw fail("'cursor' must be an integer") }
-        guard let operation = Operation(rawValue: try string("operation")) else {
+        guard case .int(let cursor)? = fields[.cursor] else { throw fail("'cursor' must be an integer") }
+        guard let operation = Operation(rawValue: try string(.operation)) else {
             throw fail("'operation' must be insert, update or delete")
         }
-        guard let occurredAt = Timestamp(rfc3339: try string("occurred_at")) else {
+        guard let occurredAt = Timestamp(rfc3339: try string(.occurredAt)) else {
             throw fail("'occurred_at' is not an RFC 3339 time")
         }
         var changes: [String: FieldChange]?
-        switch fields["changes"] {
+        switch fields[.changes] {
         case nil, .null?: changes = nil
         case .object(let items)?:
             var decoded: [String: FieldChange] = [:]
@@ -69,53 +69,84 @@ extension EntityEvent {
         default: throw fail("'changes' must be an object or null")
         }
         var schemaVersion = WireFormat.entityEventSchemaVersion
-        if let version = fields["schema_version"] {
+        if let version = fields[.schemaVersion] {
             guard case .int(let number) = version else { throw fail("'schema_version' must be an integer") }
             schemaVersion = Int(number)
         }
-        var before = try row("before")
-        var after = try row("after")
+        var before = try row(.before)
+        var after = try row(.after)
         if !rows {  // checked above; an omitted row parsed as an empty object
             before = nil
             after = nil
             changes = nil
         }
         return EntityEvent(
-            id: id, cursor: cursor, source: try string("source"), entityType: try string("entity_type"),
-            entityId: try string("entity_id"), operation: operation, before: before, after: after,
-            changes: changes, tenantId: try optionalString("tenant_id"), occurredAt: occurredAt,
-            schemaVersion: schemaVersion, traceParent: try optionalString("trace_parent"))
+            id: id, cursor: cursor, source: try string(.source), entityType: try string(.entityType),
+            entityId: try string(.entityId), operation: operation, before: before, after: after,
+            changes: changes, tenantId: try optionalString(.tenantId), occurredAt: occurredAt,
+            schemaVersion: schemaVersion, traceParent: try optionalString(.traceParent))
     }
 }
 
 /// The members of an event's top-level object, read straight into fields (no dictionary of the
 /// whole message). Unknown keys are parsed and dropped; a repeated key keeps its last value.
 private struct EventFields {
-    private var values = [JSONValue?](repeating: nil, count: 13)
+    /// The keys the decoder reads.
+    enum Field: Int, CaseIterable {
+        case id, cursor, source, entityType, entityId, operation, before, after, changes, tenantId, occurredAt
+        case schemaVersion, traceParent
 
-    /// The slot of each key the decoder reads; nil for any other key.
-    private static func slot(_ key: String) -> Int? {
-        switch key {
-        case "id": 0
-        case "cursor": 1
-        case "source": 2
-        case "entity_type": 3
-        case "entity_id": 4
-        case "operation": 5
-        case "before": 6
-        case "after": 7
-        case "changes": 8
-        case "tenant_id": 9
-        case "occurred_at": 10
-        case "schema_version": 11
-        case "trace_parent": 12
-        default: nil
+        var key: String {
+            switch self {
+            case .id: "id"
+            case .cursor: "cursor"
+            case .source: "source"
+            case .entityType: "entity_type"
+            case .entityId: "entity_id"
+            case .operation: "operation"
+            case .before: "before"
+            case .after: "after"
+            case .changes: "changes"
+            case .tenantId: "tenant_id"
+            case .occurredAt: "occurred_at"
+            case .schemaVersion: "schema_version"
+            case .traceParent: "trace_parent"
+            }
         }
+
+        /// The field of a key's UTF-8 bytes (unescaped); nil for any other key. The length and the
+        /// first byte pick the one candidate, compared byte for byte: no String per key.
+        init?(_ key: UnsafeBufferPointer<UInt8>) {
+            guard let first = key.first else { return nil }
+            let candidate: Field
+            switch (key.count, first) {
+            case (2, _): candidate = .id
+            case (5, _): candidate = .after
+            case (6, UInt8(ascii: "c")): candidate = .cursor
+            case (6, UInt8(ascii: "s")): candidate = .source
+            case (6, _): candidate = .before
+            case (7, _): candidate = .changes
+            case (9, UInt8(ascii: "e")): candidate = .entityId
+            case (9, UInt8(ascii: "o")): candidate = .operation
+            case (9, _): candidate = .tenantId
+            case (11, UInt8(ascii: "e")): candidate = .entityType
+            case (11, _): candidate = .occurredAt
+            case (12, _): candidate = .traceParent
+            case (14, _): candidate = .schemaVersion
+            default: return nil
+            }
+            guard candidate.key.utf8.elementsEqual(key) else { return nil }
+            self = candidate
+        }
+
+        var isRow: Bool { self == .before || self == .after || self == .changes }
     }
 
-    subscript(key: String) -> JSONValue? {
-        get { Self.slot(key).flatMap { values[$0] } }
-        set { if let slot = Self.slot(key) { values[slot] = newValue } }
+    private var values = [JSONValue?](repeating: nil, count: Field.allCases.count)
+
+    subscript(field: Field) -> JSONValue? {
+        get { values[field.rawValue] }
+        set { values[field.rawValue] = newValue }
     }
 
     /// The fields of a JSON object; nil when the text is JSON but not an object.
@@ -137,15 +168,18 @@ private struct EventFields {
         } else {
             while true {
                 parser.skipWhitespace()
-                let key = try parser.string()
+                let field = try parser.eventField()
                 parser.skipWhitespace()
                 try parser.expect(UInt8(ascii: ":"))
-                if !rows, let slot = Self.slot(key), (6...8).contains(slot),
-                    try parser.skipObject(ofObjects: slot == 8)
-                {
-                    fields.values[slot] = .object([:])
+                guard let field else {
+                    _ = try parser.value()  // read as any other value (same errors), not kept
+                    if try parser.more(orClose: UInt8(ascii: "}")) { continue }
+                    break
+                }
+                if !rows, field.isRow, try parser.skipObject(ofObjects: field == .changes) {
+                    fields[field] = .object([:])
                 } else {
-                    fields[key] = try parser.value()
+                    fields[field] = try parser.value()
                 }
                 if try parser.more(orClose: UInt8(ascii: "}")) { continue }
                 break
@@ -158,6 +192,18 @@ private struct EventFields {
 }
 
 extension FastJSON.Parser {
+    /// Reads an object key: its field, or nil for a key the decoder does not read. Keys with
+    /// escapes are decoded first (`"\u0069d"` is `id`).
+    fileprivate mutating func eventField() throws(FastJSON.ParseError) -> EventFields.Field? {
+        let start = index
+        try skipString()
+        let raw = UnsafeBufferPointer(rebasing: bytes[(start + 1)..<(index - 1)])
+        guard raw.contains(UInt8(ascii: "\\")) else { return EventFields.Field(raw) }
+        index = start
+        let key = Array(try string().utf8)
+        return key.withUnsafeBufferPointer { EventFields.Field($0) }
+    }
+
     /// Steps over an object (whose members must all be objects when `ofObjects`) as ``value()``
     /// would read it, without building it. Returns false, having read nothing, for any other
     /// value, and for an object with a member of another kind: the caller then reads it.

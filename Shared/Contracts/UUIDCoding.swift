@@ -66,52 +66,64 @@ extension DeadLetter {
 }
 
 extension UUID {
-    private static let hexDigits = Array("0123456789abcdef".utf8)
-
-    /// The lower-case RFC 9562 text form, without Foundation's `snprintf` (hot paths: keys, JSON).
+    /// The lower-case RFC 9562 text form, without Foundation's `snprintf` (hot paths: keys, JSON):
+    /// written straight into the string's storage.
     public var lowercasedString: String {
-        let bytes = withUnsafeBytes(of: uuid) { Array($0) }
-        var text = [UInt8]()
-        text.reserveCapacity(36)
-        for (index, byte) in bytes.enumerated() {
-            if index == 4 || index == 6 || index == 8 || index == 10 { text.append(UInt8(ascii: "-")) }
-            text.append(Self.hexDigits[Int(byte >> 4)])
-            text.append(Self.hexDigits[Int(byte & 0x0f)])
+        withUnsafeBytes(of: uuid) { bytes in
+            String(unsafeUninitializedCapacity: 36) { text in
+                var position = 0
+                for index in 0..<16 {
+                    if index == 4 || index == 6 || index == 8 || index == 10 {
+                        text[position] = UInt8(ascii: "-")
+                        position += 1
+                    }
+                    text[position] = Self.hexDigit(bytes[index] >> 4)
+                    text[position + 1] = Self.hexDigit(bytes[index] & 0x0f)
+                    position += 2
+                }
+                return position
+            }
         }
-        return String(decoding: text, as: UTF8.self)
+    }
+
+    private static func hexDigit(_ nibble: UInt8) -> UInt8 {
+        nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
     }
 
     /// Parses the 36-character text form (either case) without Foundation's `sscanf`.
     public init?(text: String) {
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(16)
-        var high: UInt8?
-        var count = 0
-        for (index, character) in text.utf8.enumerated() {
-            count += 1
-            if index == 8 || index == 13 || index == 18 || index == 23 {
-                guard character == UInt8(ascii: "-") else { return nil }
-                continue
-            }
-            let nibble: UInt8
-            switch character {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): nibble = character - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): nibble = character - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): nibble = character - UInt8(ascii: "A") + 10
-            default: return nil
-            }
-            if let value = high {
-                bytes.append(value << 4 | nibble)
-                high = nil
-            } else {
-                high = nibble
-            }
+        var text = text
+        guard
+            let uuid = text.withUTF8({ utf8 -> uuid_t? in
+                guard utf8.count == 36 else { return nil }
+                var uuid: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+                let parsed = withUnsafeMutableBytes(of: &uuid) { bytes -> Bool in
+                    var position = 0
+                    for index in 0..<16 {
+                        if index == 4 || index == 6 || index == 8 || index == 10 {
+                            guard utf8[position] == UInt8(ascii: "-") else { return false }
+                            position += 1
+                        }
+                        guard let high = Self.nibble(utf8[position]), let low = Self.nibble(utf8[position + 1]) else {
+                            return false
+                        }
+                        bytes[index] = high << 4 | low
+                        position += 2
+                    }
+                    return true
+                }
+                return parsed ? uuid : nil
+            })
+        else { return nil }
+        self.init(uuid: uuid)
+    }
+
+    private static func nibble(_ character: UInt8) -> UInt8? {
+        switch character {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): character - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): character - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): character - UInt8(ascii: "A") + 10
+        default: nil
         }
-        guard count == 36, bytes.count == 16 else { return nil }
-        self.init(
-            uuid: (
-                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7], bytes[8], bytes[9],
-                bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
-            ))
     }
 }

@@ -354,6 +354,26 @@ struct EnvelopeDecodingTests {
         #expect(Self.sameOutcome(Array(Self.event(rows).utf8)), "\(rows)")
     }
 
+    @Test("keys are matched exactly: escaped keys are the keys they spell, near-misses and unknown keys are ignored")
+    func keys() throws {
+        let plain = try EntityEvent.decode(Array(Self.event(#""tenant_id":"t""#).utf8))
+        // `\u0069d` is `id`, `tenant\u005fid` is `tenant_id`: the same event.
+        let escaped = Self.event(#""tenant\u005fid":"t""#).replacingOccurrences(of: #"{"id""#, with: #"{"\u0069d""#)
+        #expect(try EntityEvent.decode(Array(escaped.utf8)) == plain)
+        // Same length and first byte as known keys, and unknown keys: ignored, so `source` is missing.
+        for near in [#""sourcf""#, #""entity_typ_""#, #""tenant_ix""#, #""zz""#] {
+            let text = Self.event(#""extra":[1,{"a":null}]"#).replacingOccurrences(of: #""source""#, with: near)
+            do {
+                _ = try EntityEvent.decode(Array(text.utf8))
+                Issue.record("decoded with \(near) instead of source")
+            } catch {
+                #expect(error.message == "missing key 'source'", "\(near)")
+            }
+        }
+        // An unknown key's value is still read: invalid JSON there is rejected.
+        #expect(throws: EventDecodingError.self) { try EntityEvent.decode(Array(Self.event(#""extra":tru"#).utf8)) }
+    }
+
     @Test("random corruptions of a real event are accepted or rejected alike, with the same error")
     func corruptions() {
         let row: [String: JSONValue] = [
