@@ -96,7 +96,7 @@ private struct EventFields {
         case id, cursor, source, entityType, entityId, operation, before, after, changes, tenantId, occurredAt
         case schemaVersion, traceParent
 
-        var key: String {
+        var key: StaticString {
             switch self {
             case .id: "id"
             case .cursor: "cursor"
@@ -135,7 +135,10 @@ private struct EventFields {
             case (14, _): candidate = .schemaVersion
             default: return nil
             }
-            guard candidate.key.utf8.elementsEqual(key) else { return nil }
+            let expected = candidate.key
+            guard let bytes = key.baseAddress, expected.utf8CodeUnitCount == key.count,
+                memcmp(expected.utf8Start, bytes, key.count) == 0
+            else { return nil }
             self = candidate
         }
 
