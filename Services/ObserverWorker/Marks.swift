@@ -10,7 +10,7 @@ import Redis
 /// false, and the message is NAKed instead of terminated.
 protocol MarkStore: Sendable {
     /// For each event: whether it was processed, and which of its actions are done. One round trip.
-    func check(_ events: [(id: UUID, actionKeys: [String])]) async -> [MarkState]
+    func check(_ events: [MarkCheck]) async -> [MarkState]
     /// Records, for each write, its done actions and, when `processed`, the whole event. One round
     /// trip. False when the store could not record them.
     @discardableResult
@@ -26,6 +26,16 @@ extension MarkStore {
     func mark(eventID: UUID, done actionKeys: [String], processed: Bool) async -> Bool {
         await mark([MarkWrite(eventID: eventID, done: actionKeys, processed: processed)])
     }
+}
+
+/// The marks to read for one event.
+struct MarkCheck: Sendable {
+    var id: UUID
+    var actionKeys: [String]
+    /// Whether to read the event's processed mark: only events with more than one action have one
+    /// (an event with one action is marked by its done mark alone), so a check of a one-action
+    /// event reads one key.
+    var processed: Bool { actionKeys.count > 1 }
 }
 
 struct MarkState: Sendable, Equatable {
@@ -68,14 +78,15 @@ struct RedisMarkStore: MarkStore {
             metadata: ["redis.op": "\(what)", "error": "\(error)"])
     }
 
-    func check(_ events: [(id: UUID, actionKeys: [String])]) async -> [MarkState] {
+    func check(_ events: [MarkCheck]) async -> [MarkState] {
         guard !events.isEmpty else { return [] }
         // One MGET for the whole batch (one command is much cheaper for Redis than one per
-        // event): each event's processed mark, then its actions' done marks.
+        // event): each event's processed mark (events with more than one action), then its
+        // actions' done marks.
         var keys: [RedisArgument] = []
-        keys.reserveCapacity(events.reduce(0) { $0 + 1 + $1.actionKeys.count })
+        keys.reserveCapacity(events.reduce(0) { $0 + ($1.processed ? 1 : 0) + $1.actionKeys.count })
         for event in events {
-            keys.append(.string(processedKey(event.id)))
+            if event.processed { keys.append(.string(processedKey(event.id))) }
             for action in event.actionKeys { keys.append(.string(doneKey(event.id, action))) }
         }
         do {
@@ -88,12 +99,16 @@ struct RedisMarkStore: MarkStore {
             }
             var offset = 0
             return events.map { event in
-                let processed = !values[offset].isNull
+                var processed = false
+                if event.processed {
+                    processed = !values[offset].isNull
+                    offset += 1
+                }
                 var done: Set<String> = []
-                for (index, key) in event.actionKeys.enumerated() where !values[offset + 1 + index].isNull {
+                for (index, key) in event.actionKeys.enumerated() where !values[offset + index].isNull {
                     done.insert(key)
                 }
-                offset += 1 + event.actionKeys.count
+                offset += event.actionKeys.count
                 return MarkState(processed: processed, done: done)
             }
         } catch {

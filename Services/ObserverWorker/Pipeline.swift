@@ -164,9 +164,9 @@ struct PreparedMessage: Sendable {
     var keepAlive: (@Sendable () -> Void)? = nil
     let work: Work
 
-    var pendingCheck: (id: UUID, actionKeys: [String])? {
+    var pendingCheck: MarkCheck? {
         guard case .actions(let event, let actions) = work else { return nil }
-        return (event.id, actions.map(\.key))
+        return MarkCheck(id: event.id, actionKeys: actions.map(\.key))
     }
 }
 

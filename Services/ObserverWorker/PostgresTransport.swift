@@ -259,7 +259,7 @@ actor PostgresMarkStore: MarkStore {
         connection = nil
     }
 
-    func check(_ events: [(id: UUID, actionKeys: [String])]) async -> [MarkState] {
+    func check(_ events: [MarkCheck]) async -> [MarkState] {
         guard !events.isEmpty else { return [] }
         do {
             let connection = try await open()

@@ -455,6 +455,61 @@ struct ObserverWorkerTests {
         await fixture.cleanUp()
     }
 
+    @Test("an event with one action is deduplicated by its done mark alone; one with several, by its processed mark too")
+    func marksRead() async throws {
+        let receiver = try await Receiver()
+        let fixture = try await ObserverFixture.make(
+            observers: """
+                [[observers]]
+                name = "one"
+                entity = "order"
+                [[observers.actions]]
+                kind = "webhook"
+                url = "\(receiver.url)/one"
+                [[observers]]
+                name = "two"
+                entity = "invoice"
+                [[observers.actions]]
+                kind = "webhook"
+                url = "\(receiver.url)/two-a"
+                [[observers.actions]]
+                kind = "webhook"
+                url = "\(receiver.url)/two-b"
+                """)
+        let redis = try redisClient()
+        defer { redis.close() }
+        func mark(_ kind: String, _ event: EntityEvent, _ action: String = "") async throws {
+            let id = event.id.lowercasedString
+            let key = kind == "done" ? "observer:done:\(id):\(action)" : "observer:processed:\(id)"
+            try await redis.set("\(fixture.keyPrefix)\(key)", to: "1", expiry: .seconds(60))
+        }
+        func invoice(_ id: Int) -> EntityEvent {
+            var event = order(id)
+            event.entityType = "invoice"
+            return event
+        }
+        // Done before (its done mark), published again: a dedup hit, nothing called.
+        let done = order(1)
+        try await mark("done", done, "one#0")
+        // Processed with both actions: a dedup hit through the processed mark alone.
+        let processed = invoice(2)
+        try await mark("processed", processed)
+        // A processed mark on a one-action event is not read (this worker never writes one; only a
+        // change of configuration between two deliveries could leave one): the action runs.
+        let stray = order(3)
+        try await mark("processed", stray)
+        let (worker, port) = try fixture.worker()
+        try await worker.start(waitForPort: port)
+        func metric(_ name: String) async -> Double? { await metricValue(port: port, name) }
+        for event in [done, processed, stray] { try await fixture.publish(event) }
+        #expect(try await eventually { await metric("fraiseql_observer_dedup_hits_total") == 2 })
+        #expect(try await eventually { await metric("fraiseql_observer_events_processed_total") == 1 })
+        #expect(receiver.requests.map(\.path) == ["/one"])
+        #expect(worker.stop() == 0)
+        await receiver.stop()
+        await fixture.cleanUp()
+    }
+
     @Test("the lag gauge shows the age of the oldest event fetched, matched or not, and 0 once nothing is waiting")
     func lagGauge() async throws {
         let receiver = try await Receiver()
