@@ -777,10 +777,13 @@ struct ObserverWorkerProcessTests {
                 [[observers.actions]]
                 kind = "webhook"
                 url = "\(receiver.url)/hook"
-                timeout = "2s"
+                timeout = "10s"
                 """,
+            // A timeout and an ack_wait far above any answer time on a loaded machine: a call
+            // timed out, or a message redelivered while still in the works, would be a duplicate
+            // of its own, not a kill's (one full-suite run saw 21 with 2 s and 5 s).
             observer: """
-                ack_wait = "5s"
+                ack_wait = "12s"
                 max_in_flight = \(maxInFlight)
                 backoff = { kind = "fixed", base = "100ms", cap = "100ms" }
                 """)
@@ -822,8 +825,8 @@ struct ObserverWorkerProcessTests {
         }
         while receiver.count < count, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
         _ = try await eventually(.seconds(30)) { distinct().count == count }
-        // Let redeliveries of the last kill settle (ack_wait 5 s), then count.
-        try await Task.sleep(for: .seconds(6))
+        // Let redeliveries of the last kill settle (ack_wait 12 s), then count.
+        try await Task.sleep(for: .seconds(13))
         let seen = distinct()
         let raw = receiver.requests.count
         let lost = expected.subtracting(seen).count
