@@ -455,7 +455,7 @@ struct ObserverWorkerTests {
         await fixture.cleanUp()
     }
 
-    @Test("an event with one action is deduplicated by its done mark alone; one with several, by its processed mark too")
+    @Test("an event with one action is deduplicated by its done mark alone; one with several, by its processed mark")
     func marksRead() async throws {
         let receiver = try await Receiver()
         let fixture = try await ObserverFixture.make(
