@@ -405,7 +405,9 @@ struct ObserverPipeline: Sendable {
                 handler: first.action.key)
         }
         if retrying.isEmpty {
-            return .ack(marking: MarkWrite(eventID: event.id, done: [], processed: true))
+            // The done marks the store did not take go with the final marks: for an event with
+            // one action they are its only marks (its processed mark is neither written nor read).
+            return .ack(marking: MarkWrite(eventID: event.id, done: unwritten, processed: actions.count > 1))
         }
         // The longest of the failing observers' backoff delays, or a longer `Retry-After`. Rounds
         // of a hold count as attempts for the backoff, not as deliveries for `max_attempts`.
