@@ -32,6 +32,8 @@ extension MarkStore {
 struct MarkCheck: Sendable {
     var id: UUID
     var actionKeys: [String]
+    /// Delivered before: its release count is read too (see `MarkWrite.released`).
+    var redelivered = false
     /// Whether to read the event's processed mark: only events with more than one action have one
     /// (an event with one action is marked by its done mark alone), so a check of a one-action
     /// event reads one key.
@@ -41,6 +43,9 @@ struct MarkCheck: Sendable {
 struct MarkState: Sendable, Equatable {
     var processed = false
     var done: Set<String> = []
+    /// How many of the event's earlier deliveries a worker handed back unattempted or cut short
+    /// at shutdown: they do not count toward `max_attempts`.
+    var released = 0
 }
 
 /// Marks to record for one event: its actions done, and whether the event is processed.
@@ -48,10 +53,14 @@ struct MarkWrite: Sendable {
     var eventID: UUID
     var done: [String]
     var processed: Bool
+    /// The event goes back to the server at shutdown (NAK) without a real attempt: its release
+    /// count goes up by one, so that the redelivery this causes is not counted as an attempt.
+    var released = false
 }
 
 /// Redis keys under the prefix: `observer:processed:<event>` (TTL `dedup_window`),
-/// `observer:done:<event>:<observer>#<index>` (TTL `done_ttl`), `observer:cache:<sha256>`, and the
+/// `observer:done:<event>:<observer>#<index>` (TTL `done_ttl`), `observer:released:<event>` (TTL
+/// `done_ttl`), `observer:cache:<sha256>`, and the
 /// stream `observer:dlq` (field `dead_letter`).
 struct RedisMarkStore: MarkStore {
     /// Writes (marks, cache, dead letters).
@@ -67,6 +76,7 @@ struct RedisMarkStore: MarkStore {
 
     var deadLetterStream: String { "\(prefix)observer:dlq" }
     func processedKey(_ id: UUID) -> String { "\(prefix)observer:processed:\(id.lowercasedString)" }
+    func releasedKey(_ id: UUID) -> String { "\(prefix)observer:released:\(id.lowercasedString)" }
     func doneKey(_ id: UUID, _ action: String) -> String {
         "\(prefix)observer:done:\(id.lowercasedString):\(action)"
     }
@@ -81,13 +91,15 @@ struct RedisMarkStore: MarkStore {
     func check(_ events: [MarkCheck]) async -> [MarkState] {
         guard !events.isEmpty else { return [] }
         // One MGET for the whole batch (one command is much cheaper for Redis than one per
-        // event): each event's processed mark (events with more than one action), then its
-        // actions' done marks.
+        // event): each event's processed mark (events with more than one action), its actions'
+        // done marks, and its release count (redelivered events).
         var keys: [RedisArgument] = []
-        keys.reserveCapacity(events.reduce(0) { $0 + ($1.processed ? 1 : 0) + $1.actionKeys.count })
+        keys.reserveCapacity(
+            events.reduce(0) { $0 + ($1.processed ? 1 : 0) + $1.actionKeys.count + ($1.redelivered ? 1 : 0) })
         for event in events {
             if event.processed { keys.append(.string(processedKey(event.id))) }
             for action in event.actionKeys { keys.append(.string(doneKey(event.id, action))) }
+            if event.redelivered { keys.append(.string(releasedKey(event.id))) }
         }
         do {
             let reply = try await reader.pipeline([RedisCommand("MGET", keys)])
@@ -109,7 +121,12 @@ struct RedisMarkStore: MarkStore {
                     done.insert(key)
                 }
                 offset += event.actionKeys.count
-                return MarkState(processed: processed, done: done)
+                var released = 0
+                if event.redelivered {
+                    released = Int(clamping: values[offset].integer ?? 0)
+                    offset += 1
+                }
+                return MarkState(processed: processed, done: done, released: released)
             }
         } catch {
             failed("check", error)
@@ -129,6 +146,11 @@ struct RedisMarkStore: MarkStore {
             }
             if write.processed {
                 commands.append(RedisCommand("SET", [.string(processedKey(write.eventID)), "1", "PX", dedupWindow]))
+            }
+            if write.released {
+                let key = RedisArgument.string(releasedKey(write.eventID))
+                commands.append(RedisCommand("INCR", [key]))
+                commands.append(RedisCommand("PEXPIRE", [key, doneTTL]))
             }
         }
         guard !commands.isEmpty else { return true }

@@ -222,7 +222,8 @@ final class NATSObserverConsumer: Service, Sendable {
         } onGracefulShutdown: {
             self.stopping.store(true, ordering: .releasing)
             self.slots.wake()
-            self.pull.withLock { $0 }?.close()
+            // Ends a wait for messages at once; the buffered ones are handed back by the loop.
+            self.pull.withLock { $0 }?.stop()
         }
     }
 
@@ -315,7 +316,7 @@ final class NATSObserverConsumer: Service, Sendable {
         }
         // No more requests; what was delivered but not started goes back to the server (NAK),
         // for another worker at once.
-        subscription?.close()
+        if let subscription { await handBack(subscription) }
         await drain(&group)
     }
 
@@ -338,6 +339,21 @@ final class NATSObserverConsumer: Service, Sendable {
                 self.settler.submit(message, settlement)
             }
         }
+    }
+
+    /// Shutdown: the messages delivered here but not started go back to the server (NAK), after
+    /// their release is recorded, so that the redelivery this causes does not count as an attempt
+    /// toward `max_attempts` (if Redis does not take it, it counts, as a delivery always did).
+    private func handBack(_ subscription: ContinuousPull) async {
+        subscription.stop()
+        let waiting = subscription.takeBuffered()
+        let releases = waiting.compactMap { message -> MarkWrite? in
+            guard let event = try? EntityEvent.decode(message.payload, rows: false) else { return nil }
+            return MarkWrite(eventID: event.id, done: [], processed: false, released: true)
+        }
+        if !releases.isEmpty, !Task.isCancelled { await pipeline.marks.mark(releases) }
+        for message in waiting { try? message.nak() }
+        subscription.close()
     }
 
     /// Shutdown: in-flight events get `shutdown_grace` to finish and be settled (their slots are

@@ -158,7 +158,9 @@ struct PreparedMessage: Sendable {
     }
     let payload: [UInt8]
     let origin: String
-    let deliveries: Int
+    /// This delivery's number, 1-based; in `finish`, less the deliveries released at shutdown
+    /// (`MarkState.released`): the attempts, which `max_attempts` counts.
+    var deliveries: Int
     /// Tells the transport the message is still being worked on (NATS: an in-progress ack, which
     /// restarts its ack_wait), while the pipeline keeps it for an in-process retry.
     var keepAlive: (@Sendable () -> Void)? = nil
@@ -166,7 +168,7 @@ struct PreparedMessage: Sendable {
 
     var pendingCheck: MarkCheck? {
         guard case .actions(let event, let actions) = work else { return nil }
-        return MarkCheck(id: event.id, actionKeys: actions.map(\.key))
+        return MarkCheck(id: event.id, actionKeys: actions.map(\.key), redelivered: deliveries > 1)
     }
 }
 
@@ -313,6 +315,8 @@ struct ObserverPipeline: Sendable {
             actions = matchedActions
         }
         let state = state ?? MarkState()
+        var message = message
+        message.deliveries = max(1, message.deliveries - state.released)
         let pending = actions.filter { !state.done.contains($0.key) }
         // Processed, or every action done: a repeat (for a one-action event, its done mark is
         // the only mark written).
@@ -354,11 +358,7 @@ struct ObserverPipeline: Sendable {
         metrics.failed.increment()
         // Done marks still unwritten from earlier rounds of a hold, and this round's.
         var unwritten = (kept?.unwritten ?? []) + unmarked
-        if Task.isCancelled {
-            // Shutdown cut it short: one last try at the marks, then redeliver at once.
-            if !unwritten.isEmpty { await marks.mark(eventID: event.id, done: unwritten, processed: false) }
-            return .nak(delay: nil)
-        }
+        if Task.isCancelled { return Self.cutShort(event, unwritten: unwritten) }
         let logger = logger.for(event)
         // Each failure is settled by its observer's policy: retried while the event has had fewer
         // than `max_attempts` deliveries and the error is retryable; otherwise dead-lettered (the
@@ -433,10 +433,7 @@ struct ObserverPipeline: Sendable {
                 metadata: ["error": "\(summary)", "deliveries": "\(message.deliveries)", "retry.in": "\(wait)"])
             message.keepAlive?()
             try? await Task.sleep(for: wait)
-            if Task.isCancelled {
-                await marks.mark(eventID: event.id, done: unwritten, processed: false)
-                return .nak(delay: nil)
-            }
+            if Task.isCancelled { return Self.cutShort(event, unwritten: unwritten) }
             message.keepAlive?()
             let done = state.done.union(pending.map(\.key)).subtracting(retrying.map(\.0.action.key))
             return await finish(
@@ -447,6 +444,14 @@ struct ObserverPipeline: Sendable {
             "action failed, will retry",
             metadata: ["error": "\(summary)", "deliveries": "\(message.deliveries)", "retry.in": "\(delay)"])
         return .nak(delay: delay)
+    }
+
+    /// Shutdown cut the event short: redeliver it at once (to another worker), after a last try
+    /// at its unwritten done marks; the delivery is released, not counted as an attempt.
+    private static func cutShort(_ event: EntityEvent, unwritten: [String]) -> Settlement {
+        Settlement(
+            outcome: .nak(delay: nil),
+            marks: MarkWrite(eventID: event.id, done: unwritten, processed: false, released: true))
     }
 
     /// One action: circuit breaker, cache, the call, and (when `markDone`) its done mark.

@@ -78,6 +78,17 @@ public final class ContinuousPull: Sendable {
     /// Messages requested and not yet delivered, and messages delivered and not yet taken.
     public var outstanding: (requested: Int, buffered: Int) { core.outstanding }
 
+    /// Stops pulling and ends a wait in `next` at once, keeping what is buffered for
+    /// `takeBuffered` (messages that arrive later are NAKed). `close` still has to follow.
+    public func stop() {
+        core.stop()
+    }
+
+    /// Takes the buffered messages out of the pull (the caller settles them).
+    public func takeBuffered() -> [JetStreamMessage] {
+        core.takeBuffered()
+    }
+
     /// Stops pulling: no more requests; buffered messages, and those the library still holds
     /// for the callback (the subscription is drained, not dropped), are NAKed so the server hands
     /// them to another worker at once. Safe to call more than once.
@@ -154,16 +165,26 @@ final class PullCore: Sendable {
     var outstanding: (requested: Int, buffered: Int) { state.withLock { ($0.requested, $0.buffer.count) } }
 
     func close() -> [JetStreamMessage] {
-        let (buffer, waiter) = state.withLock { state in
+        stop()
+        return takeBuffered()
+    }
+
+    func stop() {
+        let waiter = state.withLock { state in
             state.closed = true
-            let buffer = state.buffer.map(\.message)
-            state.buffer = []
             let waiter = state.waiter
             state.waiter = nil
-            return (buffer, waiter)
+            return waiter
         }
         waiter?.continuation.resume()
-        return buffer
+    }
+
+    func takeBuffered() -> [JetStreamMessage] {
+        state.withLock { state in
+            let buffer = state.buffer.map(\.message)
+            state.buffer = []
+            return buffer
+        }
     }
 
     /// The buffered messages that arrived (or were kept alive) more than `age` ago; their time
@@ -289,7 +310,9 @@ final class PullCore: Sendable {
                     state.failure = nil
                     return .failure(failure)
                 }
-                guard !state.buffer.isEmpty || state.closed || ContinuousClock.now >= deadline else { return nil }
+                // Stopped: nothing more is handed out (what is buffered waits for takeBuffered).
+                if state.closed { return .success([]) }
+                guard !state.buffer.isEmpty || ContinuousClock.now >= deadline else { return nil }
                 let count = Swift.min(max, state.buffer.count)
                 let taken = state.buffer.prefix(count).map(\.message)
                 state.buffer.removeFirst(count)

@@ -510,6 +510,59 @@ struct ObserverWorkerTests {
         await fixture.cleanUp()
     }
 
+    @Test("a shutdown hands events back without spending their attempts: one cut short, one never started")
+    func releasedAtShutdown() async throws {
+        // The first request hangs until the worker is stopped; every later one fails with 503.
+        let receiver = try await Receiver { _, index in
+            index == 0 ? Receiver.Reply(delay: .seconds(60)) : Receiver.Reply(status: 503)
+        }
+        let fixture = try await ObserverFixture.make(
+            observers: """
+                [[observers]]
+                name = "hook"
+                entity = "order"
+                max_attempts = 2
+                backoff = { kind = "fixed", base = "100ms", cap = "100ms" }
+                [[observers.actions]]
+                kind = "webhook"
+                url = "\(receiver.url)/hook"
+                timeout = "60s"
+                """,
+            // One event worked on, one waiting in the pull window.
+            observer: """
+                max_in_flight = 1
+                shutdown_grace = "200ms"
+                circuit_failures = 100
+                """)
+        let (first, second) = (order(1), order(2))
+        func requests(_ event: EntityEvent) -> Int {
+            receiver.requests.filter { $0.headers["webhook-id"] == "\(event.id.lowercasedString).hook#0" }.count
+        }
+        let (stopped, stoppedPort) = try fixture.worker()
+        try await stopped.start(waitForPort: stoppedPort)
+        try await fixture.publish(first)
+        try await fixture.publish(second)
+        #expect(try await eventually { requests(first) == 1 })
+        try await Task.sleep(for: .milliseconds(500))  // the second is pulled into the window
+        #expect(stopped.stop() == 0)
+        #expect(requests(second) == 0, "the second event was not started")
+        // Both come back with a delivery count of 2, of which 1 was released: each gets its two
+        // attempts (two 503s) before the dead letter, not one.
+        let (worker, port) = try fixture.worker()
+        try await worker.start(waitForPort: port)
+        let redis = try redisClient()
+        defer { redis.close() }
+        #expect(try await eventually(.seconds(20)) { try await fixture.deadLetters(redis).count == 2 })
+        #expect(requests(first) == 3, "the hung request, then two attempts")
+        #expect(requests(second) == 2, "two attempts")
+        for letter in try await fixture.deadLetters(redis) {
+            #expect(letter.attempts == 2, "\(letter.lastError)")
+        }
+        #expect(worker.stop() == 0)
+        await receiver.stop()
+        await fixture.cleanUp()
+    }
+
     @Test("the lag gauge shows the age of the oldest event fetched, matched or not, and 0 once nothing is waiting")
     func lagGauge() async throws {
         let receiver = try await Receiver()
