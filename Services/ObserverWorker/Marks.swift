@@ -34,10 +34,13 @@ struct MarkCheck: Sendable {
     var actionKeys: [String]
     /// Delivered before: its release count is read too (see `MarkWrite.released`).
     var redelivered = false
-    /// Whether to read the event's processed mark: only events with more than one action have one
-    /// (an event with one action is marked by its done mark alone), so a check of a one-action
-    /// event reads one key.
-    var processed: Bool { actionKeys.count > 1 }
+    /// Whether to read the event's processed mark (see `hasProcessedMark`): a check of a
+    /// one-action event reads one key.
+    var processed: Bool { Self.hasProcessedMark(actions: actionKeys.count) }
+
+    /// Only events with more than one action have a processed mark: an event with one action is
+    /// marked by its done mark alone. Written and read by this one rule.
+    static func hasProcessedMark(actions: Int) -> Bool { actions > 1 }
 }
 
 struct MarkState: Sendable, Equatable {

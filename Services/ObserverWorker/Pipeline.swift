@@ -337,7 +337,9 @@ struct ObserverPipeline: Sendable {
             } else {
                 metrics.processed.increment()
                 return .ack(
-                    marking: MarkWrite(eventID: event.id, done: [pending[0].key], processed: actions.count > 1))
+                    marking: MarkWrite(
+                        eventID: event.id, done: [pending[0].key],
+                        processed: MarkCheck.hasProcessedMark(actions: actions.count)))
             }
         } else {
             let results = await withTaskGroup(of: ActionResult.self) { group in
@@ -407,7 +409,9 @@ struct ObserverPipeline: Sendable {
         if retrying.isEmpty {
             // The done marks the store did not take go with the final marks: for an event with
             // one action they are its only marks (its processed mark is neither written nor read).
-            return .ack(marking: MarkWrite(eventID: event.id, done: unwritten, processed: actions.count > 1))
+            return .ack(
+                marking: MarkWrite(
+                    eventID: event.id, done: unwritten, processed: MarkCheck.hasProcessedMark(actions: actions.count)))
         }
         // The longest of the failing observers' backoff delays, or a longer `Retry-After`. Rounds
         // of a hold count as attempts for the backoff, not as deliveries for `max_attempts`.
