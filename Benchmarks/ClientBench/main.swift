@@ -6,7 +6,8 @@
 //   fraiseql-bench bridge-live POSTGRES_URL NATS_URL WRITERS SECONDS RATE (0: as fast as possible)
 //       → write rows/s, publish events/s, latency p50 ms, p99 ms, catch-up s
 //   fraiseql-bench redis-set URL COUNT PIPELINE [TASKS]   (TASKS pipelines in flight on one connection)
-//   fraiseql-bench worker-fill NATS_URL STREAM SUBJECT_PREFIX COUNT   (order update events)
+//   fraiseql-bench worker-fill NATS_URL STREAM SUBJECT_PREFIX COUNT [RATE]   (order update events;
+//       with RATE, published live at RATE events/s instead of as fast as possible)
 //   fraiseql-bench stream-delete NATS_URL STREAM
 //   fraiseql-bench worker-wait NATS_URL STREAM CONSUMER COUNT
 //       → events/s from the consumer's first delivery until COUNT are acknowledged
@@ -97,28 +98,27 @@ case "worker-fill":
     let connection = try await NATSConnection.connect(NATSClientConfiguration(url: arguments[2], name: "bench"))
     let jetStream = try connection.jetStream()
     let (stream, prefix, count) = (arguments[3], arguments[4], Int(arguments[5])!)
+    let rate = arguments.count > 6 ? Int(arguments[6])! : 0
     try await jetStream.ensureStream(
         StreamConfiguration(name: stream, subjects: ["\(prefix).>"], duplicateWindow: .seconds(120)))
-    var next = 0
-    while next < count {
-        let batch = (next..<min(count, next + 1000)).map { index in
-            let event = EntityEvent(
-                id: UUID(), cursor: Int64(index), source: "bench", entityType: "order", entityId: String(index),
-                operation: .update,
-                before: [
-                    "id": .int(Int64(index)), "status": "pending", "total": 80.5,
-                    "customer": .string("c-\(index % 97)"),
-                ],
-                after: [
-                    "id": .int(Int64(index)), "status": "paid", "total": 80.5, "customer": .string("c-\(index % 97)"),
-                ],
-                changes: ["status": FieldChange(old: "pending", new: "paid")], occurredAt: .now())
-            return OutgoingMessage(
-                subject: "\(prefix).order.update", payload: FastJSON.encode(event),
-                messageId: event.id.uuidString.lowercased())
-        }
-        next += batch.count
+    func publish(_ range: Range<Int>) async throws {
+        let batch = range.map { orderEvent(index: $0, prefix: prefix) }
         for result in try await jetStream.publishBatch(batch, timeout: .seconds(60)) { _ = try result.get() }
+    }
+    if rate > 0 {
+        // Live traffic: every 5 ms, the events due by then (rate × elapsed time) in one batch.
+        let start = clock.now
+        var next = 0
+        while next < count {
+            try await Task.sleep(until: clock.now + .milliseconds(5))
+            let due = min(count, Int(seconds(clock.now - start) * Double(rate)))
+            if due > next { try await publish(next..<due) }
+            next = max(next, due)
+        }
+        let elapsed = seconds(clock.now - start)
+        FileHandle.standardError.write(Data("published \(count) events at \(Int(Double(count) / elapsed))/s\n".utf8))
+    } else {
+        for first in stride(from: 0, to: count, by: 1000) { try await publish(first..<min(count, first + 1000)) }
     }
     connection.close()
 case "stream-delete":
@@ -192,4 +192,18 @@ case "bridge-live":
 default:
     FileHandle.standardError.write(Data("unknown benchmark \(arguments[1])\n".utf8))
     exit(64)
+}
+
+/// The order update event `worker-fill` publishes as its `index`th.
+func orderEvent(index: Int, prefix: String) -> OutgoingMessage {
+    let event = EntityEvent(
+        id: UUID(), cursor: Int64(index), source: "bench", entityType: "order", entityId: String(index),
+        operation: .update,
+        before: [
+            "id": .int(Int64(index)), "status": "pending", "total": 80.5, "customer": .string("c-\(index % 97)"),
+        ],
+        after: ["id": .int(Int64(index)), "status": "paid", "total": 80.5, "customer": .string("c-\(index % 97)")],
+        changes: ["status": FieldChange(old: "pending", new: "paid")], occurredAt: .now())
+    return OutgoingMessage(
+        subject: "\(prefix).order.update", payload: FastJSON.encode(event), messageId: event.id.uuidString.lowercased())
 }
