@@ -101,8 +101,9 @@ worker_case() {
 
 # Live traffic: the noop worker, started on an empty stream, takes the events published at $1
 # events/s for 6 s (below saturation, as a worker runs most of the time). Prints the dedup-check
-# p99 bucket (ms) and the percentage of checks within 1 ms. The drains above measure the check
-# with the machine saturated by the worker itself.
+# p99 bucket (ms), the percentage of checks within 1 ms, and the same two figures (p99 exact) of
+# an independent client's MGETs meanwhile (bench/redis_probe.py). The drains above measure the
+# check with the machine saturated by the worker itself.
 paced_case() {
     local stream="WB$RANDOM$RANDOM" ops_port config="$workdir/paced.toml" metrics count=$(($1 * 6))
     "$BIN/fraiseql-bench" worker-fill "$NATS_URL" "$stream" "${stream,,}" 0
@@ -112,10 +113,15 @@ paced_case() {
     "$BIN/observer-worker" --config "$config" &
     local pid=$!
     until curl -fs "http://127.0.0.1:$ops_port/health/ready" >/dev/null; do sleep 0.05; done
+    # The reference, during the middle 4 s of the 6: an independent client's MGET of 40 keys
+    # (a check's size at 25,000 events/s) every 1.5 ms on the same Redis.
+    (sleep 1 && python3 bench/redis_probe.py "$REDIS_URL" 4 1.5 40 >"$workdir/probe") &
+    local probe=$!
     "$BIN/fraiseql-bench" worker-fill "$NATS_URL" "$stream" "${stream,,}" "$count" "$1" 2>/dev/null
     "$BIN/fraiseql-bench" worker-wait "$NATS_URL" "$stream" bench "$count" >/dev/null
+    wait "$probe"
     echo "$(histogram_p99 "$metrics" fraiseql_observer_dedup_check_seconds)" \
-        "$(histogram_share "$metrics" fraiseql_observer_dedup_check_seconds 0.001)"
+        "$(histogram_share "$metrics" fraiseql_observer_dedup_check_seconds 0.001)" "$(cat "$workdir/probe")"
     kill "$pid"
     wait "$pid" 2>/dev/null || true
     drop "$stream"
@@ -127,7 +133,9 @@ RUNS=${BENCH_RUNS:-3}
 # alike; metrics cost and the Python ratio are computed within each round, then the median taken.
 declare -a cpu_ons=() noop=() noop_p99=() noop_off=() webhook=() webhook_p99=() ceiling=() python=() cost=() ratio=()
 PACED_RATES=(${BENCH_PACED_RATES:-5000 10000 25000})
-declare -A paced_p99=() paced_share=()
+# The same reference with the machine idle.
+read -r idle_probe_p99 idle_probe_share <<<"$(python3 bench/redis_probe.py "$REDIS_URL" 2 1.5 40)"
+declare -A paced_p99=() paced_share=() probe_p99=() probe_share=()
 declare -a noop_a50=() noop_a99=() webhook_a50=() webhook_a99=()
 for round in $(seq "$RUNS"); do
     # Metrics on and off alternate which goes first, so that a slow moment or a drift of the
@@ -142,9 +150,11 @@ for round in $(seq "$RUNS"); do
     s=$(fill); ceiling+=("$(bench/bin/nats_raw_pull "$NATS_URL" "$s" "${s,,}.>" raw "$COUNT" 256 2>/dev/null)"); drop "$s"
     s=$(fill); python+=("$(python3 bench/python_worker.py "$NATS_URL" "$s" py "$REDIS_URL" "$COUNT" 2>/dev/null)"); drop "$s"
     for paced_rate in "${PACED_RATES[@]}"; do
-        read -r p99 share <<<"$(paced_case "$paced_rate")"
+        read -r p99 share reference_p99 reference_share <<<"$(paced_case "$paced_rate")"
         paced_p99[$paced_rate]+=" $p99"
         paced_share[$paced_rate]+=" $share"
+        probe_p99[$paced_rate]+=" $reference_p99"
+        probe_share[$paced_rate]+=" $reference_share"
     done
     cost+=("$(echo "100*($cpu_on-$cpu_off)/$cpu_off" | bc -l)")
     ratio+=("$(echo "${noop[-1]}/${python[-1]}" | bc -l)")
@@ -172,13 +182,18 @@ printf 'webhook  %8.0f events/s   (action p50 <= %s ms, p99 <= %s ms; dedup chec
     "$(med "${webhook[@]}")" "$(med "${webhook_a50[@]}")" "$(med "${webhook_a99[@]}")" "$(med "${webhook_p99[@]}")"
 printf 'ceiling  %8.0f events/s   (libnats pull fetch 256 + ack, no work)\n' "$(med "${ceiling[@]}")"
 printf 'python   %8.0f events/s   (nats-py + redis-py pipelined SET NX + ack)\n' "$(med "${python[@]}")"
-# The dedup check under live traffic, per rate: p99 bucket and share within 1 ms (medians).
+# The dedup check under live traffic, per rate: p99 bucket and share within 1 ms (medians), next
+# to the independent client's MGETs at the same time.
 for paced_rate in "${PACED_RATES[@]}"; do
     # shellcheck disable=SC2086 # the lists are space-separated on purpose
-    printf 'dedup    check p99 <= %s ms (%s%% within 1 ms; per round %s%%) with %s events/s published live to the noop worker\n' \
+    printf 'dedup    check p99 <= %s ms (%s%% within 1 ms; per round %s%%) with %s events/s published live to the noop worker;' \
         "$(med ${paced_p99[$paced_rate]})" "$(med ${paced_share[$paced_rate]})" \
         "$(echo ${paced_share[$paced_rate]} | sed 's/ /%, /g')" "$paced_rate"
+    # shellcheck disable=SC2086
+    printf ' reference, an independent client'"'"'s MGET of 40 keys meanwhile: p99 %s ms (%s%% within 1 ms)\n' \
+        "$(med ${probe_p99[$paced_rate]})" "$(med ${probe_share[$paced_rate]})"
 done
+printf 'dedup    reference with the machine idle: p99 %s ms (%s%% within 1 ms)\n' "$idle_probe_p99" "$idle_probe_share"
 printf 'dedup    check p99 <= %s ms in the noop drain above, which saturates the machine\n' "$(med "${noop_p99[@]}")"
 echo "action, dedup: the upper bound (ms) of the smallest bucket of the worker's histogram holding that share"
 echo "command: make bench-worker   goals: noop >= 25000 and >= 4x python; webhook >= 8000; dedup p99 < 1 ms; metrics < 1%"
