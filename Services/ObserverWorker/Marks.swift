@@ -56,9 +56,8 @@ struct MarkWrite: Sendable {
     var eventID: UUID
     var done: [String]
     var processed: Bool
-    /// The event goes back to the server (NAK) without a real attempt (at shutdown, or refused
-    /// by open circuits): its release count goes up by one, so that the redelivery this causes
-    /// is not counted as an attempt.
+    /// The event goes back to the server at shutdown (NAK) without a real attempt: its release
+    /// count goes up by one, so that the redelivery this causes is not counted as an attempt.
     var released = false
 }
 

@@ -229,8 +229,6 @@ struct ObserverPipeline: Sendable {
     struct Failure: Sendable {
         var action: any ObserverAction
         var error: DeliveryError
-        /// Refused by the endpoint's open circuit: the endpoint was not called.
-        var refused = false
     }
 
     /// An event kept in-process because done marks could not be written (see `finish`).
@@ -373,9 +371,7 @@ struct ObserverPipeline: Sendable {
         var givenUp: [Failure] = []
         for failure in failures {
             let policy = policies[failure.action.key] ?? .init(maxAttempts: 1, backoff: backoff)
-            // A refusal by an open circuit is no attempt: it waits for the circuit, whatever
-            // the count.
-            if failure.refused || (!failure.error.isPermanent && message.deliveries < policy.maxAttempts) {
+            if !failure.error.isPermanent && message.deliveries < policy.maxAttempts {
                 retrying.append((failure, policy))
             } else if policy.onFailure == .log {
                 givenUp.append(failure)
@@ -451,13 +447,6 @@ struct ObserverPipeline: Sendable {
         logger.info(
             "action failed, will retry",
             metadata: ["error": "\(summary)", "deliveries": "\(message.deliveries)", "retry.in": "\(delay)"])
-        // No failing action reached its endpoint (open circuits refused them all): the delivery
-        // is released, so the redelivery is not counted toward `max_attempts`.
-        if failures.allSatisfy(\.refused) {
-            return Settlement(
-                outcome: .nak(delay: delay),
-                marks: MarkWrite(eventID: event.id, done: unwritten, processed: false, released: true))
-        }
         return .nak(delay: delay)
     }
 
@@ -481,8 +470,7 @@ struct ObserverPipeline: Sendable {
                     action: action,
                     error: DeliveryError(
                         .retryable, "circuit open for \(action.endpoint)",
-                        retryAfter: breakers.retryDelay(action.endpoint)),
-                    refused: true))
+                        retryAfter: breakers.retryDelay(action.endpoint))))
         }
         func done() async -> ActionResult {
             guard markDone else { return .done(key: action.key, marked: true) }

@@ -176,13 +176,10 @@ final class PostgresObserverTransport: Service, Sendable {
                     settled.append(id)
                 case .nak(let delay):
                     let milliseconds = delay?.milliseconds ?? 0
-                    // A released delivery (cut short at shutdown, or refused by open circuits)
-                    // is not an attempt.
-                    let counted = Int(attempts) + (settlement.marks?.released == true ? 0 : 1)
                     try await connection.checkedQuery(
                         """
                         INSERT INTO fraiseql_observer.observer_attempts (change_id, attempts, not_before)
-                        VALUES (\(id), \(counted), now() + make_interval(secs => \(Double(milliseconds) / 1000)))
+                        VALUES (\(id), \(Int(attempts) + 1), now() + make_interval(secs => \(Double(milliseconds) / 1000)))
                         ON CONFLICT (change_id) DO UPDATE SET attempts = excluded.attempts, not_before = excluded.not_before
                         """, logger: logger)
                 }

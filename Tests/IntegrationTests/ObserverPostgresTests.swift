@@ -119,58 +119,6 @@ struct ObserverPostgresProcessTests {
         await receiver.stop()
     }
 
-    @Test("deliveries refused by an open circuit do not spend max_attempts here either")
-    func circuitRefusalsKeepAttempts() async throws {
-        // The first two calls fail and open the circuit for 3 s; every later call succeeds.
-        let receiver = try await Receiver { _, index in
-            index < 2 ? .init(status: 503, body: "overloaded") : .init()
-        }
-        let fixture = try await PostgresObserverFixture.make(
-            observers: """
-                [[observers]]
-                name = "hook"
-                entity = "order"
-                max_attempts = 2
-                backoff = { kind = "fixed", base = "100ms", cap = "100ms" }
-                [[observers.actions]]
-                kind = "webhook"
-                url = "\(receiver.url)/hook"
-                """,
-            observer: """
-                circuit_failures = 2
-                circuit_reset = "3s"
-                """)
-        let (worker, port) = try fixture.worker()
-        try await worker.start(waitForPort: port)
-        // Two events fail together and open the circuit; two more come while it is open.
-        try await fixture.database.execute("INSERT INTO orders (status, total) VALUES ('new', 1), ('new', 2)")
-        #expect(try await eventually { receiver.requests.count == 2 })
-        try await fixture.database.execute("INSERT INTO orders (status, total) VALUES ('new', 3), ('new', 4)")
-        // The failed events come back after 100 ms and are refused: their attempts stay at the
-        // one real call (counted, they would be at 2 = max_attempts, and the trial call's
-        // failure would dead-letter them).
-        func refusals() async -> Double {
-            let metrics = await httpGet("http://127.0.0.1:\(port)/metrics")?.1 ?? ""
-            let line = metrics.split(separator: "\n").first {
-                $0.hasPrefix(#"fraiseql_observer_actions_failed_total{kind="webhook",class="circuit_open"}"#)
-            }
-            return line.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
-        }
-        #expect(try await eventually(.seconds(2)) { await refusals() >= 4 }, "the open circuit refused the retries")
-        #expect(
-            try await fixture.count("SELECT coalesce(max(attempts), 0)::int FROM fraiseql_observer.observer_attempts")
-                == 1)
-        #expect(
-            try await eventually(.seconds(30)) {
-                try await fixture.count("SELECT count(*)::int FROM fraiseql_observer.change_log_pending") == 0
-            })
-        #expect(try await fixture.count("SELECT count(*)::int FROM fraiseql_observer.dead_letters") == 0)
-        let ids = receiver.requests.map { $0.headers["webhook-id"] ?? "" }
-        #expect(Set(ids.dropFirst(2)).count == 4, "every event delivered: \(ids)")
-        #expect(worker.stop() == 0)
-        await receiver.stop()
-    }
-
     @Test(
         "two workers share the change log (SKIP LOCKED); kill -9 mid-way loses nothing, duplicates keep their webhook-id"
     )

@@ -563,61 +563,6 @@ struct ObserverWorkerTests {
         await fixture.cleanUp()
     }
 
-    @Test("deliveries refused by an open circuit do not spend max_attempts: the events wait for the circuit")
-    func circuitRefusalsKeepAttempts() async throws {
-        // The first three calls fail (two open the circuit); every later call succeeds. So no
-        // event fails more than twice, with max_attempts = 3; but the events come back while the
-        // circuit is open (after 100 ms) and again when it lets one trial call through (after
-        // 1 s): counted as attempts, those refused twice would be dead-lettered ("circuit open")
-        // at their third delivery without a third call.
-        let receiver = try await Receiver { _, index in
-            index < 3 ? Receiver.Reply(status: 503, body: "overloaded") : Receiver.Reply()
-        }
-        let fixture = try await ObserverFixture.make(
-            observers: """
-                [[observers]]
-                name = "hook"
-                entity = "order"
-                max_attempts = 3
-                backoff = { kind = "fixed", base = "100ms", cap = "100ms" }
-                [[observers.actions]]
-                kind = "webhook"
-                url = "\(receiver.url)/hook"
-                """,
-            observer: """
-                circuit_failures = 2
-                circuit_reset = "1s"
-                """)
-        let (worker, port) = try fixture.worker()
-        try await worker.start(waitForPort: port)
-        // Two events fail and open the circuit; two more come while it is open.
-        let events = (0..<4).map { order($0) }
-        try await fixture.publish(events[0])
-        try await fixture.publish(events[1])
-        #expect(try await eventually { receiver.requests.count == 2 })
-        try await fixture.publish(events[2])
-        try await fixture.publish(events[3])
-        func delivered() -> Set<String> {
-            Set(receiver.requests.dropFirst(3).compactMap { $0.headers["webhook-id"] })
-        }
-        let expected = Set(events.map { "\($0.id.lowercasedString).hook#0" })
-        #expect(try await eventually(.seconds(30)) { delivered() == expected }, "every event is delivered")
-        let redis = try redisClient()
-        defer { redis.close() }
-        #expect(try await fixture.deadLetters(redis).isEmpty, "no event was dead-lettered")
-        let byID = Dictionary(grouping: receiver.requests, by: { $0.headers["webhook-id"] ?? "" })
-        for (id, requests) in byID { #expect(requests.count <= 3, "\(id): \(requests.count) calls") }
-        let metrics = await httpGet("http://127.0.0.1:\(port)/metrics")?.1 ?? ""
-        let refusals = metrics.split(separator: "\n").first {
-            $0.hasPrefix(#"fraiseql_observer_actions_failed_total{kind="webhook",class="circuit_open"}"#)
-        }
-        let refused = refusals.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
-        #expect(refused >= 4, "the open circuit refused deliveries: \(refusals ?? "none")")
-        #expect(worker.stop() == 0)
-        await receiver.stop()
-        await fixture.cleanUp()
-    }
-
     @Test("the lag gauge shows the age of the oldest event fetched, matched or not, and 0 once nothing is waiting")
     func lagGauge() async throws {
         let receiver = try await Receiver()
