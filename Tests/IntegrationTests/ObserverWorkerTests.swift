@@ -330,6 +330,82 @@ struct ObserverWorkerTests {
         await fixture.cleanUp()
     }
 
+    @Test("dead letters replayed with the CLI: only the actions not done run again; undecodable letters stay")
+    func replayDeadLetters() async throws {
+        // /flaky refuses its first call (400: dead letter at once), then accepts; /ok always accepts.
+        let refused = Flag()
+        let receiver = try await Receiver { request, _ in
+            if request.path == "/dead" { return .init(status: 400, body: "gone") }
+            guard request.path == "/flaky", !refused.isSet else { return .init() }
+            refused.set()
+            return .init(status: 400, body: "unknown customer")
+        }
+        let fixture = try await ObserverFixture.make(
+            observers: """
+                [[observers]]
+                name = "hook"
+                entity = "order"
+                condition = "field_changed_to('status', 'paid')"
+                [[observers.actions]]
+                kind = "webhook"
+                url = "\(receiver.url)/ok"
+                [[observers.actions]]
+                kind = "webhook"
+                url = "\(receiver.url)/flaky"
+                [[observers]]
+                name = "dead"
+                entity = "order"
+                condition = "field_changed_to('status', 'refunded')"
+                [[observers.actions]]
+                kind = "webhook"
+                url = "\(receiver.url)/dead"
+                """)
+        let (worker, port) = try fixture.worker()
+        try await worker.start(waitForPort: port)
+        let event = order(1)
+        try await fixture.publish(event)
+        try await fixture.publishRaw("this is not json", subject: "order.update")
+        let redis = try redisClient()
+        defer { redis.close() }
+        #expect(try await eventually { try await fixture.deadLetters(redis).count == 2 })
+        func calls(_ path: String) -> [Receiver.Request] { receiver.requests.filter { $0.path == path } }
+        #expect(calls("/ok").count == 1 && calls("/flaky").count == 1)
+
+        let (code, output) = try Binaries.output(
+            "fraiseql-observer", ["dead-letters", "replay", "--all", "--config", fixture.configPath])
+        #expect(code == 0, "\(output)")
+        #expect(output.contains("1 replayed, 1 skipped, 0 not found"), "\(output)")
+        #expect(try await eventually { calls("/flaky").count == 2 }, "the failed action ran again")
+        let ids = calls("/flaky").map { $0.headers["webhook-id"] }
+        #expect(ids[0] == ids[1] && ids[0] == "\(event.id.lowercasedString).hook#1", "same idempotency key")
+        let letters = try await fixture.deadLetters(redis)
+        #expect(letters.count == 1 && letters.first?.reason == .undecodable, "only the undecodable letter stays")
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(calls("/ok").count == 1, "the action done before is not repeated (its done mark)")
+        #expect(try await fixture.deadLetters(redis).count == 1, "the replayed event did not fail again")
+
+        // An event that fails again is replayed once per run, not again when its new letter comes.
+        try await fixture.publish(order(2, status: "refunded"))
+        #expect(try await eventually { try await fixture.deadLetters(redis).count == 2 })
+        let (againCode, again) = try Binaries.output(
+            "fraiseql-observer", ["dead-letters", "replay", "--all", "--config", fixture.configPath])
+        #expect(againCode == 0 && again.contains("1 replayed, 1 skipped, 0 not found"), "\(again)")
+        #expect(try await eventually { calls("/dead").count == 2 })
+        #expect(try await eventually { try await fixture.deadLetters(redis).count == 2 }, "a new letter")
+        try await Task.sleep(for: .seconds(1))
+        #expect(calls("/dead").count == 2)
+
+        let (missingCode, missing) = try Binaries.output(
+            "fraiseql-observer", ["dead-letters", "replay", "0-1", "--config", fixture.configPath])
+        #expect(missingCode == 1 && missing.contains("0-1: no such dead letter"), "\(missing)")
+        let (usageCode, _) = try Binaries.output(
+            "fraiseql-observer", ["dead-letters", "replay", "--config", fixture.configPath])
+        #expect(usageCode != 0, "neither ids nor --all")
+        #expect(worker.stop() == 0)
+        await receiver.stop()
+        await fixture.cleanUp()
+    }
+
     @Test(
         "per-observer policies: max_attempts with its own backoff then the DLQ; on_failure = log gives up once; Retry-After is honoured"
     )
