@@ -49,8 +49,9 @@ struct DeadLettersList: AsyncParsableCommand {
 /// Publishes each dead letter's event again to the subject it came from, then deletes the
 /// letter. The workers take it as a new message (its attempts start again) and, through the
 /// done marks (kept `done_ttl`), run only the actions that were not done: an event dead-lettered
-/// by one of its two actions gets that action only. Undecodable letters are left where they are:
-/// they would fail the same way.
+/// by one of its two actions gets that action only. Left where they are: undecodable letters
+/// (they would fail the same way), letters whose subject this configuration's workers do not
+/// consume (another prefix or fleet), those not of `--reason`, and those whose publish failed.
 struct DeadLettersReplay: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
@@ -61,10 +62,18 @@ struct DeadLettersReplay: AsyncParsableCommand {
     @OptionGroup var options: ConfigOption
     @Argument(help: "Dead-letter entry ids (as `dead-letters` prints them); none with --all.") var entryIDs: [String] =
         []
-    @Flag(help: "Replay every dead letter.") var all = false
+    @Flag(help: "Replay every dead letter there when the command starts.") var all = false
+    @Option(help: "Only letters with this reason (permanent_error, retries_exhausted).")
+    var reason: String?
 
     func run() async throws {
         guard all != !entryIDs.isEmpty else { throw ValidationError("give entry ids or --all") }
+        let only = try reason.map { name in
+            guard let reason = DeadLetter.Reason(rawValue: name), reason != .undecodable else {
+                throw ValidationError("--reason is permanent_error or retries_exhausted")
+            }
+            return reason
+        }
         let configuration = try options.load()
         guard configuration.observer.transport == "nats" else {
             FileHandle.standardError.write(
@@ -77,28 +86,41 @@ struct DeadLettersReplay: AsyncParsableCommand {
         defer { connection.close() }
         let jetStream = try connection.jetStream()
         let stream = configuration.deadLetterStream
-        var (replayed, skipped, missing) = (0, 0, 0)
-        func replay(_ entry: StreamEntry) async throws {
+        let consumed = "\(configuration.nats.subjectPrefix)."
+        var (replayed, skipped, missing, failed) = (0, 0, 0, 0)
+        func skip(_ entry: StreamEntry, _ why: String) {
+            print("\(entry.id): skipped, \(why)")
+            skipped += 1
+        }
+        func replay(_ entry: StreamEntry) async {
             guard let json = entry.fields["dead_letter"],
                 let letter = try? JSONDecoder().decode(DeadLetter.self, from: Data(json))
-            else {
-                print("\(entry.id): skipped, not a dead letter")
-                skipped += 1
-                return
+            else { return skip(entry, "not a dead letter") }
+            if let only, letter.reason != only { return skip(entry, "reason \(letter.reason.rawValue)") }
+            guard letter.reason != .undecodable else { return skip(entry, "undecodable (it would fail again)") }
+            guard letter.origin.hasPrefix(consumed) else {
+                return skip(entry, "\(letter.origin) is not under this configuration's subject prefix")
             }
-            guard letter.reason != .undecodable else {
-                print("\(entry.id): skipped, undecodable (it would fail again)")
-                skipped += 1
-                return
+            do {
+                // The letter's own id as message id: the event's (the bridge's) may still be in
+                // the stream's duplicate window; the same letter replayed twice meanwhile is
+                // stored once (a duplicate means it is already there).
+                let ack = try await jetStream.publish(
+                    OutgoingMessage(
+                        subject: letter.origin, payload: Array(letter.payload.utf8),
+                        messageId: "replay-\(letter.id.lowercasedString)"))
+                guard ack.stream == configuration.nats.stream.name else {
+                    print("\(entry.id): published to stream \(ack.stream), not \(configuration.nats.stream.name); kept")
+                    failed += 1
+                    return
+                }
+                _ = try await redis.execute("XDEL", [.string(stream), .string(entry.id)])
+                print("\(entry.id): replayed event \(letter.eventId?.lowercasedString ?? "-") to \(letter.origin)")
+                replayed += 1
+            } catch {
+                print("\(entry.id): not replayed: \(error)")
+                failed += 1
             }
-            // Its own message id: the event's id (the bridge's) may still be in the stream's
-            // duplicate window; the same letter replayed twice meanwhile is stored once.
-            _ = try await jetStream.publish(
-                OutgoingMessage(
-                    subject: letter.origin, payload: Array(letter.payload.utf8), messageId: "replay-\(entry.id)"))
-            _ = try await redis.execute("XDEL", [.string(stream), .string(entry.id)])
-            print("\(entry.id): replayed event \(letter.eventId?.lowercasedString ?? "-") to \(letter.origin)")
-            replayed += 1
         }
         if all {
             // The letters there now, in pages of 100 from the oldest: not those the workers add
@@ -107,11 +129,13 @@ struct DeadLettersReplay: AsyncParsableCommand {
             let end = newest.array?.first.flatMap { StreamEntry(reply: $0) }?.id ?? "0-0"
             var start = "-"
             while true {
-                let reply = try await redis.execute(
-                    "XRANGE", [.string(stream), .string(start), .string(end), "COUNT", 100])
-                let entries = (reply.array ?? []).compactMap { StreamEntry(reply: $0) }
-                for entry in entries { try await replay(entry) }
-                guard let last = entries.last, entries.count == 100 else { break }
+                let page =
+                    try await redis.execute(
+                        "XRANGE", [.string(stream), .string(start), .string(end), "COUNT", 100]
+                    ).array ?? []
+                let entries = page.compactMap { StreamEntry(reply: $0) }
+                for entry in entries { await replay(entry) }
+                guard let last = entries.last, page.count == 100 else { break }
                 start = "(\(last.id)"
             }
         } else {
@@ -122,10 +146,10 @@ struct DeadLettersReplay: AsyncParsableCommand {
                     missing += 1
                     continue
                 }
-                try await replay(entry)
+                await replay(entry)
             }
         }
-        print("\(replayed) replayed, \(skipped) skipped, \(missing) not found")
-        if missing > 0 { throw ExitCode(1) }
+        print("\(replayed) replayed, \(skipped) skipped, \(missing) not found, \(failed) failed")
+        if missing > 0 || failed > 0 { throw ExitCode(1) }
     }
 }

@@ -247,8 +247,9 @@ final class NATSObserverConsumer: Service, Sendable {
     }
 
     private func consume() async {
-        // Event tasks are children of this group: no registry (and no lock) to start or end one;
-        // cancelling the service cancels them with it.
+        // Event tasks are grandchildren of this group (a task per fetched batch, a child per
+        // event): no registry (and no lock) to start or end one; cancelling the service cancels
+        // them with it.
         await withDiscardingTaskGroup { group in await consume(&group) }
         // The settler writes the last marks and acks (or NAKs) the last messages: as long as a
         // Redis connect and two command timeouts (the batch under way and one queued behind it).
@@ -334,11 +335,13 @@ final class NATSObserverConsumer: Service, Sendable {
         // Events run on the cooperative pool, not on the fetch loop's thread. The batch goes over
         // in one task, which starts a task per event from the pool: a task started from the
         // fetch loop's thread wakes a pool thread, which took the CPU from the loop at once for
-        // each event (two context switches per event).
+        // each event (two context switches per event). The batch task takes the events out of
+        // their box before its children run, so that each event is held by its own task only:
+        // one slow event does not keep its finished siblings in memory.
+        let batch = EventBatch(zip(messages, zip(prepared, states)).map { ($0, $1.0, $1.1) })
         group.addTask(executorPreference: globalConcurrentExecutor) {
             await withDiscardingTaskGroup { events in
-                for index in messages.indices {
-                    let (message, prepared, state) = (messages[index], prepared[index], states[index])
+                for (message, prepared, state) in batch.take() {
                     events.addTask {
                         let settlement = await self.pipeline.finish(prepared, state: state)
                         self.settler.submit(message, settlement)
@@ -403,6 +406,22 @@ final class NATSObserverConsumer: Service, Sendable {
             metrics.inFlight.record(slots.inUse)
             if let size = try? await redis.xlen(stream) { metrics.deadLetterSize.record(size) }
             try? await Task.sleep(for: .seconds(5))
+        }
+    }
+}
+
+/// A fetched batch on its way to the pool, taken out once (see `NATSObserverConsumer.start`).
+private final class EventBatch: Sendable {
+    typealias Event = (message: JetStreamMessage, prepared: PreparedMessage, state: MarkState?)
+    private let events: Mutex<[Event]>
+
+    init(_ events: [Event]) { self.events = Mutex(events) }
+
+    func take() -> [Event] {
+        events.withLock { events in
+            var taken: [Event] = []
+            swap(&taken, &events)
+            return taken
         }
     }
 }

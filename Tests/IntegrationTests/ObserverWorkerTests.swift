@@ -374,8 +374,8 @@ struct ObserverWorkerTests {
         let (code, output) = try Binaries.output(
             "fraiseql-observer", ["dead-letters", "replay", "--all", "--config", fixture.configPath])
         #expect(code == 0, "\(output)")
-        #expect(output.contains("1 replayed, 1 skipped, 0 not found"), "\(output)")
-        #expect(try await eventually { calls("/flaky").count == 2 }, "the failed action ran again")
+        #expect(output.contains("1 replayed, 1 skipped, 0 not found, 0 failed"), "\(output)")
+        try #require(try await eventually { calls("/flaky").count == 2 }, "the failed action ran again")
         let ids = calls("/flaky").map { $0.headers["webhook-id"] }
         #expect(ids[0] == ids[1] && ids[0] == "\(event.id.lowercasedString).hook#1", "same idempotency key")
         let letters = try await fixture.deadLetters(redis)
@@ -384,16 +384,37 @@ struct ObserverWorkerTests {
         #expect(calls("/ok").count == 1, "the action done before is not repeated (its done mark)")
         #expect(try await fixture.deadLetters(redis).count == 1, "the replayed event did not fail again")
 
-        // An event that fails again is replayed once per run, not again when its new letter comes.
-        try await fixture.publish(order(2, status: "refunded"))
-        #expect(try await eventually { try await fixture.deadLetters(redis).count == 2 })
+        // 150 events that fail again: --all reads them in pages of 100 and replays each once,
+        // not the new letters that come while it runs; --reason leaves the undecodable one.
+        for index in 0..<150 { try await fixture.publish(order(100 + index, status: "refunded")) }
+        #expect(try await eventually(.seconds(20)) { try await fixture.deadLetters(redis).count == 151 })
         let (againCode, again) = try Binaries.output(
-            "fraiseql-observer", ["dead-letters", "replay", "--all", "--config", fixture.configPath])
-        #expect(againCode == 0 && again.contains("1 replayed, 1 skipped, 0 not found"), "\(again)")
-        #expect(try await eventually { calls("/dead").count == 2 })
-        #expect(try await eventually { try await fixture.deadLetters(redis).count == 2 }, "a new letter")
+            "fraiseql-observer",
+            ["dead-letters", "replay", "--all", "--reason", "permanent_error", "--config", fixture.configPath])
+        #expect(againCode == 0 && again.contains("150 replayed, 1 skipped, 0 not found, 0 failed"), "\(again)")
+        #expect(try await eventually(.seconds(20)) { calls("/dead").count == 300 })
+        #expect(try await eventually { try await fixture.deadLetters(redis).count == 151 }, "150 new letters")
         try await Task.sleep(for: .seconds(1))
-        #expect(calls("/dead").count == 2)
+        #expect(calls("/dead").count == 300)
+
+        // A letter from another fleet's subjects is left alone.
+        let foreign = DeadLetter(
+            origin: "elsewhere.order.update", payload: String(decoding: FastJSON.encode(order(9)), as: UTF8.self),
+            reason: .permanentError, attempts: 1, firstFailedAt: .now(), lastFailedAt: .now(), lastError: "HTTP 400",
+            eventId: nil, handler: "hook#0")
+        let added = try await redis.execute(
+            "XADD",
+            [
+                .string("\(fixture.keyPrefix)observer:dlq"), "*", "dead_letter",
+                .bytes(Array(try JSONEncoder().encode(foreign))),
+            ])
+        let foreignID = try #require(added.string)
+        let (foreignCode, foreignOutput) = try Binaries.output(
+            "fraiseql-observer", ["dead-letters", "replay", foreignID, "--config", fixture.configPath])
+        #expect(
+            foreignCode == 0 && foreignOutput.contains("not under this configuration's subject prefix"),
+            "\(foreignOutput)")
+        #expect(try await fixture.deadLetters(redis).count == 152)
 
         let (missingCode, missing) = try Binaries.output(
             "fraiseql-observer", ["dead-letters", "replay", "0-1", "--config", fixture.configPath])
