@@ -201,6 +201,7 @@ let package = Package(
             dependencies: runtimeDeps + [
                 "NATS", "Redis", "PostgresChangeLog", "JobQueue", "ObserverWorker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         )
         + [

@@ -4,6 +4,8 @@ import FleetClients
 import Foundation
 import Logging
 import NATS
+import PostgresChangeLog
+import PostgresNIO
 import Redis
 import Runtime
 
@@ -13,7 +15,7 @@ struct DeadLetters: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dead-letters",
         abstract:
-            "List or replay observer-worker dead letters (nats transport; the postgres transport keeps them in fraiseql_observer.dead_letters).",
+            "List or replay observer-worker dead letters (Redis stream observer:dlq; postgres transport: table fraiseql_observer.dead_letters).",
         subcommands: [DeadLettersList.self, DeadLettersReplay.self], defaultSubcommand: DeadLettersList.self)
 }
 
@@ -31,6 +33,11 @@ struct DeadLettersList: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try options.load()
+        if configuration.observer.transport == "postgres" {
+            return try await PostgresDeadLetters.withConnection(configuration) { connection in
+                try await PostgresDeadLetters.list(connection, count: count, summary: summary)
+            }
+        }
         let redis = try FleetClients.redis(configuration, logger: Logger(label: "fraiseql-observer"))
         defer { redis.close() }
         let stream = configuration.deadLetterStream
@@ -75,10 +82,12 @@ struct DeadLettersReplay: AsyncParsableCommand {
             return reason
         }
         let configuration = try options.load()
-        guard configuration.observer.transport == "nats" else {
-            FileHandle.standardError.write(
-                Data("replay needs the nats transport; the postgres transport's dead letters are rows\n".utf8))
-            throw ExitCode(1)
+        if configuration.observer.transport == "postgres" {
+            let ok = try await PostgresDeadLetters.withConnection(configuration) { connection in
+                try await PostgresDeadLetters.replay(connection, ids: all ? nil : entryIDs, reason: only)
+            }
+            if !ok { throw ExitCode(1) }
+            return
         }
         let redis = try FleetClients.redis(configuration, logger: Logger(label: "fraiseql-observer"))
         defer { redis.close() }
@@ -151,5 +160,125 @@ struct DeadLettersReplay: AsyncParsableCommand {
         }
         print("\(replayed) replayed, \(skipped) skipped, \(missing) not found, \(failed) failed")
         if missing > 0 || failed > 0 { throw ExitCode(1) }
+    }
+}
+
+/// The `postgres` transport's dead letters: rows of `fraiseql_observer.dead_letters`. A replay
+/// puts the event's change-log row back in `change_log_pending` and deletes the letter, in one
+/// transaction; the workers then claim it as a new change (attempts from zero) and, through
+/// `observer_done`, run only the actions that were not done.
+enum PostgresDeadLetters {
+    static let logger = Logger(label: "fraiseql-observer")
+
+    static func withConnection<T>(
+        _ configuration: FleetConfiguration, _ body: (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        guard let url = configuration.postgres.url else {
+            throw ConfigOption.exit(
+                ConfigError(key: "postgres.url", message: "the 'postgres' observer transport needs [postgres] url"))
+        }
+        let connection = try await PostgresConnection.connect(
+            configuration: try PostgresURL.configuration(url.value), id: 1, logger: logger)
+        do {
+            let result = try await body(connection)
+            try? await connection.close()
+            return result
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+    }
+
+    static func list(_ connection: PostgresConnection, count: Int, summary: Bool) async throws {
+        if summary {
+            let rows = try await connection.checkedQuery(
+                "SELECT count(*)::int8 FROM fraiseql_observer.dead_letters", logger: logger)
+            for try await total in rows.decode(Int64.self) {
+                print("\(total) dead letter(s) in fraiseql_observer.dead_letters")
+            }
+            return
+        }
+        let rows = try await connection.checkedQuery(
+            """
+            SELECT id, row_to_json(d)::text FROM fraiseql_observer.dead_letters d
+             ORDER BY last_failed_at, id LIMIT \(count)
+            """, logger: logger)
+        for try await (id, json) in rows.decode((UUID, String).self) { print("\(id.lowercasedString) \(json)") }
+    }
+
+    /// Replays the given letters (ids), or every letter there now (nil); false when one was not
+    /// found or could not be replayed.
+    static func replay(_ connection: PostgresConnection, ids: [String]?, reason only: DeadLetter.Reason?)
+        async throws -> Bool
+    {
+        var letters: [UUID] = []
+        var missing = 0
+        if let ids {
+            for id in ids {
+                guard let uuid = UUID(uuidString: id) else {
+                    print("\(id): no such dead letter (not a UUID)")
+                    missing += 1
+                    continue
+                }
+                letters.append(uuid)
+            }
+        } else {
+            // The letters there now: not those the workers add meanwhile.
+            let rows = try await connection.checkedQuery(
+                "SELECT id FROM fraiseql_observer.dead_letters ORDER BY last_failed_at, id", logger: logger)
+            for try await id in rows.decode(UUID.self) { letters.append(id) }
+        }
+        var (replayed, skipped, failed) = (0, 0, 0)
+        for id in letters {
+            try await connection.checkedQuery("BEGIN", logger: logger)
+            let outcome: String
+            do {
+                outcome = try await replay(connection, id, only)
+                try await connection.checkedQuery(outcome == "replayed" ? "COMMIT" : "ROLLBACK", logger: logger)
+            } catch {
+                _ = try? await connection.checkedQuery("ROLLBACK", logger: logger)
+                print("\(id.lowercasedString): not replayed: \(error)")
+                failed += 1
+                continue
+            }
+            print("\(id.lowercasedString): \(outcome)")
+            switch outcome {
+            case "replayed": replayed += 1
+            case "no such dead letter": missing += 1
+            case _ where outcome.hasPrefix("skipped"): skipped += 1
+            default: failed += 1
+            }
+        }
+        print("\(replayed) replayed, \(skipped) skipped, \(missing) not found, \(failed) failed")
+        return missing == 0 && failed == 0
+    }
+
+    /// One letter, inside the caller's transaction: "replayed" (then committed), or why not.
+    private static func replay(_ connection: PostgresConnection, _ id: UUID, _ only: DeadLetter.Reason?)
+        async throws -> String
+    {
+        let rows = try await connection.checkedQuery(
+            "SELECT reason, payload FROM fraiseql_observer.dead_letters WHERE id = \(id) FOR UPDATE", logger: logger)
+        var letter: (reason: String, payload: String)?
+        for try await row in rows.decode((String, String).self) { letter = row }
+        guard let letter else { return "no such dead letter" }
+        if let only, letter.reason != only.rawValue { return "skipped, reason \(letter.reason)" }
+        guard letter.reason != DeadLetter.Reason.undecodable.rawValue,
+            let event = try? EntityEvent.decode(Array(letter.payload.utf8), rows: false)
+        else { return "skipped, undecodable (it would fail again)" }
+        let requeued = try await connection.checkedQuery(
+            """
+            INSERT INTO fraiseql_observer.change_log_pending (id)
+            SELECT id FROM fraiseql_observer.change_log WHERE id = \(event.cursor)
+            ON CONFLICT DO NOTHING RETURNING id
+            """, logger: logger)
+        var found = false
+        for try await _ in requeued.decode(Int64.self) { found = true }
+        guard found else {
+            return "not replayed: change-log row \(event.cursor) is gone (pruned) or already pending"
+        }
+        try await connection.checkedQuery(
+            "DELETE FROM fraiseql_observer.dead_letters WHERE id = \(id)", logger: logger)
+        return "replayed"
     }
 }

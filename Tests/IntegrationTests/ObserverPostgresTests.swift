@@ -119,6 +119,60 @@ struct ObserverPostgresProcessTests {
         await receiver.stop()
     }
 
+    @Test("dead letters replayed with the CLI from the table: only the actions not done run again")
+    func replayDeadLetters() async throws {
+        // /flaky refuses its first call (400: dead letter at once), then accepts; /ok always accepts.
+        let refused = Flag()
+        let receiver = try await Receiver { request, _ in
+            guard request.path == "/flaky", !refused.isSet else { return .init() }
+            refused.set()
+            return .init(status: 400, body: "unknown customer")
+        }
+        let fixture = try await PostgresObserverFixture.make(
+            observers: """
+                [[observers]]
+                name = "hook"
+                entity = "order"
+                [[observers.actions]]
+                kind = "webhook"
+                url = "\(receiver.url)/ok"
+                [[observers.actions]]
+                kind = "webhook"
+                url = "\(receiver.url)/flaky"
+                """)
+        let (worker, port) = try fixture.worker()
+        try await worker.start(waitForPort: port)
+        try await fixture.database.execute("INSERT INTO orders (status, total) VALUES ('new', 10)")
+        let letters = "SELECT count(*)::int FROM fraiseql_observer.dead_letters"
+        #expect(try await eventually { try await fixture.count(letters) == 1 })
+        func calls(_ path: String) -> [Receiver.Request] { receiver.requests.filter { $0.path == path } }
+        #expect(calls("/ok").count == 1 && calls("/flaky").count == 1)
+        let (listCode, listing) = try Binaries.output(
+            "fraiseql-observer", ["dead-letters", "--config", fixture.configPath])
+        #expect(listCode == 0 && listing.split(separator: "\n").count == 1 && listing.contains("permanent_error"))
+
+        let (code, output) = try Binaries.output(
+            "fraiseql-observer", ["dead-letters", "replay", "--all", "--config", fixture.configPath])
+        #expect(code == 0 && output.contains("1 replayed, 0 skipped, 0 not found, 0 failed"), "\(output)")
+        try #require(try await eventually { calls("/flaky").count == 2 }, "the failed action ran again")
+        let ids = calls("/flaky").map { $0.headers["webhook-id"] }
+        #expect(ids[0] == ids[1], "same idempotency key")
+        #expect(
+            try await eventually {
+                try await fixture.count("SELECT count(*)::int FROM fraiseql_observer.change_log_pending") == 0
+            })
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(calls("/ok").count == 1, "the action done before is not repeated (observer_done)")
+        #expect(try await fixture.count(letters) == 0, "the letter is gone and the event did not fail again")
+
+        let (missingCode, missing) = try Binaries.output(
+            "fraiseql-observer",
+            ["dead-letters", "replay", "00000000-0000-4000-8000-000000000000", "--config", fixture.configPath])
+        #expect(missingCode == 1 && missing.contains("no such dead letter"), "\(missing)")
+        #expect(worker.stop() == 0)
+        await receiver.stop()
+    }
+
     @Test(
         "two workers share the change log (SKIP LOCKED); kill -9 mid-way loses nothing, duplicates keep their webhook-id"
     )
