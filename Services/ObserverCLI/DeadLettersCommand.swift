@@ -4,6 +4,7 @@ import FleetClients
 import Foundation
 import Logging
 import NATS
+import ObserverWorker
 import PostgresChangeLog
 import PostgresNIO
 import Redis
@@ -20,7 +21,7 @@ struct DeadLetters: AsyncParsableCommand {
 }
 
 extension FleetConfiguration {
-    var deadLetterStream: String { "\(redis.keyPrefix)observer:dlq" }
+    var deadLetterStream: String { ObserverWorker.deadLetterStream(prefix: redis.keyPrefix) }
 }
 
 struct DeadLettersList: AsyncParsableCommand {
@@ -96,19 +97,14 @@ struct DeadLettersReplay: AsyncParsableCommand {
         let jetStream = try connection.jetStream()
         let stream = configuration.deadLetterStream
         let consumed = "\(configuration.nats.subjectPrefix)."
-        var (replayed, skipped, missing, failed) = (0, 0, 0, 0)
-        func skip(_ entry: StreamEntry, _ why: String) {
-            print("\(entry.id): skipped, \(why)")
-            skipped += 1
-        }
-        func replay(_ entry: StreamEntry) async {
+        var tally = ReplayTally()
+        func replay(_ entry: StreamEntry) async -> ReplayTally.Outcome {
             guard let json = entry.fields["dead_letter"],
                 let letter = try? JSONDecoder().decode(DeadLetter.self, from: Data(json))
-            else { return skip(entry, "not a dead letter") }
-            if let only, letter.reason != only { return skip(entry, "reason \(letter.reason.rawValue)") }
-            guard letter.reason != .undecodable else { return skip(entry, "undecodable (it would fail again)") }
+            else { return .skipped("not a dead letter") }
+            if let why = ReplayTally.leftAlone(letter.reason, only: only) { return .skipped(why) }
             guard letter.origin.hasPrefix(consumed) else {
-                return skip(entry, "\(letter.origin) is not under this configuration's subject prefix")
+                return .skipped("\(letter.origin) is not under this configuration's subject prefix")
             }
             do {
                 // The letter's own id as message id: the event's (the bridge's) may still be in
@@ -119,16 +115,12 @@ struct DeadLettersReplay: AsyncParsableCommand {
                         subject: letter.origin, payload: Array(letter.payload.utf8),
                         messageId: "replay-\(letter.id.lowercasedString)"))
                 guard ack.stream == configuration.nats.stream.name else {
-                    print("\(entry.id): published to stream \(ack.stream), not \(configuration.nats.stream.name); kept")
-                    failed += 1
-                    return
+                    return .failed("published to stream \(ack.stream), not \(configuration.nats.stream.name)")
                 }
                 _ = try await redis.execute("XDEL", [.string(stream), .string(entry.id)])
-                print("\(entry.id): replayed event \(letter.eventId?.lowercasedString ?? "-") to \(letter.origin)")
-                replayed += 1
+                return .replayed(" event \(letter.eventId?.lowercasedString ?? "-") to \(letter.origin)")
             } catch {
-                print("\(entry.id): not replayed: \(error)")
-                failed += 1
+                return .failed("\(error)")
             }
         }
         if all {
@@ -143,7 +135,7 @@ struct DeadLettersReplay: AsyncParsableCommand {
                         "XRANGE", [.string(stream), .string(start), .string(end), "COUNT", 100]
                     ).array ?? []
                 let entries = page.compactMap { StreamEntry(reply: $0) }
-                for entry in entries { await replay(entry) }
+                for entry in entries { tally.record(entry.id, await replay(entry)) }
                 guard let last = entries.last, page.count == 100 else { break }
                 start = "(\(last.id)"
             }
@@ -151,15 +143,60 @@ struct DeadLettersReplay: AsyncParsableCommand {
             for id in entryIDs {
                 let reply = try await redis.execute("XRANGE", [.string(stream), .string(id), .string(id)])
                 guard let entry = reply.array?.first.flatMap({ StreamEntry(reply: $0) }) else {
-                    print("\(id): no such dead letter")
-                    missing += 1
+                    tally.record(id, .missing)
                     continue
                 }
-                await replay(entry)
+                tally.record(entry.id, await replay(entry))
             }
         }
+        if !tally.finish() { throw ExitCode(1) }
+    }
+}
+
+/// One replay run, either transport: each letter's outcome printed and counted, then the sum.
+struct ReplayTally {
+    enum Outcome {
+        /// With what to print after "replayed".
+        case replayed(String)
+        case skipped(String)
+        case missing
+        case failed(String)
+    }
+
+    private var replayed = 0
+    private var skipped = 0
+    private var missing = 0
+    private var failed = 0
+
+    static let undecodable = "undecodable (it would fail again)"
+
+    /// Why a letter of `reason` is left alone, if it is: not of `--reason`, or undecodable.
+    static func leftAlone(_ reason: DeadLetter.Reason, only: DeadLetter.Reason?) -> String? {
+        if let only, reason != only { return "reason \(reason.rawValue)" }
+        return reason == .undecodable ? undecodable : nil
+    }
+
+    mutating func record(_ id: String, _ outcome: Outcome) {
+        switch outcome {
+        case .replayed(let detail):
+            print("\(id): replayed\(detail)")
+            replayed += 1
+        case .skipped(let why):
+            print("\(id): skipped, \(why)")
+            skipped += 1
+        case .missing:
+            print("\(id): no such dead letter")
+            missing += 1
+        case .failed(let why):
+            print("\(id): not replayed: \(why)")
+            failed += 1
+        }
+    }
+
+    /// Prints the sum; false when a letter was not found or not replayed.
+    func finish() -> Bool {
         print("\(replayed) replayed, \(skipped) skipped, \(missing) not found, \(failed) failed")
-        if missing > 0 || failed > 0 { throw ExitCode(1) }
+        return missing == 0 && failed == 0
     }
 }
 
@@ -211,13 +248,12 @@ enum PostgresDeadLetters {
     static func replay(_ connection: PostgresConnection, ids: [String]?, reason only: DeadLetter.Reason?)
         async throws -> Bool
     {
+        var tally = ReplayTally()
         var letters: [UUID] = []
-        var missing = 0
         if let ids {
             for id in ids {
                 guard let uuid = UUID(uuidString: id) else {
-                    print("\(id): no such dead letter (not a UUID)")
-                    missing += 1
+                    tally.record(id, .missing)
                     continue
                 }
                 letters.append(uuid)
@@ -228,44 +264,37 @@ enum PostgresDeadLetters {
                 "SELECT id FROM fraiseql_observer.dead_letters ORDER BY last_failed_at, id", logger: logger)
             for try await id in rows.decode(UUID.self) { letters.append(id) }
         }
-        var (replayed, skipped, failed) = (0, 0, 0)
         for id in letters {
             try await connection.checkedQuery("BEGIN", logger: logger)
-            let outcome: String
+            let outcome: ReplayTally.Outcome
             do {
                 outcome = try await replay(connection, id, only)
-                try await connection.checkedQuery(outcome == "replayed" ? "COMMIT" : "ROLLBACK", logger: logger)
+                let commit: Bool = if case .replayed = outcome { true } else { false }
+                try await connection.checkedQuery(commit ? "COMMIT" : "ROLLBACK", logger: logger)
             } catch {
                 _ = try? await connection.checkedQuery("ROLLBACK", logger: logger)
-                print("\(id.lowercasedString): not replayed: \(error)")
-                failed += 1
+                tally.record(id.lowercasedString, .failed("\(error)"))
                 continue
             }
-            print("\(id.lowercasedString): \(outcome)")
-            switch outcome {
-            case "replayed": replayed += 1
-            case "no such dead letter": missing += 1
-            case _ where outcome.hasPrefix("skipped"): skipped += 1
-            default: failed += 1
-            }
+            tally.record(id.lowercasedString, outcome)
         }
-        print("\(replayed) replayed, \(skipped) skipped, \(missing) not found, \(failed) failed")
-        return missing == 0 && failed == 0
+        return tally.finish()
     }
 
-    /// One letter, inside the caller's transaction: "replayed" (then committed), or why not.
+    /// One letter, inside the caller's transaction, which commits only a replay.
     private static func replay(_ connection: PostgresConnection, _ id: UUID, _ only: DeadLetter.Reason?)
-        async throws -> String
+        async throws -> ReplayTally.Outcome
     {
         let rows = try await connection.checkedQuery(
             "SELECT reason, payload FROM fraiseql_observer.dead_letters WHERE id = \(id) FOR UPDATE", logger: logger)
         var letter: (reason: String, payload: String)?
         for try await row in rows.decode((String, String).self) { letter = row }
-        guard let letter else { return "no such dead letter" }
-        if let only, letter.reason != only.rawValue { return "skipped, reason \(letter.reason)" }
-        guard letter.reason != DeadLetter.Reason.undecodable.rawValue,
-            let event = try? EntityEvent.decode(Array(letter.payload.utf8), rows: false)
-        else { return "skipped, undecodable (it would fail again)" }
+        guard let letter else { return .missing }
+        let reason = DeadLetter.Reason(rawValue: letter.reason) ?? .undecodable
+        if let why = ReplayTally.leftAlone(reason, only: only) { return .skipped(why) }
+        guard let event = try? EntityEvent.decode(Array(letter.payload.utf8), rows: false) else {
+            return .skipped(ReplayTally.undecodable)
+        }
         let requeued = try await connection.checkedQuery(
             """
             INSERT INTO fraiseql_observer.change_log_pending (id)
@@ -274,11 +303,9 @@ enum PostgresDeadLetters {
             """, logger: logger)
         var found = false
         for try await _ in requeued.decode(Int64.self) { found = true }
-        guard found else {
-            return "not replayed: change-log row \(event.cursor) is gone (pruned) or already pending"
-        }
+        guard found else { return .failed("change-log row \(event.cursor) is gone (pruned) or already pending") }
         try await connection.checkedQuery(
             "DELETE FROM fraiseql_observer.dead_letters WHERE id = \(id)", logger: logger)
-        return "replayed"
+        return .replayed("")
     }
 }

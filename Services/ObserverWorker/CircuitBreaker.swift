@@ -280,6 +280,9 @@ extension ObserverWorker {
         public let remaining: Duration
     }
 
+    /// The Redis stream of the dead letters (field `dead_letter`).
+    public static func deadLetterStream(prefix: String) -> String { "\(prefix)observer:dlq" }
+
     /// The Redis key of an endpoint's shared circuit (see `CircuitSharing`).
     public static func circuitKey(prefix: String, endpoint: String) -> String {
         "\(prefix)observer:circuit:\(endpoint)"

@@ -77,7 +77,7 @@ struct RedisMarkStore: MarkStore {
     let logger: Logger
     let onError: @Sendable () -> Void
 
-    var deadLetterStream: String { "\(prefix)observer:dlq" }
+    var deadLetterStream: String { ObserverWorker.deadLetterStream(prefix: prefix) }
     func processedKey(_ id: UUID) -> String { "\(prefix)observer:processed:\(id.lowercasedString)" }
     func releasedKey(_ id: UUID) -> String { "\(prefix)observer:released:\(id.lowercasedString)" }
     func doneKey(_ id: UUID, _ action: String) -> String {

@@ -401,7 +401,7 @@ final class NATSObserverConsumer: Service, Sendable {
     }
 
     private func sampleGauges() async {
-        let stream = "\(configuration.redis.keyPrefix)observer:dlq"
+        let stream = ObserverWorker.deadLetterStream(prefix: configuration.redis.keyPrefix)
         while !isStopping {
             metrics.inFlight.record(slots.inUse)
             if let size = try? await redis.xlen(stream) { metrics.deadLetterSize.record(size) }
