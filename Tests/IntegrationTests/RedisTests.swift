@@ -181,18 +181,20 @@ struct RedisTests {
     @Test("a server that accepts but never answers: the command times out, no hang")
     func commandTimeout() async throws {
         // A listening socket that never reads: the kernel accepts the connection, nobody replies.
-        let port = try Stack.freePort()
+        // Bound to port 0 and asked which port it got: a port picked first (Stack.freePort) can be
+        // taken by a concurrent test's connection before the bind.
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(listener) }
-        var address = Stack.loopback(port: port)
-        var reuse: Int32 = 1
-        setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
+        var address = Stack.loopback(port: 0)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) }
         }
         try #require(bound == 0 && listen(listener, 16) == 0)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) }
+        }
+        let port = Int(UInt16(bigEndian: address.sin_port))
         let redis = try redisClient("redis://127.0.0.1:\(port)", commandTimeout: .milliseconds(300))
         defer { redis.close() }
         let clock = ContinuousClock()
