@@ -359,7 +359,7 @@ final class NATSObserverConsumer: Service, Sendable {
         let waiting = subscription.takeBuffered()
         let releases = waiting.compactMap { message -> MarkWrite? in
             guard let event = try? EntityEvent.decode(message.payload, rows: false) else { return nil }
-            return MarkWrite(eventID: event.id, done: [], processed: false, released: true)
+            return MarkWrite(event, done: [], processed: false, released: true)
         }
         if !releases.isEmpty, !Task.isCancelled { await pipeline.marks.mark(releases) }
         for message in waiting { try? message.nak() }

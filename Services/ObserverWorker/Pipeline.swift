@@ -168,7 +168,8 @@ struct PreparedMessage: Sendable {
 
     var pendingCheck: MarkCheck? {
         guard case .actions(let event, let actions) = work else { return nil }
-        return MarkCheck(id: event.id, actionKeys: actions.map(\.key), redelivered: deliveries > 1)
+        return MarkCheck(
+            id: event.id, occurredAt: event.occurredAt, actionKeys: actions.map(\.key), redelivered: deliveries > 1)
     }
 }
 
@@ -338,7 +339,7 @@ struct ObserverPipeline: Sendable {
                 metrics.processed.increment()
                 return .ack(
                     marking: MarkWrite(
-                        eventID: event.id, done: [pending[0].key],
+                        event, done: [pending[0].key],
                         processed: MarkCheck.hasProcessedMark(actions: actions.count)))
             }
         } else {
@@ -355,7 +356,7 @@ struct ObserverPipeline: Sendable {
         }
         if failures.isEmpty {
             metrics.processed.increment()
-            return .ack(marking: MarkWrite(eventID: event.id, done: [], processed: true))
+            return .ack(marking: MarkWrite(event, done: [], processed: true))
         }
         metrics.failed.increment()
         // Done marks still unwritten from earlier rounds of a hold, and this round's.
@@ -384,7 +385,7 @@ struct ObserverPipeline: Sendable {
         // does not take stays unwritten (the hold below keeps trying).
         let toMark = unwritten + givenUp.map(\.action.key)
         if !toMark.isEmpty {
-            unwritten = await marks.mark(eventID: event.id, done: toMark, processed: false) ? [] : toMark
+            unwritten = await marks.mark(event, done: toMark, processed: false) ? [] : toMark
         }
         for failure in givenUp {
             actionMetrics[failure.action.key]?.givenUp.increment()
@@ -411,7 +412,7 @@ struct ObserverPipeline: Sendable {
             // one action they are its only marks (its processed mark is neither written nor read).
             return .ack(
                 marking: MarkWrite(
-                    eventID: event.id, done: unwritten, processed: MarkCheck.hasProcessedMark(actions: actions.count)))
+                    event, done: unwritten, processed: MarkCheck.hasProcessedMark(actions: actions.count)))
         }
         // The longest of the failing observers' backoff delays, or a longer `Retry-After`. Rounds
         // of a hold count as attempts for the backoff, not as deliveries for `max_attempts`.
@@ -455,7 +456,7 @@ struct ObserverPipeline: Sendable {
     private static func cutShort(_ event: EntityEvent, unwritten: [String]) -> Settlement {
         Settlement(
             outcome: .nak(delay: nil),
-            marks: MarkWrite(eventID: event.id, done: unwritten, processed: false, released: true))
+            marks: MarkWrite(event, done: unwritten, processed: false, released: true))
     }
 
     /// One action: circuit breaker, cache, the call, and (when `markDone`) its done mark.
@@ -474,7 +475,7 @@ struct ObserverPipeline: Sendable {
         }
         func done() async -> ActionResult {
             guard markDone else { return .done(key: action.key, marked: true) }
-            let marked = await marks.mark(eventID: input.event.id, done: [action.key], processed: false)
+            let marked = await marks.mark(input.event, done: [action.key], processed: false)
             return .done(key: action.key, marked: marked)
         }
         var cacheKey: String?

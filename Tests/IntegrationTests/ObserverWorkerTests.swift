@@ -15,6 +15,12 @@ struct ObserverFixture {
     let keyPrefix: String
     let configPath: String
 
+    /// The Redis hash holding an event's `done` or `processed` marks (operations.md): one per
+    /// 100 ms of `occurred_at`, named after that period's start in Unix milliseconds.
+    func markHash(_ kind: String, _ event: EntityEvent) -> String {
+        "\(keyPrefix)observer:\(kind):\(event.occurredAt.microsecondsSinceEpoch / 100_000 * 100)"
+    }
+
     /// `observers`: the `[[observers]]` part of the file; `extra`: more sections.
     static func make(observers: String, observer: String = "", extra: String = "") async throws -> ObserverFixture {
         let jetStream = try await connectNATS()
@@ -575,33 +581,54 @@ struct ObserverWorkerTests {
                 """)
         let redis = try redisClient()
         defer { redis.close() }
+        // The layout of operations.md: one hash per 100 ms of occurred_at.
         func mark(_ kind: String, _ event: EntityEvent, _ action: String = "") async throws {
             let id = event.id.lowercasedString
-            let key = kind == "done" ? "observer:done:\(id):\(action)" : "observer:processed:\(id)"
-            try await redis.set("\(fixture.keyPrefix)\(key)", to: "1", expiry: .seconds(60))
+            let field = kind == "done" ? "\(id):\(action)" : id
+            _ = try await redis.execute("HSET", [.string(fixture.markHash(kind, event)), .string(field), "1"])
         }
         func invoice(_ id: Int) -> EntityEvent {
             var event = order(id)
             event.entityType = "invoice"
             return event
         }
+        // Their times put the marks in three hashes; published before the worker starts, they
+        // are checked in one batch, which reads all three.
+        func at(_ event: EntityEvent, secondsAgo: Int64) -> EntityEvent {
+            var event = event
+            event.occurredAt = Timestamp(
+                microsecondsSinceEpoch: Timestamp.now().microsecondsSinceEpoch - secondsAgo * 1_000_000)
+            return event
+        }
         // Done before (its done mark), published again: a dedup hit, nothing called.
-        let done = order(1)
+        let done = at(order(1), secondsAgo: 3)
         try await mark("done", done, "one#0")
         // Processed with both actions: a dedup hit through the processed mark alone.
-        let processed = invoice(2)
+        let processed = at(invoice(2), secondsAgo: 2)
         try await mark("processed", processed)
         // A processed mark on a one-action event is not read (this worker never writes one; only a
         // change of configuration between two deliveries could leave one): the action runs.
-        let stray = order(3)
+        let stray = at(order(3), secondsAgo: 1)
         try await mark("processed", stray)
+        // New, in the same hashes as `done` and `processed`: both its actions run.
+        let fresh = at(invoice(4), secondsAgo: 3)
+        for event in [done, processed, stray, fresh] { try await fixture.publish(event) }
         let (worker, port) = try fixture.worker()
         try await worker.start(waitForPort: port)
         func metric(_ name: String) async -> Double? { await metricValue(port: port, name) }
-        for event in [done, processed, stray] { try await fixture.publish(event) }
         #expect(try await eventually { await metric("fraiseql_observer_dedup_hits_total") == 2 })
-        #expect(try await eventually { await metric("fraiseql_observer_events_processed_total") == 1 })
-        #expect(receiver.requests.map(\.path) == ["/one"])
+        #expect(try await eventually { await metric("fraiseql_observer_events_processed_total") == 2 })
+        #expect(receiver.requests.map(\.path).sorted() == ["/one", "/two-a", "/two-b"])
+        // The new event's processed mark was written to its hash, which expires.
+        let hash = RedisArgument.string(fixture.markHash("processed", fresh))
+        #expect(try await redis.execute("HEXISTS", [hash, .string(fresh.id.lowercasedString)]) == .integer(1))
+        #expect((try await redis.execute("PTTL", [hash]).integer ?? 0) > 0, "the hash expires")
+        // Published again under another message id, it is a dedup hit.
+        _ = try await fixture.jetStream.publish(
+            OutgoingMessage(
+                subject: "\(fixture.prefix).invoice.update", payload: FastJSON.encode(fresh), messageId: "again"))
+        #expect(try await eventually { await metric("fraiseql_observer_dedup_hits_total") == 3 })
+        #expect(receiver.count == 3)
         #expect(worker.stop() == 0)
         await receiver.stop()
         await fixture.cleanUp()
@@ -1083,8 +1110,10 @@ struct ObserverWorkerProcessTests {
         #expect(stopTime >= .milliseconds(800), "it waited for the marks: \(stopTime)")
         let info = try await fixture.jetStream.consumerInfo(stream: fixture.stream, consumer: "workers")
         #expect(info.ackPending == 0 && info.redelivered == 0, "acked before the connection closed")
-        let doneKey = "\(fixture.keyPrefix)observer:done:\(event.id.lowercasedString):hook#0"
-        #expect(try await admin.execute("EXISTS", [.string(doneKey)]) == .integer(1), "its done mark was written")
+        let doneField = RedisArgument.string("\(event.id.lowercasedString):hook#0")
+        #expect(
+            try await admin.execute("HEXISTS", [.string(fixture.markHash("done", event)), doneField]) == .integer(1),
+            "its done mark was written")
         #expect(receiver.count == 1)
         redisServer.stop()
         await receiver.stop()
