@@ -123,6 +123,30 @@ final class CircuitBreakers: Sendable {
         return closed
     }
 
+    /// How long until this worker's trial call to `endpoint`, when its circuit is open only from
+    /// another worker's key, that key is gone with nothing closing it (its opener stopped, or got
+    /// no event for the endpoint to try), and the trial is not due yet. Nil otherwise.
+    func orphanedShared(_ endpoint: String, now: ContinuousClock.Instant = .now) -> Duration? {
+        guard case .open(let until, .some(let keyExpiry)) = phase(endpoint), keyExpiry <= now, until > now else {
+            return nil
+        }
+        return until - now
+    }
+
+    /// This worker took over the trial call of a circuit another worker opened (see
+    /// `CircuitSharing.poll`), with a key of its own that expires when the trial is due. The
+    /// circuit stays one opened from a key (that one), so that another worker's closing still
+    /// closes it; its trial's outcome is written for the others like any (a failure makes it
+    /// this worker's own opening). Returns whether it was open from another worker's key.
+    @discardableResult
+    func adoptShared(_ endpoint: String) -> Bool {
+        phases.withLock { phases in
+            guard case .open(let until, .some) = phases[endpoint] else { return false }
+            phases[endpoint] = .open(until: until, sharedUntil: until)
+            return true
+        }
+    }
+
     /// Whether a call may go to `endpoint` now.
     func allow(_ endpoint: String, now: ContinuousClock.Instant = .now) -> Bool {
         let (allowed, changed) = phases.withLock { phases -> (Bool, Phase?) in
@@ -187,9 +211,11 @@ final class CircuitBreakers: Sendable {
 /// key's time plus one more `circuit_reset`, so the opener's trial comes first. If it fails, the
 /// opener writes the key again and the others stay open; if it succeeds, the opener writes
 /// `closed <worker>` (for three seconds) and the others close their circuits at their next
-/// poll. Only when nothing is heard (the opener stopped, or got no event for the endpoint) do
-/// the others make their own trials, one `circuit_reset` later. Redis down: each worker keeps its
-/// own circuits (fail open, like dedup).
+/// poll. When nothing is heard (the opener stopped, or got no event for the endpoint), the
+/// first worker to poll after the key expired takes the trial over: it writes the key again
+/// (`SET NX`, its own name, until its trial is due) and makes the trial; the others apply that
+/// key as they did the first. So the fleet still makes one trial call, not one per worker.
+/// Redis down: each worker keeps its own circuits (fail open, like dedup).
 struct CircuitSharing: Sendable {
     let breakers: CircuitBreakers
     let redis: RedisClient
@@ -254,6 +280,10 @@ struct CircuitSharing: Sendable {
             return
         }
         if shared.errorReplies > 0 { onError() }
+        for endpoint in endpoints where shared.open[endpoint] == nil && shared.closedBy[endpoint] == nil {
+            guard let due = breakers.orphanedShared(endpoint) else { continue }
+            await takeOverTrial(endpoint, due: due)
+        }
         for endpoint in endpoints {
             if let closer = shared.closedBy[endpoint], closer != worker, breakers.closeShared(endpoint) {
                 logger.notice(
@@ -269,6 +299,28 @@ struct CircuitSharing: Sendable {
                         "endpoint": "\(endpoint)", "opened.by": "\(open.opener)", "open.for": "\(open.remaining)",
                     ])
             }
+        }
+    }
+}
+
+extension CircuitSharing {
+    /// Claims the trial call of a circuit whose opener went quiet: the first worker to write the
+    /// key makes it; the others see the key at their next poll and wait for that trial.
+    fileprivate func takeOverTrial(_ endpoint: String, due: Duration) async {
+        do {
+            let ttl = max(due, .milliseconds(1))
+            let reply = try await redis.execute(
+                "SET", [.string(key(endpoint)), .string(worker), "NX", "PX", RedisArgument(Int(ttl.milliseconds))])
+            if case .error(let text) = reply { throw RedisError(code: .server, message: text) }
+            guard !reply.isNull, breakers.adoptShared(endpoint) else { return }
+            logger.notice(
+                "circuit's opener went quiet; this worker makes the trial call",
+                metadata: ["endpoint": "\(endpoint)", "trial.in": "\(due)"])
+        } catch {
+            onError()
+            logger.debug(
+                "could not take over a circuit's trial call",
+                metadata: ["endpoint": "\(endpoint)", "error": "\(error)"])
         }
     }
 }

@@ -934,6 +934,61 @@ struct ObserverWorkerTests {
         await broken.stop()
         await fixture.cleanUp()
     }
+
+    @Test(
+        "a circuit whose opener went quiet: one of the other workers takes its trial call over, the rest wait for that trial"
+    )
+    func orphanedCircuitTrial() async throws {
+        let broken = try await Receiver { _, _ in .init(status: 503, body: "down") }
+        let fixture = try await ObserverFixture.make(
+            observers: """
+                [[observers]]
+                name = "orders"
+                entity = "order"
+                [[observers.actions]]
+                kind = "webhook"
+                url = "\(broken.url)/hook"
+                """,
+            observer: """
+                max_deliver = 50
+                backoff = { kind = "fixed", base = "200ms", cap = "200ms", jitter = 0 }
+                circuit_failures = 2
+                circuit_reset = "4s"
+                """)
+        let redis = try redisClient()
+        defer { redis.close() }
+        let key = "\(fixture.keyPrefix)observer:circuit:\(broken.url)"
+        // A worker that is gone opened the circuit: its key lives 3 s more, its trial never comes.
+        _ = try await redis.execute("SET", [.string(key), "gone-host:1:ab12", "PX", "3000"])
+        let (first, firstPort) = try fixture.worker()
+        let (second, secondPort) = try fixture.worker()
+        try await first.start(waitForPort: firstPort)
+        try await second.start(waitForPort: secondPort)
+        let open = #"fraiseql_observer_circuit_state{endpoint="\#(broken.url)"} 1"#
+        for port in [firstPort, secondPort] {
+            #expect(
+                try await eventually(.seconds(3)) {
+                    (await httpGet("http://127.0.0.1:\(port)/metrics")?.1 ?? "").contains(open)
+                },
+                "both workers opened their circuit from the key")
+        }
+        // Events for both workers, refused while the circuits are open.
+        for id in 1...20 { try await fixture.publish(order(id)) }
+        // After the key expired, both would make a trial call `circuit_reset` later; one takes it over.
+        #expect(try await eventually(.seconds(12)) { broken.count >= 1 }, "a trial call was made")
+        let opener = try await redis.execute("GET", [.string(key)]).string ?? ""
+        #expect(
+            opener.contains(":\(first.processID):") || opener.contains(":\(second.processID):"),
+            "the key names the worker that took the trial over: \(opener)")
+        // The trial failed: its worker opened its circuit again (circuit_reset), and the other
+        // worker waits for that worker's next trial rather than making its own.
+        try await Task.sleep(for: .seconds(2.5))
+        #expect(broken.count == 1, "one trial call for the fleet, not one per worker: \(broken.count)")
+        #expect(first.stop() == 0)
+        #expect(second.stop() == 0)
+        await broken.stop()
+        await fixture.cleanUp()
+    }
 }
 
 @Suite("observer-worker processes", .serialized)
