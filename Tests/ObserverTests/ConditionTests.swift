@@ -236,6 +236,34 @@ struct CircuitBreakerTests {
         #expect(breakers.allow("f", now: later + .seconds(12)), "the trial slot is free again")
     }
 
+    @Test(
+        "a shared opening whose key expired unheard can be taken over; the taken-over circuit still closes on another's trial"
+    )
+    func orphanedOpenings() {
+        let breakers = CircuitBreakers(threshold: 2, reset: .seconds(10))
+        let start = ContinuousClock.now
+        breakers.openShared("a", for: .seconds(5), trialMargin: .seconds(10), now: start)
+        #expect(breakers.orphanedShared("a", now: start + .seconds(4)) == nil, "its key still lives")
+        #expect(breakers.orphanedShared("a", now: start + .seconds(6)) == .seconds(9), "key gone: trial due in 9 s")
+        #expect(breakers.orphanedShared("a", now: start + .seconds(15)) == nil, "trial due now: nothing to take over")
+        for _ in 0..<2 { breakers.record("b", success: false, now: start) }
+        #expect(breakers.orphanedShared("b", now: start + .seconds(6)) == nil, "opened by failures here")
+        #expect(!breakers.adoptShared("b"))
+
+        #expect(breakers.adoptShared("a"), "taken over")
+        #expect(breakers.openRemaining("a", now: start + .seconds(6)) == .seconds(9), "its trial time is unchanged")
+        #expect(breakers.orphanedShared("a", now: start + .seconds(6)) == nil, "its own key lives until the trial")
+        #expect(
+            breakers.retryDelay("a", now: start + .seconds(6)) == .seconds(9), "refused events come back for the trial")
+        #expect(breakers.closeShared("a"), "another worker's successful trial still closes it")
+        breakers.openShared("c", for: .seconds(5), trialMargin: .seconds(10), now: start)
+        breakers.adoptShared("c")
+        #expect(breakers.allow("c", now: start + .seconds(15)), "the trial call")
+        breakers.record("c", success: false, now: start + .seconds(15))
+        #expect(breakers.orphanedShared("c", now: start + .seconds(16)) == nil, "a failed trial: its own opening")
+        #expect(!breakers.closeShared("c"), "left to its own next trial")
+    }
+
     @Test("a Retry-After is read in seconds or as a date, never negative, at most a day")
     func retryAfter() {
         #expect(DeliveryError.retryAfter("3") == .seconds(3))
