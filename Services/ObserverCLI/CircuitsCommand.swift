@@ -29,7 +29,8 @@ struct Circuits: AsyncParsableCommand {
             let name = endpoint.padding(toLength: 40, withPad: " ", startingAt: 0)
             if let open = shared.open[endpoint] {
                 let seconds = String(format: "%.1f s", Double(open.remaining.milliseconds) / 1000)
-                print("\(name) open    \(seconds.padding(toLength: 10, withPad: " ", startingAt: 0)) \(open.opener)")
+                let by = open.takenOver ? "\(open.opener) (took the trial call over)" : open.opener
+                print("\(name) open    \(seconds.padding(toLength: 10, withPad: " ", startingAt: 0)) \(by)")
             } else if let closer = shared.closedBy[endpoint] {
                 print("\(name) closed  (a trial call by \(closer) just closed it)")
             } else {

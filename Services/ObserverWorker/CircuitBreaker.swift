@@ -80,19 +80,24 @@ final class CircuitBreakers: Sendable {
     /// is left to its own trial call. Ignored when a call to the endpoint succeeded here within
     /// `reset`: what fails for another worker (its network, its DNS, its own overload) may not
     /// fail here, and one unhealthy worker must not keep the endpoint closed to the fleet.
-    /// Returns whether it opened a closed circuit.
+    /// With `onlyIfShared` (a key that took another's trial over, see `CircuitSharing`), only a
+    /// circuit already open from another worker's key is extended. Returns whether it opened a
+    /// closed circuit.
     @discardableResult
     func openShared(
-        _ endpoint: String, for remaining: Duration, trialMargin: Duration = .zero, now: ContinuousClock.Instant = .now
+        _ endpoint: String, for remaining: Duration, trialMargin: Duration = .zero, onlyIfShared: Bool = false,
+        now: ContinuousClock.Instant = .now
     ) -> Bool {
         if let success = lastSuccess.withLock({ $0[endpoint] }), now - success < reset { return false }
         let changed = phases.withLock { phases -> Phase? in
             switch phases[endpoint] ?? .closed(failures: 0) {
             case .closed:
+                if onlyIfShared { return nil }
                 let opened = Phase.open(until: now + remaining + trialMargin, sharedUntil: now + remaining)
                 phases[endpoint] = opened
                 return opened
             case .open(let current, let sharedUntil):
+                if onlyIfShared && sharedUntil == nil { return nil }
                 // A circuit this worker's own failures opened keeps its own trial: extended to
                 // the key's time at most, never by the margin (a closing would not reach it).
                 let shared = sharedUntil != nil
@@ -124,25 +129,26 @@ final class CircuitBreakers: Sendable {
     }
 
     /// How long until this worker's trial call to `endpoint`, when its circuit is open only from
-    /// another worker's key, that key is gone with nothing closing it (its opener stopped, or got
-    /// no event for the endpoint to try), and the trial is not due yet. Nil otherwise.
+    /// another worker's key, that key has been gone for `trialSlack` with nothing closing it (its
+    /// opener stopped, or got no event for the endpoint to try: a trial it made would have
+    /// written its outcome by then), and the trial is not due yet. Nil otherwise.
     func orphanedShared(_ endpoint: String, now: ContinuousClock.Instant = .now) -> Duration? {
-        guard case .open(let until, .some(let keyExpiry)) = phase(endpoint), keyExpiry <= now, until > now else {
-            return nil
-        }
+        guard case .open(let until, .some(let keyExpiry)) = phase(endpoint), keyExpiry + Self.trialSlack <= now,
+            until > now
+        else { return nil }
         return until - now
     }
 
     /// This worker took over the trial call of a circuit another worker opened (see
-    /// `CircuitSharing.poll`), with a key of its own that expires when the trial is due. The
-    /// circuit stays one opened from a key (that one), so that another worker's closing still
-    /// closes it; its trial's outcome is written for the others like any (a failure makes it
-    /// this worker's own opening). Returns whether it was open from another worker's key.
+    /// `CircuitSharing.poll`), with a key of its own that lives until `trialSlack` after the
+    /// trial is due. The circuit stays one opened from a key, so that another worker's closing
+    /// still closes it; its trial's outcome is written for the others like any (a failure makes
+    /// it this worker's own opening). Returns whether it was open from another worker's key.
     @discardableResult
     func adoptShared(_ endpoint: String) -> Bool {
         phases.withLock { phases in
             guard case .open(let until, .some) = phases[endpoint] else { return false }
-            phases[endpoint] = .open(until: until, sharedUntil: until)
+            phases[endpoint] = .open(until: until, sharedUntil: until + Self.trialSlack)
             return true
         }
     }
@@ -211,11 +217,13 @@ final class CircuitBreakers: Sendable {
 /// key's time plus one more `circuit_reset`, so the opener's trial comes first. If it fails, the
 /// opener writes the key again and the others stay open; if it succeeds, the opener writes
 /// `closed <worker>` (for three seconds) and the others close their circuits at their next
-/// poll. When nothing is heard (the opener stopped, or got no event for the endpoint), the
-/// first worker to poll after the key expired takes the trial over: it writes the key again
-/// (`SET NX`, its own name, until its trial is due) and makes the trial; the others apply that
-/// key as they did the first. So the fleet still makes one trial call, not one per worker.
-/// Redis down: each worker keeps its own circuits (fail open, like dedup).
+/// poll. When nothing is heard for `trialSlack` after the key expired (the opener stopped, or
+/// got no event for the endpoint), the first worker to poll takes the trial over: it writes
+/// `trial <worker>` (`SET NX`, until `trialSlack` after its trial is due) and makes the trial;
+/// the others extend the circuits they took from Redis by that key (a takeover never opens a
+/// circuit, nor holds one a worker's own failures opened, whose own trial stands). So the fleet
+/// keeps making one trial call, not one per worker. A successful trial anywhere writes `closed`
+/// over a takeover. Redis down: each worker keeps its own circuits (fail open, like dedup).
 struct CircuitSharing: Sendable {
     let breakers: CircuitBreakers
     let redis: RedisClient
@@ -244,14 +252,15 @@ struct CircuitSharing: Sendable {
     static let closingLifetime = Duration.seconds(3)
 
     /// Writes that a trial call here closed the circuit, so the other workers close theirs; only
-    /// over this worker's own opening or no key: another worker's fresh opening (its own trial
-    /// failed meanwhile) stands.
+    /// over this worker's own opening, a closing, a takeover of the trial, or no key: another
+    /// worker's fresh opening (its own trial failed meanwhile) stands.
     func trialSucceeded(_ endpoint: String) async {
         do {
             let reply = try await redis.eval(
                 """
                 local current = redis.call('GET', KEYS[1])
-                if current and current ~= ARGV[1] and string.sub(current, 1, 7) ~= 'closed ' then return 0 end
+                if current and current ~= ARGV[1] and string.sub(current, 1, 7) ~= 'closed '
+                    and string.sub(current, 1, 6) ~= 'trial ' then return 0 end
                 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
                 return 1
                 """, keys: [key(endpoint)],
@@ -292,7 +301,9 @@ struct CircuitSharing: Sendable {
             }
             guard let open = shared.open[endpoint], open.opener != worker else { continue }
             // One more circuit_reset: the opener's trial call decides first (see above).
-            if breakers.openShared(endpoint, for: open.remaining, trialMargin: breakers.reset) {
+            if open.takenOver {
+                breakers.openShared(endpoint, for: open.remaining, trialMargin: breakers.reset, onlyIfShared: true)
+            } else if breakers.openShared(endpoint, for: open.remaining, trialMargin: breakers.reset) {
                 logger.notice(
                     "circuit opened by another worker",
                     metadata: [
@@ -308,9 +319,13 @@ extension CircuitSharing {
     /// key makes it; the others see the key at their next poll and wait for that trial.
     fileprivate func takeOverTrial(_ endpoint: String, due: Duration) async {
         do {
-            let ttl = max(due, .milliseconds(1))
+            let ttl = due + CircuitBreakers.trialSlack
             let reply = try await redis.execute(
-                "SET", [.string(key(endpoint)), .string(worker), "NX", "PX", RedisArgument(Int(ttl.milliseconds))])
+                "SET",
+                [
+                    .string(key(endpoint)), .string(ObserverWorker.trialMarker + worker), "NX", "PX",
+                    RedisArgument(Int(ttl.milliseconds)),
+                ])
             if case .error(let text) = reply { throw RedisError(code: .server, message: text) }
             guard !reply.isNull, breakers.adoptShared(endpoint) else { return }
             logger.notice(
@@ -328,8 +343,11 @@ extension CircuitSharing {
 extension ObserverWorker {
     /// A shared circuit that a worker opened: which worker, and how long it stays open.
     public struct OpenCircuit: Sendable {
+        /// The worker that opened it, or that took its trial call over.
         public let opener: String
         public let remaining: Duration
+        /// Another worker took the trial call over after the opener went quiet (`trial <worker>`).
+        public var takenOver = false
     }
 
     /// The Redis stream of the dead letters (field `dead_letter`).
@@ -342,6 +360,8 @@ extension ObserverWorker {
 
     /// The value prefix of a key that says a trial call closed the circuit (then the worker).
     public static let closedMarker = "closed "
+    /// The value prefix of a key that says a worker took the trial call over (then the worker).
+    public static let trialMarker = "trial "
 
     /// The shared circuits open among `endpoints`, those a trial call just closed (by which
     /// worker), in one round trip, and how many replies were Redis errors (those endpoints count
@@ -362,6 +382,10 @@ extension ObserverWorker {
             else { continue }
             if value.hasPrefix(closedMarker) {
                 closedBy[endpoint] = String(value.dropFirst(closedMarker.count))
+            } else if value.hasPrefix(trialMarker) {
+                open[endpoint] = OpenCircuit(
+                    opener: String(value.dropFirst(trialMarker.count)), remaining: .milliseconds(milliseconds),
+                    takenOver: true)
             } else {
                 open[endpoint] = OpenCircuit(opener: value, remaining: .milliseconds(milliseconds))
             }

@@ -237,31 +237,44 @@ struct CircuitBreakerTests {
     }
 
     @Test(
-        "a shared opening whose key expired unheard can be taken over; the taken-over circuit still closes on another's trial"
+        "a shared opening whose key has been gone unheard for the trial slack can be taken over; a takeover only extends circuits taken from Redis"
     )
     func orphanedOpenings() {
         let breakers = CircuitBreakers(threshold: 2, reset: .seconds(10))
         let start = ContinuousClock.now
         breakers.openShared("a", for: .seconds(5), trialMargin: .seconds(10), now: start)
         #expect(breakers.orphanedShared("a", now: start + .seconds(4)) == nil, "its key still lives")
-        #expect(breakers.orphanedShared("a", now: start + .seconds(6)) == .seconds(9), "key gone: trial due in 9 s")
+        #expect(
+            breakers.orphanedShared("a", now: start + .seconds(7)) == nil,
+            "key gone, but the opener's trial may still be writing its outcome")
+        #expect(breakers.orphanedShared("a", now: start + .seconds(8)) == .seconds(7), "unheard for 3 s: trial in 7 s")
         #expect(breakers.orphanedShared("a", now: start + .seconds(15)) == nil, "trial due now: nothing to take over")
         for _ in 0..<2 { breakers.record("b", success: false, now: start) }
-        #expect(breakers.orphanedShared("b", now: start + .seconds(6)) == nil, "opened by failures here")
+        #expect(breakers.orphanedShared("b", now: start + .seconds(9)) == nil, "opened by failures here")
         #expect(!breakers.adoptShared("b"))
 
         #expect(breakers.adoptShared("a"), "taken over")
-        #expect(breakers.openRemaining("a", now: start + .seconds(6)) == .seconds(9), "its trial time is unchanged")
-        #expect(breakers.orphanedShared("a", now: start + .seconds(6)) == nil, "its own key lives until the trial")
+        #expect(breakers.openRemaining("a", now: start + .seconds(8)) == .seconds(7), "its trial time is unchanged")
+        #expect(breakers.orphanedShared("a", now: start + .seconds(14)) == nil, "its own key outlives its trial")
         #expect(
-            breakers.retryDelay("a", now: start + .seconds(6)) == .seconds(9), "refused events come back for the trial")
+            breakers.retryDelay("a", now: start + .seconds(8)) == .seconds(7), "refused events come back for the trial")
         #expect(breakers.closeShared("a"), "another worker's successful trial still closes it")
         breakers.openShared("c", for: .seconds(5), trialMargin: .seconds(10), now: start)
         breakers.adoptShared("c")
         #expect(breakers.allow("c", now: start + .seconds(15)), "the trial call")
         breakers.record("c", success: false, now: start + .seconds(15))
-        #expect(breakers.orphanedShared("c", now: start + .seconds(16)) == nil, "a failed trial: its own opening")
+        #expect(breakers.orphanedShared("c", now: start + .seconds(19)) == nil, "a failed trial: its own opening")
         #expect(!breakers.closeShared("c"), "left to its own next trial")
+
+        // Another worker's takeover key extends a circuit taken from Redis, and nothing else: it
+        // opens no closed circuit and does not hold one that this worker's failures opened.
+        #expect(!breakers.openShared("z", for: .seconds(5), onlyIfShared: true, now: start))
+        #expect(breakers.phase("z") == .closed(failures: 0))
+        breakers.openShared("b", for: .seconds(30), onlyIfShared: true, now: start)
+        #expect(breakers.openRemaining("b", now: start) == .seconds(10), "its own trial stands")
+        breakers.openShared("d", for: .seconds(5), trialMargin: .seconds(10), now: start)
+        breakers.openShared("d", for: .seconds(20), trialMargin: .seconds(10), onlyIfShared: true, now: start)
+        #expect(breakers.openRemaining("d", now: start) == .seconds(30), "extended to the takeover's trial and a reset")
     }
 
     @Test("a Retry-After is read in seconds or as a date, never negative, at most a day")
