@@ -151,7 +151,8 @@ struct RedisMarkStore: MarkStore {
 
     func check(_ events: [MarkCheck]) async -> [MarkState] {
         guard !events.isEmpty else { return [] }
-        // One HMGET per hash the batch touches (usually one), in one round trip: each event's
+        // One HMGET per hash the batch touches (usually one or two: the done hash of a 100 ms
+        // period, and its processed hash for events with several actions), in one round trip: each event's
         // processed mark (events with more than one action), its actions' done marks, and its
         // release count (redelivered events).
         var wanted = Fields()
@@ -232,10 +233,15 @@ struct RedisMarkStore: MarkStore {
         }
         guard !commands.isEmpty else { return true }
         do {
-            // An error reply (READONLY after a failover, OOM under `noeviction`) is not a mark.
-            for case .error(let text) in try await redis.pipeline(commands) {
-                throw RedisError(code: .server, message: text)
+            // One transaction, still one round trip: a hash written is always given its expiry
+            // (a connection lost between the two would leave a hash that never expires).
+            let replies = try await redis.pipeline([RedisCommand("MULTI")] + commands + [RedisCommand("EXEC")])
+            // An error reply (READONLY after a failover, OOM under `noeviction`: the transaction
+            // is refused; a command's own error: in EXEC's answer) is not a mark.
+            guard let results = replies.last?.array else {
+                throw RedisError(code: .server, message: "EXEC answered \(String(describing: replies.last))")
             }
+            for case .error(let text) in replies + results { throw RedisError(code: .server, message: text) }
             return true
         } catch {
             failed("mark", error)

@@ -301,6 +301,10 @@ public struct ObserverConfiguration: Sendable {
         backoff = try backoffPolicy(scope.section("backoff"), default: backoff)
         dedupWindow = try scope.duration("dedup_window", default: dedupWindow)
         doneTTL = try scope.duration("done_ttl", default: doneTTL)
+        // They are the marks' expiry in Redis: 0 would delete every mark of a hash it is set on.
+        for (key, value) in [("dedup_window", dedupWindow), ("done_ttl", doneTTL)] where value < .seconds(1) {
+            throw scope.error(key, "must be at least 1s")
+        }
         guard doneTTL >= dedupWindow else {
             // A one-action event's done mark is its only mark: it must last the dedup window.
             throw scope.error("done_ttl", "must be at least dedup_window (\(dedupWindow))")

@@ -585,19 +585,23 @@ struct ObserverWorkerTests {
         func mark(_ kind: String, _ event: EntityEvent, _ action: String = "") async throws {
             let id = event.id.lowercasedString
             let field = kind == "done" ? "\(id):\(action)" : id
-            _ = try await redis.execute("HSET", [.string(fixture.markHash(kind, event)), .string(field), "1"])
+            let hash = RedisArgument.string(fixture.markHash(kind, event))
+            _ = try await redis.execute("HSET", [hash, .string(field), "1"])
+            _ = try await redis.execute("PEXPIRE", [hash, "60000"])
         }
         func invoice(_ id: Int) -> EntityEvent {
             var event = order(id)
             event.entityType = "invoice"
             return event
         }
-        // Their times put the marks in three hashes; published before the worker starts, they
-        // are checked in one batch, which reads all three.
+        // Times in the middle of a 100 ms period, whole seconds apart: the marks of each second
+        // are in hashes of their own. Published before the worker starts, the four events are
+        // usually checked in one batch, which then reads five hashes (the done hashes of three
+        // seconds, the processed hashes of two).
+        let base = Timestamp.now().microsecondsSinceEpoch / 100_000 * 100_000 + 50_000
         func at(_ event: EntityEvent, secondsAgo: Int64) -> EntityEvent {
             var event = event
-            event.occurredAt = Timestamp(
-                microsecondsSinceEpoch: Timestamp.now().microsecondsSinceEpoch - secondsAgo * 1_000_000)
+            event.occurredAt = Timestamp(microsecondsSinceEpoch: base - secondsAgo * 1_000_000)
             return event
         }
         // Done before (its done mark), published again: a dedup hit, nothing called.
@@ -610,7 +614,8 @@ struct ObserverWorkerTests {
         // change of configuration between two deliveries could leave one): the action runs.
         let stray = at(order(3), secondsAgo: 1)
         try await mark("processed", stray)
-        // New, in the same hashes as `done` and `processed`: both its actions run.
+        // New, in the same second as `done` (its done hash; its processed hash is new): both its
+        // actions run.
         let fresh = at(invoice(4), secondsAgo: 3)
         for event in [done, processed, stray, fresh] { try await fixture.publish(event) }
         let (worker, port) = try fixture.worker()
@@ -921,6 +926,9 @@ struct ObserverWorkerTests {
         // The endpoint recovers; this worker's trial call (when circuit_reset is up) succeeds and
         // tells the others: the key now says `closed <this worker>`.
         brokenDown.store(false, ordering: .releasing)
+        // Meanwhile another worker took the trial over (as if this one had gone quiet): this
+        // worker's successful trial still writes its closing over that.
+        _ = try await redis.execute("SET", [.string(key), "trial another-host:1:ab12", "PX", "20000"])
         var closing = ""
         #expect(
             try await eventually(.seconds(15)) {
@@ -953,17 +961,17 @@ struct ObserverWorkerTests {
                 max_deliver = 50
                 backoff = { kind = "fixed", base = "200ms", cap = "200ms", jitter = 0 }
                 circuit_failures = 2
-                circuit_reset = "4s"
+                circuit_reset = "8s"
                 """)
         let redis = try redisClient()
         defer { redis.close() }
         let key = "\(fixture.keyPrefix)observer:circuit:\(broken.url)"
-        // A worker that is gone opened the circuit: its key lives 3 s more, its trial never comes.
-        _ = try await redis.execute("SET", [.string(key), "gone-host:1:ab12", "PX", "3000"])
         let (first, firstPort) = try fixture.worker()
         let (second, secondPort) = try fixture.worker()
         try await first.start(waitForPort: firstPort)
         try await second.start(waitForPort: secondPort)
+        // A worker that is gone opened the circuit: its key lives 3 s more, its trial never comes.
+        _ = try await redis.execute("SET", [.string(key), "gone-host:1:ab12", "PX", "3000"])
         let open = #"fraiseql_observer_circuit_state{endpoint="\#(broken.url)"} 1"#
         for port in [firstPort, secondPort] {
             #expect(
@@ -974,15 +982,22 @@ struct ObserverWorkerTests {
         }
         // Events for both workers, refused while the circuits are open.
         for id in 1...20 { try await fixture.publish(order(id)) }
-        // After the key expired, both would make a trial call `circuit_reset` later; one takes it over.
-        #expect(try await eventually(.seconds(12)) { broken.count >= 1 }, "a trial call was made")
-        let opener = try await redis.execute("GET", [.string(key)]).string ?? ""
+        // Both would make a trial call circuit_reset after the key expired. 3 s after it expired
+        // with nothing heard, one of them takes the trial over, in the key.
+        var claim = ""
         #expect(
-            opener.contains(":\(first.processID):") || opener.contains(":\(second.processID):"),
-            "the key names the worker that took the trial over: \(opener)")
+            try await eventually(.seconds(10)) {
+                claim = try await redis.execute("GET", [.string(key)]).string ?? ""
+                return claim.hasPrefix("trial ")
+            }, "a worker took the trial over")
+        #expect(
+            claim.contains(":\(first.processID):") || claim.contains(":\(second.processID):"),
+            "the key names that worker: \(claim)")
+        #expect(broken.count == 0, "no call before the trial")
+        #expect(try await eventually(.seconds(10)) { broken.count >= 1 }, "the trial call was made")
         // The trial failed: its worker opened its circuit again (circuit_reset), and the other
         // worker waits for that worker's next trial rather than making its own.
-        try await Task.sleep(for: .seconds(2.5))
+        try await Task.sleep(for: .seconds(4))
         #expect(broken.count == 1, "one trial call for the fleet, not one per worker: \(broken.count)")
         #expect(first.stop() == 0)
         #expect(second.stop() == 0)

@@ -132,6 +132,7 @@ struct ConfigurationTests {
             ("[nats]\nurl = 5\n", "nats.url", 2, "expected a string"),
             ("[nats]\n\n[nats.stream]\nmax_age = \"7 days\"\n", "nats.stream.max_age", 4, "duration"),
             ("[observer]\nmax_deliver = 0\n", "observer.max_deliver", 2, "out of range"),
+            ("[observer]\ndedup_window = \"0s\"\n", "observer.dedup_window", 2, "at least 1s"),
             ("[observer]\ntransport = \"kafka\"\n", "observer.transport", 2, "not one of"),
             ("[observer]\nshutdown_grace = \"20s\"\n", "observer.shutdown_grace", 2, "at most 15s"),
             ("[jobs]\nshutdown_grace = \"1m\"\n", "jobs.shutdown_grace", 2, "at most 15s"),
