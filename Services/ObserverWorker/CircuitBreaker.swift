@@ -130,8 +130,10 @@ final class CircuitBreakers: Sendable {
 
     /// How long until this worker's trial call to `endpoint`, when its circuit is open only from
     /// another worker's key, that key has been gone for `trialSlack` with nothing closing it (its
-    /// opener stopped, or got no event for the endpoint to try: a trial it made would have
-    /// written its outcome by then), and the trial is not due yet. Nil otherwise.
+    /// opener stopped, or got no event for the endpoint to try: a trial call of a few seconds
+    /// would have written its outcome by then; a longer one, still running, writes it over the
+    /// takeover when it ends), and the trial is not due yet. Nil otherwise. With `circuit_reset`
+    /// under ~4 s the trial is due before that: every worker makes its own, as without takeovers.
     func orphanedShared(_ endpoint: String, now: ContinuousClock.Instant = .now) -> Duration? {
         guard case .open(let until, .some(let keyExpiry)) = phase(endpoint), keyExpiry + Self.trialSlack <= now,
             until > now

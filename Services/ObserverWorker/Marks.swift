@@ -236,12 +236,14 @@ struct RedisMarkStore: MarkStore {
             // One transaction, still one round trip: a hash written is always given its expiry
             // (a connection lost between the two would leave a hash that never expires).
             let replies = try await redis.pipeline([RedisCommand("MULTI")] + commands + [RedisCommand("EXEC")])
-            // An error reply (READONLY after a failover, OOM under `noeviction`: the transaction
-            // is refused; a command's own error: in EXEC's answer) is not a mark.
+            // An error reply is not a mark: a command refused when queued (READONLY after a
+            // failover, OOM under `noeviction`; EXEC then answers EXECABORT), or a command's own
+            // error, in EXEC's answer. The queued command's error comes first: it names the cause.
+            for case .error(let text) in replies { throw RedisError(code: .server, message: text) }
             guard let results = replies.last?.array else {
                 throw RedisError(code: .server, message: "EXEC answered \(String(describing: replies.last))")
             }
-            for case .error(let text) in replies + results { throw RedisError(code: .server, message: text) }
+            for case .error(let text) in results { throw RedisError(code: .server, message: text) }
             return true
         } catch {
             failed("mark", error)
