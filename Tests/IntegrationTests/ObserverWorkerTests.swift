@@ -980,8 +980,9 @@ struct ObserverWorkerTests {
                 },
                 "both workers opened their circuit from the key")
         }
-        // Events for both workers, refused while the circuits are open.
-        for id in 1...20 { try await fixture.publish(order(id)) }
+        // Events for both workers, refused while the circuits are open: enough that, spread between
+        // the two, the worker that takes the trial over has one when its trial is due.
+        for id in 1...40 { try await fixture.publish(order(id)) }
         // Both would make a trial call circuit_reset after the key expired. 3 s after it expired
         // with nothing heard, one of them takes the trial over, in the key.
         var claim = ""
