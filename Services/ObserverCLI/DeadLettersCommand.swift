@@ -201,9 +201,10 @@ struct ReplayTally {
 }
 
 /// The `postgres` transport's dead letters: rows of `fraiseql_observer.dead_letters`. A replay
-/// puts the event's change-log row back in `change_log_pending` and deletes the letter, in one
-/// transaction; the workers then claim it as a new change (attempts from zero) and, through
-/// `observer_done`, run only the actions that were not done.
+/// puts the event's change-log row back in `change_log_pending` (or, when retention deleted the
+/// row, the event itself back into the change log from the letter's payload, under the same event
+/// id) and deletes the letter, in one transaction; the workers then claim it as a new change
+/// (attempts from zero) and, through `observer_done`, run only the actions that were not done.
 enum PostgresDeadLetters {
     static let logger = Logger(label: "fraiseql-observer")
 
@@ -303,9 +304,31 @@ enum PostgresDeadLetters {
             """, logger: logger)
         var found = false
         for try await _ in requeued.decode(Int64.self) { found = true }
-        guard found else { return .failed("change-log row \(event.cursor) is gone (pruned) or already pending") }
+        var detail = ""
+        if !found {
+            // The row is gone (retention deleted it): the letter's payload is the whole event, so
+            // it goes back into the change log as a new row with the same event id, whose done
+            // marks (`observer_done`) still apply. A row still there is already pending.
+            let recreated = try await connection.checkedQuery(
+                """
+                INSERT INTO fraiseql_observer.change_log
+                    (event_id, entity_type, entity_id, operation, before, after, changes, tenant_id, occurred_at)
+                SELECT (p ->> 'id')::uuid, p ->> 'entity_type', p ->> 'entity_id', p ->> 'operation',
+                       NULLIF(p -> 'before', 'null'), NULLIF(p -> 'after', 'null'), NULLIF(p -> 'changes', 'null'),
+                       p ->> 'tenant_id', (p ->> 'occurred_at')::timestamptz
+                  FROM (SELECT \(letter.payload)::jsonb AS p) AS letter
+                 WHERE NOT EXISTS (SELECT 1 FROM fraiseql_observer.change_log WHERE id = \(event.cursor))
+                RETURNING id
+                """, logger: logger)
+            var row: Int64?
+            for try await value in recreated.decode(Int64.self) { row = value }
+            guard let row else { return .failed("change-log row \(event.cursor) is already pending") }
+            try await connection.checkedQuery(
+                "INSERT INTO fraiseql_observer.change_log_pending (id) VALUES (\(row))", logger: logger)
+            detail = " (change-log row \(event.cursor) was deleted by retention: the event is back as row \(row))"
+        }
         try await connection.checkedQuery(
             "DELETE FROM fraiseql_observer.dead_letters WHERE id = \(id)", logger: logger)
-        return .replayed("")
+        return .replayed(detail)
     }
 }

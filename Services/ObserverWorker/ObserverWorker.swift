@@ -94,8 +94,11 @@ public enum ObserverWorker {
         }
         let transport = PostgresObserverTransport(
             pipeline: pipeline, configuration: connection, batchSize: min(configuration.observer.maxInFlight, 1000),
-            pollInterval: configuration.bridge.pollInterval, source: configuration.bridge.transportName,
-            logger: context.logger)
+            pollInterval: configuration.bridge.pollInterval,
+            retention: .init(
+                changeLog: configuration.bridge.retention, doneMarks: configuration.observer.doneTTL,
+                deadLetters: configuration.observer.deadLetterMaxLength),
+            source: configuration.bridge.transportName, logger: context.logger)
         return ServiceSet(services: [transport], readiness: [transport.readiness])
     }
 

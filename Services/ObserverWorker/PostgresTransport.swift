@@ -1,6 +1,7 @@
 import Contracts
 import Foundation
 import Logging
+import Metrics
 import PostgresChangeLog
 import PostgresNIO
 import Runtime
@@ -46,12 +47,32 @@ final class PostgresObserverTransport: Service, Sendable {
             first_failed_at timestamptz NOT NULL,
             last_failed_at timestamptz NOT NULL)
         """,
+        // For retention (below): done marks by age, dead letters newest first (and listed oldest
+        // first by the CLI).
+        "CREATE INDEX IF NOT EXISTS observer_done_done_at ON fraiseql_observer.observer_done (done_at)",
+        """
+        CREATE INDEX IF NOT EXISTS dead_letters_last_failed_at
+            ON fraiseql_observer.dead_letters (last_failed_at, id)
+        """,
     ]
+
+    /// What this topology keeps, and for how long: the NATS topology's limits, enforced here by the
+    /// workers (pg-bridge does not run): settled change-log rows for `bridge.retention` (by capture
+    /// time; `nil`: kept), done marks for `observer.done_ttl`, the newest `observer.dlq_max_length`
+    /// dead letters. One worker at a time purges (an advisory lock), when it connects and then
+    /// every `interval`, 1,000 rows per transaction.
+    struct Retention: Sendable {
+        var changeLog: Duration?
+        var doneMarks: Duration
+        var deadLetters: Int
+        var interval: Duration = .seconds(60)
+    }
 
     let pipeline: ObserverPipeline
     let configuration: PostgresConnection.Configuration
     let batchSize: Int
     let pollInterval: Duration
+    let retention: Retention
     /// The events' `source`: `bridge.transport_name`, as pg-bridge would publish them.
     let source: String
     let logger: Logger
@@ -60,9 +81,10 @@ final class PostgresObserverTransport: Service, Sendable {
 
     init(
         pipeline: ObserverPipeline, configuration: PostgresConnection.Configuration, batchSize: Int,
-        pollInterval: Duration, source: String, logger: Logger
+        pollInterval: Duration, retention: Retention, source: String, logger: Logger
     ) {
         self.source = source
+        self.retention = retention
         self.pipeline = pipeline
         self.configuration = configuration
         self.batchSize = batchSize
@@ -97,7 +119,12 @@ final class PostgresObserverTransport: Service, Sendable {
                 }
                 ready.store(true, ordering: .releasing)
                 failures = 0
+                var nextPurge = ContinuousClock.now
                 while !isStopping {
+                    if ContinuousClock.now >= nextPurge {
+                        try await purge(connection)
+                        nextPurge = ContinuousClock.now + retention.interval
+                    }
                     let claimed = try await claimAndProcess(connection)
                     if claimed == 0 { try? await Task.sleep(for: pollInterval) }
                 }
@@ -111,6 +138,72 @@ final class PostgresObserverTransport: Service, Sendable {
                 try? await Task.sleep(for: delay)
             }
         }
+    }
+
+    /// Deletes what `retention` no longer keeps, 1,000 rows per transaction, unless another worker
+    /// is at it (then it is left to that one).
+    private func purge(_ connection: PostgresConnection) async throws {
+        let limit = 1000
+        let steps: [(table: String, delete: (PostgresConnection) async throws -> Int)] = [
+            (
+                "change_log",
+                { [retention, logger] connection in
+                    guard let age = retention.changeLog else { return 0 }
+                    return try await ChangeLogRetention.purge(connection, olderThan: age, limit: limit, logger: logger)
+                }
+            ),
+            (
+                "observer_done",
+                { [retention, logger] connection in
+                    try await connection.checkedQuery(
+                        """
+                        DELETE FROM fraiseql_observer.observer_done WHERE ctid IN (
+                            SELECT ctid FROM fraiseql_observer.observer_done
+                             WHERE done_at < now() - make_interval(secs => \(Double(retention.doneMarks.milliseconds) / 1000))
+                             ORDER BY done_at LIMIT \(limit)) RETURNING 1
+                        """, logger: logger
+                    ).collect().count
+                }
+            ),
+            (
+                "dead_letters",
+                { [retention, logger] connection in
+                    try await connection.checkedQuery(
+                        """
+                        DELETE FROM fraiseql_observer.dead_letters WHERE id IN (
+                            SELECT id FROM fraiseql_observer.dead_letters
+                             ORDER BY last_failed_at DESC, id DESC OFFSET \(retention.deadLetters) LIMIT \(limit))
+                        RETURNING 1
+                        """, logger: logger
+                    ).collect().count
+                }
+            ),
+        ]
+        for step in steps {
+            var deleted = limit
+            while deleted == limit, !isStopping {
+                try await connection.checkedQuery("BEGIN", logger: logger)
+                do {
+                    let locked = try await connection.checkedQuery(
+                        "SELECT pg_try_advisory_xact_lock(hashtext('fraiseql_observer.observer_retention'))",
+                        logger: logger)
+                    var mine = false
+                    for try await value in locked.decode(Bool.self) { mine = value }
+                    deleted = mine ? try await step.delete(connection) : 0
+                    try await connection.checkedQuery("COMMIT", logger: logger)
+                    if !mine { return }
+                } catch {
+                    _ = try? await connection.checkedQuery("ROLLBACK", logger: logger)
+                    throw error
+                }
+                if deleted > 0 { purged(step.table).increment(by: deleted) }
+            }
+        }
+    }
+
+    private func purged(_ table: String) -> Counter {
+        Counter(
+            label: "fraiseql_observer_purged_total", dimensions: [("table", table)], factory: pipeline.metrics.factory)
     }
 
     /// One claim transaction: lock a batch, run its events, settle every row, commit.

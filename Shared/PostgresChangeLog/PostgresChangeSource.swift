@@ -496,10 +496,25 @@ final class PostgresChangeSession: ChangeSession {
     }
 
     func purgePublished(olderThan age: Duration, limit: Int) async throws -> Int {
+        try await ChangeLogRetention.purge(connection, olderThan: age, limit: limit, logger: logger)
+    }
+
+    func close() async {
+        try? await connection.close()
+    }
+}
+/// Retention of the change log, shared by pg-bridge (rows it published) and the observer-worker's
+/// `postgres` transport (rows its workers settled): a row whose id is no longer in
+/// `change_log_pending` is done with.
+public enum ChangeLogRetention {
+    /// Deletes up to `limit` settled rows captured (`occurred_at`) longer ago than `age`; returns
+    /// how many. Rows are taken from the head of the log in id order (ids grow with capture time),
+    /// at most ten times `limit` of them per call: a purge of a log with nothing old costs one short
+    /// index scan, with no index on the capture time for the writers to maintain.
+    public static func purge(_ connection: PostgresConnection, olderThan age: Duration, limit: Int, logger: Logger)
+        async throws -> Int
+    {
         let seconds = Double(age.components.seconds) + Double(age.components.attoseconds) / 1e18
-        // Rows are taken from the head of the log in id order (ids grow with capture time), at most
-        // ten times `limit` of them per call: a purge of a log with nothing old costs one short
-        // index scan, with no index on the capture time for the writers to maintain.
         let rows = try await connection.checkedQuery(
             """
             DELETE FROM fraiseql_observer.change_log WHERE id IN (
@@ -511,11 +526,8 @@ final class PostgresChangeSession: ChangeSession {
             """, logger: logger)
         return try await rows.collect().count
     }
-
-    func close() async {
-        try? await connection.close()
-    }
 }
+
 public typealias PostgresConnectionConfiguration = PostgresConnection.Configuration
 
 /// A query sent on a connection PostgreSQL has already closed.

@@ -11,7 +11,9 @@ struct PostgresObserverFixture {
     let database: TestDatabase
     let configPath: String
 
-    static func make(observers: String, observer: String = "") async throws -> PostgresObserverFixture {
+    static func make(observers: String, observer: String = "", bridge: String = "") async throws
+        -> PostgresObserverFixture
+    {
         let database = try await TestDatabase.create()
         try await database.execute("CREATE TABLE orders (id serial PRIMARY KEY, status text, total numeric)")
         try await ChangeLogInstaller.install(
@@ -29,6 +31,7 @@ struct PostgresObserverFixture {
             url = "\(database.url)"
             [bridge]
             poll_interval = "50ms"
+            \(bridge)
             [observer]
             transport = "postgres"
             \(observer)
@@ -169,6 +172,154 @@ struct ObserverPostgresProcessTests {
             "fraiseql-observer",
             ["dead-letters", "replay", "00000000-0000-4000-8000-000000000000", "--config", fixture.configPath])
         #expect(missingCode == 1 && missing.contains("no such dead letter"), "\(missing)")
+        #expect(worker.stop() == 0)
+        await receiver.stop()
+    }
+
+    @Test("a dead letter whose change-log row retention deleted is replayed from its payload, under its event id")
+    func replayAfterRetention() async throws {
+        // /flaky refuses its first call (400: dead letter at once), then accepts; /ok always accepts.
+        let refused = Flag()
+        let receiver = try await Receiver { request, _ in
+            guard request.path == "/flaky", !refused.isSet else { return .init() }
+            refused.set()
+            return .init(status: 400, body: "unknown customer")
+        }
+        let fixture = try await PostgresObserverFixture.make(
+            observers: """
+                [[observers]]
+                name = "hook"
+                entity = "order"
+                [[observers.actions]]
+                kind = "webhook"
+                url = "\(receiver.url)/ok"
+                [[observers.actions]]
+                kind = "webhook"
+                url = "\(receiver.url)/flaky"
+                """)
+        let (worker, port) = try fixture.worker()
+        try await worker.start(waitForPort: port)
+        try await fixture.database.execute("INSERT INTO orders (status, total) VALUES ('new', 10)")
+        let letters = "SELECT count(*)::int FROM fraiseql_observer.dead_letters"
+        #expect(try await eventually { try await fixture.count(letters) == 1 })
+        // What retention does to the settled row, with the row kept aside to compare.
+        try await fixture.database.execute(
+            """
+            CREATE TABLE captured AS SELECT event_id, entity_type, entity_id, operation, before, after, changes,
+                                            tenant_id, occurred_at FROM fraiseql_observer.change_log
+            """)
+        try await fixture.database.execute("DELETE FROM fraiseql_observer.change_log")
+
+        let (code, output) = try Binaries.output(
+            "fraiseql-observer", ["dead-letters", "replay", "--all", "--config", fixture.configPath])
+        #expect(code == 0 && output.contains("1 replayed, 0 skipped, 0 not found, 0 failed"), "\(output)")
+        #expect(output.contains("deleted by retention"), "\(output)")
+        func calls(_ path: String) -> [Receiver.Request] { receiver.requests.filter { $0.path == path } }
+        try #require(try await eventually { calls("/flaky").count == 2 }, "the failed action ran again")
+        let ids = calls("/flaky").map { $0.headers["webhook-id"] }
+        #expect(ids[0] == ids[1], "same event id, so the same idempotency key")
+        #expect(
+            try await fixture.count(
+                """
+                SELECT count(*)::int FROM fraiseql_observer.change_log c JOIN captured k
+                    ON (c.event_id, c.entity_type, c.entity_id, c.operation, c.occurred_at)
+                       = (k.event_id, k.entity_type, k.entity_id, k.operation, k.occurred_at)
+                   AND c.after = k.after AND c.before IS NULL AND c.changes IS NULL AND c.tenant_id IS NULL
+                """) == 1, "the event is back in the change log as it was captured")
+        #expect(
+            try await eventually {
+                try await fixture.count("SELECT count(*)::int FROM fraiseql_observer.change_log_pending") == 0
+            })
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(calls("/ok").count == 1, "the action done before is not repeated (observer_done)")
+        #expect(try await fixture.count(letters) == 0)
+        #expect(worker.stop() == 0)
+        await receiver.stop()
+    }
+
+    @Test(
+        "retention: settled change-log rows past bridge.retention, done marks past done_ttl, dead letters past dlq_max_length go; the rest stays"
+    )
+    func retention() async throws {
+        let receiver = try await Receiver()
+        let fixture = try await PostgresObserverFixture.make(
+            observers: """
+                [[observers]]
+                name = "hook"
+                entity = "order"
+                [[observers.actions]]
+                kind = "webhook"
+                url = "\(receiver.url)/hook"
+                """,
+            observer: """
+                dedup_window = "1h"
+                done_ttl = "1h"
+                dlq_max_length = 100
+                """,
+            bridge: #"retention = "1h""#)
+        // A first worker creates the transport's tables, then stops: the rows below are set up
+        // before the worker that purges starts.
+        let (first, firstPort) = try fixture.worker()
+        try await first.start(waitForPort: firstPort)
+        #expect(first.stop() == 0)
+        // Change-log rows 1 and 2: captured 2 h ago, settled. 3: captured 2 h ago, still pending (a
+        // retry due in an hour). 4: captured now, settled.
+        try await fixture.database.execute(
+            "INSERT INTO orders (status, total) SELECT 'new', n FROM generate_series(1, 4) AS n")
+        try await fixture.database.execute(
+            """
+            UPDATE fraiseql_observer.change_log SET occurred_at = now() - interval '2 hours'
+             WHERE entity_id IN ('1', '2', '3')
+            """)
+        try await fixture.database.execute(
+            """
+            DELETE FROM fraiseql_observer.change_log_pending
+             WHERE id IN (SELECT id FROM fraiseql_observer.change_log WHERE entity_id <> '3')
+            """)
+        try await fixture.database.execute(
+            """
+            INSERT INTO fraiseql_observer.observer_attempts (change_id, attempts, not_before)
+            SELECT id, 1, now() + interval '1 hour' FROM fraiseql_observer.change_log WHERE entity_id = '3'
+            """)
+        // Done marks: 3 from 2 h ago, 2 from now.
+        try await fixture.database.execute(
+            """
+            INSERT INTO fraiseql_observer.observer_done (event_id, action_key, done_at)
+            SELECT gen_random_uuid(), 'hook#0', now() - make_interval(hours => CASE WHEN n <= 3 THEN 2 ELSE 0 END)
+              FROM generate_series(1, 5) AS n
+            """)
+        // 105 dead letters, letter n failed n minutes ago: the 5 oldest are over the cap.
+        try await fixture.database.execute(
+            """
+            INSERT INTO fraiseql_observer.dead_letters
+                (id, origin, reason, event_id, handler, attempts, last_error, payload, first_failed_at, last_failed_at)
+            SELECT gen_random_uuid(), 'postgres:change_log', 'permanent_error', gen_random_uuid(), 'hook#0', 1,
+                   'HTTP 400', '{}', now() - make_interval(mins => n), now() - make_interval(mins => n)
+              FROM generate_series(1, 105) AS n
+            """)
+
+        let (worker, port) = try fixture.worker()
+        try await worker.start(waitForPort: port)
+        #expect(
+            try await eventually {
+                try await fixture.count("SELECT count(*)::int FROM fraiseql_observer.dead_letters") == 100
+            })
+        #expect(try await fixture.count("SELECT count(*)::int FROM fraiseql_observer.change_log") == 2)
+        #expect(
+            try await fixture.count(
+                "SELECT count(*)::int FROM fraiseql_observer.change_log WHERE entity_id IN ('3', '4')") == 2,
+            "the pending row and the recent one stay")
+        #expect(try await fixture.count("SELECT count(*)::int FROM fraiseql_observer.observer_done") == 2)
+        #expect(
+            try await fixture.count(
+                """
+                SELECT count(*)::int FROM fraiseql_observer.dead_letters
+                 WHERE last_failed_at > now() - interval '100 minutes 30 seconds'
+                """) == 100, "the newest 100 letters are the ones kept")
+        let metrics = await httpGet("http://127.0.0.1:\(port)/metrics")?.1 ?? ""
+        for (table, count) in [("change_log", 2), ("observer_done", 3), ("dead_letters", 5)] {
+            #expect(metrics.contains("fraiseql_observer_purged_total{table=\"\(table)\"} \(count)"), "\(table)")
+        }
         #expect(worker.stop() == 0)
         await receiver.stop()
     }
