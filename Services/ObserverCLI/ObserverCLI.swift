@@ -7,6 +7,7 @@ import Logging
 import NATS
 import ObserverWorker
 import PostgresChangeLog
+import PostgresNIO
 import Runtime
 
 public struct FraiseQLObserver: AsyncParsableCommand {
@@ -68,12 +69,17 @@ struct Validate: AsyncParsableCommand {
 }
 
 struct Status: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show the stream and the observer consumer.")
+    static let configuration = CommandConfiguration(
+        abstract: "Show the stream and the observer consumer (postgres transport: the change log's backlog).")
 
     @OptionGroup var options: ConfigOption
 
     func run() async throws {
         let configuration = try options.load()
+        if configuration.observer.transport == "postgres" {
+            try await PostgresDeadLetters.withConnection(configuration) { try await Self.changeLog($0) }
+            return
+        }
         let connection = try await options.connectNATS(configuration)
         defer { connection.close() }
         let jetStream = try connection.jetStream()
@@ -90,6 +96,42 @@ struct Status: AsyncParsableCommand {
         } catch let error as NATSError where error.code == .notFound {
             print("consumer \(configuration.observer.consumer): not created yet")
         }
+    }
+}
+
+extension Status {
+    /// The `postgres` transport's backlog: the change-log rows not settled yet, those of them
+    /// waiting for a retry, the age of the oldest, and the dead letters.
+    static func changeLog(_ connection: PostgresConnection) async throws {
+        let logger = PostgresDeadLetters.logger
+        let rows = try await connection.checkedQuery(
+            """
+            SELECT count(*)::int8, coalesce(extract(epoch FROM now() - min(c.occurred_at)), 0)::float8
+              FROM fraiseql_observer.change_log_pending p JOIN fraiseql_observer.change_log c ON c.id = p.id
+            """, logger: logger)
+        var pending: (count: Int64, oldest: Double) = (0, 0)
+        for try await row in rows.decode((Int64, Double).self) { pending = row }
+        // The workers create these tables when they first connect.
+        let started = try await connection.checkedQuery(
+            "SELECT to_regclass('fraiseql_observer.dead_letters') IS NOT NULL", logger: logger)
+        var workersRan = false
+        for try await value in started.decode(Bool.self) { workersRan = value }
+        var retrying: Int64 = 0
+        var letters: Int64 = 0
+        if workersRan {
+            let counts = try await connection.checkedQuery(
+                """
+                SELECT (SELECT count(*) FROM fraiseql_observer.observer_attempts WHERE not_before > now())::int8,
+                       (SELECT count(*) FROM fraiseql_observer.dead_letters)::int8
+                """, logger: logger)
+            for try await (waiting, dead) in counts.decode((Int64, Int64).self) {
+                (retrying, letters) = (waiting, dead)
+            }
+        }
+        print(
+            "change log (postgres transport): \(pending.count) pending (\(retrying) waiting for a retry), oldest captured "
+                + String(format: "%.1f", pending.oldest) + " s ago; \(letters) dead letter(s)"
+                + (workersRan ? "" : "; no observer-worker has connected yet"))
     }
 }
 

@@ -320,6 +320,11 @@ struct ObserverPostgresProcessTests {
         for (table, count) in [("change_log", 2), ("observer_done", 3), ("dead_letters", 5)] {
             #expect(metrics.contains("fraiseql_observer_purged_total{table=\"\(table)\"} \(count)"), "\(table)")
         }
+        // What an operator sees of this topology's backlog: row 3, captured 2 h ago, waits for its retry.
+        let (code, status) = try Binaries.output("fraiseql-observer", ["status", "--config", fixture.configPath])
+        #expect(code == 0, "\(status)")
+        #expect(status.contains("1 pending (1 waiting for a retry), oldest captured 7"), "\(status)")
+        #expect(status.contains("100 dead letter(s)"), "\(status)")
         #expect(worker.stop() == 0)
         await receiver.stop()
     }
