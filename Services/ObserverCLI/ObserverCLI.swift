@@ -1,5 +1,6 @@
-/// fraiseql-observer: the operator CLI. Today: `validate` (the configuration every service
-/// loads, exit code 2 when bad) and `status` (stream and consumer figures from JetStream).
+/// fraiseql-observer: the operator CLI: `validate` (the configuration every service loads, exit
+/// code 2 when bad), `status` (stream and consumer figures from JetStream; the change log's backlog
+/// with the `postgres` transport), `install`, `events`, `jobs`, `dead-letters`, `circuits`.
 import ArgumentParser
 import FleetClients
 import Foundation
