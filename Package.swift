@@ -180,7 +180,7 @@ let package = Package(
         + service(
             "ObserverWorker", executable: "observer-worker",
             dependencies: runtimeDeps + [
-                "NATS", "Redis", "JobQueue", "Delivery", "PostgresChangeLog",
+                "NATS", "Redis", "JobQueue", "Delivery", "BridgeEngine", "PostgresChangeLog",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Crypto", package: "swift-crypto"),

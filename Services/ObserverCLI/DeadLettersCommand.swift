@@ -329,6 +329,9 @@ enum PostgresDeadLetters {
         }
         try await connection.checkedQuery(
             "DELETE FROM fraiseql_observer.dead_letters WHERE id = \(id)", logger: logger)
+        // Wakes the idle workers when the transaction commits, as the triggers do.
+        try await connection.checkedQuery(
+            PostgresQuery(unsafeSQL: "SELECT pg_notify('\(ChangeLogSchema.notifyChannel)', '')"), logger: logger)
         return .replayed(detail)
     }
 }

@@ -1,3 +1,4 @@
+import BridgeEngine
 import Contracts
 import Foundation
 import Logging
@@ -97,17 +98,26 @@ final class PostgresObserverTransport: Service, Sendable {
     }
 
     func run() async throws {
+        // Woken by the triggers' notifications (as pg-bridge is), so that a change is claimed at
+        // once; `poll_interval` is the fallback, and the pace of retries that come due.
+        let wakeup = Wakeup()
+        let changes = PostgresChangeSource(configuration: configuration, transportName: source)
         await withGracefulShutdownHandler {
-            await self.loop()
+            await withDiscardingTaskGroup { group in
+                group.addTask { await changes.watchForChanges(logger: self.logger) { wakeup.signal() } }
+                await self.loop(wakeup)
+                group.cancelAll()
+            }
         } onGracefulShutdown: {
             self.stopping.store(true, ordering: .releasing)
+            wakeup.signal()
         }
         await pipeline.close()
     }
 
     private var isStopping: Bool { stopping.load(ordering: .acquiring) || Task.isCancelled }
 
-    private func loop() async {
+    private func loop(_ wakeup: Wakeup) async {
         var failures = 0
         while !isStopping {
             do {
@@ -126,7 +136,7 @@ final class PostgresObserverTransport: Service, Sendable {
                         nextPurge = ContinuousClock.now + retention.interval
                     }
                     let claimed = try await claimAndProcess(connection)
-                    if claimed == 0 { try? await Task.sleep(for: pollInterval) }
+                    if claimed == 0 { await wakeup.wait(timeout: try await idleWait(connection)) }
                 }
             } catch {
                 ready.store(false, ordering: .releasing)
@@ -138,6 +148,21 @@ final class PostgresObserverTransport: Service, Sendable {
                 try? await Task.sleep(for: delay)
             }
         }
+    }
+
+    /// How long to wait for a notification when nothing could be claimed: until the next retry
+    /// comes due, at most `poll_interval`. Retries already due are locked by the workers running
+    /// them (the claim found nothing), so they do not count.
+    private func idleWait(_ connection: PostgresConnection) async throws -> Duration {
+        let rows = try await connection.checkedQuery(
+            """
+            SELECT (extract(epoch FROM min(not_before) - clock_timestamp()) * 1000)::int8
+              FROM fraiseql_observer.observer_attempts WHERE not_before > clock_timestamp()
+            """, logger: logger)
+        var milliseconds: Int64?
+        for try await value in rows.decode(Int64?.self) { milliseconds = value }
+        guard let milliseconds else { return pollInterval }
+        return min(pollInterval, .milliseconds(max(1, milliseconds)))
     }
 
     /// Deletes what `retention` no longer keeps, 1,000 rows per transaction, unless another worker
@@ -269,10 +294,12 @@ final class PostgresObserverTransport: Service, Sendable {
                     settled.append(id)
                 case .nak(let delay):
                     let milliseconds = delay?.milliseconds ?? 0
+                    // The delay counts from now, not from the claim's start (`now()` in SQL), which
+                    // may be a whole action timeout earlier.
                     try await connection.checkedQuery(
                         """
                         INSERT INTO fraiseql_observer.observer_attempts (change_id, attempts, not_before)
-                        VALUES (\(id), \(Int(attempts) + 1), now() + make_interval(secs => \(Double(milliseconds) / 1000)))
+                        VALUES (\(id), \(Int(attempts) + 1), clock_timestamp() + make_interval(secs => \(Double(milliseconds) / 1000)))
                         ON CONFLICT (change_id) DO UPDATE SET attempts = excluded.attempts, not_before = excluded.not_before
                         """, logger: logger)
                 }

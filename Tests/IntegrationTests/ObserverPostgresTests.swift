@@ -11,8 +11,8 @@ struct PostgresObserverFixture {
     let database: TestDatabase
     let configPath: String
 
-    static func make(observers: String, observer: String = "", bridge: String = "") async throws
-        -> PostgresObserverFixture
+    static func make(observers: String, observer: String = "", bridge: String = "", pollInterval: String = "50ms")
+        async throws -> PostgresObserverFixture
     {
         let database = try await TestDatabase.create()
         try await database.execute("CREATE TABLE orders (id serial PRIMARY KEY, status text, total numeric)")
@@ -30,7 +30,7 @@ struct PostgresObserverFixture {
             [postgres]
             url = "\(database.url)"
             [bridge]
-            poll_interval = "50ms"
+            poll_interval = "\(pollInterval)"
             \(bridge)
             [observer]
             transport = "postgres"
@@ -118,6 +118,67 @@ struct ObserverPostgresProcessTests {
         #expect(receiver.requests.filter { $0.path == "/refuse" }.count == 1)
         let ready = await httpGet("http://127.0.0.1:\(port)/health/ready")
         #expect(ready?.0 == 200, "ready without NATS and Redis: \(String(describing: ready))")
+        #expect(worker.stop() == 0)
+        await receiver.stop()
+    }
+
+    @Test("a change wakes an idle worker (LISTEN/NOTIFY): it does not wait for poll_interval")
+    func notifiedChanges() async throws {
+        let receiver = try await Receiver()
+        let fixture = try await PostgresObserverFixture.make(
+            observers: """
+                [[observers]]
+                name = "hook"
+                entity = "order"
+                [[observers.actions]]
+                kind = "webhook"
+                url = "\(receiver.url)/hook"
+                """,
+            pollInterval: "1h")
+        let (worker, port) = try fixture.worker()
+        try await worker.start(waitForPort: port)
+        // Idle: the first claim found nothing, so the worker waits (up to an hour) for a change.
+        try await Task.sleep(for: .milliseconds(300))
+        for round in 1...3 {
+            try await fixture.database.execute("INSERT INTO orders (status, total) VALUES ('new', \(round))")
+            #expect(
+                try await eventually { receiver.count == round },
+                "change \(round) delivered without waiting for the poll")
+        }
+        #expect(worker.stop() == 0, "SIGTERM ends the idle wait")
+        await receiver.stop()
+    }
+
+    @Test("a retry comes due without waiting for poll_interval")
+    func retryDue() async throws {
+        // The first call answers 503 (retryable), the next ones 200.
+        let failed = Flag()
+        let receiver = try await Receiver { _, _ in
+            guard !failed.isSet else { return .init() }
+            failed.set()
+            return .init(status: 503, body: "busy")
+        }
+        let fixture = try await PostgresObserverFixture.make(
+            observers: """
+                [[observers]]
+                name = "hook"
+                entity = "order"
+                [[observers.actions]]
+                kind = "webhook"
+                url = "\(receiver.url)/hook"
+                """,
+            observer: #"backoff = { kind = "fixed", base = "300ms", cap = "300ms", jitter = 0 }"#,
+            pollInterval: "1h")
+        let (worker, port) = try fixture.worker()
+        try await worker.start(waitForPort: port)
+        try await fixture.database.execute("INSERT INTO orders (status, total) VALUES ('new', 1)")
+        #expect(try await eventually { receiver.count == 2 }, "retried when due, not an hour later")
+        let calls = receiver.requests
+        #expect(calls.count == 2 && calls[1].receivedAt - calls[0].receivedAt >= 300, "after the backoff")
+        #expect(
+            try await eventually {
+                try await fixture.count("SELECT count(*)::int FROM fraiseql_observer.change_log_pending") == 0
+            })
         #expect(worker.stop() == 0)
         await receiver.stop()
     }
