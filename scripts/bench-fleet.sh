@@ -28,9 +28,12 @@ source scripts/lib/histogram.sh
 PG_BASE=${POSTGRES_URL%/*}
 started=$(date +%s)
 
-# One case: $1 offered rate (0: saturation), $2 observer-worker processes. Prints the result line.
+# One case: $1 offered rate (0: saturation), $2 observer-worker processes, $3 the observer
+# transport: `nats` (pg-bridge → JetStream → observer-worker, with job-worker running) or
+# `postgres` (the PostgreSQL-only topology: the workers claim change-log rows, no bridge, no
+# NATS, no Redis). Prints the result line.
 fleet_case() {
-    local rate=$1 workers=$2 name="fb$RANDOM$RANDOM" receiver_port config="$workdir/fleet.toml"
+    local rate=$1 workers=$2 transport=${3:-nats} name="fb$RANDOM$RANDOM" receiver_port config="$workdir/fleet.toml"
     receiver_port=$(free_port)
     # fleet_case runs in a command substitution, a subshell: the script's cleanup cannot see the
     # processes it starts, so it stops them itself when it exits, also when a step fails (set -e).
@@ -59,6 +62,7 @@ table = "public.orders"
 entity = "order"
 [observer]
 consumer = "fleet"
+transport = "$transport"
 [jobs]
 queues = ["default"]
 [[observers]]
@@ -74,9 +78,10 @@ TOML
     bench/bin/http_sink "$receiver_port" "$workdir/receipts" >/dev/null &
     local sink=$!
     case_pids+=("$sink")
-    local services=(pg-bridge) service_pids=() ports=()
+    local services=() service_pids=() ports=() first_worker=1
+    if [[ $transport == nats ]]; then services=(pg-bridge); else first_worker=0; fi
     for _ in $(seq 1 "$workers"); do services+=(observer-worker); done
-    services+=(job-worker)
+    if [[ $transport == nats ]]; then services+=(job-worker); fi
     for service in "${services[@]}"; do
         local port; port=$(free_port)
         FRAISEQL_METRICS_LISTEN="127.0.0.1:$port" "$BIN/$service" --config "$config" &
@@ -88,8 +93,9 @@ TOML
     local result
     result=$("$BIN/fraiseql-bench" fleet-load "$PG_BASE/$name" "$workdir/receipts" "$rate" "$SECONDS_PER_CASE" \
         "$WRITERS" "${service_pids[@]}")
-    # The first observer-worker's dedup checks during the case (one MGET pipeline per fetched batch).
-    result+=" $(histogram_p99 "http://127.0.0.1:${ports[1]}/metrics" fraiseql_observer_dedup_check_seconds)"
+    # The first observer-worker's dedup checks during the case (one HMGET pipeline per fetched
+    # batch; postgres transport: one SELECT of observer_done per claimed batch).
+    result+=" $(histogram_p99 "http://127.0.0.1:${ports[$first_worker]}/metrics" fraiseql_observer_dedup_check_seconds)"
     for pid in "${service_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
     for pid in "${service_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
     kill "$sink" 2>/dev/null || true
@@ -119,7 +125,16 @@ for workers in 1 2; do
             "$written" "$delivered" "$p50" "$p99" "$p999" "$dups" "$lost" "≤$dedup" "$idle" "$peak"
     done
 done
+# The PostgreSQL-only topology (observer.transport = "postgres"): one worker, no bridge.
+for rate in ${BENCH_PG_RATES:-1000 5000}; do
+    read -r written delivered p50 p99 p999 dups lost idle peak dedup <<<"$(fleet_case "$rate" 1 postgres)"
+    label=$([[ $rate == 0 ]] && echo saturation || echo "$((rate / 1000))k")
+    offered=$([[ $rate == 0 ]] && echo max || echo "$rate")
+    printf '%-10s %7s %9s %10s %12s %8s %8s %8s %5s %5s %6s  %s → %s\n' "pg-$label" 1 "$offered" \
+        "$written" "$delivered" "$p50" "$p99" "$p999" "$dups" "$lost" "≤$dedup" "$idle" "$peak"
+done
 echo
 echo "command: make bench ($((($(date +%s) - started))) s; BENCH_SECONDS=$SECONDS_PER_CASE per case)"
+echo "pg-*: the postgres observer transport (PostgreSQL only: observer-worker claims change-log rows; RSS: the worker)"
 echo "dedup: the bucket (ms) holding 99% of the first observer-worker's dedup checks in the case"
 echo "goals: p99 < 50 ms at 1k rows/s; saturation >= 10000 rows/s end to end with webhooks; every service < 100 MB RSS at idle"

@@ -286,6 +286,11 @@ enum PostgresDeadLetters {
     private static func replay(_ connection: PostgresConnection, _ id: UUID, _ only: DeadLetter.Reason?)
         async throws -> ReplayTally.Outcome
     {
+        // The workers' retention lock, held to the end of the transaction: no purge can delete the
+        // change-log row this replay puts back in the pending table (the purge would not see the
+        // uncommitted pending entry), and replays are serialised with each other.
+        try await connection.checkedQuery(
+            "SELECT pg_advisory_xact_lock(hashtext(\(ChangeLogRetention.observerLock)))", logger: logger)
         let rows = try await connection.checkedQuery(
             "SELECT reason, payload FROM fraiseql_observer.dead_letters WHERE id = \(id) FOR UPDATE", logger: logger)
         var letter: (reason: String, payload: String)?
@@ -307,8 +312,10 @@ enum PostgresDeadLetters {
         var detail = ""
         if !found {
             // The row is gone (retention deleted it): the letter's payload is the whole event, so
-            // it goes back into the change log as a new row with the same event id, whose done
-            // marks (`observer_done`) still apply. A row still there is already pending.
+            // it goes back into the change log as a new row with the same event id (its done marks
+            // in `observer_done` apply if still kept, `done_ttl`). Not when the row is still there
+            // (it is already pending), nor when another letter of the same event put it back and
+            // it is pending.
             let recreated = try await connection.checkedQuery(
                 """
                 INSERT INTO fraiseql_observer.change_log
@@ -318,11 +325,14 @@ enum PostgresDeadLetters {
                        p ->> 'tenant_id', (p ->> 'occurred_at')::timestamptz
                   FROM (SELECT \(letter.payload)::jsonb AS p) AS letter
                  WHERE NOT EXISTS (SELECT 1 FROM fraiseql_observer.change_log WHERE id = \(event.cursor))
+                   AND NOT EXISTS (SELECT 1 FROM fraiseql_observer.change_log_pending q
+                                     JOIN fraiseql_observer.change_log c ON c.id = q.id
+                                    WHERE c.event_id = (p ->> 'id')::uuid)
                 RETURNING id
                 """, logger: logger)
             var row: Int64?
             for try await value in recreated.decode(Int64.self) { row = value }
-            guard let row else { return .failed("change-log row \(event.cursor) is already pending") }
+            guard let row else { return .failed("event \(event.id.lowercasedString) is already pending") }
             try await connection.checkedQuery(
                 "INSERT INTO fraiseql_observer.change_log_pending (id) VALUES (\(row))", logger: logger)
             detail = " (change-log row \(event.cursor) was deleted by retention: the event is back as row \(row))"

@@ -59,11 +59,11 @@ final class PostgresObserverTransport: Service, Sendable {
 
     /// What this topology keeps, and for how long: the NATS topology's limits, enforced here by the
     /// workers (pg-bridge does not run): settled change-log rows for `bridge.retention` (by capture
-    /// time; `nil`: kept), done marks for `observer.done_ttl`, the newest `observer.dlq_max_length`
-    /// dead letters. One worker at a time purges (an advisory lock), when it connects and then
-    /// every `interval`, 1,000 rows per transaction.
+    /// time), done marks for `observer.done_ttl`, the newest `observer.dlq_max_length` dead
+    /// letters. One worker at a time purges (an advisory lock, which a dead-letter replay takes
+    /// too), when it connects and then every `interval`, 1,000 rows per transaction.
     struct Retention: Sendable {
-        var changeLog: Duration?
+        var changeLog: Duration
         var doneMarks: Duration
         var deadLetters: Int
         var interval: Duration = .seconds(60)
@@ -132,8 +132,18 @@ final class PostgresObserverTransport: Service, Sendable {
                 var nextPurge = ContinuousClock.now
                 while !isStopping {
                     if ContinuousClock.now >= nextPurge {
-                        try await purge(connection)
-                        nextPurge = ContinuousClock.now + retention.interval
+                        do {
+                            // A backlog (the first purge after an upgrade) goes on between claims.
+                            let finished = try await purge(connection)
+                            nextPurge = ContinuousClock.now + (finished ? retention.interval : .zero)
+                        } catch {
+                            // Events come first: a purge that cannot run (no DELETE right, a
+                            // statement timeout) is reported and tried again next interval.
+                            logger.warning(
+                                "retention purge failed, events go on",
+                                metadata: ["error": "\(String(reflecting: error))"])
+                            nextPurge = ContinuousClock.now + retention.interval
+                        }
                     }
                     let claimed = try await claimAndProcess(connection)
                     if claimed == 0 { await wakeup.wait(timeout: try await idleWait(connection)) }
@@ -165,16 +175,18 @@ final class PostgresObserverTransport: Service, Sendable {
         return min(pollInterval, .milliseconds(max(1, milliseconds)))
     }
 
-    /// Deletes what `retention` no longer keeps, 1,000 rows per transaction, unless another worker
-    /// is at it (then it is left to that one).
-    private func purge(_ connection: PostgresConnection) async throws {
+    /// Deletes what `retention` no longer keeps, 1,000 rows per transaction, at most 10 transactions
+    /// per call, unless another worker is at it (then it is left to that one). Returns false when
+    /// there is more to delete.
+    private func purge(_ connection: PostgresConnection) async throws -> Bool {
         let limit = 1000
+        var budget = 10
         let steps: [(table: String, delete: (PostgresConnection) async throws -> Int)] = [
             (
                 "change_log",
                 { [retention, logger] connection in
-                    guard let age = retention.changeLog else { return 0 }
-                    return try await ChangeLogRetention.purge(connection, olderThan: age, limit: limit, logger: logger)
+                    try await ChangeLogRetention.purge(
+                        connection, olderThan: retention.changeLog, limit: limit, logger: logger)
                 }
             ),
             (
@@ -207,16 +219,18 @@ final class PostgresObserverTransport: Service, Sendable {
         for step in steps {
             var deleted = limit
             while deleted == limit, !isStopping {
+                if budget == 0 { return false }
+                budget -= 1
                 try await connection.checkedQuery("BEGIN", logger: logger)
                 do {
                     let locked = try await connection.checkedQuery(
-                        "SELECT pg_try_advisory_xact_lock(hashtext('fraiseql_observer.observer_retention'))",
-                        logger: logger)
+                        "SELECT pg_try_advisory_xact_lock(hashtext(\(ChangeLogRetention.observerLock)))", logger: logger
+                    )
                     var mine = false
                     for try await value in locked.decode(Bool.self) { mine = value }
                     deleted = mine ? try await step.delete(connection) : 0
                     try await connection.checkedQuery("COMMIT", logger: logger)
-                    if !mine { return }
+                    if !mine { return true }
                 } catch {
                     _ = try? await connection.checkedQuery("ROLLBACK", logger: logger)
                     throw error
@@ -224,6 +238,7 @@ final class PostgresObserverTransport: Service, Sendable {
                 if deleted > 0 { purged(step.table).increment(by: deleted) }
             }
         }
+        return true
     }
 
     private func purged(_ table: String) -> Counter {

@@ -507,6 +507,11 @@ final class PostgresChangeSession: ChangeSession {
 /// `postgres` transport (rows its workers settled): a row whose id is no longer in
 /// `change_log_pending` is done with.
 public enum ChangeLogRetention {
+    /// The key (`pg_advisory_xact_lock(hashtext(…))`) that the `postgres` observer transport's
+    /// purge takes, so that one worker at a time purges, and that a dead-letter replay takes, so
+    /// that a purge never deletes the change-log row a replay is putting back.
+    public static let observerLock = "fraiseql_observer.observer_retention"
+
     /// Deletes up to `limit` settled rows captured (`occurred_at`) longer ago than `age`; returns
     /// how many. Rows are taken from the head of the log in id order (ids grow with capture time),
     /// at most ten times `limit` of them per call: a purge of a log with nothing old costs one short
