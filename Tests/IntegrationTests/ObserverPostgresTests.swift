@@ -359,6 +359,12 @@ struct ObserverPostgresProcessTests {
             INSERT INTO fraiseql_observer.observer_attempts (change_id, attempts, not_before)
             SELECT id, 1, now() + interval '1 hour' FROM fraiseql_observer.change_log WHERE entity_id = '3'
             """)
+        // And 12,000 settled rows captured 3 h ago: more than one purge pass (10,000 rows) takes.
+        try await fixture.database.execute(
+            """
+            INSERT INTO fraiseql_observer.change_log (entity_type, entity_id, operation, after, occurred_at)
+            SELECT 'order', 'bulk-' || n, 'insert', '{}', now() - interval '3 hours' FROM generate_series(1, 12000) AS n
+            """)
         // Done marks: 3 from 2 h ago, 2 from now.
         try await fixture.database.execute(
             """
@@ -397,7 +403,7 @@ struct ObserverPostgresProcessTests {
             try await fixture.count(
                 "SELECT count(*)::int FROM fraiseql_observer.dead_letters WHERE id IN (SELECT id FROM oldest)") == 0,
             "the 5 oldest letters are the ones deleted")
-        for (table, count) in [("change_log", 2), ("observer_done", 3), ("dead_letters", 5)] {
+        for (table, count) in [("change_log", 12_002), ("observer_done", 3), ("dead_letters", 5)] {
             #expect(
                 try await eventually {
                     let metrics = await httpGet("http://127.0.0.1:\(port)/metrics")?.1 ?? ""
