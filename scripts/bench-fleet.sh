@@ -126,7 +126,7 @@ for workers in 1 2; do
     done
 done
 # The PostgreSQL-only topology (observer.transport = "postgres"): one worker, no bridge.
-for rate in ${BENCH_PG_RATES:-1000 5000}; do
+for rate in ${BENCH_PG_RATES:-1000 5000 10000}; do
     read -r written delivered p50 p99 p999 dups lost idle peak dedup <<<"$(fleet_case "$rate" 1 postgres)"
     label=$([[ $rate == 0 ]] && echo saturation || echo "$((rate / 1000))k")
     offered=$([[ $rate == 0 ]] && echo max || echo "$rate")

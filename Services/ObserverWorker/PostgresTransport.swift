@@ -410,8 +410,38 @@ actor PostgresMarkStore: MarkStore {
         }
     }
 
+    /// Marks waiting for the write in progress, with their callers.
+    private var queued: [(writes: [MarkWrite], caller: CheckedContinuation<Bool, Never>)] = []
+    private var flushing = false
+
+    /// Group commit: the marks that callers hand over while a write is in progress go together in
+    /// the next one, so that a mark waits for at most one write before its own, instead of one per
+    /// event ahead of it on the connection. An event's actions are repeated by a worker killed
+    /// between an action and its mark being committed: the shorter that wait, the fewer.
     @discardableResult
     func mark(_ writes: [MarkWrite]) async -> Bool {
+        guard writes.contains(where: { !$0.done.isEmpty }) else { return true }
+        return await withCheckedContinuation { caller in
+            queued.append((writes, caller))
+            if !flushing {
+                flushing = true
+                Task { await self.flush() }
+            }
+        }
+    }
+
+    private func flush() async {
+        while !queued.isEmpty {
+            let batch = queued
+            queued = []
+            let written = await write(batch.flatMap(\.writes))
+            for (_, caller) in batch { caller.resume(returning: written) }
+        }
+        flushing = false
+    }
+
+    /// One `INSERT` of the marks' done actions.
+    private func write(_ writes: [MarkWrite]) async -> Bool {
         // The done actions only: an event is processed once its change-log row leaves the pending table.
         var events: [UUID] = []
         var keys: [String] = []
