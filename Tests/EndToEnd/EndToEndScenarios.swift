@@ -42,9 +42,12 @@ struct EndToEndScenarios {
         try await load
 
         let changes = try await fleet.committedChanges()
-        let (events, _) = try await fleet.streamEvents(expected: changes.count)
+        // The PostgreSQL-only topology has no stream: its events are the change log itself.
+        let eventIDs =
+            fleet.postgresTransport
+            ? changes.map(\.eventID) : try await fleet.streamEvents(expected: changes.count).events.map(\.id)
         let committed = Set(changes.map(\.eventID))
-        let streamed = events.map(\.id).filter { committed.contains($0) }
+        let streamed = eventIDs.filter { committed.contains($0) }
         let allDelivered = try await eventually(.seconds(180)) { fleet.effects(for: changes).lost.isEmpty }
         let quiet = try await fleet.waitForQuiet()
         let effects = fleet.effects(for: changes)
@@ -68,7 +71,10 @@ struct EndToEndScenarios {
             #expect(effects.duplicates * 1000 < effects.raw, "raw duplicates over 0.1%")
         }
         let redis = try fleet.redisConnection()
-        let observerLetters = try await redis.xlen("fraiseql:observer:dlq")
+        let observerLetters =
+            fleet.postgresTransport
+            ? Int64(try await fleet.count("SELECT count(*)::int FROM fraiseql_observer.dead_letters"))
+            : try await redis.xlen("fraiseql:observer:dlq")
         let jobLetters = try await redis.xlen("fraiseql:jobs:default:dlq")
         #expect(observerLetters == Int64(deadLetters), "observer dead letters")
         #expect(jobLetters == 0, "job dead letters")
@@ -163,6 +169,23 @@ struct EndToEndScenarios {
             fleet.redis.process.stop(kill: true)
             try await Task.sleep(for: .seconds(2))
             try await fleet.redis.process.start(waitForPort: fleet.redis.port)
+        }
+    }
+
+    @Test(
+        "PostgreSQL-only topology (observer.transport = postgres): PostgreSQL restart mid-load", .timeLimit(.minutes(5))
+    )
+    func postgresTransportRestart() async throws {
+        var options = Fleet.Options()
+        options.transport = "postgres"
+        try await scenario("postgres-transport", rows: 8000, seed: 10, options: options, duplicates: .underOnePerMille)
+        {
+            fleet, random in
+            var random = random
+            try await Task.sleep(for: .milliseconds(Int.random(in: 2000...4000, using: &random)))
+            try fleet.postgres.stop()
+            try await Task.sleep(for: .seconds(2))
+            try fleet.postgres.start()
         }
     }
 

@@ -26,7 +26,13 @@ final class Fleet: @unchecked Sendable {
         var webhookTimeout = "2s"
         /// TLS to NATS, Redis and PostgreSQL with a self-signed certificate the services trust.
         var tls = false
+        /// `postgres`: the PostgreSQL-only topology. The observer-workers claim the change log
+        /// themselves (no pg-bridge, no job-worker, no `job` action; NATS and Redis run unused),
+        /// and the invariants are read from PostgreSQL instead of the stream and Redis.
+        var transport = "nats"
     }
+
+    var postgresTransport: Bool { options.transport == "postgres" }
 
     final class Service: @unchecked Sendable {
         let name: String
@@ -125,6 +131,7 @@ final class Fleet: @unchecked Sendable {
             table = "public.orders"
             entity = "order"
             [observer]
+            transport = "\(options.transport)"
             consumer = "\(consumer)"
             # What a kill -9 can repeat is what is in flight (docs/operations.md): kept small.
             max_in_flight = 4
@@ -171,16 +178,18 @@ final class Fleet: @unchecked Sendable {
             subject = "Big order {{after.id}}"
             body = "Order {{after.id}} event {{event_id}} total {{after.total}}"
 
-            # Paid orders: an HTTP job for job-worker.
+            # Paid orders: an HTTP job for job-worker (not in the PostgreSQL-only topology).
             [[observers]]
             name = "paid"
             entity = "order"
             operations = ["update"]
             condition = "field_changed_to('status', 'paid')"
-            [[observers.actions]]
-            kind = "job"
-            job_kind = "http"
-            payload = '{"url": "\(receiver.url)/receipt", "body": {"order": {{after.id}}, "event": "{{event_id}}"}}'
+            \(postgresTransport ? "" : """
+                [[observers.actions]]
+                kind = "job"
+                job_kind = "http"
+                payload = '{"url": "\(receiver.url)/receipt", "body": {"order": {{after.id}}, "event": "{{event_id}}"}}'
+                """)
             # And a Slack message, whose URL carries a token (never logged).
             [[observers.actions]]
             kind = "slack"
@@ -201,9 +210,14 @@ final class Fleet: @unchecked Sendable {
 
     /// Starts the services and waits until every one reports ready.
     func start() async throws {
-        for (name, count) in [
-            ("pg-bridge", options.bridges), ("observer-worker", options.workers), ("job-worker", options.jobWorkers),
-        ] {
+        let topology =
+            postgresTransport
+            ? [("observer-worker", options.workers)]
+            : [
+                ("pg-bridge", options.bridges), ("observer-worker", options.workers),
+                ("job-worker", options.jobWorkers),
+            ]
+        for (name, count) in topology {
             for index in 0..<count { try await startService(name, index: index) }
         }
         for service in services {
@@ -365,6 +379,11 @@ final class Fleet: @unchecked Sendable {
     /// Waits until nothing is in flight any more: the observer consumer has no pending or
     /// unacknowledged message and the job queue is empty (pending, delayed and unacknowledged).
     func waitForQuiet(timeout: Duration = .seconds(180)) async throws -> Bool {
+        if postgresTransport {
+            return try await eventually(timeout) {
+                (try? await count("SELECT count(*)::int FROM fraiseql_observer.change_log_pending")) == 0
+            }
+        }
         let jetStream = try await jetStream()
         let queue = JobQueue(redis: try redisConnection())
         return try await eventually(timeout) {
@@ -374,6 +393,19 @@ final class Fleet: @unchecked Sendable {
             guard let depth = try? await queue.depth("default") else { return false }
             return depth.queued == 0 && depth.running == 0 && depth.delayed == 0
         }
+    }
+
+    /// One integer from the scenario's database.
+    func count(_ sql: String) async throws -> Int {
+        let connection = try await database().connect()
+        defer { Task { try? await connection.close() } }
+        var result = 0
+        for try await value in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Logger(label: "e2e"))
+            .decode(Int.self)
+        {
+            result = value
+        }
+        return result
     }
 
     struct Effects {
@@ -426,7 +458,7 @@ final class Fleet: @unchecked Sendable {
             })
         let paid = changes.filter { $0.operation == "update" }
         tally(
-            "job", expected: Set(paid.map { $0.eventID.lowercasedString }),
+            "job", expected: postgresTransport ? [] : Set(paid.map { $0.eventID.lowercasedString }),
             deliveries: requests.filter { $0.path == "/receipt" && $0.accepted }.map { request in
                 (json(request)["event"]?.stringValue ?? "?", request.headers["idempotency-key"] ?? "")
             })
