@@ -139,7 +139,8 @@ extension Status {
 struct Install: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract:
-            "Create the PostgreSQL change log and the triggers of [[bridge.tables]] (same as `pg-bridge install`).")
+            "Create the PostgreSQL change log and the triggers of [[bridge.tables]], and the observer-worker's own tables (postgres transport, search audit index)."
+    )
 
     @OptionGroup var options: ConfigOption
 
@@ -147,8 +148,10 @@ struct Install: AsyncParsableCommand {
     var print = false
 
     func run() async throws {
+        let configuration = try options.load()
         let code = await ChangeLogInstaller.command(
-            configuration: try options.load(), printOnly: self.print, name: "fraiseql-observer")
+            configuration: configuration, printOnly: self.print, name: "fraiseql-observer",
+            additional: ObserverWorker.postgresDDL(configuration))
         if code != 0 { throw ExitCode(code) }
     }
 }

@@ -45,6 +45,42 @@ public enum ObserverWorker {
             with: ServiceSet(services: [reader, consumer], readiness: [consumer.readiness]))
     }
 
+    /// The observer-worker's own PostgreSQL tables for this configuration: the `postgres`
+    /// transport's (done marks, retries, dead letters) and the audit index of `search` actions
+    /// without Elasticsearch. `fraiseql-observer install` creates them with the change log, so that
+    /// the workers' role needs no DDL rights; a worker creates what is missing.
+    public static func postgresDDL(_ configuration: FleetConfiguration) -> [String] {
+        var statements: [String] = []
+        if configuration.observer.transport == "postgres" { statements += PostgresObserverTransport.ddl }
+        let searches = configuration.observers.contains { $0.actions.contains { $0.kind == "search" } }
+        if searches, configuration.search.elasticsearchURL == nil {
+            statements += PostgresSearchIndex.ddl.filter { !$0.hasPrefix("CREATE SCHEMA") }
+        }
+        return statements
+    }
+
+    /// Whether one of `objects` (tables or indexes of the schema `fraiseql_observer`) is missing.
+    static func missing(_ objects: [String], on connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        let names = objects.map { "fraiseql_observer.\($0)" }
+        let rows = try await connection.checkedQuery(
+            "SELECT bool_or(to_regclass(name) IS NULL) FROM unnest(\(names)::text[]) AS name", logger: logger)
+        var missing = true
+        for try await value in rows.decode(Bool.self) { missing = value }
+        return missing
+    }
+
+    /// Runs `ddl` (idempotent statements) when one of `objects` is missing. `CREATE … IF NOT
+    /// EXISTS` checks the role's rights before it skips what exists, so a role with data rights
+    /// only can run a worker once the objects are there.
+    static func ensure(
+        _ ddl: [String], objects: [String], on connection: PostgresConnection, logger: Logger
+    ) async throws {
+        guard try await missing(objects, on: connection, logger: logger) else { return }
+        for statement in ddl {
+            try await connection.checkedQuery(PostgresQuery(unsafeSQL: statement), logger: logger)
+        }
+    }
+
     /// Compiles the observers as the service would (conditions, templates, action keys), without
     /// connecting to anything: `fraiseql-observer validate` runs it.
     public static func validate(_ configuration: FleetConfiguration) throws(ConfigError) {

@@ -57,6 +57,11 @@ final class PostgresObserverTransport: Service, Sendable {
         """,
     ]
 
+    /// What `ddl` creates: when they all exist, a worker runs no DDL (its role needs no DDL rights).
+    static let objects = [
+        "observer_done", "observer_attempts", "dead_letters", "observer_done_done_at", "dead_letters_last_failed_at",
+    ]
+
     /// What this topology keeps, and for how long: the NATS topology's limits, enforced here by the
     /// workers (pg-bridge does not run): settled change-log rows for `bridge.retention` (by capture
     /// time), done marks for `observer.done_ttl`, the newest `observer.dlq_max_length` dead
@@ -124,9 +129,8 @@ final class PostgresObserverTransport: Service, Sendable {
                 let connection = try await PostgresConnection.connect(
                     configuration: configuration, id: 20, logger: logger)
                 defer { Task { try? await connection.close() } }
-                for statement in Self.ddl {
-                    try await connection.checkedQuery(PostgresQuery(unsafeSQL: statement), logger: logger)
-                }
+                try await ObserverWorker.ensure(
+                    Self.ddl, objects: Self.objects, on: connection, logger: logger)
                 ready.store(true, ordering: .releasing)
                 failures = 0
                 var nextPurge = ContinuousClock.now

@@ -65,10 +65,13 @@ public enum PostgresURL {
 
 /// Applies the change-log DDL in one transaction (PostgreSQL DDL is transactional).
 public enum ChangeLogInstaller {
+    /// - Parameter additional: statements applied after the change log's, in the same transaction
+    ///   (the observer-worker's own tables, from `fraiseql-observer install`).
     public static func install(
-        configuration: PostgresConnection.Configuration, tables: [Runtime.BridgeConfiguration.Table], logger: Logger
+        configuration: PostgresConnection.Configuration, tables: [Runtime.BridgeConfiguration.Table],
+        additional: [String] = [], logger: Logger
     ) async throws {
-        let statements = try ChangeLogSchema.statements(for: tables)
+        let statements = try ChangeLogSchema.statements(for: tables) + additional
         let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
         defer { Task { try? await connection.close() } }
         try await connection.checkedQuery("BEGIN", logger: logger)
@@ -91,7 +94,9 @@ extension ChangeLogInstaller {
     /// The `install [--print]` command shared by `pg-bridge` and `fraiseql-observer`: prints the
     /// DDL or applies it, reports on stdout/stderr, and returns the exit code (0; 1 when
     /// PostgreSQL refuses; 2 for a configuration problem).
-    public static func command(configuration: FleetConfiguration, printOnly: Bool, name: String) async -> Int32 {
+    public static func command(
+        configuration: FleetConfiguration, printOnly: Bool, name: String, additional: [String] = []
+    ) async -> Int32 {
         func fail(_ message: String, _ code: Int32) -> Int32 {
             FileHandle.standardError.write(Data("\(name): \(message)\n".utf8))
             return code
@@ -99,6 +104,7 @@ extension ChangeLogInstaller {
         do {
             if printOnly {
                 print(try ChangeLogSchema.script(for: configuration.bridge.tables), terminator: "")
+                for statement in additional { print("\n" + statement + ";") }
                 return 0
             }
             guard let url = configuration.postgres.url else {
@@ -106,8 +112,10 @@ extension ChangeLogInstaller {
             }
             try await install(
                 configuration: try PostgresURL.configuration(url.value), tables: configuration.bridge.tables,
-                logger: Logger(label: "fraiseql.\(name).install"))
-            print("installed fraiseql_observer change log and \(configuration.bridge.tables.count) trigger(s)")
+                additional: additional, logger: Logger(label: "fraiseql.\(name).install"))
+            print(
+                "installed fraiseql_observer change log and \(configuration.bridge.tables.count) trigger(s)"
+                    + (additional.isEmpty ? "" : ", and the observer-worker's tables"))
             return 0
         } catch let error as ChangeLogSchema.InstallError {
             return fail("install: \(error.description)", ServiceMain.configurationExitCode)

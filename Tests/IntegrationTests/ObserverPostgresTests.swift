@@ -16,10 +16,6 @@ struct PostgresObserverFixture {
     {
         let database = try await TestDatabase.create()
         try await database.execute("CREATE TABLE orders (id serial PRIMARY KEY, status text, total numeric)")
-        try await ChangeLogInstaller.install(
-            configuration: database.configuration,
-            tables: [Runtime.BridgeConfiguration.Table(table: "public.orders", entity: "order")],
-            logger: Logger(label: "tests"))
         let config = """
             [log]
             level = "warning"
@@ -32,6 +28,9 @@ struct PostgresObserverFixture {
             [bridge]
             poll_interval = "\(pollInterval)"
             \(bridge)
+            [[bridge.tables]]
+            table = "public.orders"
+            entity = "order"
             [observer]
             transport = "postgres"
             \(observer)
@@ -39,6 +38,10 @@ struct PostgresObserverFixture {
             """
         let path = try Stack.temporaryDirectory().appendingPathComponent("fraiseql.toml").path
         try config.write(toFile: path, atomically: true, encoding: .utf8)
+        // As an operator would: the change log, its trigger and the workers' tables, before any
+        // worker starts (so that a test never reads a table a worker has not created yet).
+        let (code, output) = try Binaries.output("fraiseql-observer", ["install", "--config", path])
+        try #require(code == 0, "install: \(output)")
         return PostgresObserverFixture(database: database, configPath: path)
     }
 
@@ -120,6 +123,55 @@ struct ObserverPostgresProcessTests {
         #expect(ready?.0 == 200, "ready without NATS and Redis: \(String(describing: ready))")
         #expect(worker.stop() == 0)
         await receiver.stop()
+    }
+
+    @Test("install creates the workers' tables too; a worker whose role has data rights only then runs")
+    func dataRightsOnly() async throws {
+        let receiver = try await Receiver()
+        let fixture = try await PostgresObserverFixture.make(
+            observers: """
+                [[observers]]
+                name = "hook"
+                entity = "order"
+                [[observers.actions]]
+                kind = "webhook"
+                url = "\(receiver.url)/hook"
+                """)
+        let (printCode, script) = try Binaries.output(
+            "fraiseql-observer", ["install", "--print", "--config", fixture.configPath])
+        #expect(printCode == 0 && script.contains("fraiseql_observer.observer_done"), "\(script)")
+        let (code, output) = try Binaries.output("fraiseql-observer", ["install", "--config", fixture.configPath])
+        #expect(code == 0 && output.contains("and the observer-worker's tables"), "\(output)")
+        // A role that may read and write the rows, and create nothing.
+        let role = "worker_\(UInt32.random(in: 0...UInt32.max))"
+        for statement in [
+            "CREATE ROLE \(role) LOGIN",
+            "GRANT USAGE ON SCHEMA fraiseql_observer TO \(role)",
+            "GRANT SELECT, DELETE ON fraiseql_observer.change_log TO \(role)",
+            "GRANT SELECT, UPDATE, DELETE ON fraiseql_observer.change_log_pending TO \(role)",
+            """
+            GRANT SELECT, INSERT, UPDATE, DELETE ON fraiseql_observer.observer_done,
+                fraiseql_observer.observer_attempts, fraiseql_observer.dead_letters TO \(role)
+            """,
+        ] {
+            try await fixture.database.execute(statement)
+        }
+        let config = try String(contentsOfFile: fixture.configPath, encoding: .utf8)
+            .replacingOccurrences(of: "postgres://postgres@", with: "postgres://\(role)@")
+        let path = try Stack.temporaryDirectory().appendingPathComponent("worker.toml").path
+        try config.write(toFile: path, atomically: true, encoding: .utf8)
+        let (worker, port) = try Binaries.service("observer-worker", config: path)
+        try await worker.start(waitForPort: port)
+        try await fixture.database.execute("INSERT INTO orders (status, total) VALUES ('new', 1), ('new', 2)")
+        #expect(try await eventually { receiver.count == 2 }, "delivered by a worker without DDL rights")
+        #expect(
+            try await eventually {
+                try await fixture.count("SELECT count(*)::int FROM fraiseql_observer.observer_done") == 2
+            })
+        #expect(worker.stop() == 0)
+        await receiver.stop()
+        try? await fixture.database.execute("DROP OWNED BY \(role)")
+        try? await fixture.database.execute("DROP ROLE \(role)")
     }
 
     @Test("a change wakes an idle worker (LISTEN/NOTIFY): it does not wait for poll_interval")

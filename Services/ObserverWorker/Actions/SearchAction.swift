@@ -81,6 +81,9 @@ actor PostgresSearchIndex: SearchIndex {
         """,
     ]
 
+    /// What `ddl` creates (see `ObserverWorker.ensure`).
+    static let objects = ["audit_index", "audit_index_search", "audit_index_entity"]
+
     init(url: String, logger: Logger) throws {
         configuration = try PostgresURL.configuration(url)
         endpoint = "postgres://\(configuration.host ?? "localhost"):\(configuration.port ?? 5432)"
@@ -110,12 +113,14 @@ actor PostgresSearchIndex: SearchIndex {
         let connection = try await PostgresConnection.connect(configuration: configuration, id: 10, logger: logger)
         guard prepare else { return connection }
         do {
-            try await connection.checkedQuery(
-                "SELECT pg_advisory_lock(hashtext('fraiseql_observer.audit_index'))", logger: logger)
-            for statement in ddl {
-                try await connection.checkedQuery(PostgresQuery(unsafeSQL: statement), logger: logger)
+            if try await ObserverWorker.missing(objects, on: connection, logger: logger) {
+                try await connection.checkedQuery(
+                    "SELECT pg_advisory_lock(hashtext('fraiseql_observer.audit_index'))", logger: logger)
+                for statement in ddl {
+                    try await connection.checkedQuery(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                try await connection.checkedQuery("SELECT pg_advisory_unlock_all()", logger: logger)
             }
-            try await connection.checkedQuery("SELECT pg_advisory_unlock_all()", logger: logger)
             return connection
         } catch {
             try? await connection.close()
