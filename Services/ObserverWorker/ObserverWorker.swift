@@ -96,6 +96,9 @@ public enum ObserverWorker {
     private static func compileForValidation(_ configuration: FleetConfiguration) throws(ConfigError)
         -> [CompiledObserver]
     {
+        if configuration.observer.transport == "postgres", configuration.postgres.url == nil {
+            throw missingPostgresURL
+        }
         let resources = ActionResources(
             http: HTTPDelivery(), smtp: FleetClients.smtp(configuration.smtp), smtpFrom: configuration.smtp.from,
             jobQueue: configuration.observer.transport == "postgres"
@@ -108,12 +111,13 @@ public enum ObserverWorker {
         return try CompiledObserver.compile(configuration.observers, resources: resources)
     }
 
+    static let missingPostgresURL = ConfigError(
+        key: "postgres.url", message: "the 'postgres' observer transport needs [postgres] url")
+
     /// PostgreSQL only: the change log is the queue, marks and dead letters are tables.
     static func postgresServices(_ context: ServiceContext, metrics: ObserverMetrics) throws -> ServiceSet {
         let configuration = context.configuration
-        guard let url = configuration.postgres.url else {
-            throw ConfigError(key: "postgres.url", message: "the 'postgres' observer transport needs [postgres] url")
-        }
+        guard let url = configuration.postgres.url else { throw missingPostgresURL }
         let connection: PostgresConnection.Configuration
         do {
             connection = try PostgresURL.configuration(url.value)

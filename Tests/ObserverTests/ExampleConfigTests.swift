@@ -20,4 +20,28 @@ struct ExampleConfigTests {
         #expect(configuration.observers.count == 2)
         try ObserverWorker.validate(configuration)
     }
+
+    @Test("validate: the postgres transport without [postgres] url is an error naming the key")
+    func postgresTransportNeedsURL() throws {
+        let text = """
+            [observer]
+            transport = "postgres"
+            [[observers]]
+            name = "hook"
+            entity = "order"
+            [[observers.actions]]
+            kind = "log"
+            """
+        let configuration = try FleetConfiguration(reader: ConfigReader(toml: text, environment: [:]))
+        #expect(throws: ConfigError.self) { try ObserverWorker.validate(configuration) }
+        do {
+            try ObserverWorker.validate(configuration)
+        } catch {
+            #expect(error.key == "postgres.url", "\(error)")
+        }
+        let withURL = try FleetConfiguration(
+            reader: ConfigReader(
+                toml: text + "\n[postgres]\nurl = \"postgres://app@127.0.0.1:5432/app\"", environment: [:]))
+        try ObserverWorker.validate(withURL)
+    }
 }
