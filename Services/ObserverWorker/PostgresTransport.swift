@@ -306,22 +306,29 @@ final class PostgresObserverTransport: Service, Sendable {
                 return settlements
             }
             var settled: [Int64] = []
+            var retries: (ids: [Int64], attempts: [Int64], delays: [Double]) = ([], [], [])
             for (index, settlement) in settlements.enumerated() {
                 let (id, attempts, _) = prepared[index]
                 switch settlement.outcome {
                 case .ack, .term:
                     settled.append(id)
                 case .nak(let delay):
-                    let milliseconds = delay?.milliseconds ?? 0
-                    // The delay counts from now, not from the claim's start (`now()` in SQL), which
-                    // may be a whole action timeout earlier.
-                    try await connection.checkedQuery(
-                        """
-                        INSERT INTO fraiseql_observer.observer_attempts (change_id, attempts, not_before)
-                        VALUES (\(id), \(Int(attempts) + 1), clock_timestamp() + make_interval(secs => \(Double(milliseconds) / 1000)))
-                        ON CONFLICT (change_id) DO UPDATE SET attempts = excluded.attempts, not_before = excluded.not_before
-                        """, logger: logger)
+                    retries.ids.append(id)
+                    retries.attempts.append(attempts + 1)
+                    retries.delays.append(Double(delay?.milliseconds ?? 0) / 1000)
                 }
+            }
+            if !retries.ids.isEmpty {
+                // One statement for the batch's retries. Each delay counts from now, not from the
+                // claim's start (`now()` in SQL), which may be a whole action timeout earlier.
+                try await connection.checkedQuery(
+                    """
+                    INSERT INTO fraiseql_observer.observer_attempts (change_id, attempts, not_before)
+                    SELECT id, attempts, clock_timestamp() + make_interval(secs => delay)
+                      FROM unnest(\(retries.ids)::int8[], \(retries.attempts)::int8[], \(retries.delays)::float8[])
+                           AS retry(id, attempts, delay)
+                    ON CONFLICT (change_id) DO UPDATE SET attempts = excluded.attempts, not_before = excluded.not_before
+                    """, logger: logger)
             }
             if !settled.isEmpty {
                 try await connection.checkedQuery(
