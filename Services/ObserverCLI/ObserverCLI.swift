@@ -105,14 +105,8 @@ extension Status {
     /// waiting for a retry, the age of the oldest, and the dead letters.
     static func changeLog(_ connection: PostgresConnection) async throws {
         let logger = PostgresDeadLetters.logger
-        let rows = try await connection.checkedQuery(
-            """
-            SELECT count(*)::int8, coalesce(extract(epoch FROM now() - min(c.occurred_at)), 0)::float8
-              FROM fraiseql_observer.change_log_pending p JOIN fraiseql_observer.change_log c ON c.id = p.id
-            """, logger: logger)
-        var pending: (count: Int64, oldest: Double) = (0, 0)
-        for try await row in rows.decode((Int64, Double).self) { pending = row }
-        // The workers create these tables when they first connect.
+        let pending = try await ChangeLogBacklog.measure(connection, logger: logger)
+        // `fraiseql-observer install` or the first worker creates these tables.
         let started = try await connection.checkedQuery(
             "SELECT to_regclass('fraiseql_observer.dead_letters') IS NOT NULL", logger: logger)
         var workersRan = false
@@ -130,8 +124,8 @@ extension Status {
             }
         }
         print(
-            "change log (postgres transport): \(pending.count) pending (\(retrying) waiting for a retry), oldest captured "
-                + String(format: "%.1f", pending.oldest) + " s ago; \(letters) dead letter(s)"
+            "change log (postgres transport): \(pending.rows) pending (\(retrying) waiting for a retry), oldest captured "
+                + String(format: "%.1f", pending.oldestAgeSeconds) + " s ago; \(letters) dead letter(s)"
                 + (workersRan ? "" : "; no observer-worker has connected yet"))
     }
 }

@@ -261,14 +261,7 @@ public final class PostgresChangeSource: ChangeSource {
         let logger = Logger(label: "fraiseql.bridge.lag")
         let connection = try await PostgresConnection.connect(configuration: configuration, id: 4, logger: logger)
         defer { Task { try? await connection.close() } }
-        let rows = try await connection.checkedQuery(
-            """
-            SELECT (SELECT count(*) FROM fraiseql_observer.change_log_pending)::int8,
-                   COALESCE((SELECT extract(epoch FROM now() - occurred_at) FROM fraiseql_observer.change_log
-                              WHERE id = (SELECT min(id) FROM fraiseql_observer.change_log_pending)), 0)::float8
-            """, logger: logger)
-        for try await (count, age) in rows.decode((Int64, Double).self) { return (count, age) }
-        return (0, 0)
+        return try await ChangeLogBacklog.measure(connection, logger: logger)
     }
 
     /// Whether PostgreSQL answers (for `/health/ready`).
@@ -511,6 +504,24 @@ final class PostgresChangeSession: ChangeSession {
         try? await connection.close()
     }
 }
+/// The change-log rows not yet handled (published by pg-bridge, or settled by the `postgres`
+/// observer transport): pg-bridge's lag gauges and `fraiseql-observer status`.
+public enum ChangeLogBacklog {
+    /// How many rows are pending, and the capture age in seconds of the oldest (0 when none).
+    public static func measure(_ connection: PostgresConnection, logger: Logger) async throws
+        -> (rows: Int64, oldestAgeSeconds: Double)
+    {
+        let rows = try await connection.checkedQuery(
+            """
+            SELECT (SELECT count(*) FROM fraiseql_observer.change_log_pending)::int8,
+                   COALESCE((SELECT extract(epoch FROM now() - occurred_at) FROM fraiseql_observer.change_log
+                              WHERE id = (SELECT min(id) FROM fraiseql_observer.change_log_pending)), 0)::float8
+            """, logger: logger)
+        for try await (count, age) in rows.decode((Int64, Double).self) { return (count, age) }
+        return (0, 0)
+    }
+}
+
 /// Retention of the change log, shared by pg-bridge (rows it published) and the observer-worker's
 /// `postgres` transport (rows its workers settled): a row whose id is no longer in
 /// `change_log_pending` is done with.

@@ -396,17 +396,7 @@ final class Fleet: @unchecked Sendable {
     }
 
     /// One integer from the scenario's database.
-    func count(_ sql: String) async throws -> Int {
-        let connection = try await database().connect()
-        defer { Task { try? await connection.close() } }
-        var result = 0
-        for try await value in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Logger(label: "e2e"))
-            .decode(Int.self)
-        {
-            result = value
-        }
-        return result
-    }
+    func count(_ sql: String) async throws -> Int { try await database().count(sql) }
 
     struct Effects {
         var expected = 0

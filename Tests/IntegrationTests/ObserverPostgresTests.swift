@@ -47,17 +47,7 @@ struct PostgresObserverFixture {
 
     func worker() throws -> (ServerProcess, Int) { try Binaries.service("observer-worker", config: configPath) }
 
-    func count(_ sql: String) async throws -> Int {
-        let connection = try await database.connect()
-        defer { Task { try? await connection.close() } }
-        var result = 0
-        for try await value in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Logger(label: "tests"))
-            .decode(Int.self)
-        {
-            result = value
-        }
-        return result
-    }
+    func count(_ sql: String) async throws -> Int { try await database.count(sql) }
 }
 
 @Suite("observer-worker, postgres transport", .serialized)
@@ -387,8 +377,8 @@ struct ObserverPostgresProcessTests {
                 dlq_max_length = 100
                 """,
             bridge: #"retention = "1h""#)
-        // A first worker creates the transport's tables, then stops: the rows below are set up
-        // before the worker that purges starts.
+        // A worker started and stopped first (install already created its tables): the rows below
+        // are set up before the worker that purges starts.
         let (first, firstPort) = try fixture.worker()
         try await first.start(waitForPort: firstPort)
         #expect(first.stop() == 0)

@@ -43,6 +43,19 @@ struct TestDatabase {
         }
         try await connection.close()
     }
+
+    /// The integer a query answers (its last row's first column; 0 when no row).
+    func count(_ sql: String) async throws -> Int {
+        let connection = try await connect()
+        defer { Task { try? await connection.close() } }
+        var result = 0
+        for try await value in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Logger(label: "tests"))
+            .decode(Int.self)
+        {
+            result = value
+        }
+        return result
+    }
 }
 
 /// Reads every message of a subject prefix from the start (ordered consumer).
