@@ -147,7 +147,11 @@ public final class JobWorkerService: Service, Sendable {
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.maintain() }
-                group.addTask { await self.fetchLoop() }
+                group.addTask { await self.heartbeats() }
+                // Returns after the running jobs finished or were put back; the heartbeats go on
+                // until then.
+                await self.fetchLoop()
+                group.cancelAll()
             }
         } onGracefulShutdown: {
             self.stopping.store(true, ordering: .releasing)
@@ -359,7 +363,6 @@ public final class JobWorkerService: Service, Sendable {
     private func maintain() async {
         let clock = ContinuousClock()
         var nextReclaim = clock.now
-        var nextHeartbeat = clock.now + settings.visibilityTimeout / 3
         var nextGauges = clock.now
         var nextCleanup = clock.now + .seconds(60)
         while !isStopping, !Task.isCancelled {
@@ -370,13 +373,6 @@ public final class JobWorkerService: Service, Sendable {
                 if clock.now >= nextReclaim {
                     nextReclaim = clock.now + max(settings.visibilityTimeout / 4, .milliseconds(200))
                     for name in settings.queues { try await reclaim(name) }
-                }
-                if clock.now >= nextHeartbeat {
-                    nextHeartbeat = clock.now + settings.visibilityTimeout / 3
-                    let snapshot = running.withLock { $0 }
-                    for (name, ids) in snapshot {
-                        try await queue.heartbeat(name, consumer: settings.consumer, entryIDs: Array(ids))
-                    }
                 }
                 if clock.now >= nextCleanup {
                     nextCleanup = clock.now + .seconds(60)
@@ -408,6 +404,30 @@ public final class JobWorkerService: Service, Sendable {
                 logger.warning("job scheduler pass failed", metadata: ["error": "\(error)"])
             }
             try? await Task.sleep(for: settings.schedulerInterval)
+        }
+    }
+
+    /// Extends the claims of the running jobs every third of the visibility timeout, in a task of
+    /// its own: a scheduler or reclaim pass that fails or hangs cannot let a running job be
+    /// reclaimed (and run twice). A job another worker already reclaimed is not taken back.
+    private func heartbeats() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: settings.visibilityTimeout / 3)
+            let snapshot = running.withLock { $0 }
+            for (name, ids) in snapshot where !ids.isEmpty {
+                do {
+                    let lost = try await queue.heartbeat(name, consumer: settings.consumer, entryIDs: Array(ids))
+                    for id in lost where running.withLock({ $0[name]?.contains(id) ?? false }) {
+                        logger.warning(
+                            "a running job was reclaimed by another worker (this worker was silent past the visibility timeout); it may run twice",
+                            metadata: ["job.queue": "\(name)", "job.entry": "\(id)"])
+                    }
+                } catch {
+                    logger.warning(
+                        "could not extend the claims of running jobs",
+                        metadata: ["job.queue": "\(name)", "error": "\(error)"])
+                }
+            }
         }
     }
 

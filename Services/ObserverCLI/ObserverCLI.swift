@@ -78,8 +78,14 @@ struct Status: AsyncParsableCommand {
     func run() async throws {
         let configuration = try options.load()
         if configuration.observer.transport == "postgres" {
-            try await PostgresDeadLetters.withConnection(configuration) { try await Self.changeLog($0) }
+            try await PostgresDeadLetters.withConnection(configuration) { connection in
+                try await Self.changeLog(connection)
+                try await Self.bridge(connection, configuration)
+            }
             return
+        }
+        if configuration.postgres.url != nil {
+            try await PostgresDeadLetters.withConnection(configuration) { try await Self.bridge($0, configuration) }
         }
         let connection = try await options.connectNATS(configuration)
         defer { connection.close() }
@@ -94,6 +100,19 @@ struct Status: AsyncParsableCommand {
             print(
                 "consumer \(consumer.name): \(consumer.pending) pending, \(consumer.ackPending) awaiting ack, \(consumer.redelivered) redelivered"
             )
+            // JetStream deletes events at max_age, processed or not: say how close the backlog is.
+            if consumer.pending > 0 || consumer.ackPending > 0,
+                let stored = try await jetStream.storedTime(
+                    stream: stream.name, sequence: consumer.ackFloorStreamSequence + 1)
+            {
+                let age = max(0, Date().timeIntervalSince1970 - Double(stored) / 1e9)
+                let horizon = Double(configuration.nats.stream.maxAge.components.seconds)
+                print(
+                    "oldest unprocessed event: " + String(format: "%.0f", age) + " s old (max_age "
+                        + String(format: "%.0f", horizon) + " s)"
+                        + (age > horizon / 2
+                            ? "; WARNING: past half of max_age, older events are deleted unprocessed" : ""))
+            }
         } catch let error as NATSError where error.code == .notFound {
             print("consumer \(configuration.observer.consumer): not created yet")
         }
@@ -101,6 +120,31 @@ struct Status: AsyncParsableCommand {
 }
 
 extension Status {
+    /// The bridge's side: changes set aside (its dead letters) and drift of the captured tables.
+    static func bridge(_ connection: PostgresConnection, _ configuration: FleetConfiguration) async throws {
+        let logger = PostgresDeadLetters.logger
+        if let (count, latest) = try await BridgeDeadLetters.summary(connection, logger: logger) {
+            print("bridge dead letters: \(count) change(s) set aside")
+            for letter in latest {
+                print(
+                    "  \(letter.transport) change \(letter.changeID) (\(letter.entityType), \(letter.eventBytes) bytes): \(letter.reason)"
+                )
+            }
+        } else {
+            print("bridge dead letters: table missing, run install again")
+        }
+        let problems = try await CapturedTables.check(
+            configuration.bridge.tables, connection: connection, logger: logger)
+        if problems.isEmpty {
+            print("captured tables: \(configuration.bridge.tables.count) match the configuration")
+        } else {
+            print(
+                "captured tables: DRIFT, \(problems.count) problem(s); fix [[bridge.tables]] or the table, then run install"
+            )
+            for problem in problems { print("  \(problem)") }
+        }
+    }
+
     /// The `postgres` transport's backlog: the change-log rows not settled yet, those of them
     /// waiting for a retry, the age of the oldest, and the dead letters.
     static func changeLog(_ connection: PostgresConnection) async throws {

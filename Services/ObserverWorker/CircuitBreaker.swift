@@ -2,15 +2,18 @@ import Logging
 import Redis
 import Synchronization
 
-/// One circuit breaker per endpoint: `closed` counts consecutive retryable failures; at the
-/// threshold it opens and fails calls fast for `reset`; then it lets one trial call through
-/// (`halfOpen`): success closes it, failure opens it again. The breakers live in the process (no
-/// round trip per call); a circuit opened by this process's failures is reported to `onOpen`, a
-/// trial call that closed one to `onTrialSuccess`, and another worker's opening and closing are
-/// applied with `openShared` and `closeShared` (see `CircuitSharing`).
+/// One circuit breaker per endpoint: `closed` counts the calls of the last `window` and their
+/// retryable failures (in one-second buckets); when at least `minimumCalls` were made and the
+/// failed share reaches `failureRate`, it opens and fails calls fast for `reset`; then it lets one
+/// trial call through (`halfOpen`): success closes it, failure opens it again. So an endpoint that
+/// fails 30% of the time keeps getting calls (its failures are retried), and one that is down
+/// opens after `minimumCalls` calls. The breakers live in the process (no round trip per call); a
+/// circuit opened by this process's failures is reported to `onOpen`, a trial call that closed one
+/// to `onTrialSuccess`, and another worker's opening and closing are applied with `openShared` and
+/// `closeShared` (see `CircuitSharing`).
 final class CircuitBreakers: Sendable {
     enum Phase: Equatable {
-        case closed(failures: Int)
+        case closed
         /// `sharedUntil`: opened here from another worker's key, which expires then (that
         /// worker's trial call is due); nil when this worker's own failures opened it.
         case open(until: ContinuousClock.Instant, sharedUntil: ContinuousClock.Instant? = nil)
@@ -26,9 +29,61 @@ final class CircuitBreakers: Sendable {
         }
     }
 
-    let threshold: Int
+    /// When a circuit opens.
+    struct Policy: Sendable {
+        /// The failed share of the window's calls that opens the circuit (0 < rate ≤ 1).
+        var failureRate: Double
+        /// Calls in the window before the rate counts.
+        var minimumCalls: Int
+        /// How far back calls count (whole seconds, at least 1).
+        var window: Duration
+
+        init(failureRate: Double = 0.5, minimumCalls: Int = 20, window: Duration = .seconds(30)) {
+            self.failureRate = failureRate
+            self.minimumCalls = minimumCalls
+            self.window = window
+        }
+    }
+
+    /// The calls of the last `window` seconds of one closed circuit, per second.
+    struct CallWindow: Equatable {
+        private var seconds: [Int64]
+        private var calls: [Int]
+        private var failures: [Int]
+
+        init(size: Int) {
+            seconds = Array(repeating: -1, count: size)
+            calls = Array(repeating: 0, count: size)
+            failures = Array(repeating: 0, count: size)
+        }
+
+        /// Records a call at `second` (seconds of the continuous clock) and returns the window's
+        /// totals.
+        mutating func record(failed: Bool, at second: Int64) -> (calls: Int, failures: Int) {
+            let slot = Int(second % Int64(seconds.count))
+            if seconds[slot] != second {
+                seconds[slot] = second
+                calls[slot] = 0
+                failures[slot] = 0
+            }
+            calls[slot] += 1
+            if failed { failures[slot] += 1 }
+            var total = (calls: 0, failures: 0)
+            let oldest = second - Int64(seconds.count) + 1
+            for index in seconds.indices where seconds[index] >= oldest {
+                total.calls += calls[index]
+                total.failures += failures[index]
+            }
+            return total
+        }
+    }
+
+    let policy: Policy
     let reset: Duration
     private let phases = Mutex([String: Phase]())
+    /// The calls of each closed circuit's window (emptied when it opens).
+    private let windows = Mutex([String: CallWindow]())
+    private let epoch = ContinuousClock.now
     /// Per endpoint, when a call last succeeded here (an answer that says nothing against the
     /// endpoint's health, a 4xx included).
     private let lastSuccess = Mutex([String: ContinuousClock.Instant]())
@@ -38,13 +93,24 @@ final class CircuitBreakers: Sendable {
     /// Called when a trial call closed a circuit (half-open → closed).
     private let onTrialSuccess = Mutex<(@Sendable (String) -> Void)?>(nil)
 
-    init(threshold: Int, reset: Duration, onChange: @escaping @Sendable (String, Phase) -> Void = { _, _ in }) {
-        self.threshold = threshold
+    init(policy: Policy, reset: Duration, onChange: @escaping @Sendable (String, Phase) -> Void = { _, _ in }) {
+        self.policy = policy
         self.reset = reset
         self.onChange = onChange
     }
 
-    func phase(_ endpoint: String) -> Phase { phases.withLock { $0[endpoint] ?? .closed(failures: 0) } }
+    /// Whether one more call at `now`, failed or not, opens a closed circuit.
+    private func opens(_ endpoint: String, failed: Bool, now: ContinuousClock.Instant) -> Bool {
+        let second = (now - epoch).components.seconds
+        let size = max(1, Int(policy.window.components.seconds))
+        let total = windows.withLock { windows in
+            windows[endpoint, default: CallWindow(size: size)].record(failed: failed, at: second)
+        }
+        guard failed, total.calls >= policy.minimumCalls else { return false }
+        return Double(total.failures) >= policy.failureRate * Double(total.calls)
+    }
+
+    func phase(_ endpoint: String) -> Phase { phases.withLock { $0[endpoint] ?? .closed } }
 
     /// Sets the handler of circuits opened by this process's own failures.
     func whenOpened(_ handler: @escaping @Sendable (String) -> Void) { onOpen.withLock { $0 = handler } }
@@ -90,7 +156,7 @@ final class CircuitBreakers: Sendable {
     ) -> Bool {
         if let success = lastSuccess.withLock({ $0[endpoint] }), now - success < reset { return false }
         let changed = phases.withLock { phases -> Phase? in
-            switch phases[endpoint] ?? .closed(failures: 0) {
+            switch phases[endpoint] ?? .closed {
             case .closed:
                 if onlyIfShared { return nil }
                 let opened = Phase.open(until: now + remaining + trialMargin, sharedUntil: now + remaining)
@@ -121,10 +187,10 @@ final class CircuitBreakers: Sendable {
     func closeShared(_ endpoint: String) -> Bool {
         let closed = phases.withLock { phases -> Bool in
             guard case .open(_, .some) = phases[endpoint] else { return false }
-            phases[endpoint] = .closed(failures: 0)
+            phases[endpoint] = .closed
             return true
         }
-        if closed { onChange(endpoint, .closed(failures: 0)) }
+        if closed { onChange(endpoint, .closed) }
         return closed
     }
 
@@ -158,7 +224,7 @@ final class CircuitBreakers: Sendable {
     /// Whether a call may go to `endpoint` now.
     func allow(_ endpoint: String, now: ContinuousClock.Instant = .now) -> Bool {
         let (allowed, changed) = phases.withLock { phases -> (Bool, Phase?) in
-            switch phases[endpoint] ?? .closed(failures: 0) {
+            switch phases[endpoint] ?? .closed {
             case .closed: return (true, nil)
             case .open(let until, _) where now < until: return (false, nil)
             case .open:
@@ -187,16 +253,18 @@ final class CircuitBreakers: Sendable {
     func record(_ endpoint: String, success: Bool, now: ContinuousClock.Instant = .now) {
         if success { lastSuccess.withLock { $0[endpoint] = now } }
         let (changed, trialSucceeded) = phases.withLock { phases -> (Phase?, Bool) in
-            let current = phases[endpoint] ?? .closed(failures: 0)
+            let current = phases[endpoint] ?? .closed
             let next: Phase
             switch (current, success) {
-            case (.closed, true), (.halfOpen, true): next = .closed(failures: 0)
-            case (.closed(let failures), false):
-                next = failures + 1 >= threshold ? .open(until: now + reset) : .closed(failures: failures + 1)
+            case (.closed, _):
+                next = opens(endpoint, failed: !success, now: now) ? .open(until: now + reset) : .closed
+            case (.halfOpen, true): next = .closed
             case (.halfOpen, false): next = .open(until: now + reset)
             case (.open, _): next = current  // a call allowed before it opened
             }
             phases[endpoint] = next
+            // A circuit that opened or closed again starts with an empty window.
+            if next != .closed || current != .closed { windows.withLock { $0[endpoint] = nil } }
             var trialSucceeded = false
             if case .halfOpen = current, success { trialSucceeded = true }
             return (next.gaugeValue != current.gaugeValue ? next : nil, trialSucceeded)
@@ -213,7 +281,7 @@ final class CircuitBreakers: Sendable {
 /// worker's name, expiring after `circuit_reset`): a worker whose failures open a circuit writes
 /// the key; every worker reads the keys of its endpoints each second and opens its own circuit for
 /// the key's remaining time. So an endpoint that fails stops getting calls from the whole fleet
-/// within about a second, instead of after `circuit_failures` failures in each worker.
+/// within about a second, instead of after `circuit_min_calls` calls in each worker.
 ///
 /// One trial call for the fleet, not one per worker: a worker applies another's opening for the
 /// key's time plus one more `circuit_reset`, so the opener's trial comes first. If it fails, the

@@ -165,7 +165,10 @@ public enum ObserverWorker {
             jobs: configuration.jobs, search: search, searchIndexName: configuration.search.index)
         let observers = try CompiledObserver.compile(configuration.observers, resources: resources)
         let breakers = CircuitBreakers(
-            threshold: configuration.observer.circuitFailures, reset: configuration.observer.circuitReset
+            policy: .init(
+                failureRate: configuration.observer.circuitFailureRate,
+                minimumCalls: configuration.observer.circuitMinCalls, window: configuration.observer.circuitWindow),
+            reset: configuration.observer.circuitReset
         ) { endpoint, phase in
             metrics.circuit(endpoint).record(phase.gaugeValue)
             logger.notice(
@@ -181,6 +184,8 @@ public enum ObserverWorker {
             hold: configuration.observer.transport == "postgres"
                 ? (total: .zero, step: .zero)
                 : (total: .seconds(30), step: configuration.observer.ackWait / 3),
+            limits: .init(
+                deliveries: configuration.observer.deliveryLimit, eventBytes: configuration.observer.maxEventBytes),
             metrics: metrics, logger: logger)
         pipeline.close = { await search?.close() }
         return pipeline
@@ -211,6 +216,11 @@ final class NATSObserverConsumer: Service, Sendable {
     private let circuits: CircuitSharing
     private let stopping = Atomic(false)
     private let subscribed = Atomic(false)
+    /// Slots taken by the fetch loop for messages it is waiting for: not events in flight.
+    private let awaited = Atomic(0)
+
+    /// Events being worked on or settled (the `fraiseql_observer_in_flight` gauge).
+    var eventsInFlight: Int { max(0, slots.inUse - awaited.load(ordering: .acquiring)) }
     /// The pull under way, closed by the shutdown handler so that a wait for messages ends at once.
     private let pull = Mutex<ContinuousPull?>(nil)
 
@@ -278,10 +288,13 @@ final class NATSObserverConsumer: Service, Sendable {
             ConsumerConfiguration(
                 durableName: observer.consumer, filterSubject: "\(configuration.nats.subjectPrefix).>",
                 ackWait: observer.ackWait,
-                // The worker counts deliveries and dead-letters at each observer's max_attempts: the server never drops one.
+                // The worker counts attempts and dead-letters at each observer's max_attempts, and
+                // settles a message delivered `delivery_limit` times before decoding it; the
+                // server's own limit is a backstop past that, for a message whose dead-lettering
+                // itself keeps failing.
                 // Each worker holds up to 2× max_in_flight unacked (its work and its pull window):
                 // 8× lets four workers share the consumer at full speed.
-                maxDeliver: -1, maxAckPending: max(1000, observer.maxInFlight * 8)))
+                maxDeliver: observer.deliveryLimit + 10, maxAckPending: max(1000, observer.maxInFlight * 8)))
         // As many messages requested or waiting here as there are work slots: the next batch is
         // usually in when slots free up, instead of one fetch round trip per batch.
         // The worker reads no headers (the event carries its id, source and cursor).
@@ -336,13 +349,16 @@ final class NATSObserverConsumer: Service, Sendable {
                     break
                 }
                 let messages: [JetStreamMessage]
+                awaited.store(free, ordering: .releasing)
                 do {
                     messages = try await subscription!.next(max: free, timeout: .seconds(1))
                 } catch {
+                    awaited.store(0, ordering: .releasing)
                     slots.release(free)
                     throw error
                 }
                 slots.release(free - messages.count)
+                awaited.store(0, ordering: .releasing)
                 failures = 0
                 if messages.isEmpty { pipeline.caughtUp() }
                 await start(messages, in: &group)
@@ -367,7 +383,7 @@ final class NATSObserverConsumer: Service, Sendable {
     /// Prepares the batch, checks its marks in one round trip, then finishes each message in a task.
     private func start(_ messages: [JetStreamMessage], in group: inout DiscardingTaskGroup) async {
         guard !messages.isEmpty else { return }
-        metrics.inFlight.record(slots.inUse)
+        metrics.inFlight.record(eventsInFlight)
         let prepared = messages.map { message in
             var prepared = pipeline.prepare(
                 message.payload, origin: message.subject, deliveries: Int(message.metadata?.deliveryCount ?? 1))
@@ -445,11 +461,36 @@ final class NATSObserverConsumer: Service, Sendable {
 
     private func sampleGauges() async {
         let stream = ObserverWorker.deadLetterStream(prefix: configuration.redis.keyPrefix)
+        var round = 0
+        var warned = false
         while !isStopping {
-            metrics.inFlight.record(slots.inUse)
+            metrics.inFlight.record(eventsInFlight)
             if let size = try? await redis.xlen(stream) { metrics.deadLetterSize.record(size) }
+            if round % 6 == 0, let age = try? await oldestUnprocessedAge() {
+                // JetStream deletes events at max_age whether processed or not.
+                metrics.oldestUnprocessed.record(age)
+                let horizon = Double(configuration.nats.stream.maxAge.components.seconds)
+                if age > horizon / 2, !warned {
+                    logger.warning(
+                        "the oldest unprocessed event is past half the stream's max_age: events older than max_age are deleted unprocessed",
+                        metadata: ["age.seconds": "\(Int(age))", "max_age.seconds": "\(Int(horizon))"])
+                }
+                warned = age > horizon / 2
+            }
+            round += 1
             try? await Task.sleep(for: .seconds(5))
         }
+    }
+
+    /// The age in seconds of the consumer's oldest event not yet acknowledged (0 when none).
+    private func oldestUnprocessedAge() async throws -> Double {
+        let stream = configuration.nats.stream.name
+        let info = try await jetStream.consumerInfo(stream: stream, consumer: configuration.observer.consumer)
+        guard info.pending > 0 || info.ackPending > 0,
+            let stored = try await jetStream.storedTime(stream: stream, sequence: info.ackFloorStreamSequence + 1)
+        else { return 0 }
+        let now = Int64(Date().timeIntervalSince1970 * 1_000_000_000)
+        return Double(max(0, now - stored)) / 1e9
     }
 }
 

@@ -88,6 +88,8 @@ struct ObserverMetrics: Sendable {
     let lag: Gauge
     let dedupCheck: Timer
     let deadLetterSize: Gauge
+    /// Age of the consumer's oldest unacknowledged event (JetStream drops events at `max_age`).
+    let oldestUnprocessed: Gauge
 
     init(factory: any MetricsFactory) {
         self.factory = factory
@@ -102,6 +104,7 @@ struct ObserverMetrics: Sendable {
         dedupCheck = Timer(
             label: "fraiseql_observer_dedup_check_seconds", preferredDisplayUnit: .seconds, factory: factory)
         deadLetterSize = Gauge(label: "fraiseql_observer_dlq_size", factory: factory)
+        oldestUnprocessed = Gauge(label: "fraiseql_observer_oldest_unprocessed_seconds", factory: factory)
     }
 
     func executed(_ kind: String) -> Counter {
@@ -152,6 +155,8 @@ struct ActionMetrics: Sendable {
 struct PreparedMessage: Sendable {
     enum Work: Sendable {
         case undecodable(EventDecodingError)
+        /// Settled without decoding: too large, or delivered past `delivery_limit`.
+        case refused(DeadLetter.Reason, String)
         /// No observer matched; `occurredAt` still counts for the lag gauge.
         case unmatched(occurredAt: Timestamp)
         case actions(EntityEvent, [any ObserverAction])
@@ -200,11 +205,21 @@ struct ObserverPipeline: Sendable {
     /// Whether a condition or an action reads `before`, `after` or `changes`; when none does,
     /// events are decoded without building them (they are still checked).
     let decodesRows: Bool
+    let limits: Limits
+
+    /// What the worker takes before decoding a message.
+    struct Limits: Sendable {
+        /// Deliveries of one message, whatever their cause (`delivery_limit`).
+        var deliveries: Int = 500
+        /// The payload's size (`max_event_bytes`).
+        var eventBytes: Int = 8 << 20
+    }
 
     init(
         observers: [CompiledObserver], marks: any MarkStore, breakers: CircuitBreakers, backoff: BackoffPolicy,
-        hold: (total: Duration, step: Duration), metrics: ObserverMetrics, logger: Logger
+        hold: (total: Duration, step: Duration), limits: Limits = Limits(), metrics: ObserverMetrics, logger: Logger
     ) {
+        self.limits = limits
         self.observers = observers
         self.hold = hold
         self.marks = marks
@@ -230,6 +245,8 @@ struct ObserverPipeline: Sendable {
     struct Failure: Sendable {
         var action: any ObserverAction
         var error: DeliveryError
+        /// The call was not made (the endpoint's circuit is open): not an attempt.
+        var refused = false
     }
 
     /// An event kept in-process because done marks could not be written (see `finish`).
@@ -250,6 +267,21 @@ struct ObserverPipeline: Sendable {
     ///   - origin: the NATS subject (or transport name), for dead letters.
     ///   - deliveries: this delivery's number, 1-based.
     func prepare(_ payload: [UInt8], origin: String, deliveries: Int) -> PreparedMessage {
+        // Before decoding: a message that made a worker crash (which the decoder's own limits
+        // should rule out) is settled here once it has been delivered too often, so that it
+        // cannot take every worker down in turn, forever.
+        if deliveries > limits.deliveries {
+            return PreparedMessage(
+                payload: payload, origin: origin, deliveries: deliveries,
+                work: .refused(
+                    .deliveryLimit, "delivered \(deliveries) times, past delivery_limit (\(limits.deliveries))"))
+        }
+        if payload.count > limits.eventBytes {
+            return PreparedMessage(
+                payload: payload, origin: origin, deliveries: deliveries,
+                work: .refused(
+                    .tooLarge, "\(payload.count) bytes, more than max_event_bytes (\(limits.eventBytes))"))
+        }
         let event: EntityEvent
         do {
             event = try EntityEvent.decode(payload, rows: decodesRows)
@@ -287,7 +319,7 @@ struct ObserverPipeline: Sendable {
             switch message.work {
             case .actions(let event, _): occurredAt = event.occurredAt
             case .unmatched(let at): occurredAt = at
-            case .undecodable: continue
+            case .undecodable, .refused: continue
             }
             oldest = min(oldest ?? .max, occurredAt.microsecondsSinceEpoch)
         }
@@ -308,6 +340,12 @@ struct ObserverPipeline: Sendable {
                 "undecodable message, dead-lettered", metadata: ["error": "\(error)", "origin": "\(message.origin)"])
             return await deadLetter(
                 message, reason: .undecodable, error: error.message, eventID: error.eventId, handler: nil)
+        case .refused(let reason, let text):
+            metrics.failed.increment()
+            logger.warning(
+                "message refused before decoding, dead-lettered",
+                metadata: ["error": "\(text)", "origin": "\(message.origin)", "reason": "\(reason.rawValue)"])
+            return await deadLetter(message, reason: reason, error: text, eventID: nil, handler: nil)
         case .unmatched:
             metrics.processed.increment()
             return .ack
@@ -370,9 +408,13 @@ struct ObserverPipeline: Sendable {
         var retrying: [(Failure, ObserverDefinition.RetryPolicy)] = []
         var deadLettered: [Failure] = []
         var givenUp: [Failure] = []
+        // A refusal by an open circuit is not an attempt: the action waits for the circuit
+        // (whatever its attempts so far), and when every failure was a refusal the delivery is
+        // released (not counted toward `max_attempts`, as a hand-back at shutdown).
+        let onlyRefused = failures.allSatisfy(\.refused)
         for failure in failures {
             let policy = policies[failure.action.key] ?? .init(maxAttempts: 1, backoff: backoff)
-            if !failure.error.isPermanent && message.deliveries < policy.maxAttempts {
+            if failure.refused || (!failure.error.isPermanent && message.deliveries < policy.maxAttempts) {
                 retrying.append((failure, policy))
             } else if policy.onFailure == .log {
                 givenUp.append(failure)
@@ -419,6 +461,15 @@ struct ObserverPipeline: Sendable {
         let round = kept?.rounds ?? 0
         var delay = Duration.zero
         for (failure, policy) in retrying {
+            if failure.refused {
+                // Back when the circuit lets a trial through; after 100 refusals, no sooner than a
+                // pause that grows by 5 s per refusal up to 5 minutes: with the default
+                // `circuit_reset` (30 s) a circuit open for a day costs an event about 410
+                // deliveries, under `delivery_limit` (500).
+                let pause = Duration.seconds(5 * max(0, min(state.released - 99, 60)))
+                delay = max(delay, failure.error.retryAfter ?? .zero, pause) + .milliseconds(Int.random(in: 0..<100))
+                continue
+            }
             delay = max(delay, policy.backoff.delay(afterFailure: message.deliveries + round))
             if let retryAfter = failure.error.retryAfter { delay = max(delay, retryAfter) }
         }
@@ -444,6 +495,11 @@ struct ObserverPipeline: Sendable {
             return await finish(
                 message, state: MarkState(processed: false, done: done),
                 hold: Hold(since: since, rounds: round + 1, unwritten: unwritten))
+        }
+        if onlyRefused {
+            logger.debug("circuit open, event waits for it", metadata: ["error": "\(summary)", "retry.in": "\(delay)"])
+            return Settlement(
+                outcome: .nak(delay: delay), marks: MarkWrite(event, done: unwritten, processed: false, released: true))
         }
         logger.info(
             "action failed, will retry",
@@ -471,7 +527,8 @@ struct ObserverPipeline: Sendable {
                     action: action,
                     error: DeliveryError(
                         .retryable, "circuit open for \(action.endpoint)",
-                        retryAfter: breakers.retryDelay(action.endpoint))))
+                        retryAfter: breakers.retryDelay(action.endpoint)),
+                    refused: true))
         }
         func done() async -> ActionResult {
             guard markDone else { return .done(key: action.key, marked: true) }

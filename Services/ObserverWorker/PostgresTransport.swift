@@ -314,7 +314,9 @@ final class PostgresObserverTransport: Service, Sendable {
                     settled.append(id)
                 case .nak(let delay):
                     retries.ids.append(id)
-                    retries.attempts.append(attempts + 1)
+                    // A released delivery (refused by an open circuit, cut short by shutdown) is
+                    // not an attempt.
+                    retries.attempts.append(settlement.marks?.released == true ? attempts : attempts + 1)
                     retries.delays.append(Double(delay?.milliseconds ?? 0) / 1000)
                 }
             }

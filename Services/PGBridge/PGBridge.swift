@@ -23,14 +23,17 @@ public enum PGBridge {
             throw ConfigError(key: "postgres.url", message: "\(error)")
         }
         let (jetStream, nats) = try await FleetClients.natsServiceSet(context)
-        let source = PostgresChangeSource(configuration: postgres, transportName: configuration.bridge.transportName)
+        let source = PostgresChangeSource(
+            configuration: postgres, transportName: configuration.bridge.transportName,
+            tables: configuration.bridge.tables)
         let bridge = BridgeService(
             source: source, jetStream: jetStream,
             configuration: BridgeEngine.BridgeConfiguration(
                 transportName: configuration.bridge.transportName,
                 subjectNamer: try SubjectNamer(prefix: configuration.nats.subjectPrefix),
                 batchSize: configuration.bridge.batchSize, pollInterval: configuration.bridge.pollInterval,
-                publishTimeout: configuration.nats.requestTimeout * 2, retention: configuration.bridge.retention),
+                publishTimeout: configuration.nats.requestTimeout * 2, retention: configuration.bridge.retention,
+                oversized: OversizedPolicy(rawValue: configuration.bridge.oversized) ?? .deadLetter),
             logger: context.logger)
         return nats.merged(
             with: ServiceSet(services: [bridge], readiness: [ReadinessCheck("postgres") { await source.isReachable() }])

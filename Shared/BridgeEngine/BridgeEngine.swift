@@ -68,6 +68,10 @@ public protocol ChangeSession: Sendable {
     /// Unpublished changes, oldest first, at most `limit`. Must include rows whose transaction
     /// committed after later-numbered rows were published (no plain `id > cursor`).
     func readBatch(limit: Int, mode: ReadMode) async throws -> [ChangeRecord]
+    /// Records changes that cannot be published (an event larger than the server takes, an
+    /// entity name that makes no subject) with their reasons, in the source's dead-letter
+    /// place, before they are marked like published ones. Must be idempotent per cursor.
+    func setAside(_ changes: [SetAsideChange]) async throws
     /// Marks rows published (idempotent) and moves the checkpoint to `checkpoint`.
     func markPublished(cursors: [Int64], checkpoint: Int64) async throws
     /// Deletes up to `limit` published rows that were captured more than `age` ago, oldest first;
@@ -75,6 +79,26 @@ public protocol ChangeSession: Sendable {
     func purgePublished(olderThan age: Duration, limit: Int) async throws -> Int
     /// Releases leadership.
     func close() async
+}
+
+/// A change the bridge cannot publish, and why.
+public struct SetAsideChange: Sendable {
+    public var record: ChangeRecord
+    public var reason: String
+
+    public init(record: ChangeRecord, reason: String) {
+        self.record = record
+        self.reason = reason
+    }
+}
+
+/// What the bridge does with an event larger than the server takes (`bridge.oversized`).
+public enum OversizedPolicy: String, Sendable, CaseIterable {
+    /// Set aside in the source's dead-letter table; the rows after it flow on.
+    case deadLetter = "dead_letter"
+    /// Published without `before`, `after` and `changes`, with `images_omitted: true`; set aside
+    /// if even that is too large.
+    case omitImages = "omit_images"
 }
 
 /// A database adapter.
@@ -85,6 +109,13 @@ public protocol ChangeSource: Sendable {
     func watchForChanges(logger: Logger, signal: @escaping @Sendable () -> Void) async
     /// Unpublished rows and the age of the oldest, for lag metrics.
     func lag() async throws -> (rows: Int64, oldestAgeSeconds: Double)
+    /// What no longer matches the configuration in the source (a captured column dropped or
+    /// renamed after install), one line each; empty when all is well.
+    func drift() async throws -> [String]
+}
+
+extension ChangeSource {
+    public func drift() async throws -> [String] { [] }
 }
 
 public struct BridgeConfiguration: Sendable {
@@ -96,11 +127,17 @@ public struct BridgeConfiguration: Sendable {
     /// Published rows older than this are deleted in small batches (nil: kept).
     public var retention: Duration?
     public var retentionInterval: Duration
+    public var oversized: OversizedPolicy
+    /// The largest message to publish (headers included); nil: the server's `max_payload`.
+    public var maxMessageBytes: Int?
 
     public init(
         transportName: String, subjectNamer: SubjectNamer, batchSize: Int = 500, pollInterval: Duration = .seconds(1),
-        publishTimeout: Duration = .seconds(10), retention: Duration? = nil, retentionInterval: Duration = .seconds(60)
+        publishTimeout: Duration = .seconds(10), retention: Duration? = nil, retentionInterval: Duration = .seconds(60),
+        oversized: OversizedPolicy = .deadLetter, maxMessageBytes: Int? = nil
     ) {
+        self.oversized = oversized
+        self.maxMessageBytes = maxMessageBytes
         self.retention = retention
         self.retentionInterval = retentionInterval
         self.transportName = transportName
@@ -118,11 +155,13 @@ struct BridgeMetrics: Sendable {
     let rejected: Counter
     let publishFailures: Counter
     let purged: Counter
+    let imagesOmitted: Counter
     let publishLatency: Timer
     let leader: Gauge
     let checkpoint: Gauge
     let lagRows: Gauge
     let lagSeconds: Gauge
+    let drift: Gauge
 
     init(transport: String, factory: any MetricsFactory) {
         let dimensions = [("transport", transport)]
@@ -132,6 +171,8 @@ struct BridgeMetrics: Sendable {
         publishFailures = Counter(
             label: "fraiseql_bridge_publish_failures_total", dimensions: dimensions, factory: factory)
         purged = Counter(label: "fraiseql_bridge_rows_purged_total", dimensions: dimensions, factory: factory)
+        imagesOmitted = Counter(
+            label: "fraiseql_bridge_images_omitted_total", dimensions: dimensions, factory: factory)
         publishLatency = Timer(
             label: "fraiseql_bridge_publish_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds,
             factory: factory)
@@ -139,6 +180,7 @@ struct BridgeMetrics: Sendable {
         checkpoint = Gauge(label: "fraiseql_bridge_checkpoint_cursor", dimensions: dimensions, factory: factory)
         lagRows = Gauge(label: "fraiseql_bridge_lag_rows", dimensions: dimensions, factory: factory)
         lagSeconds = Gauge(label: "fraiseql_bridge_lag_oldest_seconds", dimensions: dimensions, factory: factory)
+        drift = Gauge(label: "fraiseql_bridge_schema_drift", dimensions: dimensions, factory: factory)
     }
 }
 
@@ -361,34 +403,85 @@ public final class BridgeService: Service, Sendable {
         var next: [ChangeRecord]
     }
 
+    /// The size of a message on the wire as the server counts it against `max_payload`:
+    /// the header block (`NATS/1.0\r\n`, `name: value\r\n` each, `\r\n`) and the payload.
+    static func messageSize(payload: Int, headers: [(String, String)]) -> Int {
+        headers.reduce(12) { $0 + $1.0.utf8.count + $1.1.utf8.count + 4 } + payload
+    }
+
+    /// The event without its row images, marked `images_omitted` (nil when it does not decode).
+    static func withoutImages(_ record: ChangeRecord) -> ChangeRecord? {
+        guard var event = try? EntityEvent.decode(record.payload, rows: false) else { return nil }
+        event.before = nil
+        event.after = nil
+        event.changes = nil
+        event.imagesOmitted = true
+        var stripped = record
+        stripped.payload = FastJSON.encode(event)
+        return stripped
+    }
+
     /// Publishes a batch and reads ahead while waiting for the PubAcks.
     private func publish(_ batch: [ChangeRecord], session: any ChangeSession) async throws -> Published {
         var messages: [OutgoingMessage] = []
         var cursors: [Int64] = []
-        var rejected: [Int64] = []
+        var setAside: [SetAsideChange] = []
         messages.reserveCapacity(batch.count)
         cursors.reserveCapacity(batch.count)
-        for record in batch {
+        let limit = configuration.maxMessageBytes ?? jetStream.connection.maxPayload
+        for var record in batch {
+            let subject: String
             do {
-                let subject = try configuration.subjectNamer.subject(
+                subject = try configuration.subjectNamer.subject(
                     entityType: record.entityType, operation: record.operation)
-                messages.append(
-                    OutgoingMessage(
-                        subject: subject, payload: record.payload,
-                        headers: EventHeaders.headers(
-                            eventID: record.eventID, source: record.source, cursor: record.cursor,
-                            traceParent: record.traceParent)))
-                cursors.append(record.cursor)
             } catch {
                 // Never publish a malformed subject: the row is set aside and reported.
-                logger.error(
-                    "change rejected: cannot be published",
+                setAside.append(SetAsideChange(record: record, reason: "cannot be published: \(error)"))
+                continue
+            }
+            let headers = EventHeaders.headers(
+                eventID: record.eventID, source: record.source, cursor: record.cursor, traceParent: record.traceParent)
+            var size = Self.messageSize(payload: record.payload.count, headers: headers)
+            if limit > 0, size > limit {
+                // Too large for the server: it would fail in every batch, and every later row
+                // would wait behind it.
+                let original = size
+                if configuration.oversized == .omitImages, let stripped = Self.withoutImages(record) {
+                    record = stripped
+                    size = Self.messageSize(payload: record.payload.count, headers: headers)
+                }
+                if size > limit {
+                    setAside.append(
+                        SetAsideChange(
+                            record: record,
+                            reason: "event of \(original) bytes is larger than the server's max_payload (\(limit))"))
+                    continue
+                }
+                metrics.imagesOmitted.increment()
+                logger.warning(
+                    "change published without its row images: the event is larger than the server takes",
                     metadata: [
-                        "event.id": "\(record.eventID)", "event.entity": "\(record.entityType)", "error": "\(error)",
+                        "event.id": "\(record.eventID)", "event.entity": "\(record.entityType)",
+                        "bridge.cursor": "\(record.cursor)", "bytes": "\(original)", "max_payload": "\(limit)",
                     ])
-                rejected.append(record.cursor)
+            }
+            messages.append(OutgoingMessage(subject: subject, payload: record.payload, headers: headers))
+            cursors.append(record.cursor)
+        }
+        if !setAside.isEmpty {
+            // Recorded before anything is marked; a failure here retries the batch (the
+            // source's dead-letter write is idempotent per row).
+            try await session.setAside(setAside)
+            for change in setAside {
+                logger.error(
+                    "change set aside: cannot be published",
+                    metadata: [
+                        "event.id": "\(change.record.eventID)", "event.entity": "\(change.record.entityType)",
+                        "bridge.cursor": "\(change.record.cursor)", "error": "\(change.reason)",
+                    ])
             }
         }
+        let rejected = setAside.map(\.record.cursor)
         let start = ContinuousClock.now
         async let acks = jetStream.publishBatch(messages, timeout: configuration.publishTimeout)
         let next =
@@ -414,12 +507,29 @@ public final class BridgeService: Service, Sendable {
             complete: complete, marked: marked, checkpoint: cursors.prefix(acked).max() ?? marked.max(), next: next)
     }
 
+    /// Lag every 5 seconds; drift at start and every minute (a warning when it changes).
     private func lagLoop() async {
+        var round = 0
+        var reported: [String] = []
         while !Task.isCancelled {
             if let (rows, age) = try? await source.lag() {
                 metrics.lagRows.record(rows)
                 metrics.lagSeconds.record(age)
             }
+            if round % 12 == 0, let problems = try? await source.drift() {
+                metrics.drift.record(problems.count)
+                if problems != reported {
+                    if problems.isEmpty {
+                        logger.notice("captured tables match the configuration again")
+                    } else {
+                        logger.warning(
+                            "captured tables drifted from the configuration: run install after fixing [[bridge.tables]]",
+                            metadata: ["problems": "\(problems.joined(separator: "; "))"])
+                    }
+                    reported = problems
+                }
+            }
+            round += 1
             try? await Task.sleep(for: .seconds(5))
         }
     }

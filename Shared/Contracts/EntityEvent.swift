@@ -47,13 +47,19 @@ public struct EntityEvent: Codable, Hashable, Sendable {
     public var schemaVersion: Int
     /// W3C trace context (`traceparent`), also carried as a NATS header.
     public var traceParent: String?
+    /// True when the bridge left `before`, `after` and `changes` out because the event was larger
+    /// than the server takes (`bridge.oversized = "omit_images"`): read the row from the source
+    /// by `entity_id`. Absent otherwise.
+    public var imagesOmitted: Bool?
 
     public init(
         id: UUID, cursor: Int64, source: String, entityType: String, entityId: String, operation: Operation,
         before: [String: JSONValue]? = nil, after: [String: JSONValue]? = nil,
         changes: [String: FieldChange]? = nil, tenantId: String? = nil, occurredAt: Timestamp,
-        schemaVersion: Int = WireFormat.entityEventSchemaVersion, traceParent: String? = nil
+        schemaVersion: Int = WireFormat.entityEventSchemaVersion, traceParent: String? = nil,
+        imagesOmitted: Bool? = nil
     ) {
+        self.imagesOmitted = imagesOmitted
         self.id = id
         self.cursor = cursor
         self.source = source
@@ -77,6 +83,7 @@ public struct EntityEvent: Codable, Hashable, Sendable {
         case occurredAt = "occurred_at"
         case schemaVersion = "schema_version"
         case traceParent = "trace_parent"
+        case imagesOmitted = "images_omitted"
     }
 
     /// Field-level differences between `before` and `after` (keys whose values differ, including

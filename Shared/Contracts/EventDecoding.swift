@@ -68,6 +68,13 @@ extension EntityEvent {
             changes = decoded
         default: throw fail("'changes' must be an object or null")
         }
+        func imagesOmitted() throws(EventDecodingError) -> Bool? {
+            switch fields[.imagesOmitted] {
+            case nil, .null?: return nil
+            case .bool(let flag)?: return flag
+            default: throw fail("'images_omitted' must be a boolean or null")
+            }
+        }
         var schemaVersion = WireFormat.entityEventSchemaVersion
         if let version = fields[.schemaVersion] {
             guard case .int(let number) = version else { throw fail("'schema_version' must be an integer") }
@@ -84,7 +91,8 @@ extension EntityEvent {
             id: id, cursor: cursor, source: try string(.source), entityType: try string(.entityType),
             entityId: try string(.entityId), operation: operation, before: before, after: after,
             changes: changes, tenantId: try optionalString(.tenantId), occurredAt: occurredAt,
-            schemaVersion: schemaVersion, traceParent: try optionalString(.traceParent))
+            schemaVersion: schemaVersion, traceParent: try optionalString(.traceParent),
+            imagesOmitted: try imagesOmitted())
     }
 }
 
@@ -94,7 +102,7 @@ private struct EventFields {
     /// The keys the decoder reads.
     enum Field: Int, CaseIterable {
         case id, cursor, source, entityType, entityId, operation, before, after, changes, tenantId, occurredAt
-        case schemaVersion, traceParent
+        case schemaVersion, traceParent, imagesOmitted
 
         var key: StaticString {
             switch self {
@@ -111,6 +119,7 @@ private struct EventFields {
             case .occurredAt: "occurred_at"
             case .schemaVersion: "schema_version"
             case .traceParent: "trace_parent"
+            case .imagesOmitted: "images_omitted"
             }
         }
 
@@ -132,7 +141,8 @@ private struct EventFields {
             case (11, UInt8(ascii: "e")): candidate = .entityType
             case (11, _): candidate = .occurredAt
             case (12, _): candidate = .traceParent
-            case (14, _): candidate = .schemaVersion
+            case (14, UInt8(ascii: "s")): candidate = .schemaVersion
+            case (14, _): candidate = .imagesOmitted
             default: return nil
             }
             let expected = candidate.key
@@ -164,6 +174,7 @@ private struct EventFields {
             return nil
         }
         parser.index += 1
+        parser.depth = 1
         var fields = EventFields()
         parser.skipWhitespace()
         if parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "}") {
@@ -218,6 +229,8 @@ extension FastJSON.Parser {
             try skipValue()
             return true
         }
+        try descend()
+        defer { depth -= 1 }
         index += 1
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {

@@ -7,9 +7,22 @@ import Foundation
 public enum FastJSON {
     public struct ParseError: Error, CustomStringConvertible {
         public var offset: Int
-        public init(offset: Int) { self.offset = offset }
-        public var description: String { "invalid JSON at byte \(offset)" }
+        /// Why, when it is not plain bad syntax (too deeply nested).
+        public var reason: String?
+        public init(offset: Int, reason: String? = nil) {
+            self.offset = offset
+            self.reason = reason
+        }
+        public var description: String {
+            if let reason { return "\(reason) at byte \(offset)" }
+            return "invalid JSON at byte \(offset)"
+        }
     }
+
+    /// The deepest nesting of objects and arrays the parser reads (as Foundation's JSON decoder):
+    /// deeper input is an error, not a stack overflow, and every recursive walk of a parsed
+    /// value (encoding, conditions, templates) is bounded by it.
+    public static let maxDepth = 512
 
     // MARK: Parsing
 
@@ -32,6 +45,16 @@ public enum FastJSON {
     struct Parser {
         let bytes: UnsafeBufferPointer<UInt8>
         var index = 0
+        /// Objects and arrays open around the current position.
+        var depth = 0
+
+        /// Enters an object or array (the caller leaves it with `depth -= 1`).
+        mutating func descend() throws(ParseError) {
+            depth += 1
+            guard depth <= FastJSON.maxDepth else {
+                throw ParseError(offset: index, reason: "JSON nested deeper than \(FastJSON.maxDepth) levels")
+            }
+        }
 
         mutating func skipWhitespace() {
             while index < bytes.count,
@@ -46,6 +69,8 @@ public enum FastJSON {
             guard index < bytes.count else { throw ParseError(offset: index) }
             switch bytes[index] {
             case UInt8(ascii: "{"):
+                try descend()
+                defer { depth -= 1 }
                 index += 1
                 // Members are collected first, then hashed into a dictionary of the right size
                 // at once (no rehashing as it grows). A repeated key keeps its last value.
@@ -66,6 +91,8 @@ public enum FastJSON {
                     return .object(Dictionary(members, uniquingKeysWith: { _, last in last }))
                 }
             case UInt8(ascii: "["):
+                try descend()
+                defer { depth -= 1 }
                 index += 1
                 var items: [JSONValue] = []
                 skipWhitespace()
@@ -223,6 +250,8 @@ public enum FastJSON {
             guard index < bytes.count else { throw ParseError(offset: index) }
             switch bytes[index] {
             case UInt8(ascii: "{"):
+                try descend()
+                defer { depth -= 1 }
                 index += 1
                 skipWhitespace()
                 if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
@@ -239,6 +268,8 @@ public enum FastJSON {
                     return
                 }
             case UInt8(ascii: "["):
+                try descend()
+                defer { depth -= 1 }
                 index += 1
                 skipWhitespace()
                 if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
@@ -339,6 +370,10 @@ public enum FastJSON {
         writer.string(event.entityType)
         writer.key("id", first: false)
         writer.string(event.id.lowercasedString)
+        if let omitted = event.imagesOmitted {
+            writer.key("images_omitted", first: false)
+            writer.text(omitted ? "true" : "false")
+        }
         writer.key("occurred_at", first: false)
         writer.string(event.occurredAt.rfc3339)
         writer.key("operation", first: false)

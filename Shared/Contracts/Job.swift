@@ -48,6 +48,17 @@ public struct BackoffPolicy: Codable, Hashable, Sendable {
         .milliseconds(delayMilliseconds(afterFailure: failures, random: Double.random(in: 0..<1)))
     }
 
+    /// Decoded values are clamped: delays to 0 … 30 days, jitter to 0 … 1.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let longest: ClosedRange<Int64> = 0...2_592_000_000
+        kind = try container.decode(Kind.self, forKey: .kind)
+        baseMilliseconds = try container.decode(Int64.self, forKey: .baseMilliseconds).clamped(to: longest)
+        capMilliseconds = try container.decode(Int64.self, forKey: .capMilliseconds).clamped(to: longest)
+        let jitter = try container.decode(Double.self, forKey: .jitter)
+        self.jitter = jitter.isFinite ? min(1, max(0, jitter)) : 0
+    }
+
     enum CodingKeys: String, CodingKey {
         case kind, jitter
         case baseMilliseconds = "base_ms"
@@ -99,6 +110,35 @@ public struct Job: Codable, Hashable, Sendable {
         self.timeoutMilliseconds = timeoutMilliseconds
     }
 
+    /// The ranges numeric fields are clamped to when a job is decoded: a job is data from
+    /// outside (an observer's template, `fraiseql-observer jobs enqueue`, another producer), and an
+    /// absurd count or timeout must not trap arithmetic downstream.
+    public enum Limits {
+        public static let attempt = 0...1_000_000
+        public static let maxAttempts = 1...1_000_000
+        /// 1 ms to 24 hours.
+        public static let timeoutMilliseconds: ClosedRange<Int64> = 1...86_400_000
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(UUID.self, forKey: .id)
+        queue = try container.decode(String.self, forKey: .queue)
+        kind = try container.decode(String.self, forKey: .kind)
+        payload = try container.decode(JSONValue.self, forKey: .payload)
+        attempt = try container.decode(Int.self, forKey: .attempt).clamped(to: Limits.attempt)
+        maxAttempts = try container.decode(Int.self, forKey: .maxAttempts).clamped(to: Limits.maxAttempts)
+        backoff = try container.decode(BackoffPolicy.self, forKey: .backoff)
+        enqueuedAt = try container.decode(Timestamp.self, forKey: .enqueuedAt)
+        notBefore = try container.decodeIfPresent(Timestamp.self, forKey: .notBefore)
+        sourceEventId = try container.decodeIfPresent(UUID.self, forKey: .sourceEventId)
+        uniqueKey = try container.decodeIfPresent(String.self, forKey: .uniqueKey)
+        timeoutMilliseconds = try container.decodeIfPresent(Int64.self, forKey: .timeoutMilliseconds)?
+            .clamped(to: Limits.timeoutMilliseconds)
+        firstFailedAt = try container.decodeIfPresent(Timestamp.self, forKey: .firstFailedAt)
+        lastError = try container.decodeIfPresent(String.self, forKey: .lastError)
+    }
+
     enum CodingKeys: String, CodingKey {
         case id, queue, kind, payload, attempt, backoff
         case maxAttempts = "max_attempts"
@@ -121,6 +161,11 @@ public struct DeadLetter: Codable, Hashable, Sendable {
         case permanentError = "permanent_error"
         /// `max_deliver` (observer) or `max_attempts` (jobs) was reached.
         case retriesExhausted = "retries_exhausted"
+        /// Larger than the fleet takes (`limits.max_event_bytes`, a job payload's limit).
+        case tooLarge = "too_large"
+        /// Delivered more often than `[observer] delivery_limit` allows, whatever the reason (a
+        /// message that crashes the worker that holds it is settled here, before decoding).
+        case deliveryLimit = "delivery_limit"
     }
 
     public var id: UUID
@@ -161,4 +206,9 @@ public struct DeadLetter: Codable, Hashable, Sendable {
         case lastError = "last_error"
         case eventId = "event_id"
     }
+}
+
+extension Comparable {
+    /// The value brought into `range`.
+    public func clamped(to range: ClosedRange<Self>) -> Self { min(max(self, range.lowerBound), range.upperBound) }
 }

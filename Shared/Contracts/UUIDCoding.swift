@@ -28,6 +28,7 @@ extension EntityEvent {
         try container.encode(occurredAt, forKey: .occurredAt)
         try container.encode(schemaVersion, forKey: .schemaVersion)
         try container.encodeIfPresent(traceParent, forKey: .traceParent)
+        try container.encodeIfPresent(imagesOmitted, forKey: .imagesOmitted)
     }
 }
 

@@ -82,8 +82,11 @@ public struct HTTPDeliveryRequest: Sendable {
 
 public struct HTTPDeliveryResponse: Sendable {
     public var status: Int
-    /// The first bytes of the body (at most 64 KiB), for results and error messages.
+    /// The first bytes of the body (at most ``HTTPDelivery/keptBodyBytes``), for results and error
+    /// messages; the rest of a longer body was read and discarded.
     public var body: [UInt8]
+    /// The body was longer than what `body` holds.
+    public var truncated: Bool
 }
 
 /// Sends HTTP requests over one shared AsyncHTTPClient and classifies failures.
@@ -120,10 +123,11 @@ public struct HTTPDelivery: Sendable {
         for (name, value) in request.headers { outgoing.headers.add(name: name, value: value) }
         if let body = request.body { outgoing.body = .bytes(ByteBuffer(bytes: body)) }
         let response: HTTPClientResponse
-        let collected: ByteBuffer
+        let body: [UInt8]
+        let truncated: Bool
         do {
             response = try await client.execute(outgoing, timeout: .nanoseconds(request.timeout.nanoseconds))
-            collected = try await response.body.collect(upTo: 64 * 1024)
+            (body, truncated) = try await Self.prefix(of: response.body)
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
             throw DeliveryError(.retryable, "timed out after \(request.timeout) (\(shownURL))")
         } catch is CancellationError {
@@ -135,8 +139,9 @@ public struct HTTPDelivery: Sendable {
         } catch {
             throw DeliveryError(.retryable, "\(shownURL): \(error)")
         }
+        // The status decides; the body is only kept for results and messages (a receiver that
+        // accepts with a long body has still accepted).
         let status = Int(response.status.code)
-        let body = Array(collected.readableBytesView)
         guard (200..<300).contains(status) else {
             let snippet = String(decoding: body.prefix(200), as: UTF8.self)
             throw DeliveryError(
@@ -144,7 +149,28 @@ public struct HTTPDelivery: Sendable {
                 "HTTP \(status) from \(shownURL)\(snippet.isEmpty ? "" : ": \(snippet)")",
                 retryAfter: DeliveryError.retryAfter(response.headers.first(name: "retry-after")), status: status)
         }
-        return HTTPDeliveryResponse(status: status, body: body)
+        return HTTPDeliveryResponse(status: status, body: body, truncated: truncated)
+    }
+
+    /// How much of a response body is kept: 64 KiB.
+    public static let keptBodyBytes = 64 * 1024
+    /// How much of a response body is read at most: past this the connection is dropped (closed,
+    /// not reused) rather than read to the end. 16 MiB.
+    public static let drainedBodyBytes = 16 << 20
+
+    /// The first `keptBodyBytes` of a body; the rest is read and discarded, up to
+    /// `drainedBodyBytes` (then reading stops: the connection is closed instead of reused).
+    static func prefix(of body: HTTPClientResponse.Body) async throws -> (bytes: [UInt8], truncated: Bool) {
+        var kept: [UInt8] = []
+        var seen = 0
+        for try await chunk in body {
+            seen += chunk.readableBytes
+            if kept.count < keptBodyBytes {
+                kept.append(contentsOf: chunk.readableBytesView.prefix(keptBodyBytes - kept.count))
+            }
+            if seen > drainedBodyBytes { break }
+        }
+        return (kept, seen > kept.count)
     }
 
     /// The URL without user info or query string (which may carry tokens), for logs and errors.
@@ -168,8 +194,12 @@ public struct HTTPDelivery: Sendable {
 }
 
 extension Duration {
+    /// Saturating: a duration past Int64 nanoseconds (292 years) reads as the largest.
     var nanoseconds: Int64 {
         let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        if overflow { return seconds < 0 ? .min : .max }
+        let (total, overflowAgain) = scaled.addingReportingOverflow(attoseconds / 1_000_000_000)
+        return overflowAgain ? (seconds < 0 ? .min : .max) : total
     }
 }

@@ -34,7 +34,8 @@ public enum FleetClients {
         return StreamConfiguration(
             name: settings.name, subjects: ["\(configuration.nats.subjectPrefix).>"],
             storage: settings.storage == "memory" ? .memory : .file, maxAge: settings.maxAge,
-            duplicateWindow: settings.duplicateWindow, replicas: settings.replicas, maxBytes: Int64(settings.maxBytes))
+            duplicateWindow: settings.duplicateWindow, replicas: settings.replicas, maxBytes: Int64(settings.maxBytes),
+            maxMessages: Int64(settings.maxMessages))
     }
 
     /// - Parameter eventLoopGroup: the loops its connection runs on (default: NIO's singleton).

@@ -407,14 +407,17 @@ public final class JobQueue: Sendable {
         return (reply.array ?? []).compactMap(\.string)
     }
 
-    /// Resets the idle time of running jobs (`XCLAIM … 0 ids JUSTID`), so a job that runs longer
-    /// than the visibility timeout is not reclaimed while its worker is alive.
-    public func heartbeat(_ queue: String, consumer: String, entryIDs: [String]) async throws {
-        guard !entryIDs.isEmpty else { return }
-        try await redis.execute(
-            "XCLAIM",
-            [.string(keys(queue).stream), .string(Self.consumerGroup), .string(consumer), "0"]
-                + entryIDs.map { .string($0) } + ["JUSTID"])
+    /// Resets the idle time of running jobs (`XCLAIM … 0 id JUSTID`), so a job that runs longer
+    /// than the visibility timeout is not reclaimed while its worker is alive; only the entries
+    /// `consumer` still owns are extended (a heartbeat never takes back a job another worker
+    /// reclaimed). Returns the entry ids that are no longer this consumer's.
+    @discardableResult
+    public func heartbeat(_ queue: String, consumer: String, entryIDs: [String]) async throws -> [String] {
+        guard !entryIDs.isEmpty else { return [] }
+        let reply = try await redis.eval(
+            Scripts.heartbeat, keys: [keys(queue).stream],
+            arguments: [.string(Self.consumerGroup), .string(consumer)] + entryIDs.map { .string($0) })
+        return (reply.array ?? []).compactMap(\.string)
     }
 
     /// Milliseconds since the epoch on the Redis server clock (the clock due times use).
@@ -513,6 +516,21 @@ enum Scripts {
           end
         end
         return removed
+        """
+
+    /// KEYS: stream. ARGV: group, consumer, entry ids. Extends the entries the consumer owns;
+    /// returns the others (reclaimed by another worker, or settled).
+    static let heartbeat = """
+        local lost = {}
+        for i = 3, #ARGV do
+          local entry = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
+          if entry[1] and entry[1][2] == ARGV[2] then
+            redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
+          else
+            table.insert(lost, ARGV[i])
+          end
+        end
+        return lost
         """
 
     /// KEYS: dlq, stream. ARGV: dlq entry id, job JSON.

@@ -133,6 +133,8 @@ public final class JetStream: @unchecked Sendable {
                 config.Duplicates = configuration.duplicateWindow.nanoseconds
                 config.Replicas = Int64(configuration.replicas)
                 config.MaxBytes = configuration.maxBytes
+                config.MaxMsgs = configuration.maxMessages
+                if configuration.maxBytes > 0 || configuration.maxMessages > 0 { config.Discard = js_DiscardNew }
                 var info: UnsafeMutablePointer<jsStreamInfo>?
                 var error = jsErrCode(0)
                 var status = js_AddStream(&info, handle, &config, nil, &error)
@@ -155,6 +157,20 @@ public final class JetStream: @unchecked Sendable {
                 js_GetStreamInfo(&info, handle, name, nil, &error), "stream info \(name)", jsError: error)
             defer { jsStreamInfo_Destroy(info) }
             return StreamInfo(info!)
+        }
+    }
+
+    /// When the message at `sequence` was stored, in nanoseconds since the epoch (nil when there
+    /// is none: deleted, or past the end).
+    public func storedTime(stream: String, sequence: UInt64) async throws -> Int64? {
+        try await Blocking.run { [self] () throws -> Int64? in
+            var message: OpaquePointer?
+            var error = jsErrCode(0)
+            let status = js_GetMsg(&message, handle, stream, sequence, nil, &error)
+            if status == NATS_NOT_FOUND || error == JSNoMessageFoundErr { return nil }
+            try NATSError.check(status, "get message \(sequence) of \(stream)", jsError: error)
+            defer { natsMsg_Destroy(message) }
+            return natsMsg_GetTime(message)
         }
     }
 

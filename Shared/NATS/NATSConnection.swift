@@ -252,6 +252,10 @@ public final class NATSConnection: @unchecked Sendable {
     /// How many times the connection was restored since it was made.
     public var reconnects: Int { events.reconnects.load(ordering: .acquiring) }
 
+    /// The largest message (headers and payload) the server takes, from its INFO (0 before
+    /// the first connect).
+    public var maxPayload: Int { Int(natsConnection_GetMaxPayload(handle)) }
+
     /// Whether the connection is currently up (false while reconnecting).
     public var isConnected: Bool {
         natsConnection_Status(handle) == NATS_CONN_STATUS_CONNECTED

@@ -13,6 +13,8 @@ public enum ChangeLogSchema {
 
     public struct InstallError: Error, CustomStringConvertible {
         public var description: String
+        /// The configuration key at fault, when there is one.
+        public var key: String? = nil
     }
 
     /// The DDL for the configured tables, one statement per element, safe to apply again.
@@ -59,6 +61,7 @@ public enum ChangeLogSchema {
                 updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
             )
             """,
+            BridgeDeadLetters.ddl,
             // The trigger runs with the rights of the role that installed it (SECURITY DEFINER), so
             // the application's roles need no grant on this schema to be captured; the fixed
             // search_path keeps a writer's own objects out of the function.
@@ -81,6 +84,15 @@ public enum ChangeLogSchema {
                 IF TG_OP <> 'INSERT' THEN old_row := to_jsonb(OLD); END IF;
                 IF TG_OP <> 'DELETE' THEN new_row := to_jsonb(NEW); END IF;
                 row_id := COALESCE(new_row, old_row) ->> id_column;
+                IF row_id IS NULL THEN
+                    -- The id column was dropped or renamed after install (drift), or holds NULL:
+                    -- the change is still captured, with an empty entity_id and the whole row,
+                    -- rather than failing the application's write. pg-bridge and
+                    -- `fraiseql-observer status` report the drift.
+                    RAISE WARNING 'fraiseql capture: table %.% has no value in id column "%"; entity_id left empty',
+                        TG_TABLE_SCHEMA, TG_TABLE_NAME, id_column;
+                    row_id := '';
+                END IF;
                 IF tenant_column IS NOT NULL THEN tenant := COALESCE(new_row, old_row) ->> tenant_column; END IF;
                 IF include_columns IS NOT NULL THEN
                     old_row := (SELECT jsonb_object_agg(key, value) FROM jsonb_each(old_row) WHERE key = ANY(include_columns));

@@ -74,6 +74,13 @@ public enum ChangeLogInstaller {
         let statements = try ChangeLogSchema.statements(for: tables) + additional
         let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
         defer { Task { try? await connection.close() } }
+        // A table or column that is not there would install a trigger that captures nothing
+        // useful (a missing id column: every change with an empty entity_id).
+        let problems = try await CapturedTables.check(tables, connection: connection, logger: logger)
+        if !problems.isEmpty {
+            throw ChangeLogSchema.InstallError(
+                description: problems.map(\.description).joined(separator: "; "), key: problems[0].key)
+        }
         try await connection.checkedQuery("BEGIN", logger: logger)
         do {
             // Serialise concurrent installs (CREATE OR REPLACE FUNCTION races otherwise).
@@ -118,7 +125,9 @@ extension ChangeLogInstaller {
                     + (additional.isEmpty ? "" : ", and the observer-worker's tables"))
             return 0
         } catch let error as ChangeLogSchema.InstallError {
-            return fail("install: \(error.description)", ServiceMain.configurationExitCode)
+            return fail(
+                error.key == nil ? "install: \(error.description)" : "configuration error: \(error.description)",
+                ServiceMain.configurationExitCode)
         } catch let error as PostgresURL.Invalid {
             return fail("configuration error: postgres.url: \(error.description)", ServiceMain.configurationExitCode)
         } catch {
@@ -184,11 +193,14 @@ public final class PostgresChangeSource: ChangeSource {
     let transportName: String
     /// How often a standby retries the leader lock.
     let standbyInterval: Duration
+    /// The captured tables, for the drift check.
+    let tables: [Runtime.BridgeConfiguration.Table]
 
     public init(
         configuration: PostgresConnection.Configuration, transportName: String,
-        standbyInterval: Duration = .milliseconds(500)
+        standbyInterval: Duration = .milliseconds(500), tables: [Runtime.BridgeConfiguration.Table] = []
     ) {
+        self.tables = tables
         self.configuration = configuration
         self.transportName = transportName
         self.standbyInterval = standbyInterval
@@ -262,6 +274,15 @@ public final class PostgresChangeSource: ChangeSource {
         let connection = try await PostgresConnection.connect(configuration: configuration, id: 4, logger: logger)
         defer { Task { try? await connection.close() } }
         return try await ChangeLogBacklog.measure(connection, logger: logger)
+    }
+
+    /// The configured tables' problems in the database now (see ``CapturedTables``).
+    public func drift() async throws -> [String] {
+        guard !tables.isEmpty else { return [] }
+        let logger = Logger(label: "fraiseql.bridge.drift")
+        let connection = try await PostgresConnection.connect(configuration: configuration, id: 6, logger: logger)
+        defer { Task { try? await connection.close() } }
+        return try await CapturedTables.check(tables, connection: connection, logger: logger).map(\.description)
     }
 
     /// Whether PostgreSQL answers (for `/health/ready`).
@@ -466,6 +487,10 @@ final class PostgresChangeSession: ChangeSession {
         return ChangeRecord(
             eventID: String(decoding: fields[1], as: UTF8.self), cursor: id, source: transportName,
             entityType: entityType, operation: operation, payload: payload)
+    }
+
+    func setAside(_ changes: [SetAsideChange]) async throws {
+        try await BridgeDeadLetters.record(changes, transport: transportName, connection: connection, logger: logger)
     }
 
     /// Marks the rows and moves the checkpoint in one statement (one round trip, one commit).

@@ -98,8 +98,12 @@ public struct NATSConfiguration: Sendable {
         public var duplicateWindow: Duration = .seconds(300)
         /// `replicas`: 1 (dev) or 3 (prod). Default 1.
         public var replicas = 1
-        /// `max_bytes`: -1 for unlimited. Default -1.
+        /// `max_bytes`: -1 for unlimited. Default -1. With a limit the stream refuses new events
+        /// when full (discard-new: the bridge retries and its lag grows) rather than dropping
+        /// unprocessed ones.
         public var maxBytes = -1
+        /// `max_msgs`: -1 for unlimited. Default -1. Discard-new, as `max_bytes`.
+        public var maxMessages = -1
     }
 
     init(_ scope: ConfigScope) throws(ConfigError) {
@@ -121,6 +125,11 @@ public struct NATSConfiguration: Sendable {
         stream.duplicateWindow = try streamScope.duration("duplicate_window", default: stream.duplicateWindow)
         stream.replicas = try streamScope.int("replicas", default: stream.replicas, range: 1...5)
         stream.maxBytes = try streamScope.int("max_bytes", default: stream.maxBytes)
+        stream.maxMessages = try streamScope.int("max_msgs", default: stream.maxMessages)
+        for (key, value) in [("max_bytes", stream.maxBytes), ("max_msgs", stream.maxMessages)]
+        where value == 0 || value < -1 {
+            throw streamScope.error(key, "must be -1 (unlimited) or a positive limit")
+        }
     }
 }
 
@@ -197,6 +206,10 @@ public struct BridgeConfiguration: Sendable {
     public var pollInterval: Duration = .seconds(1)
     /// `retention`: published change-log rows captured longer ago than this are deleted. Default `3d`.
     public var retention: Duration = .seconds(3 * 86_400)
+    /// `oversized`: an event larger than the NATS server's `max_payload` is set aside in the
+    /// bridge's dead-letter table (`dead_letter`, the default) or published without `before`,
+    /// `after` and `changes`, marked `images_omitted` (`omit_images`).
+    public var oversized = "dead_letter"
     public var tables: [Table] = []
 
     public struct Table: Sendable {
@@ -230,6 +243,7 @@ public struct BridgeConfiguration: Sendable {
         batchSize = try scope.int("batch_size", default: batchSize, range: 1...100_000)
         pollInterval = try scope.duration("poll_interval", default: pollInterval)
         retention = try scope.duration("retention", default: retention)
+        oversized = try scope.choice("oversized", ["dead_letter", "omit_images"], default: oversized)
         tables = try scope.tables("tables").map { table throws(ConfigError) in
             guard let name = try table.optionalString("table") else { throw table.error("table", "is required") }
             guard let entity = try table.optionalString("entity") else { throw table.error("entity", "is required") }
@@ -271,18 +285,35 @@ public struct ObserverConfiguration: Sendable {
     public var consumer = "observer-worker"
     /// `max_in_flight`: messages processed at once per worker. Default 256.
     public var maxInFlight = 256
-    /// `max_deliver`: deliveries before the dead-letter queue. Default 8.
-    public var maxDeliver = 8
+    /// `max_deliver`: attempts of an event (deliveries that tried its failing actions) before
+    /// `on_failure`, the default of each observer's `max_attempts`. Default 16: with the default
+    /// `backoff` the 15 waits add up to about 27 hours (docs/configuration.md has the schedule).
+    public var maxDeliver = 16
+    /// `delivery_limit`: deliveries of one message, whatever their cause (attempts, refusals by
+    /// an open circuit, hand-backs at shutdown, crashes), past which the worker dead-letters it
+    /// before even decoding it (reason `delivery_limit`); the durable consumer's `max_deliver` is
+    /// this plus 10, the server's backstop. Default 500.
+    public var deliveryLimit = 500
+    /// `max_event_bytes`: a larger message is dead-lettered (`too_large`) without being decoded.
+    /// Default 8 MiB.
+    public var maxEventBytes = 8 << 20
     /// `ack_wait`: default `30s`.
     public var ackWait: Duration = .seconds(30)
-    /// `backoff`: `{ kind, base, cap, jitter }`. Default exponential 500ms → 5m, jitter 0.2.
-    public var backoff = BackoffPolicy.default
+    /// `backoff`: `{ kind, base, cap, jitter }`. Default exponential 5s → 8h, jitter 0.2.
+    public var backoff = ObserverConfiguration.defaultBackoff
+    public static let defaultBackoff = BackoffPolicy(
+        kind: .exponential, baseMilliseconds: 5_000, capMilliseconds: 8 * 3_600_000, jitter: 0.2)
     /// `dedup_window`: how long processed event ids are remembered. Default `10m`.
     public var dedupWindow: Duration = .seconds(600)
     /// `done_ttl`: how long per-action done marks are kept (longer than an event can be redelivered). Default `24h`.
     public var doneTTL: Duration = .seconds(86_400)
-    /// `circuit_failures`: consecutive retryable failures of one endpoint that open its circuit. Default 5.
-    public var circuitFailures = 5
+    /// `circuit_failure_rate`: the share of calls to one endpoint within `circuit_window` that
+    /// failed retryably, at or above which its circuit opens. Default 0.5.
+    public var circuitFailureRate = 0.5
+    /// `circuit_min_calls`: calls within `circuit_window` before the rate counts. Default 20.
+    public var circuitMinCalls = 20
+    /// `circuit_window`: how far back calls count toward the rate. Default `30s`.
+    public var circuitWindow: Duration = .seconds(30)
     /// `circuit_reset`: how long an open circuit stays open before one trial request. Default `30s`.
     public var circuitReset: Duration = .seconds(30)
     /// `shutdown_grace`: on SIGTERM, in-flight events get this long, the rest are NAKed. Default
@@ -297,6 +328,8 @@ public struct ObserverConfiguration: Sendable {
         consumer = try scope.string("consumer", default: consumer)
         maxInFlight = try scope.int("max_in_flight", default: maxInFlight, range: 1...100_000)
         maxDeliver = try scope.int("max_deliver", default: maxDeliver, range: 1...1000)
+        deliveryLimit = try scope.int("delivery_limit", default: deliveryLimit, range: 10...100_000)
+        maxEventBytes = try scope.int("max_event_bytes", default: maxEventBytes, range: 1024...(256 << 20))
         ackWait = try scope.duration("ack_wait", default: ackWait)
         backoff = try backoffPolicy(scope.section("backoff"), default: backoff)
         dedupWindow = try scope.duration("dedup_window", default: dedupWindow)
@@ -309,7 +342,16 @@ public struct ObserverConfiguration: Sendable {
             // A one-action event's done mark is its only mark: it must last the dedup window.
             throw scope.error("done_ttl", "must be at least dedup_window (\(dedupWindow))")
         }
-        circuitFailures = try scope.int("circuit_failures", default: circuitFailures, range: 1...10_000)
+        if scope.contains("circuit_failures") {
+            throw scope.error(
+                "circuit_failures",
+                "was replaced by circuit_failure_rate, circuit_min_calls and circuit_window (a circuit opens on a failure rate, not a run of failures)"
+            )
+        }
+        circuitFailureRate = try scope.double("circuit_failure_rate", default: circuitFailureRate, range: 0.01...1)
+        circuitMinCalls = try scope.int("circuit_min_calls", default: circuitMinCalls, range: 1...100_000)
+        circuitWindow = try scope.duration("circuit_window", default: circuitWindow)
+        guard circuitWindow >= .seconds(1) else { throw scope.error("circuit_window", "must be at least 1s") }
         circuitReset = try scope.duration("circuit_reset", default: circuitReset)
         shutdownGrace = try scope.duration("shutdown_grace", default: shutdownGrace)
         guard shutdownGrace <= Self.maxShutdownGrace else {

@@ -405,3 +405,66 @@ struct EnvelopeDecodingTests {
         #expect(mismatches.isEmpty, "\(mismatches.prefix(3))")
     }
 }
+
+@Suite("Bounded input")
+struct BoundedInputTests {
+    @Test("JSON nested past 512 levels is an error, not a stack overflow, in every decoding path")
+    func nesting() throws {
+        let deep = String(repeating: "[", count: 200_000) + String(repeating: "]", count: 200_000)
+        #expect(throws: FastJSON.ParseError.self) { try FastJSON.parse(deep) }
+        let within = String(repeating: "[", count: 512) + String(repeating: "]", count: 512)
+        #expect((try? FastJSON.parse(within)) != nil, "512 levels are read")
+        let over = String(repeating: "[", count: 513) + String(repeating: "]", count: 513)
+        #expect((try? FastJSON.parse(over)) == nil)
+        var event = String(
+            decoding: FastJSON.encode(
+                EntityEvent(
+                    id: UUID(), cursor: 1, source: "s", entityType: "order", entityId: "1", operation: .insert,
+                    after: ["a": 1], occurredAt: .now())), as: UTF8.self)
+        event = event.replacingOccurrences(of: #""after":{"#, with: #""after":{"deep":"# + deep + ",")
+        for rows in [true, false] {
+            do {
+                _ = try EntityEvent.decode(Array(event.utf8), rows: rows)
+                Issue.record("decoded a 200,000-level event")
+            } catch {
+                #expect(error.message.contains("nested deeper than 512"), "\(error.message)")
+            }
+        }
+        // Jobs and dead letters go through Foundation's decoder: deep input is an error there too.
+        let job =
+            #"{"id":"6f1c1e0e-0000-4000-8000-000000000001","queue":"q","kind":"noop","payload":"#
+            + deep
+            + #","attempt":0,"max_attempts":5,"backoff":{"kind":"fixed","base_ms":1,"cap_ms":1,"jitter":0},"enqueued_at":"2026-01-01T00:00:00Z"}"#
+        #expect(throws: (any Error).self) { try JSONDecoder().decode(Job.self, from: Data(job.utf8)) }
+    }
+
+    @Test("a job's numeric fields are clamped on decode: a huge timeout, attempt or backoff cannot trap")
+    func jobClamps() throws {
+        let text =
+            #"{"id":"6f1c1e0e-0000-4000-8000-000000000001","queue":"q","kind":"http","payload":{},"attempt":9223372036854775807,"max_attempts":-5,"timeout_ms":9223372036854775807,"backoff":{"kind":"exponential","base_ms":9223372036854775807,"cap_ms":-1,"jitter":1e300},"enqueued_at":"2026-01-01T00:00:00Z"}"#
+        let job = try JSONDecoder().decode(Job.self, from: Data(text.utf8))
+        #expect(job.attempt == Job.Limits.attempt.upperBound)
+        #expect(job.maxAttempts == 1)
+        #expect(job.timeoutMilliseconds == Job.Limits.timeoutMilliseconds.upperBound)
+        #expect(job.backoff.jitter == 1 && job.backoff.capMilliseconds == 0)
+        var next = job
+        next.attempt += 1  // no overflow
+        #expect(job.backoff.delay(afterFailure: next.attempt) >= .zero)
+        #expect(Duration.milliseconds(job.timeoutMilliseconds!) == .seconds(86_400))
+    }
+
+    @Test("images_omitted round-trips and is absent unless set")
+    func imagesOmitted() throws {
+        var event = EntityEvent(
+            id: UUID(), cursor: 1, source: "s", entityType: "order", entityId: "1", operation: .insert,
+            occurredAt: .now())
+        #expect(!String(decoding: FastJSON.encode(event), as: UTF8.self).contains("images_omitted"))
+        event.imagesOmitted = true
+        let bytes = FastJSON.encode(event)
+        let codable = Array(try WireFormat.encode(event))
+        #expect(
+            bytes == codable, "\(String(decoding: bytes, as: UTF8.self)) vs \(String(decoding: codable, as: UTF8.self))"
+        )
+        #expect(try EntityEvent.decode(bytes).imagesOmitted == true)
+    }
+}

@@ -661,7 +661,7 @@ struct ObserverWorkerTests {
             observer: """
                 max_in_flight = 1
                 shutdown_grace = "200ms"
-                circuit_failures = 100
+                circuit_min_calls = 100
                 """)
         let (first, second) = (order(1), order(2))
         func requests(_ event: EntityEvent) -> Int {
@@ -784,7 +784,7 @@ struct ObserverWorkerTests {
             observer: """
                 max_deliver = 50
                 backoff = { kind = "exponential", base = "100ms", cap = "1s", jitter = 0 }
-                circuit_failures = 4
+                circuit_min_calls = 4
                 circuit_reset = "1s"
                 """)
         let (worker, port) = try fixture.worker()
@@ -853,7 +853,7 @@ struct ObserverWorkerTests {
             observer: """
                 max_deliver = 50
                 backoff = { kind = "fixed", base = "200ms", cap = "200ms", jitter = 0 }
-                circuit_failures = 2
+                circuit_min_calls = 2
                 circuit_reset = "10s"
                 """)
         let redis = try redisClient()
@@ -960,7 +960,7 @@ struct ObserverWorkerTests {
             observer: """
                 max_deliver = 50
                 backoff = { kind = "fixed", base = "200ms", cap = "200ms", jitter = 0 }
-                circuit_failures = 2
+                circuit_min_calls = 2
                 circuit_reset = "8s"
                 """)
         let redis = try redisClient()

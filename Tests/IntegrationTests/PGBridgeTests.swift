@@ -98,14 +98,15 @@ func literal(_ text: String) -> String {
 
 func withBridge<T>(
     database: TestDatabase, jetStream: JetStream, prefix: String, transport: String = "pg-test",
-    retention: Duration? = nil, pollInterval: Duration = .milliseconds(200), _ body: () async throws -> T
+    retention: Duration? = nil, pollInterval: Duration = .milliseconds(200), oversized: OversizedPolicy = .deadLetter,
+    _ body: () async throws -> T
 ) async throws -> T {
     let bridge = BridgeService(
         source: PostgresChangeSource(configuration: database.configuration, transportName: transport),
         jetStream: jetStream,
         configuration: BridgeEngine.BridgeConfiguration(
             transportName: transport, subjectNamer: try SubjectNamer(prefix: prefix), batchSize: 200,
-            pollInterval: pollInterval, publishTimeout: .seconds(3), retention: retention),
+            pollInterval: pollInterval, publishTimeout: .seconds(3), retention: retention, oversized: oversized),
         logger: Logger(label: "tests.bridge"))
     let task = Task { try await bridge.run() }
     defer { task.cancel() }
@@ -418,7 +419,8 @@ struct PGBridgeTests {
     @Test("install upgrades a change log of the first layout (published_at): its unpublished rows stay pending")
     func upgradeFromPublishedAt() async throws {
         let database = try await TestDatabase.create()
-        try await database.execute("CREATE TABLE orders (id serial PRIMARY KEY, status text)")
+        // The columns the configuration names (install checks them).
+        try await database.execute("CREATE TABLE orders (id serial PRIMARY KEY, status text, secret text)")
         try await database.execute("CREATE SCHEMA fraiseql_observer")
         try await database.execute(
             """

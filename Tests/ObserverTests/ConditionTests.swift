@@ -140,27 +140,40 @@ struct TemplateTests {
 
 @Suite("circuit breaker")
 struct CircuitBreakerTests {
-    @Test("opens after the threshold, fails fast, lets one trial through after reset, closes on success")
+    @Test("opens on a failure rate over the window once enough calls were made, fails fast, one trial after reset")
     func lifecycle() {
-        let breakers = CircuitBreakers(threshold: 3, reset: .seconds(10))
+        let breakers = CircuitBreakers(
+            policy: .init(failureRate: 0.5, minimumCalls: 4, window: .seconds(10)), reset: .seconds(10))
         let start = ContinuousClock.now
-        for _ in 0..<2 {
+        for _ in 0..<3 {
             #expect(breakers.allow("a", now: start))
             breakers.record("a", success: false, now: start)
         }
-        #expect(breakers.phase("a") == .closed(failures: 2))
-        breakers.record("a", success: true, now: start)
-        #expect(breakers.phase("a") == .closed(failures: 0), "a success resets the count")
-        for _ in 0..<3 { breakers.record("a", success: false, now: start) }
-        #expect(!breakers.allow("a", now: start + .seconds(5)), "open: fail fast")
-        #expect(breakers.allow("b", now: start), "other endpoints are not affected")
-        #expect(breakers.allow("a", now: start + .seconds(11)), "after reset: one trial")
-        #expect(!breakers.allow("a", now: start + .seconds(11)), "only one trial at a time")
+        #expect(breakers.phase("a") == .closed, "three failures: under the minimum number of calls")
+        // An endpoint failing 30% of its calls stays closed: its failures are retried instead.
+        for index in 0..<100 {
+            breakers.record("flaky", success: index % 10 >= 3, now: start + .milliseconds(index * 50))
+        }
+        #expect(breakers.phase("flaky") == .closed, "30% failures never open it")
+        // Failures that left the window no longer count.
+        breakers.record("a", success: true, now: start + .seconds(11))
         breakers.record("a", success: false, now: start + .seconds(11))
-        #expect(!breakers.allow("a", now: start + .seconds(12)), "failed trial: open again")
-        #expect(breakers.allow("a", now: start + .seconds(22)))
-        breakers.record("a", success: true, now: start + .seconds(22))
-        #expect(breakers.phase("a") == .closed(failures: 0))
+        #expect(breakers.phase("a") == .closed, "the old failures aged out: 1 of 2 calls in the window")
+        breakers.record("a", success: false, now: start + .seconds(11))
+        breakers.record("a", success: false, now: start + .seconds(11))
+        #expect(breakers.phase("a") != .closed, "3 of 4 calls failed: open")
+        let opened = start + .seconds(11)
+        #expect(!breakers.allow("a", now: opened + .seconds(5)), "open: fail fast")
+        #expect(breakers.allow("b", now: opened), "other endpoints are not affected")
+        #expect(breakers.allow("a", now: opened + .seconds(11)), "after reset: one trial")
+        #expect(!breakers.allow("a", now: opened + .seconds(11)), "only one trial at a time")
+        breakers.record("a", success: false, now: opened + .seconds(11))
+        #expect(!breakers.allow("a", now: opened + .seconds(12)), "failed trial: open again")
+        #expect(breakers.allow("a", now: opened + .seconds(22)))
+        breakers.record("a", success: true, now: opened + .seconds(22))
+        #expect(breakers.phase("a") == .closed)
+        breakers.record("a", success: false, now: opened + .seconds(22))
+        #expect(breakers.phase("a") == .closed, "closed again with an empty window")
     }
 
     @Test(
@@ -168,7 +181,7 @@ struct CircuitBreakerTests {
     )
     func sharedOpenings() {
         let opened = Mutex<[String]>([])
-        let breakers = CircuitBreakers(threshold: 2, reset: .seconds(10))
+        let breakers = CircuitBreakers(policy: .init(failureRate: 1, minimumCalls: 2), reset: .seconds(10))
         breakers.whenOpened { endpoint in opened.withLock { $0.append(endpoint) } }
         let start = ContinuousClock.now
         for _ in 0..<2 { breakers.record("a", success: false, now: start) }
@@ -197,7 +210,7 @@ struct CircuitBreakerTests {
         // Another worker's trial call succeeded: a circuit open only because of another
         // worker's opening closes; one opened by failures here, or half-open, keeps its own trial.
         #expect(breakers.closeShared("c"), "opened from Redis: closed")
-        #expect(breakers.phase("c") == .closed(failures: 0))
+        #expect(breakers.phase("c") == .closed)
         #expect(!breakers.closeShared("c"), "already closed")
         for _ in 0..<2 { breakers.record("d", success: false, now: start) }
         #expect(!breakers.closeShared("d"), "opened by failures here: left to its own trial")
@@ -240,7 +253,7 @@ struct CircuitBreakerTests {
         "a shared opening whose key has been gone unheard for the trial slack can be taken over; a takeover only extends circuits taken from Redis"
     )
     func orphanedOpenings() {
-        let breakers = CircuitBreakers(threshold: 2, reset: .seconds(10))
+        let breakers = CircuitBreakers(policy: .init(failureRate: 1, minimumCalls: 2), reset: .seconds(10))
         let start = ContinuousClock.now
         breakers.openShared("a", for: .seconds(5), trialMargin: .seconds(10), now: start)
         #expect(breakers.orphanedShared("a", now: start + .seconds(4)) == nil, "its key still lives")
@@ -269,7 +282,7 @@ struct CircuitBreakerTests {
         // Another worker's takeover key extends a circuit taken from Redis, and nothing else: it
         // opens no closed circuit and does not hold one that this worker's failures opened.
         #expect(!breakers.openShared("z", for: .seconds(5), onlyIfShared: true, now: start))
-        #expect(breakers.phase("z") == .closed(failures: 0))
+        #expect(breakers.phase("z") == .closed)
         breakers.openShared("b", for: .seconds(30), onlyIfShared: true, now: start)
         #expect(breakers.openRemaining("b", now: start) == .seconds(10), "its own trial stands")
         breakers.openShared("d", for: .seconds(5), trialMargin: .seconds(10), now: start)

@@ -99,7 +99,7 @@ struct ConfigurationTests {
         let configuration = try load("")
         #expect(configuration.nats.url == "nats://127.0.0.1:4222")
         #expect(configuration.nats.stream.name == "ENTITY_CHANGES")
-        #expect(configuration.observer.maxDeliver == 8)
+        #expect(configuration.observer.maxDeliver == 16)
         #expect(configuration.metrics.address.port == 9090)
     }
 

@@ -36,7 +36,9 @@ struct HTTPJob: JobHandler {
                 headers.append(("Content-Type", "application/json"))
             }
         }
-        let timeout = fields["timeout_ms"]?.intValue.map { Duration.milliseconds($0) } ?? defaultTimeout
+        let timeout =
+            fields["timeout_ms"]?.intValue.map { Duration.milliseconds($0.clamped(to: Job.Limits.timeoutMilliseconds)) }
+            ?? defaultTimeout
         let response = try await delivery.send(
             HTTPDeliveryRequest(
                 method: fields["method"]?.stringValue ?? "POST", url: url, headers: headers, body: body,

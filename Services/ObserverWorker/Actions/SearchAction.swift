@@ -173,8 +173,11 @@ struct ElasticsearchIndex: SearchIndex {
             HTTPDeliveryRequest(
                 url: base + "/_bulk", headers: [("Content-Type", "application/x-ndjson")], body: body, timeout: timeout)
         )
-        // The bulk API answers 200 and reports failures per item.
+        // The bulk API answers 200 and reports failures per item. Its reply opens with `took` and
+        // `errors`: a reply too long to keep whole still says whether any item failed.
         guard case .object(let reply)? = try? FastJSON.parse(String(decoding: response.body, as: UTF8.self)) else {
+            let head = String(decoding: response.body.prefix(256), as: UTF8.self).filter { !$0.isWhitespace }
+            if response.truncated, head.contains(#""errors":false"#) { return }
             throw DeliveryError(.retryable, "Elasticsearch bulk: unreadable reply")
         }
         guard reply["errors"] == .bool(true) else { return }
