@@ -216,17 +216,21 @@ public final class JobWorkerService: Service, Sendable {
     /// grace period.
     private let inFlight = Mutex([UUID: Task<Void, Never>]())
 
+    /// Jobs being run (the `fraiseql_job_running` gauge): not the slots the fetch loop holds
+    /// while it waits for jobs, which made the gauge read `concurrency` on an idle worker.
+    private var runningCount: Int { running.withLock { $0.values.reduce(0) { $0 + $1.count } } }
+
     private func startAll(_ fetched: [FetchedJob]) async {
         for job in fetched {
             let token = UUID()
             running.withLock { _ = $0[job.queue, default: []].insert(job.entryID) }
-            metrics.running.record(slots.inUse)
+            metrics.running.record(runningCount)
             let task = Task {
                 await self.process(job)
                 self.running.withLock { _ = $0[job.queue]?.remove(job.entryID) }
                 self.inFlight.withLock { _ = $0.removeValue(forKey: token) }
                 self.slots.release(1)
-                self.metrics.running.record(self.slots.inUse)
+                self.metrics.running.record(self.runningCount)
             }
             inFlight.withLock { $0[token] = task }
         }

@@ -1,6 +1,7 @@
 import BridgeEngine
 import Contracts
 import Foundation
+import JobQueue
 import Logging
 import NATS
 import PostgresChangeLog
@@ -364,5 +365,82 @@ struct BridgeBadInputTests {
         let (code, output) = try Binaries.output("fraiseql-observer", ["status", "--config", good])
         #expect(code != 0 || output.contains("DRIFT"))
         #expect(output.contains("bridge.tables[0].id_column"), "\(output)")
+    }
+}
+
+@Suite("bad input: jobs and the stream", .serialized)
+struct JobsBadInputTests {
+    @Test("fraiseql_job_running reads 0 at idle and the jobs being run under load")
+    func runningGauge() async throws {
+        let receiver = try await Receiver { _, _ in .init(delay: .seconds(3)) }
+        let prefix = Stack.unique("jqg") + ":"
+        let path = try Stack.temporaryDirectory().appendingPathComponent("fraiseql.toml").path
+        try """
+        [log]
+        level = "warning"
+        [redis]
+        url = "\(try Stack.url("REDIS_URL"))"
+        key_prefix = "\(prefix)"
+        [jobs]
+        queues = ["default"]
+        concurrency = 16
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+        let (worker, port) = try Binaries.service("job-worker", config: path)
+        try await worker.start(waitForPort: port)
+        func running() async -> Double? { await metricValue(port: port, "fraiseql_job_running") }
+        try await Task.sleep(for: .seconds(2))
+        #expect(await running() ?? 0 == 0, "idle: the fetch loop's reserved slots are not jobs")
+        let redis = try redisClient()
+        defer { redis.close() }
+        let queue = JobQueue(redis: redis, prefix: prefix)
+        for _ in 0..<5 { try await queue.enqueue(httpJob(queue: "default", url: receiver.url)) }
+        #expect(try await eventually { receiver.count == 5 })
+        #expect(await running() == 5, "5 jobs waiting on the receiver")
+        #expect(try await eventually(.seconds(10)) { await running() == 0 })
+        #expect(worker.stop() == 0)
+        await receiver.stop()
+    }
+
+    @Test("a heartbeat extends only the claims its worker still owns; a reclaimed job is not taken back")
+    func heartbeatOwnership() async throws {
+        let redis = try redisClient()
+        defer { redis.close() }
+        let queue = JobQueue(redis: redis, prefix: Stack.unique("jqh") + ":")
+        try await queue.prepare(queues: ["default"])
+        try await queue.enqueue(Job(queue: "default", kind: "noop", payload: .null))
+        try await queue.enqueue(Job(queue: "default", kind: "noop", payload: .null))
+        let fetched = try await queue.fetch(
+            queues: ["default"], consumer: "slow", count: 2, block: nil, using: redis)
+        #expect(fetched.count == 2)
+        try await Task.sleep(for: .milliseconds(300))
+        // Another worker reclaims both as idle past a short visibility timeout.
+        let reclaimed = try await queue.reclaim("default", consumer: "other", visibilityTimeout: .milliseconds(200))
+        #expect(reclaimed.count == 2)
+        let lost = try await queue.heartbeat("default", consumer: "slow", entryIDs: fetched.map(\.entryID))
+        #expect(Set(lost) == Set(fetched.map(\.entryID)), "the slow worker learns it lost both")
+        // The truth from Redis itself: the entries still belong to the reclaiming worker.
+        let pending = try await redis.execute(
+            "XPENDING", [.string(queue.keys("default").stream), .string(JobQueue.consumerGroup), "-", "+", "10"])
+        let owners = (pending.array ?? []).compactMap { $0.array?[1].string }
+        #expect(owners == ["other", "other"], "\(owners)")
+        // The owner's own heartbeat extends them.
+        #expect(try await queue.heartbeat("default", consumer: "other", entryIDs: fetched.map(\.entryID)).isEmpty)
+    }
+
+    @Test("a stream with max_msgs refuses new events when full (discard-new) instead of dropping unprocessed ones")
+    func discardNew() async throws {
+        let jetStream = try await connectNATS()
+        let name = Stack.unique("F").uppercased()
+        try await jetStream.ensureStream(
+            StreamConfiguration(name: name, subjects: ["\(name.lowercased()).>"], maxMessages: 3))
+        for index in 1...3 {
+            _ = try await jetStream.publish(OutgoingMessage(subject: "\(name.lowercased()).x", payload: [UInt8(index)]))
+        }
+        await #expect(throws: (any Error).self) {
+            _ = try await jetStream.publish(OutgoingMessage(subject: "\(name.lowercased()).x", payload: [4]))
+        }
+        let info = try await jetStream.streamInfo(name)
+        #expect(info.messages == 3 && info.firstSequence == 1, "the first three are kept")
+        try await jetStream.deleteStream(name)
     }
 }
