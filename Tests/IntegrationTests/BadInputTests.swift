@@ -108,6 +108,28 @@ struct BadInputTests {
         await fixture.cleanUp()
     }
 
+    @Test("a message larger than max_event_bytes is dead-lettered as too_large without being decoded")
+    func tooLarge() async throws {
+        let receiver = try await Receiver()
+        let fixture = try await ObserverFixture.make(
+            observers: Self.webhookObserver(receiver.url), observer: "max_event_bytes = 2048")
+        let (worker, port) = try fixture.worker()
+        try await worker.start(waitForPort: port)
+        var big = order(1)
+        big.after?["note"] = .string(String(repeating: "n", count: 4096))
+        try await fixture.publish(big)
+        try await fixture.publish(order(2))
+        let redis = try redisClient()
+        defer { redis.close() }
+        #expect(try await eventually { try await fixture.deadLetters(redis).count == 1 && receiver.count == 1 })
+        let letter = try #require(try await fixture.deadLetters(redis).first)
+        #expect(letter.reason == .tooLarge && letter.lastError.contains("max_event_bytes (2048)"))
+        #expect(try EntityEvent.decode(Array(letter.payload.utf8)) == big, "kept whole, replayable")
+        #expect(worker.stop() == 0)
+        await receiver.stop()
+        await fixture.cleanUp()
+    }
+
     @Test(
         "a receiver failing 30% of requests at random: 5,000 events all delivered, no dead letter, duplicates only with the same webhook-id"
     )
