@@ -410,7 +410,7 @@ struct ObserverWorkerTests {
         #expect(againCode == 0 && again.contains("150 replayed, 1 skipped, 0 not found, 0 failed"), "\(again)")
         #expect(try await eventually(.seconds(20)) { calls("/dead").count == 300 })
         #expect(try await eventually { try await fixture.deadLetters(redis).count == 151 }, "150 new letters")
-        try await Task.sleep(for: .seconds(1))
+        #expect(try await fixture.settled())
         #expect(calls("/dead").count == 300)
 
         // A letter from another fleet's subjects is left alone.
