@@ -461,12 +461,11 @@ final class NATSObserverConsumer: Service, Sendable {
 
     private func sampleGauges() async {
         let stream = ObserverWorker.deadLetterStream(prefix: configuration.redis.keyPrefix)
-        var round = 0
         var warned = false
         while !isStopping {
             metrics.inFlight.record(eventsInFlight)
             if let size = try? await redis.xlen(stream) { metrics.deadLetterSize.record(size) }
-            if round % 6 == 0, let age = try? await oldestUnprocessedAge() {
+            if let age = try? await oldestUnprocessedAge() {
                 // JetStream deletes events at max_age whether processed or not.
                 metrics.oldestUnprocessed.record(age)
                 let horizon = Double(configuration.nats.stream.maxAge.components.seconds)
@@ -477,7 +476,6 @@ final class NATSObserverConsumer: Service, Sendable {
                 }
                 warned = age > horizon / 2
             }
-            round += 1
             try? await Task.sleep(for: .seconds(5))
         }
     }
