@@ -101,6 +101,20 @@ struct GaugeTests {
             "the oldest unacknowledged event's age")
         let info = try await fixture.jetStream.consumerInfo(stream: fixture.stream, consumer: "workers")
         #expect(info.ackPending == 5, "the server agrees: 5 awaiting an ack")
+        // `status` warns once the oldest unprocessed event is past half of max_age (20 s here).
+        try await Task.sleep(for: .seconds(9))
+        let status = Process()
+        status.executableURL = URL(fileURLWithPath: try Binaries.path("fraiseql-observer"))
+        status.arguments = ["status", "--config", fixture.configPath]
+        status.environment = ProcessInfo.processInfo.environment.merging(["FRAISEQL_NATS_STREAM_MAX_AGE": "20s"]) {
+            $1
+        }
+        let output = Pipe()
+        status.standardOutput = output
+        try status.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        status.waitUntilExit()
+        #expect(text.contains("oldest unprocessed event:") && text.contains("WARNING: past half of max_age"), "\(text)")
         #expect(try await fixture.settled(timeout: .seconds(30)))
         #expect(try await eventually(.seconds(10)) { await gauge("oldest_unprocessed_seconds") == 0 })
         #expect(worker.stop() == 0)

@@ -267,7 +267,6 @@ struct ObserverPostgresProcessTests {
             try await eventually {
                 try await fixture.count("SELECT count(*)::int FROM fraiseql_observer.change_log_pending") == 0
             })
-        try await Task.sleep(for: .milliseconds(500))
         #expect(calls("/ok").count == 1, "the action done before is not repeated (observer_done)")
         #expect(try await fixture.count(letters) == 0, "the letter is gone and the event did not fail again")
 
@@ -349,7 +348,6 @@ struct ObserverPostgresProcessTests {
             try await eventually {
                 try await fixture.count("SELECT count(*)::int FROM fraiseql_observer.change_log_pending") == 0
             })
-        try await Task.sleep(for: .milliseconds(500))
         #expect(calls("/flaky").count == 2, "the event ran once, not once per letter")
         #expect(calls("/ok").count == 1, "the action done before is not repeated (observer_done, within done_ttl)")
         #expect(try await fixture.count(letters) == 1, "the second letter is kept")
