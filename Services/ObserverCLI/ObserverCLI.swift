@@ -101,11 +101,7 @@ struct Status: AsyncParsableCommand {
                 "consumer \(consumer.name): \(consumer.pending) pending, \(consumer.ackPending) awaiting ack, \(consumer.redelivered) redelivered"
             )
             // JetStream deletes events at max_age, processed or not: say how close the backlog is.
-            if consumer.pending > 0 || consumer.ackPending > 0,
-                let stored = try await jetStream.storedTime(
-                    stream: stream.name, sequence: consumer.ackFloorStreamSequence + 1)
-            {
-                let age = max(0, Date().timeIntervalSince1970 - Double(stored) / 1e9)
+            if let age = try await jetStream.oldestUnacknowledgedAge(stream: stream.name, consumer: consumer.name) {
                 let horizon = Double(configuration.nats.stream.maxAge.components.seconds)
                 print(
                     "oldest unprocessed event: " + String(format: "%.0f", age) + " s old (max_age "

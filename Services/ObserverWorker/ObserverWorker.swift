@@ -465,7 +465,9 @@ final class NATSObserverConsumer: Service, Sendable {
         while !isStopping {
             metrics.inFlight.record(eventsInFlight)
             if let size = try? await redis.xlen(stream) { metrics.deadLetterSize.record(size) }
-            if let age = try? await oldestUnprocessedAge() {
+            if let age = try? await jetStream.oldestUnacknowledgedAge(
+                stream: configuration.nats.stream.name, consumer: configuration.observer.consumer) ?? 0
+            {
                 // JetStream deletes events at max_age whether processed or not.
                 metrics.oldestUnprocessed.record(age)
                 let horizon = Double(configuration.nats.stream.maxAge.components.seconds)
@@ -478,17 +480,6 @@ final class NATSObserverConsumer: Service, Sendable {
             }
             try? await Task.sleep(for: .seconds(5))
         }
-    }
-
-    /// The age in seconds of the consumer's oldest event not yet acknowledged (0 when none).
-    private func oldestUnprocessedAge() async throws -> Double {
-        let stream = configuration.nats.stream.name
-        let info = try await jetStream.consumerInfo(stream: stream, consumer: configuration.observer.consumer)
-        guard info.pending > 0 || info.ackPending > 0,
-            let stored = try await jetStream.storedTime(stream: stream, sequence: info.ackFloorStreamSequence + 1)
-        else { return 0 }
-        let now = Int64(Date().timeIntervalSince1970 * 1_000_000_000)
-        return Double(max(0, now - stored)) / 1e9
     }
 }
 

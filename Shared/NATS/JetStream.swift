@@ -160,9 +160,20 @@ public final class JetStream: @unchecked Sendable {
         }
     }
 
+    /// How long ago the consumer's oldest message not yet acknowledged was stored, in seconds;
+    /// nil when the consumer has nothing pending or awaiting an ack. (JetStream deletes messages
+    /// at the stream's `max_age`, acknowledged or not.)
+    public func oldestUnacknowledgedAge(stream: String, consumer: String) async throws -> Double? {
+        let info = try await consumerInfo(stream: stream, consumer: consumer)
+        guard info.pending > 0 || info.ackPending > 0,
+            let stored = try await storedTime(stream: stream, sequence: info.ackFloorStreamSequence + 1)
+        else { return nil }
+        return max(0, Date().timeIntervalSince1970 - Double(stored) / 1e9)
+    }
+
     /// When the message at `sequence` was stored, in nanoseconds since the epoch (nil when there
     /// is none: deleted, or past the end).
-    public func storedTime(stream: String, sequence: UInt64) async throws -> Int64? {
+    func storedTime(stream: String, sequence: UInt64) async throws -> Int64? {
         try await Blocking.run { [self] () throws -> Int64? in
             var message: OpaquePointer?
             var error = jsErrCode(0)

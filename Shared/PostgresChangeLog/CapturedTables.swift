@@ -21,8 +21,7 @@ public enum CapturedTables {
         var problems: [Problem] = []
         for (index, table) in tables.enumerated() {
             let key = "bridge.tables[\(index)]"
-            let parts = table.table.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-            guard (1...2).contains(parts.count), parts.allSatisfy({ !$0.isEmpty }) else {
+            guard let parts = ChangeLogSchema.nameParts(table.table) else {
                 problems.append(
                     Problem(key: "\(key).table", message: "'\(table.table)' must be 'table' or 'schema.table'"))
                 continue

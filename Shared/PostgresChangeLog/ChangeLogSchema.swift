@@ -146,12 +146,18 @@ public enum ChangeLogSchema {
         try statements(for: tables).map { $0 + ";\n" }.joined(separator: "\n")
     }
 
+    /// `table` or `schema.table` split into its parts; nil for any other form.
+    static func nameParts(_ name: String) -> [String]? {
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        guard (1...2).contains(parts.count), parts.allSatisfy({ !$0.isEmpty }) else { return nil }
+        return parts
+    }
+
     static func qualifiedName(_ name: String) throws -> String {
-        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
-        guard (1...2).contains(parts.count), parts.allSatisfy({ !$0.isEmpty }) else {
+        guard let parts = nameParts(name) else {
             throw InstallError(description: "table name '\(name)' must be 'table' or 'schema.table'")
         }
-        return parts.map { quoteIdentifier(String($0)) }.joined(separator: ".")
+        return parts.map(quoteIdentifier).joined(separator: ".")
     }
 
     static func quoteIdentifier(_ name: String) -> String {

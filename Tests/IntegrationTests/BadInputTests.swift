@@ -396,17 +396,7 @@ struct JobsBadInputTests {
     func runningGauge() async throws {
         let receiver = try await Receiver { _, _ in .init(delay: .seconds(3)) }
         let prefix = Stack.unique("jqg") + ":"
-        let path = try Stack.temporaryDirectory().appendingPathComponent("fraiseql.toml").path
-        try """
-        [log]
-        level = "warning"
-        [redis]
-        url = "\(try Stack.url("REDIS_URL"))"
-        key_prefix = "\(prefix)"
-        [jobs]
-        queues = ["default"]
-        concurrency = 16
-        """.write(toFile: path, atomically: true, encoding: .utf8)
+        let path = try jobWorkerConfig(prefix: prefix, jobs: "concurrency = 16")
         let (worker, port) = try Binaries.service("job-worker", config: path)
         try await worker.start(waitForPort: port)
         func running() async -> Double? { await metricValue(port: port, "fraiseql_job_running") }

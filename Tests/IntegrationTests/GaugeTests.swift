@@ -128,17 +128,7 @@ struct GaugeTests {
             request.path == "/bad" ? .init(status: 400) : .init(delay: .seconds(2))
         }
         let prefix = Stack.unique("jgg") + ":"
-        let path = try Stack.temporaryDirectory().appendingPathComponent("fraiseql.toml").path
-        try """
-        [log]
-        level = "error"
-        [redis]
-        url = "\(try Stack.url("REDIS_URL"))"
-        key_prefix = "\(prefix)"
-        [jobs]
-        queues = ["default"]
-        concurrency = 2
-        """.write(toFile: path, atomically: true, encoding: .utf8)
+        let path = try jobWorkerConfig(prefix: prefix, level: "error", jobs: "concurrency = 2")
         let (worker, port) = try Binaries.service("job-worker", config: path)
         try await worker.start(waitForPort: port)
         func gauge(_ name: String) async -> Double? {

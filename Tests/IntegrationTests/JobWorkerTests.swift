@@ -63,6 +63,23 @@ func httpJob(queue: String, url: String, maxAttempts: Int = 5, backoff: BackoffP
         maxAttempts: maxAttempts, backoff: backoff)
 }
 
+/// A config file for a job-worker process on the stack's Redis under `prefix`, with the queue
+/// `default` and the `[jobs]` keys in `jobs`; returns its path.
+func jobWorkerConfig(prefix: String, level: String = "warning", jobs: String = "") throws -> String {
+    let path = try Stack.temporaryDirectory().appendingPathComponent("fraiseql.toml").path
+    try """
+    [log]
+    level = "\(level)"
+    [redis]
+    url = "\(try Stack.url("REDIS_URL"))"
+    key_prefix = "\(prefix)"
+    [jobs]
+    queues = ["default"]
+    \(jobs)
+    """.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+}
+
 @Suite("job-worker", .serialized)
 struct JobWorkerTests {
     @Test("each backoff policy produces its documented schedule; the last failure lands in the DLQ")
@@ -350,18 +367,7 @@ struct JobWorkerProcessTests {
             firstCall.exchange(false, ordering: .acquiringAndReleasing) ? .init(delay: .seconds(60)) : .init()
         }
         let prefix = Stack.unique("jqp") + ":"
-        let config = """
-            [log]
-            level = "warning"
-            [redis]
-            url = "\(try Stack.url("REDIS_URL"))"
-            key_prefix = "\(prefix)"
-            [jobs]
-            queues = ["default"]
-            visibility_timeout = "2s"
-            """
-        let path = try Stack.temporaryDirectory().appendingPathComponent("fraiseql.toml").path
-        try config.write(toFile: path, atomically: true, encoding: .utf8)
+        let path = try jobWorkerConfig(prefix: prefix, jobs: #"visibility_timeout = "2s""#)
         let logs = try Stack.temporaryDirectory()
         func worker(_ name: String) throws -> (ServerProcess, Int) {
             try Binaries.service("job-worker", config: path, logFile: logs.appendingPathComponent(name))
