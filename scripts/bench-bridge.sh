@@ -35,7 +35,7 @@ relay_once() {
     local relay_url="${POSTGRES_URL%/*}/$db"
     psql -q "$relay_url" -c "CREATE TABLE orders (id bigserial PRIMARY KEY, customer text, status text, total numeric, writer int, seq int)"
     printf '[postgres]\nurl = "%s"\n[[bridge.tables]]\ntable = "public.orders"\nentity = "order"\n' "$relay_url" >.stack/relay.toml
-    "$BIN/fraiseql-observer" install --config .stack/relay.toml >/dev/null
+    "$BIN/fraiseql-observer" install --allow-superuser --config .stack/relay.toml >/dev/null
     psql -q "$relay_url" -c "INSERT INTO orders (customer, status, total, writer, seq)
         SELECT 'customer-' || g, 'pending', g * 1.5, 0, g FROM generate_series(1, $ROWS) AS g"
     python3 bench/relay.py "$relay_url" "$NATS_URL" BENCH_RELAY bench_relay

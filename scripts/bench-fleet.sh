@@ -74,7 +74,7 @@ kind = "webhook"
 url = "http://127.0.0.1:$receiver_port/hook"
 body = '{"id": {{after.id}}}'
 TOML
-    "$BIN/pg-bridge" install --config "$config" >/dev/null
+    "$BIN/pg-bridge" install --allow-superuser --config "$config" >/dev/null
     bench/bin/http_sink "$receiver_port" "$workdir/receipts" >/dev/null &
     local sink=$!
     case_pids+=("$sink")

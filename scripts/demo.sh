@@ -22,10 +22,18 @@ CONFIG=.stack/demo.toml
 RECEIVER_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 python3 scripts/demo_receiver.py "$RECEIVER_PORT" >.stack/receiver.log 2>&1 &
 PIDS+=($!)
-sed -e "s#@NATS_URL@#$NATS_URL#" -e "s#@REDIS_URL@#$REDIS_URL#" -e "s#@POSTGRES_URL@#$POSTGRES_URL#" \
+# The application's table, created by its owner (here the superuser); the fleet connects as a role
+# of its own with the grants docs/deployment.md lists, never as the superuser.
+psql -q "$POSTGRES_URL" <<'SQL'
+CREATE TABLE orders (id serial PRIMARY KEY, customer text, status text, total numeric);
+CREATE ROLE fraiseql_fleet LOGIN CREATEROLE;
+GRANT CREATE ON DATABASE app TO fraiseql_fleet;
+GRANT SELECT, TRIGGER ON orders TO fraiseql_fleet;
+SQL
+FLEET_URL=${POSTGRES_URL/postgres@/fraiseql_fleet@}
+sed -e "s#@NATS_URL@#$NATS_URL#" -e "s#@REDIS_URL@#$REDIS_URL#" -e "s#@POSTGRES_URL@#$FLEET_URL#" \
     -e "s#@RECEIVER_PORT@#$RECEIVER_PORT#" examples/demo.toml >"$CONFIG"
 "$BIN/fraiseql-observer" validate --config "$CONFIG"
-psql -q "$POSTGRES_URL" -c "CREATE TABLE orders (id serial PRIMARY KEY, customer text, status text, total numeric)"
 "$BIN/pg-bridge" install --config "$CONFIG"
 
 port=19090

@@ -39,7 +39,7 @@ enum BridgeBench {
         try await ChangeLogInstaller.install(
             configuration: database,
             tables: [Runtime.BridgeConfiguration.Table(table: "public.orders", entity: "order")],
-            logger: logger)
+            allowSuperuser: true, logger: logger)
         let nats = try await NATSConnection.connect(NATSClientConfiguration(url: natsURL, name: "bench"))
         let jetStream = try nats.jetStream()
         let stream = name.uppercased()

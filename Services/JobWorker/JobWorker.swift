@@ -24,16 +24,27 @@ public enum JobWorker {
             deadLetterMaxLength: jobs.deadLetterMaxLength)
         let worker = JobWorkerService(
             queue: queue, reader: reader, settings: JobWorkerSettings(jobs),
-            handlers: defaultHandlers(context.configuration), logger: context.logger)
+            handlers: try defaultHandlers(context.configuration), logger: context.logger)
         return redisSet.merged(with: ServiceSet(services: [reader, worker], readiness: []))
     }
 
     /// The job kinds this worker runs.
-    public static func defaultHandlers(_ configuration: FleetConfiguration) -> [any JobHandler] {
+    public static func defaultHandlers(_ configuration: FleetConfiguration) throws(ConfigError) -> [any JobHandler] {
         [
             NoopJob(), SleepJob(), EmailJob(configuration.smtp),
-            HTTPJob(delivery: HTTPDelivery(), defaultTimeout: configuration.jobs.jobTimeout),
+            HTTPJob(
+                delivery: HTTPDelivery(policy: try outboundPolicy(configuration.jobs)),
+                defaultTimeout: configuration.jobs.jobTimeout),
         ]
+    }
+
+    /// Where `http` jobs may go (`jobs.http_allowed_hosts`).
+    static func outboundPolicy(_ jobs: JobsConfiguration) throws(ConfigError) -> OutboundPolicy {
+        do {
+            return try OutboundPolicy(allowedHosts: jobs.httpAllowedHosts)
+        } catch {
+            throw ConfigError(key: "jobs.http_allowed_hosts[\(error.index)]", message: error.description)
+        }
     }
 }
 

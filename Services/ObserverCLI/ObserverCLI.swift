@@ -181,11 +181,14 @@ struct Install: AsyncParsableCommand {
     @Flag(name: .long, help: "Print the DDL instead of applying it.")
     var print = false
 
+    @Flag(name: .long, help: "Install even when connected as a PostgreSQL superuser (refused otherwise).")
+    var allowSuperuser = false
+
     func run() async throws {
         let configuration = try options.load()
         let code = await ChangeLogInstaller.command(
             configuration: configuration, printOnly: self.print, name: "fraiseql-observer",
-            additional: ObserverWorker.postgresDDL(configuration))
+            additional: ObserverWorker.postgresDDL(configuration), allowSuperuser: allowSuperuser)
         if code != 0 { throw ExitCode(code) }
     }
 }

@@ -40,10 +40,12 @@ public enum PGBridge {
         )
     }
 
-    /// `pg-bridge install [--print]`: exit 0 on success, 1 when PostgreSQL refuses, 2 on bad configuration.
+    /// `pg-bridge install [--print] [--allow-superuser]`: exit 0 on success, 1 when PostgreSQL
+    /// refuses, 2 on bad configuration or a superuser connection without `--allow-superuser`.
     public static func install(arguments: [String]) async -> Int32 {
         await ChangeLogInstaller.command(
             configuration: ServiceMain.loadConfigurationOrExit(name: "pg-bridge"),
-            printOnly: arguments.contains("--print"), name: "pg-bridge")
+            printOnly: arguments.contains("--print"), name: "pg-bridge",
+            allowSuperuser: arguments.contains("--allow-superuser"))
     }
 }

@@ -106,8 +106,13 @@ public struct HTTPDelivery: Sendable {
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }()
 
-    public init(client: HTTPClient = HTTPDelivery.sharedClient) {
+    /// Where requests may go, for URLs that come from data; nil: wherever the URL says (URLs
+    /// written by the operator in the configuration).
+    public let policy: OutboundPolicy?
+
+    public init(client: HTTPClient = HTTPDelivery.sharedClient, policy: OutboundPolicy? = nil) {
         self.client = client
+        self.policy = policy
     }
 
     /// Sends `request`; returns the response for a 2xx status, throws a classified ``DeliveryError`` otherwise.
@@ -118,6 +123,7 @@ public struct HTTPDelivery: Sendable {
         guard Self.hasHTTPScheme(request.url) else {
             throw DeliveryError(.permanent, "not an http(s) URL: '\(shownURL)'")
         }
+        if let policy { try await policy.check(url: request.url) }
         var outgoing = HTTPClientRequest(url: request.url)
         outgoing.method = HTTPMethod(rawValue: request.method.uppercased())
         for (name, value) in request.headers { outgoing.headers.add(name: name, value: value) }

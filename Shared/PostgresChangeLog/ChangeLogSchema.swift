@@ -18,8 +18,27 @@ public enum ChangeLogSchema {
     }
 
     /// The DDL for the configured tables, one statement per element, safe to apply again.
-    public static func statements(for tables: [BridgeConfiguration.Table]) throws -> [String] {
+    ///
+    /// The trigger function runs as `captureRole` (SECURITY DEFINER owned by a NOLOGIN role whose
+    /// only rights are to insert into the change log): whatever `to_jsonb` runs for a row (a cast a
+    /// table owner defined for their own type) runs with those rights, not the installer's.
+    public static func statements(
+        for tables: [BridgeConfiguration.Table], captureRole: String = BridgeConfiguration.defaultCaptureRole
+    ) throws -> [String] {
+        let role = quoteIdentifier(captureRole)
         var statements = [
+            // The role is created when missing (CREATEROLE), and the installer made a member so it
+            // can hand the function over and replace it on the next install.
+            """
+            DO $role$ BEGIN
+                IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = \(quoteLiteral(captureRole))) THEN
+                    CREATE ROLE \(role) NOLOGIN;
+                END IF;
+                IF NOT pg_catalog.pg_has_role(current_user, \(quoteLiteral(captureRole)), 'MEMBER') THEN
+                    EXECUTE 'GRANT ' || pg_catalog.quote_ident(\(quoteLiteral(captureRole))) || ' TO ' || pg_catalog.quote_ident(current_user);
+                END IF;
+            END $role$
+            """,
             "CREATE SCHEMA IF NOT EXISTS \(schema)",
             """
             CREATE TABLE IF NOT EXISTS \(schema).change_log (
@@ -62,9 +81,10 @@ public enum ChangeLogSchema {
             )
             """,
             BridgeDeadLetters.ddl,
-            // The trigger runs with the rights of the role that installed it (SECURITY DEFINER), so
-            // the application's roles need no grant on this schema to be captured; the fixed
-            // search_path keeps a writer's own objects out of the function.
+            // The trigger runs with the rights of the capture role (SECURITY DEFINER), so the
+            // application's roles need no grant on this schema to be captured, and the capture role
+            // can do nothing but append to the change log; the fixed search_path keeps a writer's
+            // own objects out of the function.
             """
             CREATE OR REPLACE FUNCTION \(schema).capture() RETURNS trigger LANGUAGE plpgsql
                 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
@@ -118,6 +138,16 @@ public enum ChangeLogSchema {
             END
             $fn$
             """,
+            "GRANT USAGE ON SCHEMA \(schema) TO \(role)",
+            "GRANT INSERT ON \(schema).change_log, \(schema).change_log_pending TO \(role)",
+            // `RETURNING id` needs to read the id column.
+            "GRANT SELECT (id) ON \(schema).change_log TO \(role)",
+            // A new owner needs CREATE on the schema at the moment of the change, and no longer.
+            "GRANT CREATE ON SCHEMA \(schema) TO \(role)",
+            "ALTER FUNCTION \(schema).capture() OWNER TO \(role)",
+            "REVOKE CREATE ON SCHEMA \(schema) FROM \(role)",
+            // Triggers need no EXECUTE right to fire; nobody needs to call it directly.
+            "REVOKE ALL ON FUNCTION \(schema).capture() FROM PUBLIC",
         ]
         for table in tables {
             let entity: String
@@ -133,17 +163,20 @@ public enum ChangeLogSchema {
                 table.excludeColumns.joined(separator: ","), table.tenantColumn ?? "",
             ]
             .map(quoteLiteral).joined(separator: ", ")
-            statements.append("DROP TRIGGER IF EXISTS \(trigger) ON \(qualified)")
+            // CREATE OR REPLACE (PostgreSQL 14+) needs only the TRIGGER right on the table, where
+            // DROP TRIGGER needs its ownership.
             statements.append(
-                "CREATE TRIGGER \(trigger) AFTER INSERT OR UPDATE OR DELETE ON \(qualified) "
+                "CREATE OR REPLACE TRIGGER \(trigger) AFTER INSERT OR UPDATE OR DELETE ON \(qualified) "
                     + "FOR EACH ROW EXECUTE FUNCTION \(schema).capture(\(arguments))")
         }
         return statements
     }
 
     /// The DDL as a printable script.
-    public static func script(for tables: [BridgeConfiguration.Table]) throws -> String {
-        try statements(for: tables).map { $0 + ";\n" }.joined(separator: "\n")
+    public static func script(
+        for tables: [BridgeConfiguration.Table], captureRole: String = BridgeConfiguration.defaultCaptureRole
+    ) throws -> String {
+        try statements(for: tables, captureRole: captureRole).map { $0 + ";\n" }.joined(separator: "\n")
     }
 
     /// `table` or `schema.table` split into its parts; nil for any other form.

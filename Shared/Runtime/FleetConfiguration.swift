@@ -210,6 +210,11 @@ public struct BridgeConfiguration: Sendable {
     /// bridge's dead-letter table (`dead_letter`, the default) or published without `before`,
     /// `after` and `changes`, marked `images_omitted` (`omit_images`).
     public var oversized = "dead_letter"
+    /// `capture_role`: the NOLOGIN role that owns the capture trigger function, which runs with
+    /// its rights (insert into the change log, nothing else). `install` creates it when missing.
+    /// Default `fraiseql_capture`.
+    public var captureRole = BridgeConfiguration.defaultCaptureRole
+    public static let defaultCaptureRole = "fraiseql_capture"
     public var tables: [Table] = []
 
     public struct Table: Sendable {
@@ -244,6 +249,10 @@ public struct BridgeConfiguration: Sendable {
         pollInterval = try scope.duration("poll_interval", default: pollInterval)
         retention = try scope.duration("retention", default: retention)
         oversized = try scope.choice("oversized", ["dead_letter", "omit_images"], default: oversized)
+        captureRole = try scope.string("capture_role", default: captureRole)
+        guard !captureRole.isEmpty, captureRole.utf8.count <= 63 else {
+            throw scope.error("capture_role", "must be a role name of 1 to 63 bytes")
+        }
         tables = try scope.tables("tables").map { table throws(ConfigError) in
             guard let name = try table.optionalString("table") else { throw table.error("table", "is required") }
             guard let entity = try table.optionalString("entity") else { throw table.error("entity", "is required") }
@@ -480,6 +489,11 @@ public struct JobsConfiguration: Sendable {
     public var deadLetterMaxLength = 100_000
     /// `consumer`: this worker's consumer name in the group. Default `<hostname>-<pid>-<random>`.
     public var consumer: String?
+    /// `http_allowed_hosts`: where `http` jobs may send requests (their URL comes from event data).
+    /// Host names, `*.domain`, addresses or networks (`10.0.0.0/8`). Empty (default): any host
+    /// with public addresses only. Loopback, link-local and private addresses are refused unless an
+    /// entry names the host or covers the address. Checked by job-worker (`OutboundPolicy`).
+    public var httpAllowedHosts: [String] = []
 
     init(_ scope: ConfigScope) throws(ConfigError) {
         queues = try scope.strings("queues", default: queues)
@@ -498,6 +512,7 @@ public struct JobsConfiguration: Sendable {
         uniqueTTL = try scope.duration("unique_ttl", default: uniqueTTL)
         deadLetterMaxLength = try scope.int("dlq_max_length", default: deadLetterMaxLength, range: 100...100_000_000)
         consumer = try scope.optionalString("consumer")
+        httpAllowedHosts = try scope.strings("http_allowed_hosts", default: httpAllowedHosts)
         concurrency = try scope.int("concurrency", default: concurrency, range: 1...10_000)
         visibilityTimeout = try scope.duration("visibility_timeout", default: visibilityTimeout)
         maxAttempts = try scope.int("max_attempts", default: maxAttempts, range: 1...1000)

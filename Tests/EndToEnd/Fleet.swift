@@ -96,7 +96,7 @@ final class Fleet: @unchecked Sendable {
                 total int NOT NULL)
             """)
         // The change log is installed by the product's own command, as an operator would.
-        let (code, output) = try Binaries.run("pg-bridge", ["install", "--config", configPath])
+        let (code, output) = try Binaries.run("pg-bridge", ["install", "--allow-superuser", "--config", configPath])
         try #require(code == 0, "pg-bridge install: \(output)")
     }
 
@@ -142,6 +142,8 @@ final class Fleet: @unchecked Sendable {
             backoff = { kind = "exponential", base = "100ms", cap = "2s", jitter = 0.2 }
             [jobs]
             queues = ["default"]
+            # The receivers are on loopback, which http jobs may not reach unless allowed.
+            http_allowed_hosts = ["127.0.0.1"]
             concurrency = 4
             # A receiver failing a third of the time must not exhaust a job's attempts.
             max_attempts = 50

@@ -256,7 +256,7 @@ struct BridgeBadInputTests {
         try await ChangeLogInstaller.install(
             configuration: database.configuration,
             tables: [Runtime.BridgeConfiguration.Table(table: "public.orders", entity: "order")],
-            logger: Logger(label: "tests"))
+            allowSuperuser: true, logger: Logger(label: "tests"))
         let jetStream = try await connectNATS()
         let (stream, prefix) = try await makeStream(jetStream)
         return (database, jetStream, stream, prefix)
@@ -357,14 +357,14 @@ struct BridgeBadInputTests {
             ("exclude_columns = [\"secret\"]", "bridge.tables[0].exclude_columns"),
             ("tenant_column = \"tenant_id\"", "bridge.tables[0].tenant_column"),
         ] {
-            let (status, errors) = try Binaries.run("pg-bridge", ["install", "--config", try config(table)])
+            let (status, errors) = try Binaries.run("pg-bridge", ["install", "--allow-superuser", "--config", try config(table)])
             #expect(status == 2, "\(table): \(errors)")
             #expect(errors.contains(key), "\(errors)")
         }
         let missing = directory.appendingPathComponent("missing.toml").path
         try "[postgres]\nurl = \"\(database.url)\"\n[[bridge.tables]]\ntable = \"public.ordrs\"\nentity = \"order\"\n"
             .write(toFile: missing, atomically: true, encoding: .utf8)
-        let (missingStatus, missingErrors) = try Binaries.run("pg-bridge", ["install", "--config", missing])
+        let (missingStatus, missingErrors) = try Binaries.run("pg-bridge", ["install", "--allow-superuser", "--config", missing])
         #expect(missingStatus == 2 && missingErrors.contains("bridge.tables[0].table"), "\(missingErrors)")
         #expect(
             try await database.count("SELECT count(*)::int8 FROM pg_namespace WHERE nspname = 'fraiseql_observer'")
@@ -374,7 +374,7 @@ struct BridgeBadInputTests {
         // A valid install, then the id column is renamed: writes still succeed, the change is
         // captured with an empty entity_id, and status reports the drift.
         let good = try config("tenant_column = \"tenant\"")
-        let (status, errors) = try Binaries.run("pg-bridge", ["install", "--config", good])
+        let (status, errors) = try Binaries.run("pg-bridge", ["install", "--allow-superuser", "--config", good])
         #expect(status == 0, "\(errors)")
         try await database.execute("ALTER TABLE orders RENAME COLUMN id TO order_id")
         try await database.execute("INSERT INTO orders (status) VALUES ('after drift')")

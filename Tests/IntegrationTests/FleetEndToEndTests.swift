@@ -19,7 +19,7 @@ struct FleetEndToEndProcessTests {
         try await ChangeLogInstaller.install(
             configuration: database.configuration,
             tables: [Runtime.BridgeConfiguration.Table(table: "public.orders", entity: "order")],
-            logger: Logger(label: "tests"))
+            allowSuperuser: true, logger: Logger(label: "tests"))
         let jetStream = try await connectNATS()
         let stream = Stack.unique("E2E").uppercased()
         let keyPrefix = Stack.unique("e2e") + ":"
@@ -44,6 +44,7 @@ struct FleetEndToEndProcessTests {
             entity = "order"
             [jobs]
             queues = ["default"]
+            http_allowed_hosts = ["127.0.0.1"]
             [[observers]]
             name = "paid"
             entity = "order"

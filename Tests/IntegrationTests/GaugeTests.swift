@@ -19,7 +19,7 @@ struct GaugeTests {
         try await ChangeLogInstaller.install(
             configuration: database.configuration,
             tables: [Runtime.BridgeConfiguration.Table(table: "public.orders", entity: "order")],
-            logger: Logger(label: "tests"))
+            allowSuperuser: true, logger: Logger(label: "tests"))
         let natsDirectory = try Stack.temporaryDirectory()
         let natsPort = try Stack.freePort()
         let nats = ServerProcess.natsServer(port: natsPort, directory: natsDirectory)

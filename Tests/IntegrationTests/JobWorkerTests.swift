@@ -19,7 +19,7 @@ struct InProcessWorker {
     static func start(
         prefix: String = Stack.unique("jq") + ":", queues: [String], concurrency: Int = 8,
         visibilityTimeout: Duration = .seconds(30), shutdownGrace: Duration = .seconds(5),
-        configuration: FleetConfiguration = FleetConfiguration()
+        configuration: FleetConfiguration = .loopbackJobs
     ) throws -> InProcessWorker {
         let redis = try redisClient()
         let reader = try redisClient()
@@ -32,7 +32,7 @@ struct InProcessWorker {
                 queues: queues, concurrency: concurrency, consumer: "test-\(UUID().uuidString.prefix(6))",
                 visibilityTimeout: visibilityTimeout, jobTimeout: .seconds(30), shutdownGrace: shutdownGrace,
                 schedulerInterval: .milliseconds(20)),
-            handlers: JobWorker.defaultHandlers(configuration), logger: logger)
+            handlers: try JobWorker.defaultHandlers(configuration), logger: logger)
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: reader), .init(service: worker)], gracefulShutdownSignals: [],
@@ -44,6 +44,15 @@ struct InProcessWorker {
         await group.triggerGracefulShutdown()
         _ = try? await task.value
         redis.close()
+    }
+}
+
+extension FleetConfiguration {
+    /// Defaults, with `http` jobs allowed to reach the tests' receivers on 127.0.0.1.
+    static var loopbackJobs: FleetConfiguration {
+        var configuration = FleetConfiguration()
+        configuration.jobs.httpAllowedHosts = ["127.0.0.1"]
+        return configuration
     }
 }
 
@@ -75,6 +84,7 @@ func jobWorkerConfig(prefix: String, level: String = "warning", jobs: String = "
     key_prefix = "\(prefix)"
     [jobs]
     queues = ["default"]
+    http_allowed_hosts = ["127.0.0.1"]
     \(jobs)
     """.write(toFile: path, atomically: true, encoding: .utf8)
     return path

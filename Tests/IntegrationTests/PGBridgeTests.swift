@@ -126,10 +126,10 @@ struct PGBridgeTests {
             "CREATE TABLE orders (id serial PRIMARY KEY, status text, total numeric, secret text, writer int, seq int)")
         try await database.execute("CREATE TABLE customers (id bigint PRIMARY KEY, name text, tenant text)")
         try await ChangeLogInstaller.install(
-            configuration: database.configuration, tables: Self.tables, logger: Logger(label: "tests"))
+            configuration: database.configuration, tables: Self.tables, allowSuperuser: true, logger: Logger(label: "tests"))
         // Re-running the install is safe.
         try await ChangeLogInstaller.install(
-            configuration: database.configuration, tables: Self.tables, logger: Logger(label: "tests"))
+            configuration: database.configuration, tables: Self.tables, allowSuperuser: true, logger: Logger(label: "tests"))
         let jetStream = try await connectNATS()
         let (stream, prefix) = try await makeStream(jetStream)
         return (database, jetStream, stream, prefix)
@@ -186,7 +186,7 @@ struct PGBridgeTests {
             tables: Self.tables + [
                 Runtime.BridgeConfiguration.Table(table: "public.notes", entity: "note", idColumn: "key")
             ],
-            logger: Logger(label: "tests"))
+            allowSuperuser: true, logger: Logger(label: "tests"))
         let key = "k\t\"1\"\n\\ é"
         let body = "tab\there, newline\nthere, quote \" backslash \\ slash / café 🚀 \u{1}"
         try await database.execute(
@@ -442,7 +442,7 @@ struct PGBridgeTests {
             """)
         for _ in 0..<2 {
             try await ChangeLogInstaller.install(
-                configuration: database.configuration, tables: [Self.tables[0]], logger: Logger(label: "tests"))
+                configuration: database.configuration, tables: [Self.tables[0]], allowSuperuser: true, logger: Logger(label: "tests"))
         }
         var ids = try await changeLogIDs(database)
         #expect(ids.all == [1, 2, 3, 4, 5])
@@ -471,7 +471,7 @@ struct PGBridgeTests {
         try await database.execute(
             "CREATE TABLE orders (id serial PRIMARY KEY, status text, total numeric, secret text, writer int, seq int)")
         try await ChangeLogInstaller.install(
-            configuration: database.configuration, tables: [Self.tables[0]], logger: Logger(label: "tests"))
+            configuration: database.configuration, tables: [Self.tables[0]], allowSuperuser: true, logger: Logger(label: "tests"))
         let jetStream = try await connectNATS("nats://127.0.0.1:\(port)")
         let (stream, prefix) = try await makeStream(jetStream)
         let rows = 1500
@@ -535,7 +535,7 @@ struct PGBridgeTests {
             #expect("\(error)".contains("cannot be a NATS subject token"))
         }
         let script = try ChangeLogSchema.script(for: Self.tables)
-        #expect(script.contains("CREATE TRIGGER \"fraiseql_capture_order\""))
+        #expect(script.contains("CREATE OR REPLACE TRIGGER \"fraiseql_capture_order\""))
         #expect(script.contains("\"public\".\"orders\""))
     }
 }
