@@ -149,8 +149,9 @@ let package = Package(
         .target(
             name: "Delivery",
             dependencies: [
-                "Contracts",
+                "Contracts", "Runtime",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -233,6 +234,7 @@ let package = Package(
                     .product(name: "PostgresNIO", package: "postgres-nio"),
                     .product(name: "Hummingbird", package: "hummingbird"),
                     .product(name: "HTTPTypes", package: "swift-http-types"),
+                    .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 ],
                 path: "Tests",
                 exclude: ["Peers", "ContractsTests", "RuntimeTests", "ObserverTests"],

@@ -25,7 +25,10 @@ public enum JobWorker {
         let worker = JobWorkerService(
             queue: queue, reader: reader, settings: JobWorkerSettings(jobs),
             handlers: try defaultHandlers(context.configuration), logger: context.logger)
-        return redisSet.merged(with: ServiceSet(services: [reader, worker], readiness: []))
+        return redisSet.merged(
+            with: ServiceSet(
+                services: [reader, worker], readiness: [],
+                links: ServerLink.smtp(context.configuration.smtp).map { [$0] } ?? []))
     }
 
     /// The job kinds this worker runs.

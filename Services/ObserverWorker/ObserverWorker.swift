@@ -42,7 +42,7 @@ public enum ObserverWorker {
             jetStream: jetStream, pipeline: pipeline, configuration: configuration, metrics: metrics,
             redis: redis, loop: consumerLoop, logger: context.logger)
         return redisSet.merged(with: natsSet).merged(
-            with: ServiceSet(services: [reader, consumer], readiness: [consumer.readiness]))
+            with: ServiceSet(services: [reader, consumer], readiness: [consumer.readiness], links: pipeline.links))
     }
 
     /// The observer-worker's own PostgreSQL tables for this configuration: the `postgres`
@@ -139,7 +139,9 @@ public enum ObserverWorker {
                 changeLog: configuration.bridge.retention, doneMarks: configuration.observer.doneTTL,
                 deadLetters: configuration.observer.deadLetterMaxLength),
             source: configuration.bridge.transportName, logger: context.logger)
-        return ServiceSet(services: [transport], readiness: [transport.readiness])
+        return ServiceSet(
+            services: [transport], readiness: [transport.readiness],
+            links: [ServerLink.postgres(url: url.value)] + pipeline.links)
     }
 
     /// Compiles the observers of the configuration (errors name the key) with the fleet's clients.
@@ -195,6 +197,7 @@ public enum ObserverWorker {
 /// Stands in for the audit index while validating (nothing is indexed).
 struct ValidationOnlyIndex: SearchIndex {
     let endpoint = "validation"
+    let link: ServerLink? = nil
     func index(_ event: EntityEvent, json: [UInt8], index: String, timeout: Duration) async throws {}
     func close() async {}
 }

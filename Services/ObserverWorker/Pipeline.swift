@@ -6,6 +6,11 @@ import Metrics
 import Runtime
 
 /// An observer from the configuration, compiled: condition parsed, actions built.
+extension ObserverPipeline {
+    /// The servers the observers' actions reach.
+    var links: [ServerLink] { observers.flatMap { $0.actions.compactMap(\.link) } }
+}
+
 struct CompiledObserver: Sendable {
     let name: String
     let entity: String

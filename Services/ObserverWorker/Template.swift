@@ -8,10 +8,13 @@ import Mustache
 /// `occurred_at`, `cursor`, `before.*`, `after.*`, `changes.<field>.old|new`, and the JSON texts
 /// `event_json`, `before_json`, `after_json` (use triple braces: `{{{after_json}}}`).
 /// In JSON bodies `{{x}}` escapes for a JSON string (`"name": "{{after.name}}"` stays valid);
-/// in text (Slack, e-mail) nothing is escaped.
+/// in Slack text `{{x}}` escapes `&`, `<` and `>` (row data cannot mention `@channel`, a user or
+/// make a link; the template's own text can); in e-mail text nothing is escaped. `{{{x}}}`
+/// never escapes.
 struct EventTemplate: Sendable {
     enum Escaping: String {
         case json = "JSON"
+        case slack = "SLACK"
         case text = "TEXT"
     }
 
@@ -26,6 +29,7 @@ struct EventTemplate: Sendable {
 
     private static let registered: Bool = {
         MustacheContentTypes.register(JSONStringEscaping(), named: "JSON")
+        MustacheContentTypes.register(SlackEscaping(), named: "SLACK")
         return true
     }()
 
@@ -107,6 +111,24 @@ struct TemplateChanges: MustacheParent {
         pair["old"] = TemplateContext.plain(change.old)
         pair["new"] = TemplateContext.plain(change.new)
         return pair
+    }
+}
+
+/// Escapes the three characters Slack's message formatting reads as control: `&`, `<`, `>`.
+struct SlackEscaping: MustacheContentType {
+    func escapeText(_ text: String) -> String {
+        guard text.contains(where: { $0 == "&" || $0 == "<" || $0 == ">" }) else { return text }
+        var escaped = ""
+        escaped.reserveCapacity(text.utf8.count + 8)
+        for character in text {
+            switch character {
+            case "&": escaped += "&amp;"
+            case "<": escaped += "&lt;"
+            case ">": escaped += "&gt;"
+            default: escaped.append(character)
+            }
+        }
+        return escaped
     }
 }
 

@@ -36,8 +36,9 @@ public enum PGBridge {
                 oversized: OversizedPolicy(rawValue: configuration.bridge.oversized) ?? .deadLetter),
             logger: context.logger)
         return nats.merged(
-            with: ServiceSet(services: [bridge], readiness: [ReadinessCheck("postgres") { await source.isReachable() }])
-        )
+            with: ServiceSet(
+                services: [bridge], readiness: [ReadinessCheck("postgres") { await source.isReachable() }],
+                links: [ServerLink.postgres(url: url.value)]))
     }
 
     /// `pg-bridge install [--print] [--allow-superuser]`: exit 0 on success, 1 when PostgreSQL

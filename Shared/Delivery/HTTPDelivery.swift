@@ -179,22 +179,27 @@ public struct HTTPDelivery: Sendable {
         return (kept, seen > kept.count)
     }
 
-    /// The URL without user info or query string (which may carry tokens), for logs and errors.
     static func hasHTTPScheme(_ url: String) -> Bool {
         let scheme = url.utf8.prefix(8).lazy.map { $0 | 0x20 }  // ASCII lower case
         return scheme.starts(with: "http://".utf8) || scheme.starts(with: "https://".utf8)
     }
 
+    /// The URL for logs, errors and labels: no user info, no query string, and of the path only
+    /// its first segment (`/hooks/***`): webhook services put tokens in the path (Slack, Zapier,
+    /// Discord). `keepPath: false` hides the whole path.
     public static func redact(_ text: String, keepPath: Bool = true) -> String {
         guard var components = URLComponents(string: text) else { return "<invalid URL>" }
-        if !keepPath && !components.path.isEmpty { components.path = "/***" }
+        if !keepPath && !components.path.isEmpty {
+            components.path = "/***"
+        } else {
+            let segments = components.path.split(separator: "/", omittingEmptySubsequences: true)
+            if segments.count > 1 { components.path = "/\(segments[0])/***" }
+        }
         if components.user != nil || components.password != nil {
             components.user = nil
             components.password = nil
         }
         if components.query != nil { components.query = "***" }
-        // Slack-style URLs carry the secret in the path: keep only its first segment.
-        if components.host?.hasSuffix("hooks.slack.com") == true { components.path = "/services/***" }
         return components.string ?? "<invalid URL>"
     }
 }

@@ -1,7 +1,9 @@
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import NIOSSL
+import Runtime
 
 /// How to reach the SMTP server.
 public struct SMTPSettings: Sendable {
@@ -76,8 +78,29 @@ public struct EmailMessage: Sendable {
         ]
         headers += extraHeaders.map { ($0.0, Self.encodeHeader($0.1)) }
         let head = headers.map { "\($0.0): \(Self.singleLine($0.1))" }.joined(separator: "\r\n")
-        let normalized = body.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\n", with: "\r\n")
-        return head + "\r\n\r\n" + normalized
+        return head + "\r\n\r\n" + Self.crlfLines(body)
+    }
+
+    /// Every line break (CR LF, a lone LF, a lone CR) as CR LF: a lone CR or LF in a body is how
+    /// SMTP smuggling hides a second message behind `<LF>.<CR><LF>` from servers that read it
+    /// differently.
+    static func crlfLines(_ text: String) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count + 16)
+        var previousCR = false
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\r"):
+                bytes += [UInt8(ascii: "\r"), UInt8(ascii: "\n")]
+                previousCR = true
+                continue
+            case UInt8(ascii: "\n") where previousCR: break  // the LF of a CR LF already written
+            case UInt8(ascii: "\n"): bytes += [UInt8(ascii: "\r"), UInt8(ascii: "\n")]
+            default: bytes.append(byte)
+            }
+            previousCR = false
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Header values may not contain line breaks (header injection).
@@ -106,8 +129,17 @@ public struct SMTPClient: Sendable {
 
     public func send(_ message: EmailMessage) async throws(DeliveryError) {
         guard !message.to.isEmpty else { throw DeliveryError(.permanent, "e-mail without recipients") }
-        for address in [message.from] + message.to where !Self.isAddress(address) {
-            throw DeliveryError(.permanent, "not an e-mail address: '\(address)'")
+        // Errors name recipients by position, never by address: they are logged and kept in
+        // dead letters, and addresses are personal data.
+        if !Self.isAddress(message.from) { throw DeliveryError(.permanent, "the sender is not an e-mail address") }
+        for (index, address) in message.to.enumerated() where !Self.isAddress(address) {
+            throw DeliveryError(.permanent, "recipient \(index + 1) of \(message.to.count) is not an e-mail address")
+        }
+        if settings.username != nil, settings.security == .none, !IPAddress.isLoopback(host: settings.host) {
+            throw DeliveryError(
+                .permanent,
+                "refusing to send SMTP credentials unencrypted to \(settings.host) (security = \"none\" is for a relay on loopback; use starttls or tls)"
+            )
         }
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -172,8 +204,9 @@ public struct SMTPClient: Sendable {
             }
         }
         try (await connection.command("MAIL FROM:<\(message.from)>")).expect(250, "MAIL FROM")
-        for recipient in message.to {
-            try (await connection.command("RCPT TO:<\(recipient)>")).expect(250, "RCPT TO <\(recipient)>", or: 251)
+        for (index, recipient) in message.to.enumerated() {
+            try (await connection.command("RCPT TO:<\(recipient)>"))
+                .expect(250, "RCPT TO (recipient \(index + 1) of \(message.to.count))", or: 251)
         }
         try (await connection.command("DATA")).expect(354, "DATA")
         // Dot-stuffing: a line starting with "." gets another one.
@@ -224,19 +257,23 @@ final class SMTPConnection: Sendable {
 
     static func connect(settings: SMTPSettings, group: any EventLoopGroup) async throws -> SMTPConnection {
         let tls = settings.security == .tls ? try tlsContext(settings) : nil
+        // Kept from the initializer: a server that talks and hangs up at once has already had
+        // the handler removed from the pipeline by the time `connect` returns.
+        let installed = NIOLockedValueBox<NIOLoopBound<SMTPReplyHandler>?>(nil)
         let channel = try await ClientBootstrap(group: group)
             .connectTimeout(.seconds(10))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     if let tls { try channel.pipeline.syncOperations.addHandler(try tlsHandler(tls, settings)) }
-                    try channel.pipeline.syncOperations.addHandler(SMTPReplyHandler())
+                    let handler = SMTPReplyHandler()
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                    installed.withLockedValue { $0 = NIOLoopBound(handler, eventLoop: channel.eventLoop) }
                 }
             }
             .connect(host: settings.host, port: settings.port).get()
-        let handler = try await channel.eventLoop.submit {
-            NIOLoopBound(
-                try channel.pipeline.syncOperations.handler(type: SMTPReplyHandler.self), eventLoop: channel.eventLoop)
-        }.get()
+        guard let handler = installed.withLockedValue({ $0 }) else {
+            throw DeliveryError(.retryable, "SMTP connection closed")
+        }
         return SMTPConnection(channel: channel, handler: handler, settings: settings)
     }
 
@@ -280,6 +317,11 @@ final class SMTPReplyHandler: ChannelInboundHandler {
     private var unclaimed: [SMTPReply] = []
     private var failure: (any Error)?
     private var pending: [UInt8] = []
+    /// Bounds on what a server can make the client hold: RFC 5321 allows reply lines of 512
+    /// bytes; a line, a multi-line reply or a run of unasked replies past these is an error.
+    static let maxLineBytes = 4096
+    static let maxReplyLines = 256
+    static let maxUnclaimedReplies = 8
 
     func expect(_ promise: EventLoopPromise<SMTPReply>) {
         if !unclaimed.isEmpty {
@@ -295,6 +337,15 @@ final class SMTPReplyHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var buffer = unwrapInboundIn(data)
         pending += buffer.readBytes(length: buffer.readableBytes) ?? []
+        defer {
+            if failure == nil, pending.count > Self.maxLineBytes || lines.count > Self.maxReplyLines
+                || unclaimed.count > Self.maxUnclaimedReplies
+            {
+                errorCaught(
+                    context: context,
+                    error: DeliveryError(.retryable, "SMTP server sent a reply past the client's bounds (line, lines or unasked replies)"))
+            }
+        }
         while let end = pending.firstIndex(of: UInt8(ascii: "\n")) {
             var line = String(decoding: pending[..<end], as: UTF8.self)
             pending.removeSubrange(...end)

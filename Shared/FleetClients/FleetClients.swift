@@ -126,14 +126,19 @@ extension FleetClients {
             jetStream,
             ServiceSet(
                 services: [provisioner], readiness: [readiness(connection), provisioner.readiness],
-                liveness: [ReadinessCheck("nats") { !connection.isClosed }])
+                liveness: [ReadinessCheck("nats") { !connection.isClosed }],
+                links: ServerLink.nats(context.configuration.nats))
         )
     }
 
     /// The Redis part: the client (a service, closed on shutdown) and its readiness check.
     public static func redisServiceSet(_ context: ServiceContext) throws -> (RedisClient, ServiceSet) {
         let client = try redis(context.configuration, logger: context.logger)
-        return (client, ServiceSet(services: [client], readiness: [readiness(client)]))
+        return (
+            client,
+            ServiceSet(
+                services: [client], readiness: [readiness(client)], links: [ServerLink.redis(context.configuration.redis)])
+        )
     }
 }
 
@@ -142,7 +147,7 @@ extension ServiceSet {
     public func merged(with other: ServiceSet) -> ServiceSet {
         ServiceSet(
             services: services + other.services, readiness: readiness + other.readiness,
-            liveness: liveness + other.liveness)
+            liveness: liveness + other.liveness, links: links + other.links)
     }
 }
 

@@ -72,7 +72,7 @@ public struct LogConfiguration: Sendable {
 
 /// `[nats]` and `[nats.stream]`
 public struct NATSConfiguration: Sendable {
-    /// `url`: one URL or a comma-separated list. Default `nats://127.0.0.1:4222`.
+    /// `url` (or `url_env` / `url_file`): one URL or a comma-separated list. Default `nats://127.0.0.1:4222`.
     public var url = "nats://127.0.0.1:4222"
     /// `subject_prefix`: default `entity.change`.
     public var subjectPrefix = SubjectNamer.defaultPrefix
@@ -107,7 +107,8 @@ public struct NATSConfiguration: Sendable {
     }
 
     init(_ scope: ConfigScope) throws(ConfigError) {
-        url = try scope.string("url", default: url)
+        // It may carry credentials (`nats://user:password@host`): `url_env` and `url_file` too.
+        url = try scope.secret("url")?.value ?? url
         subjectPrefix = try scope.string("subject_prefix", default: subjectPrefix)
         do throws(SubjectError) {
             _ = try SubjectNamer(prefix: subjectPrefix)

@@ -24,24 +24,30 @@ public struct ServiceSet: Sendable {
     /// Conditions the process cannot recover from by itself (a client that gave up for good):
     /// `/health/live` fails so the orchestrator restarts it.
     public var liveness: [ReadinessCheck]
+    /// The servers the services reach, for the start-up TLS report.
+    public var links: [ServerLink]
 
-    public init(services: [any Service] = [], readiness: [ReadinessCheck] = [], liveness: [ReadinessCheck] = []) {
+    public init(
+        services: [any Service] = [], readiness: [ReadinessCheck] = [], liveness: [ReadinessCheck] = [],
+        links: [ServerLink] = []
+    ) {
         self.services = services
         self.readiness = readiness
         self.liveness = liveness
+        self.links = links
     }
 }
 
 /// The ops HTTP server: `/metrics` (Prometheus text format), `/health/live` (503 when a liveness
-/// check fails)
-/// and `/health/ready` (200 only when every readiness check passes; the body lists each).
+/// check fails) and `/health/ready` (200 only when every readiness check passes; the body lists
+/// each; answered from a probe at most `readinessMaxAge` old).
 public struct OpsServer: Service {
     let application: Application<RouterResponder<BasicRequestContext>>
 
     /// - Parameter onListening: receives the bound port (useful with port 0).
     public init(
         address: ListenAddress, serviceName: String, registry: PrometheusCollectorRegistry?,
-        readiness: [ReadinessCheck], liveness: [ReadinessCheck] = [],
+        readiness: [ReadinessCheck], liveness: [ReadinessCheck] = [], readinessMaxAge: Duration = .seconds(1),
         logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) {
         let router = Router()
@@ -56,9 +62,11 @@ public struct OpsServer: Service {
                 status: failed.isEmpty ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
                 body: .init(byteBuffer: ByteBuffer(string: body)))
         }
+        // Readiness checks reach servers (a PostgreSQL connection per check): every request within
+        // a second shares one probe, so a probe storm cannot exhaust the database's connections.
+        let probe = SharedProbe(readiness, maxAge: readinessMaxAge)
         router.get("/health/ready") { _, _ in
-            var results: [(String, Bool)] = []
-            for check in readiness { results.append((check.name, await check.check())) }
+            let results = await probe.results()
             let ready = results.allSatisfy(\.1)
             let checks = results.map { #""\#($0.0)":\#($0.1 ? "true" : "false")"# }.joined(separator: ",")
             let body =

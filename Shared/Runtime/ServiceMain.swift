@@ -55,6 +55,20 @@ public enum ServiceMain {
         .milliseconds(250), .milliseconds(500), .seconds(1), .microseconds(2_500_000), .seconds(5), .seconds(10),
     ]
 
+    /// Warns once per server reached without verified TLS on a non-loopback host, and sets
+    /// `fraiseql_tls_unverified{server,host}` (1 for those, 0 for the others).
+    static func reportTransportSecurity(_ links: [ServerLink], logger: Logger) {
+        for link in Set(links).sorted(by: { ($0.server, $0.host) < ($1.server, $1.host) }) {
+            Gauge(label: "fraiseql_tls_unverified", dimensions: [("server", link.server), ("host", link.host)])
+                .record(link.isExposed ? 1 : 0)
+            if link.isExposed {
+                logger.warning(
+                    "connection to a server on the network without a verified TLS certificate",
+                    metadata: ["server": "\(link.server)", "host": "\(link.host)", "tls": "\(link.detail)"])
+            }
+        }
+    }
+
     public static func run(
         name: String, build: @Sendable (ServiceContext) async throws -> ServiceSet
     ) async {
@@ -70,6 +84,7 @@ public enum ServiceMain {
         }
         do {
             let set = try await build(ServiceContext(name: name, configuration: configuration, logger: logger))
+            reportTransportSecurity(set.links, logger: logger)
             let serviceLogger = logger
             let ops = OpsServer(
                 address: configuration.metrics.address, serviceName: name,

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Contracts
 import Delivery
 import Foundation
@@ -223,5 +224,216 @@ struct CapturePrivilegeTests {
         let (loginStatus, loginErrors) = try Binaries.run(
             "pg-bridge", ["install", "--allow-superuser", "--config", loginPath])
         #expect(loginStatus == 2 && loginErrors.contains("bridge.capture_role"), "\(loginErrors)")
+    }
+}
+
+/// What leaves the fleet as text: Slack messages, Elasticsearch bulk lines, e-mail.
+@Suite("outbound text")
+struct OutboundTextTests {
+    @Test("Slack text escapes row data's & < > and a pretty-printed event cannot inject Elasticsearch bulk lines")
+    func slackAndBulk() async throws {
+        let slack = try await Receiver()
+        let search = try await Receiver { _, _ in .init(body: #"{"errors":false,"items":[{"index":{"status":201}}]}"#) }
+        let fixture = try await ObserverFixture.make(
+            observers: """
+                [[observers]]
+                name = "notes"
+                entity = "order"
+                [[observers.actions]]
+                kind = "slack"
+                url_env = "TEST_SLACK_URL"
+                text = "<https://shop.example/orders/{{after.id}}|Order {{after.id}}>: {{after.note}}"
+                [[observers.actions]]
+                kind = "search"
+                """,
+            extra: """
+                [search]
+                elasticsearch_url_env = "TEST_ES_URL"
+                """)
+        let (worker, port) = try fixture.worker(environment: [
+            "TEST_SLACK_URL": "\(slack.url)/services/T0/B0/secret", "TEST_ES_URL": search.url,
+        ])
+        try await worker.start(waitForPort: port)
+        var event = order(7)
+        event.after?["note"] = .string("<!channel> & <https://evil.example|click> {\"index\":{}}\n{\"delete\":{}}")
+        // Published pretty-printed, as another publisher might: line breaks between the tokens.
+        let encoder = WireFormat.encoder()
+        encoder.outputFormatting = [.prettyPrinted]
+        try await fixture.publishRaw(String(decoding: try encoder.encode(event), as: UTF8.self), subject: "order.update")
+        #expect(try await eventually { slack.count == 1 && search.count == 1 })
+
+        let text = try #require(try FastJSON.parse(slack.requests[0].text)[path: "text"]?.stringValue)
+        #expect(
+            text
+                == "<https://shop.example/orders/7|Order 7>: &lt;!channel&gt; &amp; &lt;https://evil.example|click&gt; {\"index\":{}}\n{\"delete\":{}}",
+            "the template's own link stays a link; the row's text cannot mention or link")
+        let lines = search.requests[0].text.split(separator: "\n", omittingEmptySubsequences: true)
+        #expect(lines.count == 2, "one action line and one document line: \(search.requests[0].text)")
+        #expect(try EntityEvent.decode(Array(lines[1].utf8)) == event)
+        #expect(worker.stop() == 0)
+        await slack.stop()
+        await search.stop()
+        await fixture.cleanUp()
+    }
+
+    @Test("e-mail bodies get CR LF for every line break, lone CR and LF included; a relay receives the lines")
+    func smtpLineBreaks() async throws {
+        let message = EmailMessage(
+            from: "a@example.com", to: ["b@example.com"], subject: "s", body: "one\rtwo\nthree\r\n.four\n\r",
+            messageID: "m@fraiseql")
+        let rendered = Array(message.rendered().utf8)
+        for (index, byte) in rendered.enumerated() {
+            if byte == UInt8(ascii: "\r") { #expect(index + 1 < rendered.count && rendered[index + 1] == UInt8(ascii: "\n")) }
+            if byte == UInt8(ascii: "\n") { #expect(index > 0 && rendered[index - 1] == UInt8(ascii: "\r")) }
+        }
+        #expect(message.rendered().hasSuffix("\r\n\r\none\r\ntwo\r\nthree\r\n.four\r\n\r\n"))
+        let peer = try await SMTPPeer()
+        defer { peer.stop() }
+        try await SMTPClient(settings: SMTPSettings(host: "127.0.0.1", port: peer.port, security: .none)).send(message)
+        let mail = try #require(peer.messages.first)
+        #expect(mail.data.contains("one") && mail.data.contains("two") && mail.data.contains("\n.four"))
+    }
+
+    @Test("SMTP credentials are never sent unencrypted to a relay that is not on loopback")
+    func smtpAuthNeedsTLS() async throws {
+        let client = SMTPClient(
+            settings: SMTPSettings(
+                host: "192.0.2.25", port: 25, security: .none, username: "fleet", password: "hunter2",
+                timeout: .seconds(5)))
+        let started = ContinuousClock.now
+        do {
+            try await client.send(
+                EmailMessage(from: "a@example.com", to: ["b@example.com"], subject: "s", body: "b", messageID: "m"))
+            Issue.record("sent")
+        } catch {
+            #expect(error.class == .permanent)
+            #expect(error.message.contains("refusing to send SMTP credentials unencrypted to 192.0.2.25"))
+        }
+        #expect(ContinuousClock.now - started < .seconds(2), "refused before connecting")
+    }
+
+    @Test("a server that sends an endless reply line is cut off at the client's bound, not buffered")
+    func smtpReplyBound() async throws {
+        let port = try Stack.freePort()
+        let server = ServerProcess(
+            executable: Stack.python,
+            arguments: [
+                "-c",
+                """
+                import socket, time
+                s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                s.bind(("127.0.0.1", \(port))); s.listen(4)
+                while True:
+                    c, _ = s.accept()
+                    try:
+                        c.sendall(b"220 " + b"x" * 1000000)
+                        time.sleep(30)
+                    except Exception:
+                        pass
+                """,
+            ])
+        try await server.start(waitForPort: port)
+        defer { _ = server.stop() }
+        let client = SMTPClient(settings: SMTPSettings(host: "127.0.0.1", port: port, security: .none, timeout: .seconds(20)))
+        let started = ContinuousClock.now
+        do {
+            try await client.send(
+                EmailMessage(from: "a@example.com", to: ["b@example.com"], subject: "s", body: "b", messageID: "m"))
+            Issue.record("sent")
+        } catch {
+            #expect(error.message.contains("past the client's bounds"), "\(error.message)")
+        }
+        #expect(ContinuousClock.now - started < .seconds(10), "not a timeout")
+    }
+}
+
+/// The ops port and what services say about their connections.
+@Suite("ops port and transport security")
+struct OpsSecurityTests {
+    @Test("a storm of /health/ready requests runs the readiness checks once per second")
+    func readinessIsCached() async throws {
+        let calls = Atomic(0)
+        let check = ReadinessCheck("slow-database") {
+            calls.add(1, ordering: .relaxed)
+            try? await Task.sleep(for: .milliseconds(100))
+            return true
+        }
+        let portBox = Mutex<Int?>(nil)
+        var logger = Logger(label: "tests.ops")
+        logger.logLevel = .warning
+        let server = OpsServer(
+            address: ListenAddress(host: "127.0.0.1", port: 0), serviceName: "probe", registry: nil,
+            readiness: [check], logger: logger, onListening: { port in portBox.withLock { $0 = port } })
+        let task = Task { try await server.run() }
+        defer { task.cancel() }
+        #expect(try await eventually { portBox.withLock { $0 } != nil })
+        let port = try #require(portBox.withLock { $0 })
+        let answers = await withTaskGroup(of: Int?.self) { group in
+            for _ in 0..<200 {
+                group.addTask {
+                    let response = try? await HTTPDelivery.sharedClient.execute(
+                        HTTPClientRequest(url: "http://127.0.0.1:\(port)/health/ready"), timeout: .seconds(10))
+                    return response.map { Int($0.status.code) }
+                }
+            }
+            var answers: [Int?] = []
+            for await answer in group { answers.append(answer) }
+            return answers
+        }
+        #expect(answers.allSatisfy { $0 == 200 }, "\(answers.filter { $0 != 200 })")
+        #expect(calls.load(ordering: .relaxed) <= 2, "checks ran \(calls.load(ordering: .relaxed)) times for 200 requests")
+        let before = calls.load(ordering: .relaxed)
+        try await Task.sleep(for: .milliseconds(1100))
+        #expect(await httpGet("http://127.0.0.1:\(port)/health/ready")?.0 == 200)
+        #expect(calls.load(ordering: .relaxed) == before + 1, "an answer is at most a second old")
+    }
+
+    @Test("a service warns and sets fraiseql_tls_unverified for a server on the network without verified TLS")
+    func unverifiedTLSIsReported() async throws {
+        func start(_ postgresURL: String) async throws -> (ServerProcess, Int, URL) {
+            let path = try Stack.temporaryDirectory().appendingPathComponent("fraiseql.toml").path
+            try """
+            [log]
+            level = "warning"
+            [nats]
+            url = "\(try Stack.url("NATS_URL"))"
+            [nats.stream]
+            name = "\(Stack.unique("TLS").uppercased())"
+            [postgres]
+            url = "\(postgresURL)"
+            [[bridge.tables]]
+            table = "public.orders"
+            entity = "order"
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+            let log = try Stack.temporaryDirectory().appendingPathComponent("bridge.log")
+            let (process, port) = try Binaries.service("pg-bridge", config: path, logFile: log)
+            try await process.start(waitForPort: port)
+            return (process, port, log)
+        }
+        // 192.0.2.0/24 is reserved for documentation: nothing answers, the service starts not ready.
+        let (plain, plainPort, plainLog) = try await start("postgres://fleet@192.0.2.10:5432/app")
+        let metrics = await httpGet("http://127.0.0.1:\(plainPort)/metrics")?.1 ?? ""
+        #expect(metrics.contains(#"fraiseql_tls_unverified{server="postgres",host="192.0.2.10"} 1"#), "\(metrics)")
+        #expect(metrics.contains(#"fraiseql_tls_unverified{server="nats",host="127.0.0.1"} 0"#), "loopback is not exposed")
+        _ = plain.stop()
+        let log = try String(contentsOf: plainLog, encoding: .utf8)
+        #expect(log.contains("without a verified TLS certificate") && log.contains("sslmode=prefer"), "\(log)")
+
+        let (verified, verifiedPort, verifiedLog) = try await start(
+            "postgres://fleet@192.0.2.10:5432/app?sslmode=verify-full")
+        let verifiedMetrics = await httpGet("http://127.0.0.1:\(verifiedPort)/metrics")?.1 ?? ""
+        #expect(verifiedMetrics.contains(#"fraiseql_tls_unverified{server="postgres",host="192.0.2.10"} 0"#))
+        _ = verified.stop()
+        #expect(!(try String(contentsOf: verifiedLog, encoding: .utf8)).contains("without a verified TLS certificate"))
+    }
+
+    @Test("URLs in errors keep the host and the first path segment only")
+    func redaction() {
+        #expect(
+            HTTPDelivery.redact("https://user:pw@hooks.zapier.com/hooks/catch/123/abcdef/?token=x")
+                == "https://hooks.zapier.com/hooks/***?***")
+        #expect(HTTPDelivery.redact("https://hooks.slack.com/services/T0/B0/xyz") == "https://hooks.slack.com/services/***")
+        #expect(HTTPDelivery.redact("http://127.0.0.1:8080/hook") == "http://127.0.0.1:8080/hook")
+        #expect(HTTPDelivery.redact("http://127.0.0.1:8080/a/b", keepPath: false) == "http://127.0.0.1:8080/***")
     }
 }

@@ -119,6 +119,18 @@ struct ConfigurationTests {
         #expect(configuration.nats.stream.maxAge == .seconds(7200))
     }
 
+    @Test("nats.url may carry credentials: url_env and url_file read it like every other secret")
+    func natsURLSecret() throws {
+        let fromEnvironment = try load(
+            "[nats]\nurl_env = \"NATS_CREDENTIAL_URL\"\n", environment: ["NATS_CREDENTIAL_URL": "nats://u:p@n1:4222"])
+        #expect(fromEnvironment.nats.url == "nats://u:p@n1:4222")
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("nats-url-\(UUID().uuidString)")
+        try "nats://u:p@n2:4222\n".write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        #expect(try load("[nats]\nurl_file = \"\(file.path)\"\n").nats.url == "nats://u:p@n2:4222")
+        #expect(configError("[nats]\nurl_env = \"NATS_MISSING_VARIABLE\"\n")?.key == "nats.url_env")
+    }
+
     @Test("a bad environment value names the variable")
     func badEnvironment() throws {
         let error = try #require(configError("", environment: ["FRAISEQL_OBSERVER_MAX_DELIVER": "many"]))

@@ -71,9 +71,12 @@ protocol ObserverAction: Sendable {
     /// Whether the action reads the event's `before`, `after` or `changes` (false lets the worker
     /// skip building them).
     var readsRows: Bool { get }
+    /// The server the action reaches, for the start-up TLS report; nil for none.
+    var link: ServerLink? { get }
 }
 
 extension ObserverAction {
+    var link: ServerLink? { nil }
     var needsWatchdog: Bool { true }
     var readsRows: Bool { true }
     var cacheTTL: Duration? { nil }

@@ -47,6 +47,12 @@ struct EmailAction: ObserverAction {
         body = try settings.requiredTemplate("body", escaping: .text)
     }
 
+    var link: ServerLink? {
+        ServerLink(
+            server: "smtp", host: smtp.settings.host, verified: smtp.settings.security != .none,
+            detail: smtp.settings.security == .none ? "security = \"none\": plain text" : "TLS, certificate verified")
+    }
+
     func perform(_ input: ActionInput) async throws {
         try await smtp.send(
             EmailMessage(

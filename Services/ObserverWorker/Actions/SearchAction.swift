@@ -9,6 +9,8 @@ import Runtime
 /// Where `search` actions index events.
 protocol SearchIndex: Sendable {
     var endpoint: String { get }
+    /// The server behind the index, for the start-up TLS report.
+    var link: ServerLink? { get }
     /// Indexes `event` under `index`; indexing the same event twice keeps one document.
     func index(_ event: EntityEvent, json: [UInt8], index: String, timeout: Duration) async throws
     /// Closes connections at shutdown.
@@ -39,6 +41,8 @@ struct SearchAction: ObserverAction {
         timeout = try settings.timeout(default: .seconds(5))
     }
 
+    var link: ServerLink? { backend.link }
+
     func perform(_ input: ActionInput) async throws {
         let (backend, event, payload, index, timeout) = (backend, input.event, input.payload, indexName, timeout)
         do {
@@ -54,6 +58,7 @@ struct SearchAction: ObserverAction {
 /// The PostgreSQL audit index: one connection, opened on first use and reopened after an error.
 actor PostgresSearchIndex: SearchIndex {
     nonisolated let endpoint: String
+    nonisolated let link: ServerLink?
     private let configuration: PostgresConnection.Configuration
     private let logger: Logger
     private var connection: PostgresConnection?
@@ -86,6 +91,7 @@ actor PostgresSearchIndex: SearchIndex {
 
     init(url: String, logger: Logger) throws {
         configuration = try PostgresURL.configuration(url)
+        link = ServerLink.postgres(url: url)
         endpoint = "postgres://\(configuration.host ?? "localhost"):\(configuration.port ?? 5432)"
         self.logger = logger
     }
@@ -159,6 +165,7 @@ struct ElasticsearchIndex: SearchIndex {
     let url: Secret
     let http: HTTPDelivery
     var endpoint: String { WebhookAction.endpoint(url.value) }
+    var link: ServerLink? { ServerLink.http("elasticsearch", url: url.value) }
 
     func close() async {}
 
@@ -167,7 +174,10 @@ struct ElasticsearchIndex: SearchIndex {
             JSONValue.object([
                 "index": .object(["_index": .string(index), "_id": .string(event.id.lowercasedString)])
             ]))
-        let body = operation + [UInt8(ascii: "\n")] + json + [UInt8(ascii: "\n")]
+        // The document is the event re-encoded by the fleet's compact encoder, never the bytes as
+        // received: a message with a raw line break (pretty-printed by another publisher) would
+        // otherwise end the document line and inject bulk action lines of its own.
+        let body = operation + [UInt8(ascii: "\n")] + FastJSON.encode(event) + [UInt8(ascii: "\n")]
         let base = url.value.hasSuffix("/") ? String(url.value.dropLast()) : url.value
         let response = try await http.send(
             HTTPDeliveryRequest(

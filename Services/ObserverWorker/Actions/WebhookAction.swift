@@ -78,6 +78,8 @@ struct WebhookAction: ObserverAction {
     /// The default body is the payload as received.
     var readsRows: Bool { body?.readsRows ?? false }
 
+    var link: ServerLink? { ServerLink.http("webhook", url: url.value) }
+
     func renderedBody(_ input: ActionInput) -> [UInt8] {
         if let body { return Array(body.render(input.context).utf8) }
         return input.payload  // the event as published: its wire JSON
@@ -109,7 +111,8 @@ struct WebhookAction: ObserverAction {
 }
 
 /// `slack`: a message to a Slack incoming webhook. Keys: `url` (or `url_env` / `url_file`: the URL
-/// is a secret), `text` (text template, required), `timeout` (default `5s`).
+/// is a secret), `text` (template, required: `{{x}}` escapes `&`, `<`, `>` from row data, so a
+/// row cannot mention `@channel` or make a link), `timeout` (default `5s`).
 struct SlackAction: ObserverAction {
     let kind = "slack"
     /// AsyncHTTPClient keeps the request's deadline itself.
@@ -127,11 +130,13 @@ struct SlackAction: ObserverAction {
         self.http = http
         url = try settings.url()
         endpoint = WebhookAction.endpoint(url.value)
-        text = try settings.requiredTemplate("text", escaping: .text)
+        text = try settings.requiredTemplate("text", escaping: .slack)
         timeout = try settings.timeout(default: .seconds(5))
     }
 
     var readsRows: Bool { text.readsRows }
+
+    var link: ServerLink? { ServerLink.http("slack", url: url.value) }
 
     func perform(_ input: ActionInput) async throws {
         let body = try WireFormat.encode(JSONValue.object(["text": .string(text.render(input.context))]))
