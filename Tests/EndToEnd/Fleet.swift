@@ -30,6 +30,8 @@ final class Fleet: @unchecked Sendable {
         /// themselves (no pg-bridge, no job-worker, no `job` action; NATS and Redis run unused),
         /// and the invariants are read from PostgreSQL instead of the stream and Redis.
         var transport = "nats"
+        /// Redis `appendfsync`: `always` unless a scenario runs at another setting.
+        var redisFsync = "always"
     }
 
     var postgresTransport: Bool { options.transport == "postgres" }
@@ -51,9 +53,12 @@ final class Fleet: @unchecked Sendable {
         var metricsURL: String { "http://127.0.0.1:\(port)/metrics" }
         var readyURL: String { "http://127.0.0.1:\(port)/health/ready" }
 
-        func restart() async throws {
-            process.stop(kill: true)
+        /// kill -9, then start again; returns how the killed process ended (128 + SIGKILL).
+        @discardableResult
+        func restart() async throws -> Int32 {
+            let status = process.stop(kill: true)
             try await process.start(waitForPort: port)
+            return status
         }
     }
 
@@ -70,6 +75,8 @@ final class Fleet: @unchecked Sendable {
     let configPath: String
     let certificate: (cert: String, key: String)?
     private(set) var services: [Service] = []
+    /// What the writers committed, by their own statements' answers.
+    let ledger = WriterLedger()
     let stream = "E2E"
     let consumer = "observer-worker"
 
@@ -83,7 +90,7 @@ final class Fleet: @unchecked Sendable {
         func secret() -> String { "s3cret" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(20) }
         postgres = try PostgresServer(password: secret(), certificate: certificate)
         nats = try await NATSServers(nodes: options.natsNodes, password: secret(), tls: certificate)
-        redis = try await RedisServer(password: secret(), certificate: certificate)
+        redis = try await RedisServer(password: secret(), certificate: certificate, fsync: options.redisFsync)
         smtp = try await SMTPPeer()
         receiver = try await Receiver(respond: options.respond)
         signingSecret = "whsec_" + Data((0..<24).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
@@ -308,16 +315,19 @@ final class Fleet: @unchecked Sendable {
                             let rows = try await connection!.checkedQuery(
                                 PostgresQuery(
                                     unsafeSQL:
-                                        "INSERT INTO orders (writer, status, total) VALUES \(values) RETURNING id"),
+                                        "INSERT INTO orders (writer, status, total) VALUES \(values) RETURNING id, total"),
                                 logger: logger
                             ).collect()
-                            let paid = try rows.map { try $0.decode(Int64.self) }.filter { $0 % 4 == 0 }
+                            let inserted = try rows.map { try $0.decode((Int64, Int).self) }
+                            self.ledger.inserted(inserted)
+                            let paid = inserted.map(\.0).filter { $0 % 4 == 0 }
                             if !paid.isEmpty {
                                 try await connection!.checkedQuery(
                                     PostgresQuery(
                                         unsafeSQL:
                                             "UPDATE orders SET status = 'paid' WHERE id IN (\(paid.map(String.init).joined(separator: ",")))"
                                     ), logger: logger)
+                                self.ledger.paid(paid)
                             }
                             written += size
                             failures = 0
@@ -327,6 +337,7 @@ final class Fleet: @unchecked Sendable {
                             try? await connection?.close()
                             connection = nil
                             failures += 1
+                            self.ledger.failed()
                             try #require(failures < 300, "writer \(writer): PostgreSQL unreachable: \(error)")
                             try await Task.sleep(for: .milliseconds(100))
                             continue
@@ -343,25 +354,20 @@ final class Fleet: @unchecked Sendable {
 
     // MARK: invariants
 
-    struct ChangeRow: Hashable {
-        var eventID: UUID
-        var operation: String
-        var entityID: String
-        var total: Int?
-    }
-
-    /// What PostgreSQL committed: the change log.
-    func committedChanges() async throws -> [ChangeRow] {
+    /// What PostgreSQL committed, from the application's own table (never the product's).
+    func applicationOrders() async throws -> ApplicationOrders {
         let connection = try await database().connect()
         defer { Task { try? await connection.close() } }
         let rows = try await connection.query(
-            "SELECT event_id, operation, entity_id, (after->>'total')::int FROM fraiseql_observer.change_log ORDER BY id",
-            logger: Logger(label: "e2e")
+            "SELECT id, total, status = 'paid' FROM orders", logger: Logger(label: "e2e")
         ).collect()
-        return try rows.map { row in
-            let (id, operation, entity, total) = try row.decode((UUID, String, String, Int?).self)
-            return ChangeRow(eventID: id, operation: operation, entityID: entity, total: total)
+        var orders = ApplicationOrders()
+        for row in rows {
+            let (id, total, paid) = try row.decode((Int64, Int, Bool).self)
+            orders.totals[id] = total
+            if paid { orders.paid.insert(id) }
         }
+        return orders
     }
 
     /// Waits until every committed row is in the stream, then reads the whole stream.
@@ -412,11 +418,11 @@ final class Fleet: @unchecked Sendable {
         var duplicates: Int { raw - seen }
     }
 
-    /// Matches what the receivers got against what the committed rows call for: one webhook per
-    /// insert, one e-mail per insert with total >= 950, one job delivery and one Slack message per
-    /// order marked paid. Each effect is identified by its event; duplicates must carry the same
-    /// idempotency key (Slack's incoming webhooks have none: its duplicates are only counted).
-    func effects(for changes: [ChangeRow]) -> Effects {
+    /// Matches what the receivers got against what the application's table calls for: one webhook
+    /// per order, one e-mail per order with total >= 950, one job delivery and one Slack message per
+    /// paid order. Each effect is identified by the order id it carries; duplicates must carry the
+    /// same idempotency key (Slack's incoming webhooks have none: its duplicates are only counted).
+    func effects(for orders: ApplicationOrders) -> Effects {
         var result = Effects()
         func tally(_ name: String, expected: Set<String>, deliveries: [(effect: String, key: String)]) {
             var keys: [String: Set<String>] = [:]
@@ -435,43 +441,126 @@ final class Fleet: @unchecked Sendable {
             guard case .object(let object)? = try? FastJSON.parse(request.text) else { return [:] }
             return object
         }
-        let inserts = changes.filter { $0.operation == "insert" }
+        func order(_ value: JSONValue?) -> String {
+            if case .int(let id)? = value { return String(id) }
+            return "?"
+        }
         tally(
-            "webhook", expected: Set(inserts.map { $0.eventID.lowercasedString }),
+            "webhook", expected: Set(orders.totals.keys.map(String.init)),
             deliveries: requests.filter { $0.path == "/created" && $0.accepted }.map { request in
-                (json(request)["event"]?.stringValue ?? "?", request.headers["webhook-id"] ?? "")
+                (order(json(request)["order"]), request.headers["webhook-id"] ?? "")
             })
         tally(
-            "email", expected: Set(inserts.filter { ($0.total ?? 0) >= 950 }.map { $0.eventID.lowercasedString }),
+            "email", expected: Set(orders.totals.filter { $0.value >= 950 }.keys.map(String.init)),
             deliveries: smtp.messages.map { mail in
-                let event = mail.data.firstMatch(of: /event ([0-9a-f-]{36})/).map { String($0.1) } ?? "?"
+                let id = mail.data.firstMatch(of: /Order ([0-9]+) event/).map { String($0.1) } ?? "?"
                 let messageID = mail.data.firstMatch(of: /Message-ID: (<[^>]+>)/).map { String($0.1) } ?? ""
-                return (event, messageID)
+                return (id, messageID)
             })
-        let paid = changes.filter { $0.operation == "update" }
         tally(
-            "job", expected: postgresTransport ? [] : Set(paid.map { $0.eventID.lowercasedString }),
+            "job", expected: postgresTransport ? [] : Set(orders.paid.map(String.init)),
             deliveries: requests.filter { $0.path == "/receipt" && $0.accepted }.map { request in
-                (json(request)["event"]?.stringValue ?? "?", request.headers["idempotency-key"] ?? "")
+                (order(json(request)["order"]), request.headers["idempotency-key"] ?? "")
             })
         tally(
-            "slack", expected: Set(paid.map { $0.eventID.lowercasedString }),
+            "slack", expected: Set(orders.paid.map(String.init)),
             deliveries: requests.filter { $0.path.hasPrefix("/services/") && $0.accepted }.map { request in
                 let text = json(request)["text"]?.stringValue ?? ""
-                return (text.firstMatch(of: /event ([0-9a-f-]{36})/).map { String($0.1) } ?? "?", "")
+                return (text.firstMatch(of: /Order ([0-9]+) paid/).map { String($0.1) } ?? "?", "")
             })
         return result
     }
 
-    /// Every secret found in the services' logs or metrics, with where.
-    func secretsInOutput() async -> [String] {
-        var found: [String] = []
-        var outputs: [(String, String)] = services.map { ($0.label + ".log", log(of: $0)) }
+    /// What the fleet shows while running: every service's /metrics, the CLI's reports and the
+    /// dead letters (observer and job queues), each named.
+    func liveOutputs() async throws -> [(String, String)] {
+        var outputs: [(String, String)] = []
         for service in services where service.process.isRunning {
             outputs.append((service.label + " /metrics", await httpGet(service.metricsURL)?.1 ?? ""))
         }
-        for (name, text) in outputs {
-            for secret in secrets where text.contains(secret) { found.append("\(secret.prefix(8))… in \(name)") }
+        for arguments in [
+            ["status"], ["dead-letters", "list", "--count", "1000"], ["jobs", "status"],
+            ["jobs", "dlq", "default", "--count", "1000"], ["circuits"],
+        ] where !(postgresTransport && arguments.first == "jobs") {
+            outputs.append(("fraiseql-observer " + arguments.joined(separator: " "), try cli(arguments)))
+        }
+        if postgresTransport {
+            outputs.append(
+                (
+                    "fraiseql_observer.dead_letters",
+                    try await text("SELECT coalesce(string_agg(d::text, E'\\n'), '') FROM fraiseql_observer.dead_letters d")
+                ))
+        } else {
+            let redis = try redisConnection()
+            defer { redis.close() }
+            for key in ["fraiseql:observer:dlq", "fraiseql:jobs:default:dlq"] {
+                let entries = try await redis.execute("XRANGE", [.string(key), .string("-"), .string("+")])
+                outputs.append((key, Self.strings(entries).joined(separator: "\n")))
+            }
+        }
+        return outputs
+    }
+
+    static func strings(_ value: RESPValue) -> [String] {
+        if let array = value.array { return array.flatMap(strings) }
+        return value.string.map { [$0] } ?? []
+    }
+
+    /// `fraiseql-observer <arguments> --config …`: stdout and stderr together.
+    func cli(_ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try Binaries.path("fraiseql-observer"))
+        process.arguments = arguments + ["--config", configPath]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// One text value from the scenario's database.
+    func text(_ sql: String) async throws -> String {
+        let connection = try await database().connect()
+        defer { Task { try? await connection.close() } }
+        var result = ""
+        for try await value in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Logger(label: "e2e"))
+            .decode(String.self)
+        {
+            result = value
+        }
+        return result
+    }
+
+    /// Each secret as it could leak: as is, base64, URL-encoded, and a `whsec_` secret's key body.
+    var secretForms: [(form: String, name: String)] {
+        secrets.flatMap { secret -> [(String, String)] in
+            var forms = [
+                (secret, "\(secret.prefix(8))…"),
+                (Data(secret.utf8).base64EncodedString(), "\(secret.prefix(8))… (base64)"),
+                (
+                    secret.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? secret,
+                    "\(secret.prefix(8))… (URL-encoded)"
+                ),
+            ]
+            if secret.hasPrefix("whsec_") {
+                let body = String(secret.dropFirst(6))
+                forms.append((body, "the whsec_ body"))
+                forms.append(
+                    (body.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? body, "the whsec_ body (URL-encoded)"))
+            }
+            return forms
+        }
+    }
+
+    /// Every secret found in `outputs` and in the services' logs (read now: after a shutdown they
+    /// include what the services printed while stopping), with where.
+    func secretsIn(_ outputs: [(String, String)]) -> [String] {
+        var found: [String] = []
+        let all = outputs + services.map { ($0.label + ".log", log(of: $0)) }
+        for (name, text) in all {
+            for (form, label) in secretForms where text.contains(form) { found.append("\(label) in \(name)") }
         }
         return found
     }
@@ -487,21 +576,32 @@ extension JSONValue {
 /// One scenario's figures, printed as one line.
 struct Summary: CustomStringConvertible {
     var scenario: String
-    var written: Int
-    var inStream: Int
+    /// Inserts and updates the writers' statements answered.
+    var writtenInserts: Int
+    var writtenUpdates: Int
+    /// Rows and paid rows in the application's table.
+    var tableRows: Int
+    var tablePaid: Int
+    /// Events in the stream that belong to a row of the table (nil: no stream, PostgreSQL only).
+    var events: Int?
+    var missingEvents: Int
     var streamDuplicates: Int
     var effects: Fleet.Effects
     var seconds: Double
 
+    var losses: Int { missingEvents + effects.lost.count }
+
     var description: String {
         let share = effects.raw == 0 ? 0 : Double(effects.duplicates) * 100 / Double(effects.raw)
-        return "e2e \(scenario): events written \(written), events in stream \(inStream)"
-            + " (duplicates \(streamDuplicates)), effects seen \(effects.seen)/\(effects.expected),"
+        return "e2e \(scenario): rows written by the writers \(writtenInserts) (+\(writtenUpdates) updates),"
+            + " in the application's table \(tableRows) (\(tablePaid) paid),"
+            + (events.map { " events in stream \($0) (duplicates \(streamDuplicates))," } ?? " no stream,")
+            + " effects \(effects.seen)/\(effects.expected),"
             + " raw duplicates \(effects.duplicates) (\(String(format: "%.3f", share))%"
             + (effects.duplicates > 0
                 ? ": "
                     + effects.duplicatesByKind.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(
                         separator: ", ") : "") + "),"
-            + " losses \(effects.lost.count + written - inStream), \(String(format: "%.1f", seconds)) s"
+            + " losses \(losses), \(String(format: "%.1f", seconds)) s"
     }
 }

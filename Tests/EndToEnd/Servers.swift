@@ -160,8 +160,9 @@ final class NATSServers: @unchecked Sendable {
     }
 }
 
-/// redis-server with a password and an append-only file synced on every write, so that a
-/// kill -9 loses no acknowledged write (the job queue lives here).
+/// redis-server with a password and an append-only file (`appendfsync always` unless told
+/// otherwise; a kill -9 of the process loses no acknowledged write either way, since Redis writes
+/// the file before it answers).
 final class RedisServer: @unchecked Sendable {
     let process: ServerProcess
     let port: Int
@@ -170,7 +171,7 @@ final class RedisServer: @unchecked Sendable {
     private let directory: URL
 
     /// With `certificate`, TLS only (`--port 0 --tls-port`).
-    init(password: String, certificate: (cert: String, key: String)? = nil) async throws {
+    init(password: String, certificate: (cert: String, key: String)? = nil, fsync: String = "always") async throws {
         directory = try Stack.temporaryDirectory()
         port = try Stack.freePort()
         self.password = password
@@ -186,7 +187,7 @@ final class RedisServer: @unchecked Sendable {
             executable: Stack.binary("REDIS_SERVER_BIN", default: "redis-server"),
             arguments: [
                 "--bind", "127.0.0.1", "--dir", directory.path, "--save", "", "--appendonly", "yes", "--appendfsync",
-                "always", "--requirepass", password,
+                fsync, "--requirepass", password,
             ] + ports, logFile: directory.appendingPathComponent("redis.log"))
         try await process.start(waitForPort: port)
     }
