@@ -1,6 +1,6 @@
 # The two commands: `make demo` (the product end to end on local servers) and `make test`.
 # Both install what they need (Debian packages via apt-get) and start real servers on 127.0.0.1.
-.PHONY: deps build test e2e demo bench bench-fleet bench-all bench-clients bench-bridge bench-jobs bench-worker stack-up stack-down lint clean
+.PHONY: deps build test e2e fuzz demo bench bench-fleet bench-all bench-clients bench-bridge bench-jobs bench-worker stack-up stack-down lint clean
 
 deps:
 	scripts/stack.sh install
@@ -16,6 +16,10 @@ e2e: deps
 
 demo: deps
 	scripts/demo.sh
+
+# libFuzzer on the parsers of outside input, FUZZ_SECONDS (default 60) per target (docs/security.md).
+fuzz: deps
+	scripts/fuzz.sh
 
 # The fleet benchmark (end to end, about 5 minutes after the release build); bench-all adds the
 # per-component benchmarks.
@@ -48,7 +52,7 @@ stack-down:
 	scripts/stack.sh down
 
 lint:
-	swift format lint --strict --recursive Package.swift Shared Services Tests Benchmarks
+	swift format lint --strict --recursive Package.swift Shared Services Tests Benchmarks Fuzz
 
 clean:
 	rm -rf .build .build-* bench/bin

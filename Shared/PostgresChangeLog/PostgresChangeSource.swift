@@ -111,7 +111,8 @@ extension ChangeLogInstaller {
         let installer = try await connection.query(
             "SELECT current_user::text, rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user",
             logger: logger)
-        for try await (name, isSuperuser) in installer.decode((String, Bool).self) where isSuperuser && !allowSuperuser {
+        for try await (name, isSuperuser) in installer.decode((String, Bool).self) where isSuperuser && !allowSuperuser
+        {
             throw ChangeLogSchema.InstallError(
                 description:
                     "refusing to install as the superuser '\(name)': connect as the fleet's own role (docs/deployment.md lists its grants), or pass --allow-superuser"

@@ -91,6 +91,11 @@ public final class ConfigReader: Sendable {
 
     /// Parses TOML text.
     public convenience init(toml text: String, environment: [String: String], file: String? = nil) throws(ConfigError) {
+        if let line = TOMLHeaderCheck.firstBadHeader(text) {
+            throw ConfigError(
+                key: "", file: file, line: line,
+                message: "invalid TOML: a table header's key must follow '[' (a name or a quoted string)")
+        }
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)

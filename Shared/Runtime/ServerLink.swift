@@ -6,7 +6,7 @@ import Foundation
 /// loopback: credentials and rows cross the network where anyone on the path can read or alter
 /// them.
 public struct ServerLink: Sendable, Hashable {
-    /// `nats`, `redis`, `postgres`, `smtp`, `elasticsearch`.
+    /// `nats`, `redis`, `postgres`, `smtp`, `elasticsearch`, `webhook`, `slack`.
     public var server: String
     public var host: String
     public var verified: Bool
@@ -23,8 +23,13 @@ public struct ServerLink: Sendable, Hashable {
     /// Unverified, to a host that is not this machine.
     public var isExposed: Bool { !verified && !IPAddress.isLoopback(host: host) }
 
+    /// The host of a URL; never the credentials of one that does not parse (`user:pw@host:port`).
     static func host(of url: String) -> String {
-        URLComponents(string: url.trimmingCharacters(in: .whitespaces))?.host ?? url
+        let trimmed = url.trimmingCharacters(in: .whitespaces)
+        if let host = URLComponents(string: trimmed)?.host, !host.isEmpty { return host }
+        let afterCredentials = trimmed.split(separator: "@").last.map(String.init) ?? trimmed
+        let withoutScheme = afterCredentials.components(separatedBy: "://").last ?? afterCredentials
+        return String(withoutScheme.prefix { $0 != ":" && $0 != "/" })
     }
 
     /// Every server of `nats.url`: libnats verifies the certificate whenever TLS is on
@@ -67,7 +72,8 @@ public struct ServerLink: Sendable, Hashable {
         let secure = configuration.security != "none"
         return ServerLink(
             server: "smtp", host: host, verified: secure,
-            detail: secure ? "TLS (\(configuration.security)), certificate verified" : "security = \"none\": plain text")
+            detail: secure ? "TLS (\(configuration.security)), certificate verified" : "security = \"none\": plain text"
+        )
     }
 
     /// An HTTP API the fleet calls by URL (Elasticsearch): `https://` verifies the certificate.

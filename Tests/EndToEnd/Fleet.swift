@@ -315,7 +315,8 @@ final class Fleet: @unchecked Sendable {
                             let rows = try await connection!.checkedQuery(
                                 PostgresQuery(
                                     unsafeSQL:
-                                        "INSERT INTO orders (writer, status, total) VALUES \(values) RETURNING id, total"),
+                                        "INSERT INTO orders (writer, status, total) VALUES \(values) RETURNING id, total"
+                                ),
                                 logger: logger
                             ).collect()
                             let inserted = try rows.map { try $0.decode((Int64, Int).self) }
@@ -488,7 +489,8 @@ final class Fleet: @unchecked Sendable {
             outputs.append(
                 (
                     "fraiseql_observer.dead_letters",
-                    try await text("SELECT coalesce(string_agg(d::text, E'\\n'), '') FROM fraiseql_observer.dead_letters d")
+                    try await text(
+                        "SELECT coalesce(string_agg(d::text, E'\\n'), '') FROM fraiseql_observer.dead_letters d")
                 ))
         } else {
             let redis = try redisConnection()
@@ -548,7 +550,10 @@ final class Fleet: @unchecked Sendable {
                 let body = String(secret.dropFirst(6))
                 forms.append((body, "the whsec_ body"))
                 forms.append(
-                    (body.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? body, "the whsec_ body (URL-encoded)"))
+                    (
+                        body.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? body,
+                        "the whsec_ body (URL-encoded)"
+                    ))
             }
             return forms
         }

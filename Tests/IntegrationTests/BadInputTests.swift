@@ -357,14 +357,16 @@ struct BridgeBadInputTests {
             ("exclude_columns = [\"secret\"]", "bridge.tables[0].exclude_columns"),
             ("tenant_column = \"tenant_id\"", "bridge.tables[0].tenant_column"),
         ] {
-            let (status, errors) = try Binaries.run("pg-bridge", ["install", "--allow-superuser", "--config", try config(table)])
+            let (status, errors) = try Binaries.run(
+                "pg-bridge", ["install", "--allow-superuser", "--config", try config(table)])
             #expect(status == 2, "\(table): \(errors)")
             #expect(errors.contains(key), "\(errors)")
         }
         let missing = directory.appendingPathComponent("missing.toml").path
         try "[postgres]\nurl = \"\(database.url)\"\n[[bridge.tables]]\ntable = \"public.ordrs\"\nentity = \"order\"\n"
             .write(toFile: missing, atomically: true, encoding: .utf8)
-        let (missingStatus, missingErrors) = try Binaries.run("pg-bridge", ["install", "--allow-superuser", "--config", missing])
+        let (missingStatus, missingErrors) = try Binaries.run(
+            "pg-bridge", ["install", "--allow-superuser", "--config", missing])
         #expect(missingStatus == 2 && missingErrors.contains("bridge.tables[0].table"), "\(missingErrors)")
         #expect(
             try await database.count("SELECT count(*)::int8 FROM pg_namespace WHERE nspname = 'fraiseql_observer'")

@@ -40,7 +40,8 @@ struct PostgresObserverFixture {
         try config.write(toFile: path, atomically: true, encoding: .utf8)
         // As an operator would: the change log, its trigger and the workers' tables, before any
         // worker starts (so that a test never reads a table a worker has not created yet).
-        let (code, output) = try Binaries.output("fraiseql-observer", ["install", "--allow-superuser", "--config", path])
+        let (code, output) = try Binaries.output(
+            "fraiseql-observer", ["install", "--allow-superuser", "--config", path])
         try #require(code == 0, "install: \(output)")
         return PostgresObserverFixture(database: database, configPath: path)
     }
@@ -130,7 +131,8 @@ struct ObserverPostgresProcessTests {
         let (printCode, script) = try Binaries.output(
             "fraiseql-observer", ["install", "--print", "--config", fixture.configPath])
         #expect(printCode == 0 && script.contains("fraiseql_observer.observer_done"), "\(script)")
-        let (code, output) = try Binaries.output("fraiseql-observer", ["install", "--allow-superuser", "--config", fixture.configPath])
+        let (code, output) = try Binaries.output(
+            "fraiseql-observer", ["install", "--allow-superuser", "--config", fixture.configPath])
         #expect(code == 0 && output.contains("and the observer-worker's tables"), "\(output)")
         // A role that may read and write the rows, and create nothing.
         let role = "worker_\(UInt32.random(in: 0...UInt32.max))"

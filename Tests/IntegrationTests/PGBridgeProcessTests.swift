@@ -233,7 +233,8 @@ struct InstallCommandTests {
         let (status, output) = try Binaries.output("pg-bridge", ["install", "--print", "--config", path])
         #expect(status == 0)
         #expect(output.contains("CREATE TABLE IF NOT EXISTS fraiseql_observer.change_log ("))
-        #expect(output.contains("CREATE OR REPLACE TRIGGER \"fraiseql_capture_order\" AFTER INSERT OR UPDATE OR DELETE ON"))
+        #expect(
+            output.contains("CREATE OR REPLACE TRIGGER \"fraiseql_capture_order\" AFTER INSERT OR UPDATE OR DELETE ON"))
         let connection = try await database.connect()
         let rows = try await connection.query(
             "SELECT count(*)::int8 FROM pg_namespace WHERE nspname = 'fraiseql_observer'", logger: Logger(label: "t"))
@@ -248,7 +249,8 @@ struct InstallCommandTests {
             let (status, errors) = try Binaries.run("pg-bridge", ["install", "--allow-superuser", "--config", path])
             #expect(status == 0, "\(errors)")
         }
-        let (cliStatus, cliErrors) = try Binaries.run("fraiseql-observer", ["install", "--allow-superuser", "--config", path])
+        let (cliStatus, cliErrors) = try Binaries.run(
+            "fraiseql-observer", ["install", "--allow-superuser", "--config", path])
         #expect(cliStatus == 0, "\(cliErrors)")
         try await database.execute("INSERT INTO orders (status) VALUES ('new')")
         let connection = try await database.connect()

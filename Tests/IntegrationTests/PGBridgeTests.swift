@@ -126,10 +126,12 @@ struct PGBridgeTests {
             "CREATE TABLE orders (id serial PRIMARY KEY, status text, total numeric, secret text, writer int, seq int)")
         try await database.execute("CREATE TABLE customers (id bigint PRIMARY KEY, name text, tenant text)")
         try await ChangeLogInstaller.install(
-            configuration: database.configuration, tables: Self.tables, allowSuperuser: true, logger: Logger(label: "tests"))
+            configuration: database.configuration, tables: Self.tables, allowSuperuser: true,
+            logger: Logger(label: "tests"))
         // Re-running the install is safe.
         try await ChangeLogInstaller.install(
-            configuration: database.configuration, tables: Self.tables, allowSuperuser: true, logger: Logger(label: "tests"))
+            configuration: database.configuration, tables: Self.tables, allowSuperuser: true,
+            logger: Logger(label: "tests"))
         let jetStream = try await connectNATS()
         let (stream, prefix) = try await makeStream(jetStream)
         return (database, jetStream, stream, prefix)
@@ -442,7 +444,8 @@ struct PGBridgeTests {
             """)
         for _ in 0..<2 {
             try await ChangeLogInstaller.install(
-                configuration: database.configuration, tables: [Self.tables[0]], allowSuperuser: true, logger: Logger(label: "tests"))
+                configuration: database.configuration, tables: [Self.tables[0]], allowSuperuser: true,
+                logger: Logger(label: "tests"))
         }
         var ids = try await changeLogIDs(database)
         #expect(ids.all == [1, 2, 3, 4, 5])
@@ -471,7 +474,8 @@ struct PGBridgeTests {
         try await database.execute(
             "CREATE TABLE orders (id serial PRIMARY KEY, status text, total numeric, secret text, writer int, seq int)")
         try await ChangeLogInstaller.install(
-            configuration: database.configuration, tables: [Self.tables[0]], allowSuperuser: true, logger: Logger(label: "tests"))
+            configuration: database.configuration, tables: [Self.tables[0]], allowSuperuser: true,
+            logger: Logger(label: "tests"))
         let jetStream = try await connectNATS("nats://127.0.0.1:\(port)")
         let (stream, prefix) = try await makeStream(jetStream)
         let rows = 1500

@@ -13,7 +13,8 @@ import Testing
 /// Outbound requests whose URL comes from data (`http` jobs) cannot reach the fleet's own network.
 @Suite("outbound requests steered by data")
 struct OutboundPolicyTests {
-    @Test("an http job cannot reach loopback, link-local or private addresses, by any spelling; the refusal is permanent")
+    @Test(
+        "an http job cannot reach loopback, link-local or private addresses, by any spelling; the refusal is permanent")
     func refusesInternalAddresses() async throws {
         let receiver = try await Receiver()
         let port = try #require(URLComponents(string: receiver.url)?.port)
@@ -177,10 +178,13 @@ struct CapturePrivilegeTests {
         let path = try Self.config(database, role: fleet, captureRole: capture)
         let (status, errors) = try Binaries.run("pg-bridge", ["install", "--config", path])
         try #require(status == 0, "install as the fleet's role: \(errors)")
-        #expect(try await database.count("SELECT count(*)::int FROM pg_roles WHERE rolname = '\(capture)' AND NOT rolcanlogin") == 1)
         #expect(
             try await database.count(
-                "SELECT count(*)::int FROM pg_proc WHERE proname = 'capture' AND pg_get_userbyid(proowner) = '\(capture)'")
+                "SELECT count(*)::int FROM pg_roles WHERE rolname = '\(capture)' AND NOT rolcanlogin") == 1)
+        #expect(
+            try await database.count(
+                "SELECT count(*)::int FROM pg_proc WHERE proname = 'capture' AND pg_get_userbyid(proowner) = '\(capture)'"
+            )
                 == 1)
         #expect(
             try await database.count(
@@ -191,14 +195,17 @@ struct CapturePrivilegeTests {
                 "SELECT has_table_privilege('\(capture)', 'fraiseql_observer.change_log', 'DELETE')::int") == 0)
 
         // The application writes as its own role.
-        try await owner.query("INSERT INTO orders (status, feeling) VALUES ('new', 'calm')", logger: Logger(label: "tests"))
+        try await owner.query(
+            "INSERT INTO orders (status, feeling) VALUES ('new', 'calm')", logger: Logger(label: "tests"))
         #expect(try await Self.text(owner, "SELECT current_setting('fraiseql_test.cast_ran_as', true)") == capture)
         let escalation = try await Self.text(owner, "SELECT current_setting('fraiseql_test.escalation', true)")
-        #expect(escalation != nil && escalation != "succeeded", "the cast's ALTER ROLE was refused: \(escalation ?? "nil")")
+        #expect(
+            escalation != nil && escalation != "succeeded", "the cast's ALTER ROLE was refused: \(escalation ?? "nil")")
         #expect(try await database.count("SELECT rolsuper::int FROM pg_roles WHERE rolname = '\(app)'") == 0)
         #expect(
             try await database.count(
-                "SELECT count(*)::int FROM fraiseql_observer.change_log WHERE after ->> 'feeling' = 'calm' AND operation = 'insert'")
+                "SELECT count(*)::int FROM fraiseql_observer.change_log WHERE after ->> 'feeling' = 'calm' AND operation = 'insert'"
+            )
                 == 1, "the row is captured")
         #expect(try await database.count("SELECT count(*)::int FROM fraiseql_observer.change_log_pending") == 1)
 
@@ -215,8 +222,10 @@ struct CapturePrivilegeTests {
         let path = try Self.config(database, role: "postgres", captureRole: Stack.unique("capture"))
         let (status, errors) = try Binaries.run("pg-bridge", ["install", "--config", path])
         #expect(status == 2 && errors.contains("refusing to install as the superuser 'postgres'"), "\(errors)")
-        #expect(try await database.count("SELECT count(*)::int FROM pg_namespace WHERE nspname = 'fraiseql_observer'") == 0)
-        let (allowed, allowedErrors) = try Binaries.run("pg-bridge", ["install", "--allow-superuser", "--config", path])
+        #expect(
+            try await database.count("SELECT count(*)::int FROM pg_namespace WHERE nspname = 'fraiseql_observer'") == 0)
+        let (allowed, allowedErrors) = try Binaries.run(
+            "pg-bridge", ["install", "--allow-superuser", "--config", path])
         #expect(allowed == 0, "\(allowedErrors)")
 
         try await database.execute("CREATE ROLE \(loginRole) LOGIN")
@@ -259,7 +268,8 @@ struct OutboundTextTests {
         // Published pretty-printed, as another publisher might: line breaks between the tokens.
         let encoder = WireFormat.encoder()
         encoder.outputFormatting = [.prettyPrinted]
-        try await fixture.publishRaw(String(decoding: try encoder.encode(event), as: UTF8.self), subject: "order.update")
+        try await fixture.publishRaw(
+            String(decoding: try encoder.encode(event), as: UTF8.self), subject: "order.update")
         #expect(try await eventually { slack.count == 1 && search.count == 1 })
 
         let text = try #require(try FastJSON.parse(slack.requests[0].text)[path: "text"]?.stringValue)
@@ -283,7 +293,9 @@ struct OutboundTextTests {
             messageID: "m@fraiseql")
         let rendered = Array(message.rendered().utf8)
         for (index, byte) in rendered.enumerated() {
-            if byte == UInt8(ascii: "\r") { #expect(index + 1 < rendered.count && rendered[index + 1] == UInt8(ascii: "\n")) }
+            if byte == UInt8(ascii: "\r") {
+                #expect(index + 1 < rendered.count && rendered[index + 1] == UInt8(ascii: "\n"))
+            }
             if byte == UInt8(ascii: "\n") { #expect(index > 0 && rendered[index - 1] == UInt8(ascii: "\r")) }
         }
         #expect(message.rendered().hasSuffix("\r\n\r\none\r\ntwo\r\nthree\r\n.four\r\n\r\n"))
@@ -292,6 +304,25 @@ struct OutboundTextTests {
         try await SMTPClient(settings: SMTPSettings(host: "127.0.0.1", port: peer.port, security: .none)).send(message)
         let mail = try #require(peer.messages.first)
         #expect(mail.data.contains("one") && mail.data.contains("two") && mail.data.contains("\n.four"))
+    }
+
+    @Test("SMTP errors name a refused or malformed recipient by position, never by address")
+    func recipientsByPosition() async throws {
+        let peer = try await SMTPPeer()
+        defer { peer.stop() }
+        let client = SMTPClient(settings: SMTPSettings(host: "127.0.0.1", port: peer.port, security: .none))
+        func failure(_ to: [String]) async -> DeliveryError? {
+            do {
+                try await client.send(
+                    EmailMessage(from: "a@example.com", to: to, subject: "s", body: "b", messageID: "m@fraiseql"))
+                return nil
+            } catch { return error }
+        }
+        let refused = await failure(["ok@example.com", "reject.ada@example.com"])
+        #expect(refused?.message.contains("recipient 2 of 2") == true, "\(refused?.message ?? "sent")")
+        #expect(refused?.message.contains("ada") == false)
+        let malformed = await failure(["grace hopper@example.com"])
+        #expect(malformed?.message == "recipient 1 of 1 is not an e-mail address")
     }
 
     @Test("SMTP credentials are never sent unencrypted to a relay that is not on loopback")
@@ -334,7 +365,8 @@ struct OutboundTextTests {
             ])
         try await server.start(waitForPort: port)
         defer { _ = server.stop() }
-        let client = SMTPClient(settings: SMTPSettings(host: "127.0.0.1", port: port, security: .none, timeout: .seconds(20)))
+        let client = SMTPClient(
+            settings: SMTPSettings(host: "127.0.0.1", port: port, security: .none, timeout: .seconds(20)))
         let started = ContinuousClock.now
         do {
             try await client.send(
@@ -381,7 +413,8 @@ struct OpsSecurityTests {
             return answers
         }
         #expect(answers.allSatisfy { $0 == 200 }, "\(answers.filter { $0 != 200 })")
-        #expect(calls.load(ordering: .relaxed) <= 2, "checks ran \(calls.load(ordering: .relaxed)) times for 200 requests")
+        #expect(
+            calls.load(ordering: .relaxed) <= 2, "checks ran \(calls.load(ordering: .relaxed)) times for 200 requests")
         let before = calls.load(ordering: .relaxed)
         try await Task.sleep(for: .milliseconds(1100))
         #expect(await httpGet("http://127.0.0.1:\(port)/health/ready")?.0 == 200)
@@ -414,7 +447,8 @@ struct OpsSecurityTests {
         let (plain, plainPort, plainLog) = try await start("postgres://fleet@192.0.2.10:5432/app")
         let metrics = await httpGet("http://127.0.0.1:\(plainPort)/metrics")?.1 ?? ""
         #expect(metrics.contains(#"fraiseql_tls_unverified{server="postgres",host="192.0.2.10"} 1"#), "\(metrics)")
-        #expect(metrics.contains(#"fraiseql_tls_unverified{server="nats",host="127.0.0.1"} 0"#), "loopback is not exposed")
+        #expect(
+            metrics.contains(#"fraiseql_tls_unverified{server="nats",host="127.0.0.1"} 0"#), "loopback is not exposed")
         _ = plain.stop()
         let log = try String(contentsOf: plainLog, encoding: .utf8)
         #expect(log.contains("without a verified TLS certificate") && log.contains("sslmode=prefer"), "\(log)")
@@ -432,7 +466,8 @@ struct OpsSecurityTests {
         #expect(
             HTTPDelivery.redact("https://user:pw@hooks.zapier.com/hooks/catch/123/abcdef/?token=x")
                 == "https://hooks.zapier.com/hooks/***?***")
-        #expect(HTTPDelivery.redact("https://hooks.slack.com/services/T0/B0/xyz") == "https://hooks.slack.com/services/***")
+        #expect(
+            HTTPDelivery.redact("https://hooks.slack.com/services/T0/B0/xyz") == "https://hooks.slack.com/services/***")
         #expect(HTTPDelivery.redact("http://127.0.0.1:8080/hook") == "http://127.0.0.1:8080/hook")
         #expect(HTTPDelivery.redact("http://127.0.0.1:8080/a/b", keepPath: false) == "http://127.0.0.1:8080/***")
     }

@@ -1,7 +1,8 @@
 import Contracts
 import Foundation
-import Runtime
 import Testing
+
+@testable import Runtime
 
 func load(_ text: String, environment: [String: String] = [:]) throws(ConfigError) -> FleetConfiguration {
     try FleetConfiguration(reader: ConfigReader(toml: text, environment: environment, file: "fraiseql.toml"))
@@ -129,6 +130,31 @@ struct ConfigurationTests {
         defer { try? FileManager.default.removeItem(at: file) }
         #expect(try load("[nats]\nurl_file = \"\(file.path)\"\n").nats.url == "nats://u:p@n2:4222")
         #expect(configError("[nats]\nurl_env = \"NATS_MISSING_VARIABLE\"\n")?.key == "nats.url_env")
+    }
+
+    @Test("table headers TOMLKit's parser would abort on are refused as bad TOML with their line (found by make fuzz)")
+    func headersThatAbortTheParser() throws {
+        for text in ["[#x]\n", "x = 1\n[\n", "[[ =]]\n", "a = 1\n\n  [!table]\n", "[# T'e demo config\n[# more", "[\u{E9}t\u{E9}]\n"] {
+            let error = configError(text)
+            #expect(error?.message.contains("invalid TOML") == true, "\(text.debugDescription): \(String(describing: error))")
+            #expect(error?.line != nil)
+        }
+        #expect(configError("x = 1\n[\n")?.line == 2)
+        // Brackets inside values, comments and strings are not headers.
+        let valid = #"""
+            [log]
+            level = "info" # [#not a header]
+            [observer]
+            max_in_flight = 4
+            [[observers]]
+            name = "a"
+            entity = "order"
+            condition = '''
+            [#still a string]'''
+            """#
+        #expect(configError(valid)?.message.contains("a table header's key") != true, "\(String(describing: configError(valid)))")
+        #expect(TOMLHeaderCheck.firstBadHeader("x = [\n  [1, 2],\n  [#c\n]\n") == nil)
+        #expect(TOMLHeaderCheck.firstBadHeader("[ \"quoted\" ]\ns = \"\"\"\n[#\n\"\"\"\n") == nil)
     }
 
     @Test("a bad environment value names the variable")
