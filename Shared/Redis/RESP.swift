@@ -173,6 +173,7 @@ private struct RESPWriter {
 /// hiredis's reply parser, fed with the bytes SwiftNIO receives. Confined to one event loop.
 final class ReplyParser {
     private let reader: UnsafeMutablePointer<redisReader>
+    private var sizeGuard = RESPSizeGuard()
 
     init() {
         self.reader = redisReaderCreate()
@@ -247,6 +248,7 @@ final class ReplyParser {
     }
 
     func feed(_ buffer: ByteBuffer) throws(RedisError) {
+        try buffer.withUnsafeReadableBytes { bytes throws(RedisError) in try sizeGuard.check(bytes) }
         let status = buffer.withUnsafeReadableBytes { bytes in
             redisReaderFeed(reader, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count)
         }

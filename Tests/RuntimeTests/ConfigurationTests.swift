@@ -134,9 +134,14 @@ struct ConfigurationTests {
 
     @Test("table headers TOMLKit's parser would abort on are refused as bad TOML with their line (found by make fuzz)")
     func headersThatAbortTheParser() throws {
-        for text in ["[#x]\n", "x = 1\n[\n", "[[ =]]\n", "a = 1\n\n  [!table]\n", "[# T'e demo config\n[# more", "[\u{E9}t\u{E9}]\n"] {
+        for text in [
+            "[#x]\n", "x = 1\n[\n", "[[ =]]\n", "a = 1\n\n  [!table]\n", "[# T'e demo config\n[# more",
+            "[\u{E9}t\u{E9}]\n",
+        ] {
             let error = configError(text)
-            #expect(error?.message.contains("invalid TOML") == true, "\(text.debugDescription): \(String(describing: error))")
+            #expect(
+                error?.message.contains("invalid TOML") == true,
+                "\(text.debugDescription): \(String(describing: error))")
             #expect(error?.line != nil)
         }
         #expect(configError("x = 1\n[\n")?.line == 2)
@@ -152,7 +157,9 @@ struct ConfigurationTests {
             condition = '''
             [#still a string]'''
             """#
-        #expect(configError(valid)?.message.contains("a table header's key") != true, "\(String(describing: configError(valid)))")
+        #expect(
+            configError(valid)?.message.contains("a table header's key") != true,
+            "\(String(describing: configError(valid)))")
         #expect(TOMLHeaderCheck.firstBadHeader("x = [\n  [1, 2],\n  [#c\n]\n") == nil)
         #expect(TOMLHeaderCheck.firstBadHeader("[ \"quoted\" ]\ns = \"\"\"\n[#\n\"\"\"\n") == nil)
     }
