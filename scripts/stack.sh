@@ -67,7 +67,7 @@ nats_bin() {
     if [[ -n "$location" && -n "$file" && -x "$(realpath -m "$location/$file")" ]]; then
         realpath -m "$location/$file"
     else
-        command -v nats-server
+        dpkg -L nats-server 2>/dev/null | grep -E '/s?bin/nats-server$' | head -n 1
     fi
 }
 
@@ -125,7 +125,7 @@ export MYSQL_URL=mysql://root@127.0.0.1:$mysql_port/app
 export NATS_SERVER_BIN=$nats
 export NATS_SERVER_VERSION="$("$nats" --version | grep -oE '[0-9]+\.[0-9]+\.[0-9]+')"
 # Debian's nats-server 2.9, for the compatibility run (scripts/test.sh).
-export NATS_SERVER_COMPAT_BIN=$(command -v nats-server)
+export NATS_SERVER_COMPAT_BIN=$(dpkg -L nats-server 2>/dev/null | grep -E '/s?bin/nats-server$' | head -n 1)
 export REDIS_SERVER_BIN=$(command -v redis-server)
 # The interpreter that has the test peers' packages (aiosmtpd, standardwebhooks).
 export PYTHON_BIN=$(python3 -c 'import sys; print(sys.executable)')

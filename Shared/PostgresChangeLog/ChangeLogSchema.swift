@@ -31,18 +31,30 @@ public enum ChangeLogSchema {
             // can hand the function over and replace it on the next install.
             """
             DO $role$ BEGIN
+                -- Roles belong to the whole cluster: installs into two databases at once may both
+                -- try to create it.
                 IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = \(quoteLiteral(captureRole))) THEN
-                    CREATE ROLE \(role) NOLOGIN;
+                    BEGIN
+                        CREATE ROLE \(role) NOLOGIN;
+                    EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+                    END;
                 END IF;
                 -- PostgreSQL 16 gives the creator of a role a membership it cannot SET ROLE to,
                 -- which ALTER … OWNER TO needs.
                 IF pg_catalog.current_setting('server_version_num')::int >= 160000 THEN
                     IF NOT pg_catalog.pg_has_role(current_user, \(quoteLiteral(captureRole)), 'SET') THEN
-                        EXECUTE 'GRANT ' || pg_catalog.quote_ident(\(quoteLiteral(captureRole))) || ' TO '
-                            || pg_catalog.quote_ident(current_user) || ' WITH SET TRUE';
+                        BEGIN
+                            EXECUTE 'GRANT ' || pg_catalog.quote_ident(\(quoteLiteral(captureRole))) || ' TO '
+                                || pg_catalog.quote_ident(current_user) || ' WITH SET TRUE';
+                        EXCEPTION WHEN unique_violation THEN NULL;
+                        END;
                     END IF;
                 ELSIF NOT pg_catalog.pg_has_role(current_user, \(quoteLiteral(captureRole)), 'MEMBER') THEN
-                    EXECUTE 'GRANT ' || pg_catalog.quote_ident(\(quoteLiteral(captureRole))) || ' TO ' || pg_catalog.quote_ident(current_user);
+                    BEGIN
+                        EXECUTE 'GRANT ' || pg_catalog.quote_ident(\(quoteLiteral(captureRole))) || ' TO '
+                            || pg_catalog.quote_ident(current_user);
+                    EXCEPTION WHEN unique_violation THEN NULL;
+                    END;
                 END IF;
             END $role$
             """,

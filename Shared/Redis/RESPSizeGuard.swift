@@ -9,6 +9,8 @@ struct RESPSizeGuard {
     /// Elements of one aggregate (a map's pairs count twice). The fleet's largest replies are
     /// stream ranges of at most a few thousand entries.
     static let maxElements: Int64 = 1 << 20
+    /// Bytes of one bulk string: Redis's own ceiling (`proto-max-bulk-len`, 512 MB by default).
+    static let maxBulkBytes: Int64 = 512 << 20
 
     private enum State {
         case lineStart
@@ -64,6 +66,13 @@ struct RESPSizeGuard {
                         }
                         state = .restOfLine(bulk: 0)
                     } else {
+                        guard count <= Self.maxBulkBytes else {
+                            throw RedisError(
+                                code: .protocolError,
+                                message:
+                                    "a reply announces a \(count)-byte string, over the client's limit of \(Self.maxBulkBytes)"
+                            )
+                        }
                         state = .restOfLine(bulk: count >= 0 ? count + 2 : 0)
                     }
                 }

@@ -31,7 +31,10 @@ struct BadInputTests {
     func longSuccessBody() async throws {
         let long = String(repeating: "x", count: 300_000)
         let receiver = try await Receiver { _, _ in .init(body: long) }
-        let fixture = try await ObserverFixture.make(observers: Self.webhookObserver(receiver.url))
+        // A generous timeout: on two busy cores a 300 KB answer can take seconds, and a timeout
+        // would be a retry (a second delivery) for another reason than the one tested here.
+        let fixture = try await ObserverFixture.make(
+            observers: Self.webhookObserver(receiver.url) + "\ntimeout = \"30s\"\n")
         let (worker, port) = try fixture.worker()
         try await worker.start(waitForPort: port)
         for id in 1...3 { try await fixture.publish(order(id)) }

@@ -461,6 +461,7 @@ struct JobWorkerProcessTests {
         command_timeout = "500ms"
         [jobs]
         queues = ["default"]
+        http_allowed_hosts = ["127.0.0.1"]
         """.write(toFile: path, atomically: true, encoding: .utf8)
         let (worker, port) = try Binaries.service("job-worker", config: path)
         try await worker.start(waitForPort: port)

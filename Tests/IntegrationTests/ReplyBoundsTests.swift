@@ -22,6 +22,7 @@ struct ReplyBoundsTests {
         #expect(throws: RedisError.self) { try parse(["*1\r\n*904440492\r\n+2\r\n"]) }
         #expect(throws: RedisError.self) { try parse(["%600", "000\r\n"]) }
         #expect(throws: RedisError.self) { try parse(["*1\r\n$3\r\nabc\r\n", "*9999999999999999999999\r\n"]) }
+        #expect(throws: RedisError.self) { try parse(["$600000000\r\n"]) }
     }
 
     @Test("header-like bytes inside bulk strings are data; split reads and nested replies parse as before")
