@@ -312,6 +312,10 @@ final class Fleet: @unchecked Sendable {
                         do {
                             if connection == nil { connection = try await self.database().connect() }
                             let values = totals.map { "(\(writer), 'new', \($0))" }.joined(separator: ",")
+                            // Explicit transactions: an autocommit statement's answer can come
+                            // before its implicit commit (a fast shutdown then loses the commit,
+                            // not the answer); COMMIT answers after the commit. Recorded only then.
+                            try await connection!.checkedQuery("BEGIN", logger: logger)
                             let rows = try await connection!.checkedQuery(
                                 PostgresQuery(
                                     unsafeSQL:
@@ -320,14 +324,17 @@ final class Fleet: @unchecked Sendable {
                                 logger: logger
                             ).collect()
                             let inserted = try rows.map { try $0.decode((Int64, Int).self) }
+                            try await connection!.checkedQuery("COMMIT", logger: logger)
                             self.ledger.inserted(inserted)
                             let paid = inserted.map(\.0).filter { $0 % 4 == 0 }
                             if !paid.isEmpty {
+                                try await connection!.checkedQuery("BEGIN", logger: logger)
                                 try await connection!.checkedQuery(
                                     PostgresQuery(
                                         unsafeSQL:
                                             "UPDATE orders SET status = 'paid' WHERE id IN (\(paid.map(String.init).joined(separator: ",")))"
                                     ), logger: logger)
+                                try await connection!.checkedQuery("COMMIT", logger: logger)
                                 self.ledger.paid(paid)
                             }
                             written += size
@@ -495,7 +502,7 @@ final class Fleet: @unchecked Sendable {
         } else {
             let redis = try redisConnection()
             defer { redis.close() }
-            for key in ["fraiseql:observer:dlq", "fraiseql:jobs:default:dlq"] {
+            for key in [RedisKeys().observerDeadLetters, RedisKeys().jobs("default").deadLetters] {
                 let entries = try await redis.execute("XRANGE", [.string(key), .string("-"), .string("+")])
                 outputs.append((key, Self.strings(entries).joined(separator: "\n")))
             }
