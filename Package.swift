@@ -77,6 +77,7 @@ let package = Package(
         .target(
             name: "NATS",
             dependencies: [
+                "Contracts",
                 "CNATS",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -89,6 +90,7 @@ let package = Package(
         .target(
             name: "Redis",
             dependencies: [
+                "Contracts",
                 "CHiredis",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

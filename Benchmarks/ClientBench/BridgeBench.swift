@@ -52,7 +52,7 @@ enum BridgeBench {
         BridgeService(
             source: PostgresChangeSource(configuration: fixture.database, transportName: "bench"),
             jetStream: fixture.jetStream,
-            configuration: BridgeEngine.BridgeConfiguration(
+            configuration: BridgeSettings(
                 transportName: "bench", subjectNamer: try SubjectNamer(prefix: fixture.prefix), batchSize: 1000,
                 pollInterval: .milliseconds(200)),
             logger: logger)

@@ -66,7 +66,7 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             if let template = try? EventTemplate(text, escaping: escaping) { _ = template.render(sampleContext) }
         }
     case .config:
-        if let reader = try? ConfigReader(toml: text, environment: [:], file: "fuzz.toml") {
+        if let reader = try? ConfigFile(toml: text, environment: [:], file: "fuzz.toml") {
             _ = try? FleetConfiguration(reader: reader)
         }
     case .resp:

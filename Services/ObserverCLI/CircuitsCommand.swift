@@ -1,4 +1,5 @@
 import ArgumentParser
+import Contracts
 import FleetClients
 import Foundation
 import Logging

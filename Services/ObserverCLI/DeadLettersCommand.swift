@@ -21,7 +21,7 @@ struct DeadLetters: AsyncParsableCommand {
 }
 
 extension FleetConfiguration {
-    var deadLetterStream: String { ObserverWorker.deadLetterStream(prefix: redis.keyPrefix) }
+    var deadLetterStream: String { RedisKeys(prefix: redis.keyPrefix).observerDeadLetters }
 }
 
 struct DeadLettersList: AsyncParsableCommand {

@@ -1,3 +1,4 @@
+import Contracts
 import Logging
 import Redis
 import Synchronization
@@ -306,7 +307,7 @@ struct CircuitSharing: Sendable {
     let logger: Logger
     let onError: @Sendable () -> Void
 
-    func key(_ endpoint: String) -> String { ObserverWorker.circuitKey(prefix: prefix, endpoint: endpoint) }
+    func key(_ endpoint: String) -> String { RedisKeys(prefix: prefix).observerCircuit(endpoint: endpoint) }
 
     /// Writes the key of a circuit this process opened.
     func opened(_ endpoint: String) async {
@@ -420,14 +421,6 @@ extension ObserverWorker {
         public var takenOver = false
     }
 
-    /// The Redis stream of the dead letters (field `dead_letter`).
-    public static func deadLetterStream(prefix: String) -> String { "\(prefix)observer:dlq" }
-
-    /// The Redis key of an endpoint's shared circuit (see `CircuitSharing`).
-    public static func circuitKey(prefix: String, endpoint: String) -> String {
-        "\(prefix)observer:circuit:\(endpoint)"
-    }
-
     /// The value prefix of a key that says a trial call closed the circuit (then the worker).
     public static let closedMarker = "closed "
     /// The value prefix of a key that says a worker took the trial call over (then the worker).
@@ -441,7 +434,7 @@ extension ObserverWorker {
     {
         let replies = try await redis.pipeline(
             endpoints.flatMap { endpoint in
-                let key = circuitKey(prefix: prefix, endpoint: endpoint)
+                let key = RedisKeys(prefix: prefix).observerCircuit(endpoint: endpoint)
                 return [RedisCommand("GET", [.string(key)]), RedisCommand("PTTL", [.string(key)])]
             })
         var open: [String: OpenCircuit] = [:]

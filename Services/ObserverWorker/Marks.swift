@@ -103,7 +103,7 @@ struct RedisMarkStore: MarkStore {
     /// fields), whose writes cost Redis about half as much as a small hash's.
     static let bucketMicroseconds: Int64 = 100_000
 
-    var deadLetterStream: String { ObserverWorker.deadLetterStream(prefix: prefix) }
+    var deadLetterStream: String { RedisKeys(prefix: prefix).observerDeadLetters }
 
     private static func bucket(_ occurredAt: Timestamp) -> Int64 {
         let micros = occurredAt.microsecondsSinceEpoch
@@ -112,9 +112,11 @@ struct RedisMarkStore: MarkStore {
         return index * (bucketMicroseconds / 1000)
     }
 
-    func doneHash(_ occurredAt: Timestamp) -> String { "\(prefix)observer:done:\(Self.bucket(occurredAt))" }
+    func doneHash(_ occurredAt: Timestamp) -> String {
+        RedisKeys(prefix: prefix).observerDone(bucket: Self.bucket(occurredAt))
+    }
     func processedHash(_ occurredAt: Timestamp) -> String {
-        "\(prefix)observer:processed:\(Self.bucket(occurredAt))"
+        RedisKeys(prefix: prefix).observerProcessed(bucket: Self.bucket(occurredAt))
     }
 
     private func failed(_ what: String, _ error: any Error) {
@@ -253,7 +255,7 @@ struct RedisMarkStore: MarkStore {
 
     func cached(_ key: String) async -> Bool {
         do {
-            return try await redis.exists("\(prefix)observer:cache:\(key)")
+            return try await redis.exists(RedisKeys(prefix: prefix).observerResultCache(key))
         } catch {
             failed("cache read", error)
             return false
@@ -262,7 +264,7 @@ struct RedisMarkStore: MarkStore {
 
     func cache(_ key: String, ttl: Duration) async {
         do {
-            try await redis.set("\(prefix)observer:cache:\(key)", to: "1", expiry: ttl)
+            try await redis.set(RedisKeys(prefix: prefix).observerResultCache(key), to: "1", expiry: ttl)
         } catch { failed("cache write", error) }
     }
 

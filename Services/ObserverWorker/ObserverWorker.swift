@@ -463,7 +463,7 @@ final class NATSObserverConsumer: Service, Sendable {
     }
 
     private func sampleGauges() async {
-        let stream = ObserverWorker.deadLetterStream(prefix: configuration.redis.keyPrefix)
+        let stream = RedisKeys(prefix: configuration.redis.keyPrefix).observerDeadLetters
         var warned = false
         while !isStopping {
             metrics.inFlight.record(eventsInFlight)

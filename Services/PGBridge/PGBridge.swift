@@ -28,7 +28,7 @@ public enum PGBridge {
             tables: configuration.bridge.tables)
         let bridge = BridgeService(
             source: source, jetStream: jetStream,
-            configuration: BridgeEngine.BridgeConfiguration(
+            configuration: BridgeSettings(
                 transportName: configuration.bridge.transportName,
                 subjectNamer: try SubjectNamer(prefix: configuration.nats.subjectPrefix),
                 batchSize: configuration.bridge.batchSize, pollInterval: configuration.bridge.pollInterval,
@@ -44,8 +44,11 @@ public enum PGBridge {
     /// `pg-bridge install [--print] [--allow-superuser]`: exit 0 on success, 1 when PostgreSQL
     /// refuses, 2 on bad configuration or a superuser connection without `--allow-superuser`.
     public static func install(arguments: [String]) async -> Int32 {
-        await ChangeLogInstaller.command(
-            configuration: ServiceMain.loadConfigurationOrExit(name: "pg-bridge"),
+        guard let configuration = ServiceMain.loadConfiguration(name: "pg-bridge") else {
+            return ServiceMain.configurationExitCode
+        }
+        return await ChangeLogInstaller.command(
+            configuration: configuration,
             printOnly: arguments.contains("--print"), name: "pg-bridge",
             allowSuperuser: arguments.contains("--allow-superuser"))
     }

@@ -118,36 +118,6 @@ extension ChangeSource {
     public func drift() async throws -> [String] { [] }
 }
 
-public struct BridgeConfiguration: Sendable {
-    public var transportName: String
-    public var subjectNamer: SubjectNamer
-    public var batchSize: Int
-    public var pollInterval: Duration
-    public var publishTimeout: Duration
-    /// Published rows older than this are deleted in small batches (nil: kept).
-    public var retention: Duration?
-    public var retentionInterval: Duration
-    public var oversized: OversizedPolicy
-    /// The largest message to publish (headers included); nil: the server's `max_payload`.
-    public var maxMessageBytes: Int?
-
-    public init(
-        transportName: String, subjectNamer: SubjectNamer, batchSize: Int = 500, pollInterval: Duration = .seconds(1),
-        publishTimeout: Duration = .seconds(10), retention: Duration? = nil, retentionInterval: Duration = .seconds(60),
-        oversized: OversizedPolicy = .deadLetter, maxMessageBytes: Int? = nil
-    ) {
-        self.oversized = oversized
-        self.maxMessageBytes = maxMessageBytes
-        self.retention = retention
-        self.retentionInterval = retentionInterval
-        self.transportName = transportName
-        self.subjectNamer = subjectNamer
-        self.batchSize = batchSize
-        self.pollInterval = pollInterval
-        self.publishTimeout = publishTimeout
-    }
-}
-
 /// Metrics of a bridge (`fraiseql_bridge_*`), labelled with the transport.
 struct BridgeMetrics: Sendable {
     let published: Counter
@@ -242,13 +212,13 @@ public final class Wakeup: Sendable {
 public final class BridgeService: Service, Sendable {
     private let source: any ChangeSource
     private let jetStream: JetStream
-    private let configuration: BridgeConfiguration
+    private let configuration: BridgeSettings
     private let logger: Logger
     private let metrics: BridgeMetrics
     private let leaderFlag = Atomic(false)
 
     public init(
-        source: any ChangeSource, jetStream: JetStream, configuration: BridgeConfiguration, logger: Logger,
+        source: any ChangeSource, jetStream: JetStream, configuration: BridgeSettings, logger: Logger,
         metricsFactory: any MetricsFactory = MetricsSystem.factory
     ) {
         self.source = source
@@ -537,7 +507,6 @@ public final class BridgeService: Service, Sendable {
 
 extension Timer {
     func recordInterval(since start: ContinuousClock.Instant) {
-        let elapsed = ContinuousClock.now - start
-        recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+        recordNanoseconds((ContinuousClock.now - start).nanoseconds)
     }
 }

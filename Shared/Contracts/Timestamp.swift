@@ -173,11 +173,3 @@ extension Timestamp: Codable {
 extension Timestamp: CustomStringConvertible {
     public var description: String { rfc3339 }
 }
-
-extension Duration {
-    /// Whole milliseconds (truncated).
-    public var milliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
-}

@@ -1,6 +1,7 @@
+import AsyncHTTPClient
 /// Delivery: the outbound side shared by observer-worker actions and job-worker kinds — HTTP calls
 /// with the fleet's retry classes, and an SMTP client.
-import AsyncHTTPClient
+import Contracts
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -201,16 +202,5 @@ public struct HTTPDelivery: Sendable {
         }
         if components.query != nil { components.query = "***" }
         return components.string ?? "<invalid URL>"
-    }
-}
-
-extension Duration {
-    /// Saturating: a duration past Int64 nanoseconds (292 years) reads as the largest.
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        if overflow { return seconds < 0 ? .min : .max }
-        let (total, overflowAgain) = scaled.addingReportingOverflow(attoseconds / 1_000_000_000)
-        return overflowAgain ? (seconds < 0 ? .min : .max) : total
     }
 }

@@ -16,24 +16,6 @@ import Contracts
 import Foundation
 import Redis
 
-public struct JobQueueKeys: Sendable, Hashable {
-    public let queue: String
-    public let stream: String
-    public let delayed: String
-    public let deadLetters: String
-    private let uniquePrefix: String
-
-    public init(prefix: String, queue: String) {
-        self.queue = queue
-        stream = "\(prefix)jobs:\(queue)"
-        delayed = "\(stream):delayed"
-        deadLetters = "\(stream):dlq"
-        uniquePrefix = "\(stream):unique:"
-    }
-
-    public func unique(_ key: String) -> String { uniquePrefix + key }
-}
-
 /// A job as fetched from its stream.
 public struct FetchedJob: Sendable {
     public var queue: String

@@ -1,4 +1,5 @@
 import CNATS
+import Contracts
 import Foundation
 import Synchronization
 

@@ -1,3 +1,4 @@
+import CNATS
 /// NATS: the fleet's NATS and JetStream client, over the NATS C library (libnats).
 ///
 /// This module is the only importer of `CNATS`. It owns every C pointer: each handle lives in a
@@ -5,7 +6,7 @@
 /// calls (connect, synchronous publish, fetch, JetStream API requests) run on a dedicated
 /// `NIOThreadPool`, never on Swift's cooperative pool. C callbacks reach Swift through
 /// unretained/retained context pointers and lock-protected state.
-import CNATS
+import Contracts
 import Logging
 import NIOConcurrencyHelpers
 import NIOPosix
@@ -78,21 +79,6 @@ public struct NATSTLSConfiguration: Sendable, Hashable {
         self.caFile = caFile
         self.certificateFile = certificateFile
         self.keyFile = keyFile
-    }
-}
-
-extension Duration {
-    var milliseconds: Int64 { units(perSecond: 1000) }
-
-    var nanoseconds: Int64 { units(perSecond: 1_000_000_000) }
-
-    /// Saturating: a huge duration (a receiver's `Retry-After` of years) is Int64.max, not a trap.
-    private func units(perSecond: Int64) -> Int64 {
-        let (seconds, attoseconds) = components
-        let (whole, overflow) = seconds.multipliedReportingOverflow(by: perSecond)
-        guard !overflow else { return seconds < 0 ? .min : .max }
-        let (total, overflow2) = whole.addingReportingOverflow(attoseconds / (1_000_000_000_000_000_000 / perSecond))
-        return overflow2 ? .max : total
     }
 }
 

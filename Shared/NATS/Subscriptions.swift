@@ -1,4 +1,5 @@
 import CNATS
+import Contracts
 import NIOConcurrencyHelpers
 
 /// A message delivered by JetStream, with its acknowledgement methods.

@@ -6,6 +6,7 @@
 /// connection. The connection is opened lazily and re-opened after an error; every command has a
 /// timeout. Blocking commands (`XREADGROUP … BLOCK`) hold the connection they run on: give them a
 /// client of their own.
+import Contracts
 import Foundation
 import Logging
 import NIOCore
@@ -96,14 +97,7 @@ public struct RedisTLSConfiguration: Sendable, Hashable {
 }
 
 extension Duration {
-    var milliseconds: Int64 {
-        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
-    }
-
-    var timeAmount: TimeAmount {
-        let (seconds, attoseconds) = components
-        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
-    }
+    var timeAmount: TimeAmount { .nanoseconds(nanoseconds) }
 }
 
 /// A Redis connection shared by many tasks, pipelined. It is a `Service`: run it in a

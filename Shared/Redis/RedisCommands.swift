@@ -1,3 +1,5 @@
+import Contracts
+
 /// Typed helpers for the commands the fleet uses. Each throws `RedisError(.server)` on an error reply.
 
 /// An entry of a Redis stream.

@@ -1,11 +1,11 @@
+import Contracts
 import Metrics
 import Synchronization
 
 extension Timer {
     /// Records a `Duration` (swift-metrics' `recordInterval` wants a `DispatchTime`).
     public func record(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        recordNanoseconds(duration.nanoseconds)
     }
 }
 

@@ -23,10 +23,10 @@ public struct FleetConfiguration: Sendable {
     /// Defaults everywhere.
     public init() {
         // An empty reader cannot fail.
-        self = try! FleetConfiguration(reader: ConfigReader(root: [:], environment: [:]))
+        self = try! FleetConfiguration(reader: ConfigFile(root: [:], environment: [:]))
     }
 
-    public init(reader: ConfigReader) throws(ConfigError) {
+    public init(reader: ConfigFile) throws(ConfigError) {
         let root = reader.scope
         log = try LogConfiguration(root.section("log"))
         nats = try NATSConfiguration(root.section("nats"))
@@ -52,7 +52,7 @@ public struct FleetConfiguration: Sendable {
     public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment)
         throws(ConfigError) -> FleetConfiguration
     {
-        try FleetConfiguration(reader: ConfigReader(path: path, environment: environment))
+        try FleetConfiguration(reader: ConfigFile(path: path, environment: environment))
     }
 }
 

@@ -35,15 +35,16 @@ public enum ServiceMain {
         return environment["FRAISEQL_CONFIG"] ?? "fraiseql.toml"
     }
 
-    /// Loads the configuration or exits with code 2 and a message naming the key.
-    public static func loadConfigurationOrExit(name: String) -> FleetConfiguration {
+    /// Loads the configuration from `--config`, `FRAISEQL_CONFIG` or `fraiseql.toml`; on an error,
+    /// prints it naming the key and returns nil (the caller exits with ``configurationExitCode``).
+    public static func loadConfiguration(name: String) -> FleetConfiguration? {
         let environment = ProcessInfo.processInfo.environment
         let path = configurationPath(environment: environment)
         do {
             return try FleetConfiguration.load(path: path, environment: environment)
         } catch {
             FileHandle.standardError.write(Data("\(name): configuration error: \(error.description)\n".utf8))
-            exit(configurationExitCode)
+            return nil
         }
     }
 
@@ -69,10 +70,12 @@ public enum ServiceMain {
         }
     }
 
+    /// Runs the service until it stops; returns the process's exit code (0; 2 for a bad
+    /// configuration; 1 when it failed). The executable's `main` exits with it.
     public static func run(
         name: String, build: @Sendable (ServiceContext) async throws -> ServiceSet
-    ) async {
-        let configuration = loadConfigurationOrExit(name: name)
+    ) async -> Int32 {
+        guard let configuration = loadConfiguration(name: name) else { return configurationExitCode }
         LoggingBootstrap.bootstrap(configuration.log)
         var logger = Logger(label: "fraiseql.\(name)")
         logger[metadataKey: "service"] = "\(name)"
@@ -100,12 +103,13 @@ public enum ServiceMain {
             logger.info("service starting")
             try await group.run()
             logger.info("service stopped")
+            return 0
         } catch let error as ConfigError {
             logger.critical("configuration error", metadata: ["error": "\(error.description)"])
-            exit(configurationExitCode)
+            return configurationExitCode
         } catch {
             logger.critical("service failed", metadata: ["error": "\(error)"])
-            exit(1)
+            return 1
         }
     }
 }

@@ -112,8 +112,8 @@ struct EndToEndScenarios {
         let observerLetters =
             fleet.postgresTransport
             ? Int64(try await fleet.count("SELECT count(*)::int FROM fraiseql_observer.dead_letters"))
-            : try await redis.xlen("fraiseql:observer:dlq")
-        let jobLetters = try await redis.xlen("fraiseql:jobs:default:dlq")
+            : try await redis.xlen(RedisKeys().observerDeadLetters)
+        let jobLetters = try await redis.xlen(RedisKeys().jobs("default").deadLetters)
         #expect(observerLetters == Int64(deadLetters), "observer dead letters")
         #expect(jobLetters == 0, "job dead letters")
         // No secret in metrics, CLI output, dead letters, or any log, shutdown included.
@@ -307,7 +307,8 @@ struct EndToEndScenarios {
             }
         }
         let redis = try outcome.fleet.redisConnection()
-        let letters = try await redis.execute("XRANGE", [.string("fraiseql:observer:dlq"), .string("-"), .string("+")])
+        let letters = try await redis.execute(
+            "XRANGE", [.string(RedisKeys().observerDeadLetters), .string("-"), .string("+")])
         let entries = letters.array ?? []
         func strings(_ value: RESPValue) -> [String] {
             if let array = value.array { return array.flatMap(strings) }

@@ -88,7 +88,7 @@ struct GaugeTests {
         defer { redis.close() }
         try await fixture.publish(order(1, status: "bad"))
         #expect(try await eventually { try await fixture.deadLetters(redis).count == 1 })
-        let length = try await redis.xlen("\(fixture.keyPrefix)observer:dlq")
+        let length = try await redis.xlen(RedisKeys(prefix: fixture.keyPrefix).observerDeadLetters)
         #expect(try await eventually(.seconds(10)) { await gauge("dlq_size") == Double(length) })
         #expect(length == 1)
         #expect(try await eventually(.seconds(10)) { await gauge("oldest_unprocessed_seconds") == 0 })

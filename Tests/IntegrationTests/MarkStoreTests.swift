@@ -64,7 +64,7 @@ struct MarkStoreTests {
         #expect(errors.load(ordering: .relaxed) == 0)
 
         // A command refused inside the transaction (a key of another type) is not a mark.
-        let doneHash = "\(prefix)observer:done:\(base / 100_000 * 100 + 10_000)"
+        let doneHash = RedisKeys(prefix: prefix).observerDone(bucket: base / 100_000 * 100 + 10_000)
         _ = try await redis.execute("SET", [.string(doneHash), "not a hash"])
         let refused = await store.mark([MarkWrite(event(secondsAgo: -10), done: ["x#0"], processed: false)])
         #expect(!refused, "the store reports the mark not written")

@@ -66,7 +66,8 @@ struct ObserverFixture {
     }
 
     func deadLetters(_ redis: RedisClient) async throws -> [DeadLetter] {
-        let reply = try await redis.execute("XRANGE", [.string("\(keyPrefix)observer:dlq"), "-", "+"])
+        let reply = try await redis.execute(
+            "XRANGE", [.string(RedisKeys(prefix: keyPrefix).observerDeadLetters), "-", "+"])
         return (reply.array ?? []).compactMap { StreamEntry(reply: $0)?.fields["dead_letter"] }.compactMap {
             try? JSONDecoder().decode(DeadLetter.self, from: Data($0))
         }
@@ -421,7 +422,7 @@ struct ObserverWorkerTests {
         let added = try await redis.execute(
             "XADD",
             [
-                .string("\(fixture.keyPrefix)observer:dlq"), "*", "dead_letter",
+                .string(RedisKeys(prefix: fixture.keyPrefix).observerDeadLetters), "*", "dead_letter",
                 .bytes(Array(try JSONEncoder().encode(foreign))),
             ])
         let foreignID = try #require(added.string)
@@ -872,7 +873,7 @@ struct ObserverWorkerTests {
         try await worker.start(waitForPort: port)
         func metrics() async -> String { await httpGet("http://127.0.0.1:\(port)/metrics")?.1 ?? "" }
         func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
-        let healthyKey = "\(fixture.keyPrefix)observer:circuit:\(healthy.url)"
+        let healthyKey = RedisKeys(prefix: fixture.keyPrefix).observerCircuit(endpoint: healthy.url)
 
         // Another worker opened the healthy endpoint's circuit; its key lives 1.5 s more.
         let sharedAt = now()
@@ -912,7 +913,7 @@ struct ObserverWorkerTests {
         var invoice = order(3)
         invoice.entityType = "invoice"
         try await fixture.publish(invoice)
-        let key = "\(fixture.keyPrefix)observer:circuit:\(broken.url)"
+        let key = RedisKeys(prefix: fixture.keyPrefix).observerCircuit(endpoint: broken.url)
         var remaining: Int64 = 0
         #expect(
             try await eventually(.seconds(5)) {
@@ -975,7 +976,7 @@ struct ObserverWorkerTests {
                 """)
         let redis = try redisClient()
         defer { redis.close() }
-        let key = "\(fixture.keyPrefix)observer:circuit:\(broken.url)"
+        let key = RedisKeys(prefix: fixture.keyPrefix).observerCircuit(endpoint: broken.url)
         let (first, firstPort) = try fixture.worker()
         let (second, secondPort) = try fixture.worker()
         try await first.start(waitForPort: firstPort)

@@ -104,7 +104,7 @@ func withBridge<T>(
     let bridge = BridgeService(
         source: PostgresChangeSource(configuration: database.configuration, transportName: transport),
         jetStream: jetStream,
-        configuration: BridgeEngine.BridgeConfiguration(
+        configuration: BridgeSettings(
             transportName: transport, subjectNamer: try SubjectNamer(prefix: prefix), batchSize: 200,
             pollInterval: pollInterval, publishTimeout: .seconds(3), retention: retention, oversized: oversized),
         logger: Logger(label: "tests.bridge"))

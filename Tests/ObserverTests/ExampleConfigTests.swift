@@ -16,7 +16,7 @@ struct ExampleConfigTests {
         ] {
             text = text.replacingOccurrences(of: placeholder, with: value)
         }
-        let configuration = try FleetConfiguration(reader: ConfigReader(toml: text, environment: [:]))
+        let configuration = try FleetConfiguration(reader: ConfigFile(toml: text, environment: [:]))
         #expect(configuration.observers.count == 2)
         try ObserverWorker.validate(configuration)
     }
@@ -32,7 +32,7 @@ struct ExampleConfigTests {
             [[observers.actions]]
             kind = "log"
             """
-        let configuration = try FleetConfiguration(reader: ConfigReader(toml: text, environment: [:]))
+        let configuration = try FleetConfiguration(reader: ConfigFile(toml: text, environment: [:]))
         #expect(throws: ConfigError.self) { try ObserverWorker.validate(configuration) }
         do {
             try ObserverWorker.validate(configuration)
@@ -40,7 +40,7 @@ struct ExampleConfigTests {
             #expect(error.key == "postgres.url", "\(error)")
         }
         let withURL = try FleetConfiguration(
-            reader: ConfigReader(
+            reader: ConfigFile(
                 toml: text + "\n[postgres]\nurl = \"postgres://app@127.0.0.1:5432/app\"", environment: [:]))
         try ObserverWorker.validate(withURL)
     }

@@ -5,7 +5,7 @@ import Testing
 @testable import Runtime
 
 func load(_ text: String, environment: [String: String] = [:]) throws(ConfigError) -> FleetConfiguration {
-    try FleetConfiguration(reader: ConfigReader(toml: text, environment: environment, file: "fraiseql.toml"))
+    try FleetConfiguration(reader: ConfigFile(toml: text, environment: environment, file: "fraiseql.toml"))
 }
 
 func configError(_ text: String, environment: [String: String] = [:]) -> ConfigError? {

@@ -1,4 +1,5 @@
 import FlightServer
+import Foundation
 import Runtime
 
-await ServiceMain.run(name: "flight-server", build: FlightServer.buildServices)
+exit(await ServiceMain.run(name: "flight-server", build: FlightServer.buildServices))

@@ -1,4 +1,5 @@
+import Foundation
 import JobWorker
 import Runtime
 
-await ServiceMain.run(name: "job-worker", build: JobWorker.buildServices)
+exit(await ServiceMain.run(name: "job-worker", build: JobWorker.buildServices))

@@ -1,4 +1,5 @@
+import Foundation
 import MSSQLBridge
 import Runtime
 
-await ServiceMain.run(name: "mssql-bridge", build: MSSQLBridge.buildServices)
+exit(await ServiceMain.run(name: "mssql-bridge", build: MSSQLBridge.buildServices))

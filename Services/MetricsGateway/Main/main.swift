@@ -1,4 +1,5 @@
+import Foundation
 import MetricsGateway
 import Runtime
 
-await ServiceMain.run(name: "metrics-gateway", build: MetricsGateway.buildServices)
+exit(await ServiceMain.run(name: "metrics-gateway", build: MetricsGateway.buildServices))

@@ -1,4 +1,5 @@
+import Foundation
 import MySQLBridge
 import Runtime
 
-await ServiceMain.run(name: "mysql-bridge", build: MySQLBridge.buildServices)
+exit(await ServiceMain.run(name: "mysql-bridge", build: MySQLBridge.buildServices))

@@ -1,4 +1,5 @@
+import Foundation
 import ObserverWorker
 import Runtime
 
-await ServiceMain.run(name: "observer-worker", build: ObserverWorker.buildServices)
+exit(await ServiceMain.run(name: "observer-worker", build: ObserverWorker.buildServices))

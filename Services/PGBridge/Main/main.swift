@@ -5,4 +5,4 @@ import Runtime
 if CommandLine.arguments.dropFirst().first == "install" {
     exit(await PGBridge.install(arguments: Array(CommandLine.arguments.dropFirst(2))))
 }
-await ServiceMain.run(name: "pg-bridge", build: PGBridge.buildServices)
+exit(await ServiceMain.run(name: "pg-bridge", build: PGBridge.buildServices))
