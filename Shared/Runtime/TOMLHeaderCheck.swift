@@ -9,7 +9,8 @@ enum TOMLHeaderCheck {
     /// The 1-based line of the first header whose key cannot start where it does; nil if none.
     static func firstBadHeader(_ text: String) -> Int? {
         let bytes = Array(text.utf8)
-        var index = 0
+        // A byte-order mark is skipped, as toml++ does: the first line is still a line start.
+        var index = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
         var line = 1
         var depth = 0  // open `[` / `{` of values
         var atLineStart = true

@@ -472,3 +472,69 @@ struct OpsSecurityTests {
         #expect(HTTPDelivery.redact("http://127.0.0.1:8080/a/b", keepPath: false) == "http://127.0.0.1:8080/***")
     }
 }
+
+/// What the services write to their logs at the default level.
+@Suite("logs hold no data")
+struct LogContentTests {
+    @Test("at info level no row content, rendered payload or e-mail recipient reaches the log, failures included")
+    func infoLogsHoldNoData() async throws {
+        let smtp = try await SMTPPeer()
+        defer { smtp.stop() }
+        let receiver = try await Receiver { request, _ in
+            request.path == "/fail" ? .init(status: 400, body: "rejected") : .init()
+        }
+        let marker = "rowdata" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        let fixture = try await ObserverFixture.make(
+            observers: """
+                [[observers]]
+                name = "notes"
+                entity = "order"
+                [[observers.actions]]
+                kind = "webhook"
+                url = "\(receiver.url)/ok"
+                body = '{"note": "{{after.note}}"}'
+                [[observers.actions]]
+                kind = "webhook"
+                url = "\(receiver.url)/fail"
+                body = '{"note": "{{after.note}}"}'
+                [[observers.actions]]
+                kind = "email"
+                to = "{{after.email}}"
+                subject = "About {{after.note}}"
+                body = "{{after.note}}"
+                [[observers.actions]]
+                kind = "email"
+                to = "reject.{{after.note}}@example.com"
+                subject = "s"
+                body = "{{after.note}}"
+                """,
+            extra: """
+                [smtp]
+                host = "127.0.0.1"
+                port = \(smtp.port)
+                security = "none"
+                """)
+        let log = try Stack.temporaryDirectory().appendingPathComponent("worker.log")
+        let (worker, port) = try Binaries.service(
+            "observer-worker", config: fixture.configPath, environment: ["FRAISEQL_LOG_LEVEL": "info"], logFile: log)
+        try await worker.start(waitForPort: port)
+        var event = order(7)
+        event.after?["note"] = .string(marker)
+        event.after?["email"] = .string("person.\(marker)@example.com")
+        try await fixture.publish(event)
+        let redis = try redisClient()
+        defer { redis.close() }
+        #expect(
+            try await eventually {
+                let letters = try await fixture.deadLetters(redis).count
+                return smtp.messages.count == 1 && receiver.count >= 2 && letters >= 1
+            })
+        #expect(receiver.requests.contains { $0.path == "/ok" && $0.text.contains(marker) }, "the data did flow")
+        #expect(worker.stop() == 0)
+        let text = try String(contentsOf: log, encoding: .utf8)
+        #expect(text.contains("service starting") && text.contains("dead-letter"), "the log has content: \(text)")
+        #expect(!text.contains(marker), "row data in the log at info level: \(text)")
+        await receiver.stop()
+        await fixture.cleanUp()
+    }
+}

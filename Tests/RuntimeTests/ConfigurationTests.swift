@@ -136,7 +136,7 @@ struct ConfigurationTests {
     func headersThatAbortTheParser() throws {
         for text in [
             "[#x]\n", "x = 1\n[\n", "[[ =]]\n", "a = 1\n\n  [!table]\n", "[# T'e demo config\n[# more",
-            "[\u{E9}t\u{E9}]\n",
+            "\u{FEFF}[.ats]\nurl = 1\n", "[\u{E9}t\u{E9}]\n",
         ] {
             let error = configError(text)
             #expect(
