@@ -31,6 +31,8 @@ public struct OutboundPolicy: Sendable {
     public let rules: [Rule]
     /// Names the configuration key in refusals.
     public let key: String
+    /// Whether a rule is an address or network (then a name must be resolved to be judged).
+    private let hasNetworks: Bool
 
     /// No rules: any public host.
     public static let publicOnly = OutboundPolicy(rules: [], key: "jobs.http_allowed_hosts")
@@ -38,6 +40,7 @@ public struct OutboundPolicy: Sendable {
     public init(rules: [Rule], key: String) {
         self.rules = rules
         self.key = key
+        hasNetworks = rules.contains { if case .network = $0 { true } else { false } }
     }
 
     public init(allowedHosts: [String], key: String = "jobs.http_allowed_hosts") throws(Invalid) {
@@ -95,7 +98,6 @@ public struct OutboundPolicy: Sendable {
         while host.hasSuffix(".") { host.removeLast() }
         let named = namesHost(host)
         let literal = IPAddress(host)
-        let hasNetworks = rules.contains { if case .network = $0 { true } else { false } }
         if !rules.isEmpty && !named && literal == nil && !hasNetworks {
             throw DeliveryError(.permanent, "refused: host '\(host)' is not in \(key)")
         }

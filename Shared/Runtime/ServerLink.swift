@@ -68,12 +68,15 @@ public struct ServerLink: Sendable, Hashable {
 
     /// `[smtp]`: `starttls` and `tls` verify the certificate; `none` is plain text.
     public static func smtp(_ configuration: SMTPConfiguration) -> ServerLink? {
-        guard let host = configuration.host else { return nil }
-        let secure = configuration.security != "none"
+        configuration.host.map { smtp(host: $0, security: configuration.security) }
+    }
+
+    /// An SMTP relay reached with `security` (`starttls`, `tls` or `none`).
+    public static func smtp(host: String, security: String) -> ServerLink {
+        let secure = security != "none"
         return ServerLink(
             server: "smtp", host: host, verified: secure,
-            detail: secure ? "TLS (\(configuration.security)), certificate verified" : "security = \"none\": plain text"
-        )
+            detail: secure ? "TLS (\(security)), certificate verified" : "security = \"none\": plain text")
     }
 
     /// An HTTP API the fleet calls by URL (Elasticsearch): `https://` verifies the certificate.

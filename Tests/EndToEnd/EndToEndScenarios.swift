@@ -228,7 +228,7 @@ struct EndToEndScenarios {
             // The workers met the outage: their store errors are counted.
             var errors = 0.0
             for worker in fleet.services("observer-worker") {
-                errors += await metricValue(worker.metricsURL, "fraiseql_observer_store_errors_total") ?? 0
+                errors += await metricValue(port: worker.port, "fraiseql_observer_store_errors_total") ?? 0
             }
             #expect(errors > 0, "no worker counted a Redis error: the fault did not take effect")
         }
@@ -310,11 +310,7 @@ struct EndToEndScenarios {
         let letters = try await redis.execute(
             "XRANGE", [.string(RedisKeys().observerDeadLetters), .string("-"), .string("+")])
         let entries = letters.array ?? []
-        func strings(_ value: RESPValue) -> [String] {
-            if let array = value.array { return array.flatMap(strings) }
-            return value.string.map { [$0] } ?? []
-        }
-        let text = strings(letters).joined(separator: "\n")
+        let text = Fleet.strings(letters).joined(separator: "\n")
         print("e2e poison: \(poison.count) poison messages, \(entries.count) dead letters")
         #expect(entries.count == poison.count)
         #expect(text.contains("not json"), "the dead letters keep the original payload")
@@ -353,18 +349,6 @@ extension EndToEndScenarios {
         _ = try await fleet.redisConnection().execute("PING")
         print("e2e tls: NATS, Redis and PostgreSQL refused a certificate from another CA")
     }
-}
-
-/// The value of an unlabelled sample `name` in a service's /metrics (summed over its label sets).
-func metricValue(_ url: String, _ name: String) async -> Double? {
-    guard let (_, body) = await httpGet(url) else { return nil }
-    var total: Double?
-    for line in body.split(separator: "\n") where line.hasPrefix(name) && !line.hasPrefix("#") {
-        let key = line.split(separator: " ").first.map(String.init) ?? ""
-        guard key == name || key.hasPrefix(name + "{") else { continue }
-        total = (total ?? 0) + (Double(line.split(separator: " ").last ?? "") ?? 0)
-    }
-    return total
 }
 
 extension Duration {

@@ -496,7 +496,7 @@ final class Fleet: @unchecked Sendable {
             outputs.append(
                 (
                     "fraiseql_observer.dead_letters",
-                    try await text(
+                    try await database().text(
                         "SELECT coalesce(string_agg(d::text, E'\\n'), '') FROM fraiseql_observer.dead_letters d")
                 ))
         } else {
@@ -527,19 +527,6 @@ final class Fleet: @unchecked Sendable {
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return String(decoding: data, as: UTF8.self)
-    }
-
-    /// One text value from the scenario's database.
-    func text(_ sql: String) async throws -> String {
-        let connection = try await database().connect()
-        defer { Task { try? await connection.close() } }
-        var result = ""
-        for try await value in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Logger(label: "e2e"))
-            .decode(String.self)
-        {
-            result = value
-        }
-        return result
     }
 
     /// Each secret as it could leak: as is, base64, URL-encoded, and a `whsec_` secret's key body.

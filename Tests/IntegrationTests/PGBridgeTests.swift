@@ -44,6 +44,19 @@ struct TestDatabase {
         try await connection.close()
     }
 
+    /// The text a query answers (its last row's first column; empty when no row).
+    func text(_ sql: String) async throws -> String {
+        let connection = try await connect()
+        defer { Task { try? await connection.close() } }
+        var result = ""
+        for try await value in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Logger(label: "tests"))
+            .decode(String.self)
+        {
+            result = value
+        }
+        return result
+    }
+
     /// The integer a query answers (its last row's first column; 0 when no row).
     func count(_ sql: String) async throws -> Int {
         let connection = try await connect()

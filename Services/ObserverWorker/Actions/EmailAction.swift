@@ -47,11 +47,7 @@ struct EmailAction: ObserverAction {
         body = try settings.requiredTemplate("body", escaping: .text)
     }
 
-    var link: ServerLink? {
-        ServerLink(
-            server: "smtp", host: smtp.settings.host, verified: smtp.settings.security != .none,
-            detail: smtp.settings.security == .none ? "security = \"none\": plain text" : "TLS, certificate verified")
-    }
+    var link: ServerLink? { ServerLink.smtp(host: smtp.settings.host, security: smtp.settings.security.rawValue) }
 
     func perform(_ input: ActionInput) async throws {
         try await smtp.send(
