@@ -121,7 +121,8 @@ let package = Package(
         .target(
             name: "BridgeEngine",
             dependencies: [
-                "Contracts", "NATS",
+                "Contracts", "NATS", "Runtime",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -177,7 +178,9 @@ let package = Package(
     ]
         + service(
             "PGBridge", executable: "pg-bridge",
-            dependencies: runtimeDeps + ["NATS", "BridgeEngine", "PostgresChangeLog"]
+            dependencies: runtimeDeps + [
+                "NATS", "BridgeEngine", "PostgresChangeLog", .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
         )
         + service("MySQLBridge", executable: "mysql-bridge", dependencies: runtimeDeps + ["NATS"])
         + service("MSSQLBridge", executable: "mssql-bridge", dependencies: runtimeDeps + ["NATS"])
@@ -226,6 +229,26 @@ let package = Package(
                 name: "ContractsTests", dependencies: ["Contracts"], exclude: ["Golden"],
                 swiftSettings: swiftSettings),
             .testTarget(name: "RuntimeTests", dependencies: ["Runtime"], swiftSettings: swiftSettings),
+            // What every bridge adapter is tested with: an in-memory change source, a recording
+            // publisher and the conformance suite (Tests/BridgeEngineTesting).
+            .target(
+                name: "BridgeEngineTesting",
+                dependencies: [
+                    "BridgeEngine", "Contracts", "NATS",
+                    .product(name: "Logging", package: "swift-log"),
+                    .product(name: "Metrics", package: "swift-metrics"),
+                ],
+                path: "Tests/BridgeEngineTesting", swiftSettings: swiftSettings),
+            .testTarget(
+                name: "BridgeEngineTests",
+                dependencies: [
+                    "BridgeEngine", "BridgeEngineTesting", "Contracts", "Runtime",
+                    .product(name: "Logging", package: "swift-log"),
+                    .product(name: "Metrics", package: "swift-metrics"),
+                    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                    .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+                ],
+                swiftSettings: swiftSettings),
             .testTarget(
                 name: "ObserverTests", dependencies: ["ObserverWorker", "Contracts", "Runtime", "Delivery"],
                 swiftSettings: swiftSettings),
@@ -233,14 +256,17 @@ let package = Package(
                 name: "IntegrationTests",
                 dependencies: [
                     "NATS", "Redis", "Contracts", "Runtime", "FleetClients", "BridgeEngine", "PostgresChangeLog",
-                    "JobQueue", "Delivery", "JobWorker", "ObserverWorker",
+                    "JobQueue", "Delivery", "JobWorker", "ObserverWorker", "BridgeEngineTesting",
                     .product(name: "PostgresNIO", package: "postgres-nio"),
                     .product(name: "Hummingbird", package: "hummingbird"),
                     .product(name: "HTTPTypes", package: "swift-http-types"),
                     .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 ],
                 path: "Tests",
-                exclude: ["Peers", "ContractsTests", "RuntimeTests", "ObserverTests"],
+                exclude: [
+                    "Peers", "ContractsTests", "RuntimeTests", "ObserverTests", "BridgeEngineTesting",
+                    "BridgeEngineTests",
+                ],
                 sources: ["IntegrationTests", "EndToEnd"],
                 swiftSettings: swiftSettings
             ),

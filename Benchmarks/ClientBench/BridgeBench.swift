@@ -48,10 +48,10 @@ enum BridgeBench {
         return Fixture(database: database, jetStream: jetStream, stream: stream, prefix: name)
     }
 
-    static func bridge(_ fixture: Fixture) throws -> BridgeService {
+    static func bridge(_ fixture: Fixture) throws -> BridgeService<PostgresChangeSource> {
         BridgeService(
             source: PostgresChangeSource(configuration: fixture.database, transportName: "bench"),
-            jetStream: fixture.jetStream,
+            publisher: fixture.jetStream,
             configuration: BridgeSettings(
                 transportName: "bench", subjectNamer: try SubjectNamer(prefix: fixture.prefix), batchSize: 1000,
                 pollInterval: .milliseconds(200)),

@@ -8,6 +8,7 @@ import FleetClients
 import Foundation
 import Logging
 import PostgresChangeLog
+import PostgresNIO
 import Runtime
 
 public enum PGBridge {
@@ -17,17 +18,24 @@ public enum PGBridge {
             throw ConfigError(key: "postgres.url", message: "pg-bridge needs a PostgreSQL URL")
         }
         let postgres: PostgresConnectionConfiguration
+        let client: PostgresClient
         do {
             postgres = try PostgresURL.configuration(url.value)
+            // The lag gauge, the drift check and the readiness probe share this pool; the
+            // leader's session and LISTEN have connections of their own.
+            client = PostgresClient(
+                configuration: try PostgresURL.clientConfiguration(
+                    url.value, poolSize: configuration.postgres.poolSize),
+                backgroundLogger: context.logger)
         } catch {
             throw ConfigError(key: "postgres.url", message: "\(error)")
         }
         let (jetStream, nats) = try await FleetClients.natsServiceSet(context)
         let source = PostgresChangeSource(
             configuration: postgres, transportName: configuration.bridge.transportName,
-            tables: configuration.bridge.tables)
+            tables: configuration.bridge.tables, client: client)
         let bridge = BridgeService(
-            source: source, jetStream: jetStream,
+            source: source, publisher: jetStream,
             configuration: BridgeSettings(
                 transportName: configuration.bridge.transportName,
                 subjectNamer: try SubjectNamer(prefix: configuration.nats.subjectPrefix),
@@ -37,7 +45,8 @@ public enum PGBridge {
             logger: context.logger)
         return nats.merged(
             with: ServiceSet(
-                services: [bridge], readiness: [ReadinessCheck("postgres") { await source.isReachable() }],
+                services: [client, bridge],
+                readiness: [ReadinessCheck("postgres") { await source.isReachable() }, bridge.readiness],
                 links: [ServerLink.postgres(url: url.value)]))
     }
 

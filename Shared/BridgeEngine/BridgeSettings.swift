@@ -14,12 +14,16 @@ public struct BridgeSettings: Sendable {
     public var oversized: OversizedPolicy
     /// The largest message to publish (headers included); nil: the server's `max_payload`.
     public var maxMessageBytes: Int?
+    /// How often a bridge whose source must be resynchronised (``BridgeError/Code/resyncRequired``) checks again.
+    public var resyncCheckInterval: Duration
 
     public init(
         transportName: String, subjectNamer: SubjectNamer, batchSize: Int = 500, pollInterval: Duration = .seconds(1),
         publishTimeout: Duration = .seconds(10), retention: Duration? = nil, retentionInterval: Duration = .seconds(60),
-        oversized: OversizedPolicy = .deadLetter, maxMessageBytes: Int? = nil
+        oversized: OversizedPolicy = .deadLetter, maxMessageBytes: Int? = nil,
+        resyncCheckInterval: Duration = .seconds(60)
     ) {
+        self.resyncCheckInterval = resyncCheckInterval
         self.oversized = oversized
         self.maxMessageBytes = maxMessageBytes
         self.retention = retention

@@ -16,14 +16,3 @@ public struct Checkpoint: Codable, Hashable, Sendable {
         case updatedAt = "updated_at"
     }
 }
-
-/// Where bridges keep their checkpoints (PostgreSQL table `fraiseql_observer.checkpoints`, or Redis).
-public protocol CheckpointStore: Sendable {
-    /// The checkpoint of a transport, or `nil` when it never published.
-    func load(transport: String) async throws -> Checkpoint?
-    /// Unconditional write.
-    func save(_ checkpoint: Checkpoint) async throws
-    /// Writes `new` only if the stored cursor is `expected` (`nil`: no checkpoint yet).
-    /// - Returns: whether the write happened; `false` means another writer moved the checkpoint.
-    func compareAndSwap(expected: Int64?, new: Checkpoint) async throws -> Bool
-}

@@ -335,9 +335,6 @@ public final class JetStream: @unchecked Sendable {
             for (name, value) in message.headers {
                 try NATSError.check(natsMsgHeader_Set(pointer, name, value), "set header \(name)")
             }
-            if let id = message.messageId {
-                try NATSError.check(natsMsgHeader_Set(pointer, "Nats-Msg-Id", id), "set message id")
-            }
         } catch {
             natsMsg_Destroy(pointer)
             throw error

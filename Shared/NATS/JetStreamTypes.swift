@@ -1,17 +1,20 @@
+import Contracts
+
 /// A message to publish to JetStream.
 public struct OutgoingMessage: Sendable {
     public var subject: String
     public var payload: [UInt8]
     /// Header name/value pairs (set in order; a later value of the same name replaces an earlier one).
+    /// The message id is one of them (`EventHeaders.messageId`, `Nats-Msg-Id`): the stream stores
+    /// a given id once within its duplicate window.
     public var headers: [(String, String)]
-    /// `Nats-Msg-Id`: the stream stores a given id once within its duplicate window.
-    public var messageId: String?
 
+    /// - Parameter messageId: appended to `headers` as `Nats-Msg-Id`.
     public init(subject: String, payload: [UInt8], headers: [(String, String)] = [], messageId: String? = nil) {
         self.subject = subject
         self.payload = payload
         self.headers = headers
-        self.messageId = messageId
+        if let messageId { self.headers.append((EventHeaders.messageId, messageId)) }
     }
 }
 
@@ -21,6 +24,12 @@ public struct PubAck: Hashable, Sendable {
     public var sequence: UInt64
     /// The message id was seen within the duplicate window: the message was not stored again.
     public var duplicate: Bool
+
+    public init(stream: String, sequence: UInt64, duplicate: Bool) {
+        self.stream = stream
+        self.sequence = sequence
+        self.duplicate = duplicate
+    }
 }
 
 public enum StorageKind: String, Sendable, Hashable {

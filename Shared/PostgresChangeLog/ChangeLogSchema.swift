@@ -11,12 +11,6 @@ public enum ChangeLogSchema {
     public static let schema = "fraiseql_observer"
     public static let notifyChannel = "fraiseql_observer_changes"
 
-    public struct InstallError: Error, CustomStringConvertible {
-        public var description: String
-        /// The configuration key at fault, when there is one.
-        public var key: String? = nil
-    }
-
     /// The DDL for the configured tables, one statement per element, safe to apply again.
     ///
     /// The trigger function runs as `captureRole` (SECURITY DEFINER owned by a NOLOGIN role whose
@@ -99,7 +93,7 @@ public enum ChangeLogSchema {
                 updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
             )
             """,
-            BridgeDeadLetters.ddl,
+            bridgeDeadLetters,
             // The trigger runs with the rights of the capture role (SECURITY DEFINER), so the
             // application's roles need no grant on this schema to be captured, and the capture role
             // can do nothing but append to the change log; the fixed search_path keeps a writer's
@@ -173,7 +167,7 @@ public enum ChangeLogSchema {
             do {
                 entity = try SubjectNamer.entityToken(table.entity)
             } catch {
-                throw InstallError(description: "table \(table.table): \(error.description)")
+                throw ChangeLogError(.install, "table \(table.table): \(error.description)")
             }
             let qualified = try qualifiedName(table.table)
             let trigger = quoteIdentifier("fraiseql_capture_\(entity)")
@@ -207,7 +201,7 @@ public enum ChangeLogSchema {
 
     static func qualifiedName(_ name: String) throws -> String {
         guard let parts = nameParts(name) else {
-            throw InstallError(description: "table name '\(name)' must be 'table' or 'schema.table'")
+            throw ChangeLogError(.install, "table name '\(name)' must be 'table' or 'schema.table'")
         }
         return parts.map(quoteIdentifier).joined(separator: ".")
     }

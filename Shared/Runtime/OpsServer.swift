@@ -5,39 +5,6 @@ import Prometheus
 import ServiceLifecycle
 import Synchronization
 
-/// One readiness condition: a server the service needs, checked on each `/health/ready`.
-public struct ReadinessCheck: Sendable {
-    public var name: String
-    public var check: @Sendable () async -> Bool
-
-    public init(_ name: String, check: @escaping @Sendable () async -> Bool) {
-        self.name = name
-        self.check = check
-    }
-}
-
-/// What `buildServices` returns: the long-running services in dependency order, and the
-/// readiness and liveness checks the ops server reports.
-public struct ServiceSet: Sendable {
-    public var services: [any Service]
-    public var readiness: [ReadinessCheck]
-    /// Conditions the process cannot recover from by itself (a client that gave up for good):
-    /// `/health/live` fails so the orchestrator restarts it.
-    public var liveness: [ReadinessCheck]
-    /// The servers the services reach, for the start-up TLS report.
-    public var links: [ServerLink]
-
-    public init(
-        services: [any Service] = [], readiness: [ReadinessCheck] = [], liveness: [ReadinessCheck] = [],
-        links: [ServerLink] = []
-    ) {
-        self.services = services
-        self.readiness = readiness
-        self.liveness = liveness
-        self.links = links
-    }
-}
-
 /// The ops HTTP server: `/metrics` (Prometheus text format), `/health/live` (503 when a liveness
 /// check fails) and `/health/ready` (200 only when every readiness check passes; the body lists
 /// each; answered from a probe at most `readinessMaxAge` old).

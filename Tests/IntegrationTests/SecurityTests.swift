@@ -351,16 +351,19 @@ struct OutboundTextTests {
             arguments: [
                 "-c",
                 """
-                import socket, time
-                s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                s.bind(("127.0.0.1", \(port))); s.listen(4)
-                while True:
-                    c, _ = s.accept()
+                import socket, threading, time
+                def serve(c):
                     try:
                         c.sendall(b"220 " + b"x" * 1000000)
                         time.sleep(30)
                     except Exception:
                         pass
+                s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                s.bind(("127.0.0.1", \(port))); s.listen(4)
+                # A thread per connection: the start-up probe's connection must not hold up the client's.
+                while True:
+                    c, _ = s.accept()
+                    threading.Thread(target=serve, args=(c,), daemon=True).start()
                 """,
             ])
         try await server.start(waitForPort: port)

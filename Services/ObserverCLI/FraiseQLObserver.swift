@@ -1,0 +1,19 @@
+import ArgumentParser
+import FleetClients
+import Foundation
+import Logging
+import NATS
+import ObserverWorker
+import PostgresChangeLog
+import PostgresNIO
+import Runtime
+
+public struct FraiseQLObserver: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "fraiseql-observer", abstract: "Operate the FraiseQL observer fleet.",
+        subcommands: [
+            Validate.self, Status.self, Install.self, Events.self, Jobs.self, DeadLetters.self, Circuits.self,
+        ])
+
+    public init() {}
+}

@@ -1,0 +1,28 @@
+import ArgumentParser
+import Contracts
+import FleetClients
+import Foundation
+import JobQueue
+import Logging
+import Redis
+import Runtime
+
+struct JobsStatus: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status", abstract: "Queued, running, delayed and dead-lettered jobs per queue.")
+    @OptionGroup var options: ConfigOption
+
+    func run() async throws {
+        try await options.withJobQueue { queue, configuration in
+            print("queue                 queued    running    delayed        dlq")
+            for name in configuration.jobs.queues {
+                let depth = try await queue.depth(name)
+                print(
+                    name.padding(toLength: 18, withPad: " ", startingAt: 0)
+                        + [depth.queued, depth.running, depth.delayed, depth.deadLetters].map {
+                            String($0).leftPadded(11)
+                        }.joined())
+            }
+        }
+    }
+}

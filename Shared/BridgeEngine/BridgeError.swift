@@ -1,0 +1,33 @@
+/// The BridgeEngine module's error: what went wrong (``code``), a message for people, and the
+/// underlying error when there is one (in the manner of PostgresNIO's `PSQLError`). Adapters
+/// throw it for what the engine must treat specially; their own failures (a lost connection)
+/// are retried with backoff whatever their type.
+public struct BridgeError: Error, CustomStringConvertible {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        let name: String
+
+        /// The source no longer holds the changes after the checkpoint (its retention passed it):
+        /// the bridge cannot go on without losing events. It stops publishing, reports it (the
+        /// metric `fraiseql_bridge_resync_required`, `/health/ready`, an error in the log) and
+        /// checks again every `resyncCheckInterval`; an operator resynchronises
+        /// (docs/operations.md).
+        public static let resyncRequired = Code(name: "resync_required")
+
+        public var description: String { name }
+    }
+
+    public var code: Code
+    public var message: String
+    public var underlying: (any Error)?
+
+    public init(_ code: Code, _ message: String, underlying: (any Error)? = nil) {
+        self.code = code
+        self.message = message
+        self.underlying = underlying
+    }
+
+    /// ``Code/resyncRequired``, and why.
+    public static func resyncRequired(_ reason: String) -> BridgeError { BridgeError(.resyncRequired, reason) }
+
+    public var description: String { "\(code): \(message)" }
+}

@@ -1,0 +1,28 @@
+import Hummingbird
+import Logging
+import NIOCore
+import Prometheus
+import ServiceLifecycle
+import Synchronization
+
+/// What `buildServices` returns: the long-running services in dependency order, and the
+/// readiness and liveness checks the ops server reports.
+public struct ServiceSet: Sendable {
+    public var services: [any Service]
+    public var readiness: [ReadinessCheck]
+    /// Conditions the process cannot recover from by itself (a client that gave up for good):
+    /// `/health/live` fails so the orchestrator restarts it.
+    public var liveness: [ReadinessCheck]
+    /// The servers the services reach, for the start-up TLS report.
+    public var links: [ServerLink]
+
+    public init(
+        services: [any Service] = [], readiness: [ReadinessCheck] = [], liveness: [ReadinessCheck] = [],
+        links: [ServerLink] = []
+    ) {
+        self.services = services
+        self.readiness = readiness
+        self.liveness = liveness
+        self.links = links
+    }
+}
