@@ -229,6 +229,9 @@ let package = Package(
                 name: "ContractsTests", dependencies: ["Contracts"], exclude: ["Golden"],
                 swiftSettings: swiftSettings),
             .testTarget(name: "RuntimeTests", dependencies: ["Runtime"], swiftSettings: swiftSettings),
+            .testTarget(
+                name: "PostgresChangeLogTests", dependencies: ["PostgresChangeLog", "Contracts"],
+                swiftSettings: swiftSettings),
             // What every bridge adapter is tested with: an in-memory change source, a recording
             // publisher and the conformance suite (Tests/BridgeEngineTesting).
             .target(

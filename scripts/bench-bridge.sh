@@ -11,7 +11,7 @@ ROWS=${BENCH_ROWS:-200000}
 LIVE_SECONDS=${BENCH_LIVE_SECONDS:-10}
 
 python3 -m pip install -q "psycopg[binary]" nats-py 2>/dev/null || python3 -m pip install -q --break-system-packages "psycopg[binary]" nats-py
-for product in fraiseql-bench fraiseql-observer; do swift build -c release --product "$product"; done
+[ -n "${BENCH_BIN:-}" ] || for product in fraiseql-bench fraiseql-observer; do swift build -c release --product "$product"; done
 mkdir -p bench/bin
 gcc -O2 -o bench/bin/nats_raw_pub bench/nats_raw_pub.c $(pkg-config --cflags --libs libnats)
 # shellcheck source=scripts/lib/bench.sh

@@ -7,7 +7,7 @@ COUNT=${BENCH_COUNT:-200000}
 PAYLOAD=${BENCH_PAYLOAD:-256}
 PIPELINE=${BENCH_PIPELINE:-100}
 
-swift build -c release --product fraiseql-bench
+[ -n "${BENCH_BIN:-}" ] || swift build -c release --product fraiseql-bench
 mkdir -p bench/bin
 gcc -O2 -o bench/bin/nats_raw_pub bench/nats_raw_pub.c $(pkg-config --cflags --libs libnats)
 # shellcheck source=scripts/lib/bench.sh

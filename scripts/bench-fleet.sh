@@ -15,8 +15,8 @@ SECONDS_PER_CASE=${BENCH_SECONDS:-10}
 RATES=${BENCH_RATES:-"1000 5000 20000 0"}
 WRITERS=4
 
-swift build -c release --product fraiseql-bench
-for product in pg-bridge observer-worker job-worker; do swift build -c release --product "$product"; done
+[ -n "${BENCH_BIN:-}" ] || swift build -c release --product fraiseql-bench
+[ -n "${BENCH_BIN:-}" ] || for product in pg-bridge observer-worker job-worker; do swift build -c release --product "$product"; done
 mkdir -p bench/bin
 gcc -O2 -o bench/bin/nats_raw_pub bench/nats_raw_pub.c $(pkg-config --cflags --libs libnats)
 gcc -O2 -o bench/bin/http_sink bench/http_sink.c

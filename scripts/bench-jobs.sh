@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 COUNT=${BENCH_COUNT:-100000}
 CONCURRENCY=${BENCH_CONCURRENCY:-256}
 
-swift build -c release --product fraiseql-bench
-swift build -c release --product job-worker
+[ -n "${BENCH_BIN:-}" ] || swift build -c release --product fraiseql-bench
+[ -n "${BENCH_BIN:-}" ] || swift build -c release --product job-worker
 mkdir -p bench/bin
 gcc -O2 -o bench/bin/redis_raw_jobs bench/redis_raw_jobs.c $(pkg-config --cflags --libs hiredis)
 # shellcheck source=scripts/lib/bench.sh

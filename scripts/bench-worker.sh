@@ -13,8 +13,8 @@ cd "$(dirname "$0")/.."
 COUNT=${BENCH_COUNT:-100000}
 
 python3 -m pip install -q nats-py redis 2>/dev/null || python3 -m pip install -q --break-system-packages nats-py redis
-swift build -c release --product fraiseql-bench
-swift build -c release --product observer-worker
+[ -n "${BENCH_BIN:-}" ] || swift build -c release --product fraiseql-bench
+[ -n "${BENCH_BIN:-}" ] || swift build -c release --product observer-worker
 mkdir -p bench/bin
 gcc -O2 -o bench/bin/nats_raw_pull bench/nats_raw_pull.c $(pkg-config --cflags --libs libnats)
 gcc -O2 -o bench/bin/http_sink bench/http_sink.c

@@ -13,7 +13,8 @@ bench_stack_up() {
     trap bench_cleanup EXIT
     # shellcheck disable=SC1091
     source .stack/env
-    # BENCH_BIN: the binaries of another build, to compare (default: this checkout's release build).
+    # BENCH_BIN: the binaries of another build, to compare; the scripts then build nothing (default:
+    # this checkout's release build).
     BIN=${BENCH_BIN:-$(swift build -c release --show-bin-path)}
 }
 

@@ -1,0 +1,6 @@
+import Contracts
+
+public enum StorageKind: String, Sendable, Hashable {
+    case file
+    case memory
+}

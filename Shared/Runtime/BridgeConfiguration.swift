@@ -1,0 +1,92 @@
+import Contracts
+import Foundation
+
+/// `[bridge]` and `[[bridge.tables]]`
+public struct BridgeConfiguration: Sendable {
+    /// `transport_name`: names the source in events and checkpoints. Default `pg-main`.
+    public var transportName = "pg-main"
+    /// `batch_size`: rows per publish batch. Default 500.
+    public var batchSize = 500
+    /// `poll_interval`: fallback wake-up when no notification arrives. Default `1s`.
+    public var pollInterval: Duration = .seconds(1)
+    /// `retention`: published change-log rows captured longer ago than this are deleted. Default `3d`.
+    public var retention: Duration = .seconds(3 * 86_400)
+    /// `oversized`: an event larger than the NATS server's `max_payload` is set aside in the
+    /// bridge's dead-letter table (`dead_letter`, the default) or published without `before`,
+    /// `after` and `changes`, marked `images_omitted` (`omit_images`).
+    public var oversized = "dead_letter"
+    /// `capture_role`: the NOLOGIN role that owns the capture trigger function, which runs with
+    /// its rights (insert into the change log, nothing else). `install` creates it when missing.
+    /// Default `fraiseql_capture`.
+    public var captureRole = BridgeConfiguration.defaultCaptureRole
+    public static let defaultCaptureRole = "fraiseql_capture"
+    public var tables: [Table] = []
+
+    public struct Table: Sendable {
+        /// `table`: schema-qualified table name (`public.orders`). Required.
+        public var table: String
+        /// `entity`: entity type in events and subjects. Required; `[a-z0-9_-]` after lower-casing.
+        public var entity: String
+        /// `id_column`: default `id`.
+        public var idColumn: String
+        /// `include_columns` / `exclude_columns`: optional column lists.
+        public var includeColumns: [String]
+        public var excludeColumns: [String]
+        /// `tenant_column`: optional column whose value becomes the event's `tenant_id`.
+        public var tenantColumn: String?
+
+        public init(
+            table: String, entity: String, idColumn: String = "id", includeColumns: [String] = [],
+            excludeColumns: [String] = [], tenantColumn: String? = nil
+        ) {
+            self.table = table
+            self.entity = entity
+            self.idColumn = idColumn
+            self.includeColumns = includeColumns
+            self.excludeColumns = excludeColumns
+            self.tenantColumn = tenantColumn
+        }
+    }
+
+    init(_ scope: ConfigScope) throws(ConfigError) {
+        transportName = try scope.string("transport_name", default: transportName)
+        batchSize = try scope.int("batch_size", default: batchSize, range: 1...100_000)
+        pollInterval = try scope.duration("poll_interval", default: pollInterval)
+        retention = try scope.duration("retention", default: retention)
+        oversized = try scope.choice("oversized", ["dead_letter", "omit_images"], default: oversized)
+        captureRole = try scope.string("capture_role", default: captureRole)
+        guard !captureRole.isEmpty, captureRole.utf8.count <= 63 else {
+            throw scope.error("capture_role", "must be a role name of 1 to 63 bytes")
+        }
+        tables = try scope.tables("tables").map { table throws(ConfigError) in
+            guard let name = try table.optionalString("table") else { throw table.error("table", "is required") }
+            guard let entity = try table.optionalString("entity") else { throw table.error("entity", "is required") }
+            do throws(SubjectError) {
+                _ = try SubjectNamer.entityToken(entity)
+            } catch {
+                throw table.error("entity", error.description)
+            }
+            return Table(
+                table: name, entity: entity, idColumn: try table.string("id_column", default: "id"),
+                includeColumns: try table.strings("include_columns", default: []),
+                excludeColumns: try table.strings("exclude_columns", default: []),
+                tenantColumn: try table.optionalString("tenant_column"))
+        }
+    }
+}
+
+/// Reads `{ kind, base, cap, jitter }` into a ``BackoffPolicy``.
+func backoffPolicy(_ scope: ConfigScope, default fallback: BackoffPolicy) throws(ConfigError) -> BackoffPolicy {
+    guard scope.contains("kind") || scope.contains("base") || scope.contains("cap") || scope.contains("jitter") else {
+        return fallback
+    }
+    let kind = try scope.choice("kind", BackoffPolicy.Kind.allCases.map(\.rawValue), default: fallback.kind.rawValue)
+    let base = try scope.duration("base", default: .milliseconds(fallback.baseMilliseconds))
+    let cap = try scope.duration("cap", default: .milliseconds(fallback.capMilliseconds))
+    let jitter = try scope.double("jitter", default: fallback.jitter, range: 0...1)
+    guard cap.milliseconds >= base.milliseconds else { throw scope.error("cap", "must not be below base") }
+    return BackoffPolicy(
+        kind: BackoffPolicy.Kind(rawValue: kind)!, baseMilliseconds: base.milliseconds,
+        capMilliseconds: cap.milliseconds,
+        jitter: jitter)
+}
