@@ -40,7 +40,7 @@ enum PostgresDeadLetters {
     static func list(_ connection: PostgresConnection, count: Int, summary: Bool) async throws {
         let store = ChangeLogStore(connection: connection, logger: logger)
         if summary {
-            print("\(try await store.deadLetterCount()) dead letter(s) in the postgres transport's table")
+            print("\(try await store.deadLetterCount()) dead letter(s) in \(ChangeLogSchema.schema).dead_letters")
             return
         }
         for (id, json) in try await store.deadLetters(count: count) { print("\(id.lowercasedString) \(json)") }

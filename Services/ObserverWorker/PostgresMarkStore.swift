@@ -29,7 +29,9 @@ actor PostgresMarkStore: MarkStore {
     {
         let (client, logger) = (client, logger)
         return try await withTimeout(.seconds(10)) {
-            try await client.withConnection { try await body(ChangeLogStore(connection: $0, logger: logger)) }
+            try await client.withConnection {
+                try await body(ChangeLogStore(connection: $0, logger: logger, queryTimeout: .seconds(10)))
+            }
         }
     }
 

@@ -88,9 +88,8 @@ final class PostgresObserverTransport: ObserverTransport {
                 // The claim transaction's session: a connection of its own (its row locks last
                 // while the batch's actions run).
                 let store = try await ChangeLogStore.connect(configuration, id: 20, logger: logger)
-                failures = 0
                 do {
-                    try await serve(store, wakeup)
+                    try await serve(store, wakeup, failures: &failures)
                     await store.close()
                 } catch {
                     await store.close()
@@ -109,9 +108,10 @@ final class PostgresObserverTransport: ObserverTransport {
     }
 
     /// Claims and settles on `store`'s connection until stopping or an error.
-    private func serve(_ store: ChangeLogStore, _ wakeup: Wakeup) async throws {
+    private func serve(_ store: ChangeLogStore, _ wakeup: Wakeup, failures: inout Int) async throws {
         try await store.ensure(ChangeLogSchema.observerTables)
         ready.store(true, ordering: .releasing)
+        failures = 0
         var nextPurge = ContinuousClock.now
         while !isStopping {
             if ContinuousClock.now >= nextPurge {
@@ -183,16 +183,19 @@ final class PostgresObserverTransport: ObserverTransport {
                         pipeline.prepare(row.payload, origin: "postgres:change_log", deliveries: Int(row.attempts) + 1)
                     ))
             }
-            for row in malformed {
+            for (error, attempts) in malformed {
                 // Dead-lettered as undecodable, with the row's text; a row without a readable
                 // id cannot be settled and stays pending (the log says which).
-                guard let id = row.changeID else {
-                    logger.error("change-log row without a readable id", metadata: ["error": "\(row)"])
+                guard let id = error.changeID else {
+                    logger.error("change-log row without a readable id", metadata: ["error": "\(error)"])
                     continue
                 }
                 prepared.append(
-                    (id, 0, pipeline.prepare(Array(row.description.utf8), origin: "postgres:change_log", deliveries: 1))
-                )
+                    (
+                        id, attempts,
+                        pipeline.prepare(
+                            Array(error.description.utf8), origin: "postgres:change_log", deliveries: Int(attempts) + 1)
+                    ))
             }
             guard !prepared.isEmpty else {
                 pipeline.caughtUp()

@@ -53,6 +53,8 @@ public final class BridgeService<Source: ChangeSource>: Service, Sendable {
     }
 
     public func run() async throws {
+        // Present from the start, so that an alert on it has a series to watch.
+        metrics.resyncRequired.record(0)
         let wakeup = Wakeup()
         await withDiscardingTaskGroup { group in
             group.addTask {
@@ -71,9 +73,7 @@ public final class BridgeService<Source: ChangeSource>: Service, Sendable {
         var backoff = Duration.milliseconds(100)
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
-                let session = try await cancelWhenGracefulShutdown {
-                    try await self.source.becomeLeader(logger: self.logger)
-                }
+                let session = try await cancelWhenGracefulShutdown { try await self.acquireLeadership() }
                 leaderFlag.store(true, ordering: .relaxed)
                 metrics.leader.record(1)
                 logger.info("bridge is the leader, publishing")
@@ -94,13 +94,35 @@ public final class BridgeService<Source: ChangeSource>: Service, Sendable {
             } catch let error as BridgeError where error.code == .resyncRequired {
                 if Task.isCancelled || Task.isShuttingDownGracefully { return }
                 reportResync(error)
-                try? await Task.sleep(for: configuration.resyncCheckInterval)
+                try? await cancelWhenGracefulShutdown {
+                    try await Task.sleep(for: self.configuration.resyncCheckInterval)
+                }
             } catch {
                 if Task.isCancelled || Task.isShuttingDownGracefully { return }
                 logger.warning("bridge interrupted, retrying", metadata: ["error": "\(error)"])
                 try? await Task.sleep(for: backoff)
                 backoff = min(backoff * 2, .seconds(5))
             }
+        }
+    }
+
+    /// Waits for leadership. A replica still waiting after 5 seconds is a standby (another one
+    /// leads): what it reported as the leader (a required resync) is the leader's to report now.
+    private func acquireLeadership() async throws -> Source.Session {
+        try await withThrowingTaskGroup(of: Source.Session?.self) { group in
+            group.addTask { try await self.source.becomeLeader(logger: self.logger) }
+            group.addTask {
+                try await Task.sleep(for: .seconds(5))
+                self.clearResync(standby: true)
+                return nil
+            }
+            while let result = try await group.next() {
+                if let session = result {
+                    group.cancelAll()
+                    return session
+                }
+            }
+            throw CancellationError()
         }
     }
 
@@ -119,14 +141,17 @@ public final class BridgeService<Source: ChangeSource>: Service, Sendable {
         }
     }
 
-    private func clearResync() {
+    private func clearResync(standby: Bool = false) {
         let was = resync.withLock { reason in
             defer { reason = nil }
             return reason
         }
         if was != nil {
             metrics.resyncRequired.record(0)
-            logger.notice("the source holds the changes after the checkpoint again, publishing")
+            logger.notice(
+                standby
+                    ? "standing by: a required resync is for the leader to report"
+                    : "the source holds the changes after the checkpoint again, publishing")
         }
     }
 

@@ -34,10 +34,10 @@ public struct ChangeLogRow: Sendable {
     /// Decodes the lines of `bytes` (separated by `\n`), each ``lineSQL`` followed by
     /// `extraFields` integer fields (the claim's attempts), into rows of the event source
     /// `quotedSource` (the transport name as JSON). A malformed line is handed to `malformed`
-    /// (``ChangeLogError/Code/malformedRow``) and skipped.
+    /// (``ChangeLogError/Code/malformedRow``) with its text, and skipped.
     static func decodeLines(
         _ bytes: UnsafeBufferPointer<UInt8>, quotedSource: [UInt8], extraFields: Int = 0,
-        malformed: (ChangeLogError) throws -> Void = { throw $0 }
+        malformed: (ChangeLogError, _ line: UnsafeBufferPointer<UInt8>) throws -> Void = { error, _ in throw error }
     ) rethrows -> [ChangeLogRow] {
         var rows: [ChangeLogRow] = []
         var lineStart = 0
@@ -47,7 +47,7 @@ public struct ChangeLogRow: Sendable {
             let line = UnsafeBufferPointer(rebasing: bytes[lineStart..<lineEnd])
             switch decode(line, quotedSource: quotedSource, extraFields: extraFields) {
             case .success(let row): rows.append(row)
-            case .failure(let error): try malformed(error)
+            case .failure(let error): try malformed(error, line)
             }
             lineStart = lineEnd + 1
         }

@@ -6,6 +6,8 @@ extension ChangeLogSchema {
     public struct Objects: Sendable {
         public var statements: [String]
         public var names: [String]
+        /// The advisory lock that serialises concurrent creations.
+        public var lockKey: String
     }
 
     /// The `postgres` observer transport's: per-action done marks, retries, dead letters, and
@@ -48,7 +50,7 @@ extension ChangeLogSchema {
         names: [
             "observer_done", "observer_attempts", "dead_letters", "observer_done_done_at",
             "dead_letters_last_failed_at",
-        ])
+        ], lockKey: "\(schema).observer_tables")
 
     /// The `search` action's PostgreSQL full-text audit index (when no Elasticsearch is
     /// configured): one row per index name and event, a generated `tsvector` over the event's
@@ -75,5 +77,5 @@ extension ChangeLogSchema {
                 ON \(schema).audit_index (index_name, entity_type, entity_id, occurred_at)
             """,
         ],
-        names: ["audit_index", "audit_index_search", "audit_index_entity"])
+        names: ["audit_index", "audit_index_search", "audit_index_entity"], lockKey: "\(schema).audit_index")
 }

@@ -5,7 +5,7 @@ import PostgresNIO
 extension ChangeLogStore {
     /// Indexes an event's document under `index`; a repeat of the same event is ignored.
     public func indexAudit(_ event: EntityEvent, document: String, index: String) async throws {
-        try await connection.checkedQuery(
+        try await run(
             """
             INSERT INTO fraiseql_observer.audit_index
                 (index_name, event_id, entity_type, entity_id, operation, tenant_id, occurred_at, document)

@@ -16,13 +16,13 @@ extension ChangeLogStore {
     /// join over the whole change log.
     func planForBatchReads() async throws {
         for setting in ["enable_bitmapscan", "enable_seqscan", "enable_hashjoin"] {
-            try await connection.checkedQuery(PostgresQuery(unsafeSQL: "SET \(setting) = off"), logger: logger)
+            try await run(PostgresQuery(unsafeSQL: "SET \(setting) = off"), logger: logger)
         }
     }
 
     /// The stored checkpoint of `transport` (nil: it never published).
     public func checkpoint(transport: String) async throws -> Checkpoint? {
-        let rows = try await connection.checkedQuery(
+        let rows = try await run(
             """
             SELECT cursor, (extract(epoch FROM updated_at) * 1000000)::int8
               FROM fraiseql_observer.checkpoints WHERE transport = \(transport)
@@ -47,7 +47,7 @@ extension ChangeLogStore {
     func readPending(after: Int64, inProgress: String, limit: Int, quotedSource: [UInt8]) async throws
         -> (rows: [ChangeLogRow], inProgress: String)
     {
-        let rows = try await connection.checkedQuery(
+        let rows = try await run(
             """
             SELECT COALESCE((SELECT string_agg(x::text, ',') FROM pg_snapshot_xip(pg_current_snapshot()) AS x), '')
                    || E'\\n' || COALESCE(string_agg(\(unescaped: ChangeLogRow.lineSQL), E'\\n' ORDER BY id), '')
@@ -90,7 +90,7 @@ extension ChangeLogStore {
                  WHERE transport = \(transport) AND cursor = \(current) RETURNING 1
                 """) == 1
         }
-        try await connection.checkedQuery(
+        try await run(
             "DELETE FROM fraiseql_observer.change_log_pending WHERE id = ANY(\(ids))", logger: logger)
         guard current == nil, let target else { return true }
         return try await count(

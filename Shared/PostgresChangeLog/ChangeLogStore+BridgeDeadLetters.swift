@@ -36,7 +36,7 @@ extension ChangeLogStore {
     public func recordBridgeDeadLetters(_ letters: [BridgeDeadLetter]) async throws {
         guard let transport = letters.first?.transport else { return }
         let events = letters.map { String(decoding: $0.event, as: UTF8.self) }
-        try await connection.checkedQuery(
+        try await run(
             """
             INSERT INTO fraiseql_observer.bridge_dead_letters
                    (transport, change_id, event_id, entity_type, reason, event_bytes, event)
@@ -55,11 +55,11 @@ extension ChangeLogStore {
             return nil
         }
         var count: Int64 = 0
-        for try await value in try await connection.checkedQuery(
+        for try await value in try await run(
             "SELECT count(*)::int8 FROM fraiseql_observer.bridge_dead_letters", logger: logger
         ).decode(Int64.self) { count = value }
         var letters: [BridgeDeadLetter] = []
-        let rows = try await connection.checkedQuery(
+        let rows = try await run(
             """
             SELECT transport, change_id, event_id::text, entity_type, reason, event_bytes
               FROM fraiseql_observer.bridge_dead_letters ORDER BY set_aside_at DESC, change_id DESC LIMIT \(latest)

@@ -8,11 +8,11 @@ import PostgresNIO
 extension ChangeLogStore {
     /// Locks up to `limit` pending rows whose retry (if any) is due, in id order, with their
     /// attempts so far. Call inside ``transaction(_:)``. A malformed row comes back as
-    /// `malformed`, with its id when that could be read.
+    /// `malformed`, with its id when that could be read, and its attempts.
     public func claim(limit: Int, source: String) async throws
-        -> (rows: [ChangeLogRow], malformed: [ChangeLogError])
+        -> (rows: [ChangeLogRow], malformed: [(error: ChangeLogError, attempts: Int64)])
     {
-        let rows = try await connection.checkedQuery(
+        let rows = try await run(
             """
             SELECT string_agg(\(unescaped: ChangeLogRow.lineSQL) || E'\\t' || attempts, E'\\n' ORDER BY id)
               FROM (SELECT c.*, coalesce(a.attempts, 0) AS attempts
@@ -29,10 +29,14 @@ extension ChangeLogStore {
         var text: String?
         for try await value in rows.decode(String?.self) { text = value }
         guard var text else { return ([], []) }
-        var malformed: [ChangeLogError] = []
+        var malformed: [(error: ChangeLogError, attempts: Int64)] = []
         let quotedSource = Array(FastJSON.quoted(source).utf8)
         let claimed = text.withUTF8 { bytes in
-            ChangeLogRow.decodeLines(bytes, quotedSource: quotedSource, extraFields: 1) { malformed.append($0) }
+            ChangeLogRow.decodeLines(bytes, quotedSource: quotedSource, extraFields: 1) { error, line in
+                // The attempts are the line's last field (`|| E'\t' || attempts`).
+                let last = line.lastIndex(of: UInt8(ascii: "\t")).map { line[($0 + 1)...] } ?? line[...]
+                malformed.append((error, Int64(String(decoding: last, as: UTF8.self)) ?? 0))
+            }
         }
         return (claimed, malformed)
     }
@@ -55,7 +59,7 @@ extension ChangeLogStore {
     /// claim's start, `now()` in SQL, which may be a whole action timeout earlier).
     public func settle(done: [Int64], retries: [Retry]) async throws {
         if !retries.isEmpty {
-            try await connection.checkedQuery(
+            try await run(
                 """
                 INSERT INTO fraiseql_observer.observer_attempts (change_id, attempts, not_before)
                 SELECT id, attempts, clock_timestamp() + make_interval(secs => delay)
@@ -66,9 +70,9 @@ extension ChangeLogStore {
                 """, logger: logger)
         }
         if !done.isEmpty {
-            try await connection.checkedQuery(
+            try await run(
                 "DELETE FROM fraiseql_observer.change_log_pending WHERE id = ANY(\(done))", logger: logger)
-            try await connection.checkedQuery(
+            try await run(
                 "DELETE FROM fraiseql_observer.observer_attempts WHERE change_id = ANY(\(done))", logger: logger)
         }
     }
@@ -76,7 +80,7 @@ extension ChangeLogStore {
     /// How long until the next retry comes due (nil: none waiting). Retries already due are
     /// locked by the workers running them, so they do not count.
     public func nextRetryDue() async throws -> Duration? {
-        let rows = try await connection.checkedQuery(
+        let rows = try await run(
             """
             SELECT (extract(epoch FROM min(not_before) - clock_timestamp()) * 1000)::int8
               FROM fraiseql_observer.observer_attempts WHERE not_before > clock_timestamp()
@@ -90,7 +94,7 @@ extension ChangeLogStore {
     /// no worker or install created the tables yet).
     public func observerCounts() async throws -> (retrying: Int64, deadLetters: Int64)? {
         guard try await flag("SELECT to_regclass('fraiseql_observer.dead_letters') IS NOT NULL") else { return nil }
-        let counts = try await connection.checkedQuery(
+        let counts = try await run(
             """
             SELECT (SELECT count(*) FROM fraiseql_observer.observer_attempts WHERE not_before > now())::int8,
                    (SELECT count(*) FROM fraiseql_observer.dead_letters)::int8

@@ -9,7 +9,7 @@ import PostgresNIO
 /// from zero) and, through the done marks, run only the actions that were not done.
 extension ChangeLogStore {
     public func insertDeadLetter(_ letter: DeadLetter) async throws {
-        try await connection.checkedQuery(
+        try await run(
             """
             INSERT INTO fraiseql_observer.dead_letters
                 (id, origin, reason, event_id, handler, attempts, last_error, payload, first_failed_at, last_failed_at)
@@ -21,7 +21,7 @@ extension ChangeLogStore {
 
     public func deadLetterCount() async throws -> Int64 {
         var total: Int64 = 0
-        for try await value in try await connection.checkedQuery(
+        for try await value in try await run(
             "SELECT count(*)::int8 FROM fraiseql_observer.dead_letters", logger: logger
         ).decode(Int64.self) { total = value }
         return total
@@ -29,7 +29,7 @@ extension ChangeLogStore {
 
     /// The oldest `count` letters (by last failure), each as its id and the row as JSON.
     public func deadLetters(count: Int) async throws -> [(id: UUID, json: String)] {
-        let rows = try await connection.checkedQuery(
+        let rows = try await run(
             """
             SELECT id, row_to_json(d)::text FROM fraiseql_observer.dead_letters d
              ORDER BY last_failed_at, id LIMIT \(count)
@@ -42,7 +42,7 @@ extension ChangeLogStore {
     /// The ids of the letters there now, oldest first.
     public func deadLetterIDs() async throws -> [UUID] {
         var ids: [UUID] = []
-        let rows = try await connection.checkedQuery(
+        let rows = try await run(
             "SELECT id FROM fraiseql_observer.dead_letters ORDER BY last_failed_at, id", logger: logger)
         for try await id in rows.decode(UUID.self) { ids.append(id) }
         return ids
@@ -61,9 +61,9 @@ extension ChangeLogStore {
     /// no purge can delete the change-log row this replay puts back in the pending table (the
     /// purge would not see the uncommitted pending entry), and replays are serialised.
     public func lockDeadLetter(_ id: UUID) async throws -> (reason: String, payload: String)? {
-        try await connection.checkedQuery(
+        try await run(
             "SELECT pg_advisory_xact_lock(hashtext(\(ChangeLogStore.observerRetentionLock)))", logger: logger)
-        let rows = try await connection.checkedQuery(
+        let rows = try await run(
             "SELECT reason, payload FROM fraiseql_observer.dead_letters WHERE id = \(id) FOR UPDATE", logger: logger)
         for try await row in rows.decode((String, String).self) { return row }
         return nil
@@ -72,7 +72,7 @@ extension ChangeLogStore {
     /// Puts the letter's event back in the pending table, deletes the letter and wakes the
     /// workers, inside the transaction that ``lockDeadLetter(_:)`` began.
     public func replayDeadLetter(_ id: UUID, event: EntityEvent, payload: String) async throws -> Replay {
-        let requeued = try await connection.checkedQuery(
+        let requeued = try await run(
             """
             INSERT INTO fraiseql_observer.change_log_pending (id)
             SELECT id FROM fraiseql_observer.change_log WHERE id = \(event.cursor)
@@ -86,7 +86,7 @@ extension ChangeLogStore {
             // it goes back into the change log as a new row with the same event id (its done marks
             // apply if still kept, `done_ttl`). Not when the row is still there (it is already
             // pending), nor when another letter of the same event put it back and it is pending.
-            let recreated = try await connection.checkedQuery(
+            let recreated = try await run(
                 """
                 INSERT INTO fraiseql_observer.change_log
                     (event_id, entity_type, entity_id, operation, before, after, changes, tenant_id, occurred_at)
@@ -103,11 +103,11 @@ extension ChangeLogStore {
             var row: Int64?
             for try await value in recreated.decode(Int64.self) { row = value }
             guard let row else { return .alreadyPending("event \(event.id.lowercasedString) is already pending") }
-            try await connection.checkedQuery(
+            try await run(
                 "INSERT INTO fraiseql_observer.change_log_pending (id) VALUES (\(row))", logger: logger)
             detail = " (change-log row \(event.cursor) was deleted by retention: the event is back as row \(row))"
         }
-        try await connection.checkedQuery("DELETE FROM fraiseql_observer.dead_letters WHERE id = \(id)", logger: logger)
+        try await run("DELETE FROM fraiseql_observer.dead_letters WHERE id = \(id)", logger: logger)
         try await notifyChanges()
         return .requeued(detail: detail)
     }

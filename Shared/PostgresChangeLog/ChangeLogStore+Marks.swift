@@ -6,7 +6,7 @@ import PostgresNIO
 extension ChangeLogStore {
     /// The done action keys of each of `events`.
     public func doneActions(_ events: [UUID]) async throws -> [UUID: Set<String>] {
-        let rows = try await connection.checkedQuery(
+        let rows = try await run(
             "SELECT event_id, action_key FROM fraiseql_observer.observer_done WHERE event_id = ANY(\(events))",
             logger: logger)
         var done: [UUID: Set<String>] = [:]
@@ -16,7 +16,7 @@ extension ChangeLogStore {
 
     /// Records done actions, pairwise (`events[i]` did `keys[i]`); repeats are ignored.
     public func markDone(events: [UUID], keys: [String]) async throws {
-        try await connection.checkedQuery(
+        try await run(
             """
             INSERT INTO fraiseql_observer.observer_done (event_id, action_key)
             SELECT * FROM unnest(\(events)::uuid[], \(keys)::text[]) ON CONFLICT DO NOTHING

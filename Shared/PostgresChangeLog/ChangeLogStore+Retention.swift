@@ -11,7 +11,7 @@ extension ChangeLogStore {
 
     /// How many rows are pending, and the capture age in seconds of the oldest (0 when none).
     public func backlog() async throws -> (rows: Int64, oldestAgeSeconds: Double) {
-        let rows = try await connection.checkedQuery(
+        let rows = try await run(
             """
             SELECT (SELECT count(*) FROM fraiseql_observer.change_log_pending)::int8,
                    COALESCE((SELECT extract(epoch FROM now() - occurred_at) FROM fraiseql_observer.change_log

@@ -11,10 +11,20 @@ import PostgresNIO
 public struct ChangeLogStore: Sendable {
     public let connection: PostgresConnection
     let logger: Logger
+    /// How long a statement may take before its connection is closed (which fails it): on a
+    /// pooled connection, a short query must not hold the connection longer than its caller waits.
+    let queryTimeout: Duration
 
-    public init(connection: PostgresConnection, logger: Logger) {
+    public init(connection: PostgresConnection, logger: Logger, queryTimeout: Duration = .seconds(60)) {
         self.connection = connection
         self.logger = logger
+        self.queryTimeout = queryTimeout
+    }
+
+    /// Every statement goes through here.
+    @discardableResult
+    func run(_ query: PostgresQuery, logger: Logger) async throws -> PostgresRowSequence {
+        try await connection.checkedQuery(query, logger: logger, timeout: queryTimeout)
     }
 
     /// Connects (the caller closes ``connection``).
@@ -32,26 +42,26 @@ public struct ChangeLogStore: Sendable {
 
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
     public func transaction<T>(_ body: () async throws -> T) async throws -> T {
-        try await connection.checkedQuery("BEGIN", logger: logger)
+        try await run("BEGIN", logger: logger)
         do {
             let result = try await body()
-            try await connection.checkedQuery("COMMIT", logger: logger)
+            try await run("COMMIT", logger: logger)
             return result
         } catch {
-            _ = try? await connection.checkedQuery("ROLLBACK", logger: logger)
+            _ = try? await run("ROLLBACK", logger: logger)
             throw error
         }
     }
 
     /// Whether PostgreSQL answers.
     public func ping() async -> Bool {
-        (try? await connection.checkedQuery("SELECT 1", logger: logger).collect().count) == 1
+        (try? await run("SELECT 1", logger: logger).collect().count) == 1
     }
 
     /// Whether one of `objects` (tables or indexes of the schema) is missing.
     public func missing(_ objects: [String]) async throws -> Bool {
         let names = objects.map { "\(ChangeLogSchema.schema).\($0)" }
-        let rows = try await connection.checkedQuery(
+        let rows = try await run(
             "SELECT bool_or(to_regclass(name) IS NULL) FROM unnest(\(names)::text[]) AS name", logger: logger)
         var missing = true
         for try await value in rows.decode(Bool.self) { missing = value }
@@ -63,35 +73,31 @@ public struct ChangeLogStore: Sendable {
     /// a role with data rights only can run a worker once the objects are there.
     public func ensure(_ ddl: ChangeLogSchema.Objects) async throws {
         guard try await missing(ddl.names) else { return }
-        try await connection.checkedQuery(
-            "SELECT pg_advisory_lock(hashtext(\(ChangeLogSchema.schema + ".ensure")))", logger: logger)
-        do {
+        // One transaction, serialised with the other workers' by a lock that ends with it.
+        try await transaction {
+            try await run("SELECT pg_advisory_xact_lock(hashtext(\(ddl.lockKey)))", logger: logger)
             for statement in ddl.statements {
-                try await connection.checkedQuery(PostgresQuery(unsafeSQL: statement), logger: logger)
+                try await run(PostgresQuery(unsafeSQL: statement), logger: logger)
             }
-            try await connection.checkedQuery("SELECT pg_advisory_unlock_all()", logger: logger)
-        } catch {
-            _ = try? await connection.checkedQuery("SELECT pg_advisory_unlock_all()", logger: logger)
-            throw error
         }
     }
 
     /// Wakes the listeners (``ChangeNotifications``) when the transaction commits, as the
     /// triggers do.
     public func notifyChanges() async throws {
-        try await connection.checkedQuery(
+        try await run(
             PostgresQuery(unsafeSQL: "SELECT pg_notify('\(ChangeLogSchema.notifyChannel)', '')"), logger: logger)
     }
 
     func flag(_ query: PostgresQuery) async throws -> Bool {
         var value = false
-        for try await flag in try await connection.checkedQuery(query, logger: logger).decode(Bool.self) {
+        for try await flag in try await run(query, logger: logger).decode(Bool.self) {
             value = flag
         }
         return value
     }
 
     func count(_ query: PostgresQuery) async throws -> Int {
-        try await connection.checkedQuery(query, logger: logger).collect().count
+        try await run(query, logger: logger).collect().count
     }
 }

@@ -86,15 +86,18 @@ public final class PostgresChangeSource: ChangeSource {
     }
 
     /// A short query: on a pooled connection, or on one of its own that is closed before this
-    /// returns (never left to a fire-and-forget task); at most 5 seconds on the pool (which waits
-    /// for a connection as long as PostgreSQL is unreachable).
+    /// returns (never left to a fire-and-forget task). On the pool, `timeout` bounds both the
+    /// wait for a connection (the pool waits as long as PostgreSQL is unreachable) and the query
+    /// (its connection is closed after it), so an abandoned query never holds a pooled connection.
     private func withStore<T: Sendable>(
-        label: String, timeout: Duration = .seconds(5), _ body: @escaping @Sendable (ChangeLogStore) async throws -> T
+        label: String, timeout: Duration = .seconds(30), _ body: @escaping @Sendable (ChangeLogStore) async throws -> T
     ) async throws -> T {
         let logger = Logger(label: label)
         if let client {
             return try await withTimeout(timeout) {
-                try await client.withConnection { try await body(ChangeLogStore(connection: $0, logger: logger)) }
+                try await client.withConnection {
+                    try await body(ChangeLogStore(connection: $0, logger: logger, queryTimeout: timeout))
+                }
             }
         }
         let store = try await ChangeLogStore.connect(configuration, id: 4, logger: logger)

@@ -113,4 +113,28 @@ struct InMemoryConformanceTests {
         task.cancel()
         _ = await task.result
     }
+
+    @Test("a replica that becomes a standby stops reporting the resync it found as leader")
+    func standbyClearsResync() async throws {
+        let source = InMemoryChangeSource()
+        source.commit([.init(key: "lost")])
+        source.expireAll()
+        source.commit([.init(key: "after")])
+        let bridge = try bridge(source, RecordingPublisher(), batchSize: 5)
+        let task = Task { try await bridge.run() }
+        defer { task.cancel() }
+        #expect(try await eventually { bridge.resyncRequired != nil })
+        // Another replica takes the leadership between this one's checks.
+        var other: InMemoryChangeSession?
+        for _ in 0..<200 where other == nil {
+            if !source.hasLeader { other = try await source.becomeLeader(logger: Logger(label: "other")) }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        let leader = try #require(other)
+        #expect(try await eventually { bridge.resyncRequired == nil }, "cleared once it waits as a standby")
+        #expect(await bridge.readiness.check())
+        await leader.close()
+        task.cancel()
+        _ = await task.result
+    }
 }

@@ -13,8 +13,8 @@ struct ChangeLogRowTests {
         var text = text
         var malformed: [ChangeLogError] = []
         let rows = text.withUTF8 { bytes in
-            ChangeLogRow.decodeLines(bytes, quotedSource: Self.source, extraFields: extraFields) {
-                malformed.append($0)
+            ChangeLogRow.decodeLines(bytes, quotedSource: Self.source, extraFields: extraFields) { error, _ in
+                malformed.append(error)
             }
         }
         return (rows, malformed)
