@@ -268,7 +268,7 @@ let package = Package(
                 path: "Tests",
                 exclude: [
                     "Peers", "ContractsTests", "RuntimeTests", "ObserverTests", "BridgeEngineTesting",
-                    "BridgeEngineTests",
+                    "BridgeEngineTests", "PostgresChangeLogTests",
                 ],
                 sources: ["IntegrationTests", "EndToEnd"],
                 swiftSettings: swiftSettings
