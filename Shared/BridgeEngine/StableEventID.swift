@@ -15,13 +15,6 @@ public enum StableEventID {
         withUnsafeBytes(of: namespace.uuid) { hasher.update(bufferPointer: $0) }
         // Unit separators: no field's text can run into the next one's.
         hasher.update(data: Array("\(source)\u{1F}\(position)\u{1F}\(key)".utf8))
-        var bytes = Array(hasher.finalize().prefix(16))
-        bytes[6] = (bytes[6] & 0x0F) | 0x50
-        bytes[8] = (bytes[8] & 0x3F) | 0x80
-        return UUID(
-            uuid: (
-                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7], bytes[8], bytes[9],
-                bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
-            ))
+        return UUID(digest: hasher.finalize(), version: 5)
     }
 }

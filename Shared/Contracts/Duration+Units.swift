@@ -9,6 +9,11 @@ extension Duration {
     /// Whole nanoseconds, truncated toward zero; saturating (292 years and more read as the largest).
     public var nanoseconds: Int64 { units(perSecond: 1_000_000_000) }
 
+    /// Seconds with their fraction (for SQL intervals and printed figures).
+    public var fractionalSeconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+
     private func units(perSecond: Int64) -> Int64 {
         let (seconds, attoseconds) = components
         let (whole, overflow) = seconds.multipliedReportingOverflow(by: perSecond)

@@ -128,3 +128,20 @@ extension UUID {
         }
     }
 }
+
+extension UUID {
+    /// A UUID from the first 16 bytes of a digest, with the RFC 9562 `version` (5 for a SHA-1
+    /// name-based id, 8 for a custom one) and variant bits set: ids derived deterministically
+    /// from what they name.
+    public init(digest: some Sequence<UInt8>, version: UInt8) {
+        var bytes = Array(digest.prefix(16))
+        bytes += Array(repeating: 0, count: 16 - bytes.count)
+        bytes[6] = (bytes[6] & 0x0F) | (version << 4)
+        bytes[8] = (bytes[8] & 0x3F) | 0x80
+        self.init(
+            uuid: (
+                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7], bytes[8], bytes[9],
+                bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
+            ))
+    }
+}

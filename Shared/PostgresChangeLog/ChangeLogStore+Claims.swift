@@ -64,7 +64,7 @@ extension ChangeLogStore {
                 INSERT INTO fraiseql_observer.observer_attempts (change_id, attempts, not_before)
                 SELECT id, attempts, clock_timestamp() + make_interval(secs => delay)
                   FROM unnest(\(retries.map(\.id))::int8[], \(retries.map(\.attempts))::int8[],
-                              \(retries.map { Double($0.delay.milliseconds) / 1000 })::float8[])
+                              \(retries.map(\.delay.fractionalSeconds))::float8[])
                        AS retry(id, attempts, delay)
                 ON CONFLICT (change_id) DO UPDATE SET attempts = excluded.attempts, not_before = excluded.not_before
                 """, logger: logger)

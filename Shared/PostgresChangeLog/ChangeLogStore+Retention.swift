@@ -1,3 +1,4 @@
+import Contracts
 import PostgresNIO
 
 /// Retention of the change log and the observer tables, and the backlog. A change-log row whose
@@ -31,7 +32,7 @@ extension ChangeLogStore {
             DELETE FROM fraiseql_observer.change_log WHERE id IN (
                 SELECT head.id FROM (SELECT id, occurred_at FROM fraiseql_observer.change_log
                                       ORDER BY id LIMIT \(limit * 10)) AS head
-                 WHERE head.occurred_at < now() - make_interval(secs => \(age.secondsValue))
+                 WHERE head.occurred_at < now() - make_interval(secs => \(age.fractionalSeconds))
                    AND NOT EXISTS (SELECT 1 FROM fraiseql_observer.change_log_pending p WHERE p.id = head.id)
                  LIMIT \(limit)) RETURNING 1
             """)
@@ -43,7 +44,7 @@ extension ChangeLogStore {
             """
             DELETE FROM fraiseql_observer.observer_done WHERE ctid IN (
                 SELECT ctid FROM fraiseql_observer.observer_done
-                 WHERE done_at < now() - make_interval(secs => \(age.secondsValue))
+                 WHERE done_at < now() - make_interval(secs => \(age.fractionalSeconds))
                  ORDER BY done_at LIMIT \(limit)) RETURNING 1
             """)
     }
@@ -63,12 +64,5 @@ extension ChangeLogStore {
     /// another session holds it (false).
     public func tryObserverRetentionLock() async throws -> Bool {
         try await flag("SELECT pg_try_advisory_xact_lock(hashtext(\(Self.observerRetentionLock)))")
-    }
-}
-
-extension Duration {
-    /// Seconds as a `Double` (for `make_interval(secs => …)`).
-    var secondsValue: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }

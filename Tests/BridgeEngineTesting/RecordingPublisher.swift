@@ -1,4 +1,5 @@
 import BridgeEngine
+import Contracts
 import NATS
 import Synchronization
 
@@ -11,7 +12,7 @@ public final class RecordingPublisher: EventPublisher {
         public var subject: String
         public var payload: [UInt8]
         public var headers: [String: String]
-        public var eventID: String { headers["Nats-Msg-Id"] ?? "" }
+        public var eventID: String { headers[EventHeaders.messageId] ?? "" }
     }
 
     /// A publish that is not acknowledged.
@@ -55,7 +56,7 @@ public final class RecordingPublisher: EventPublisher {
                 guard index < acknowledged else { return .failure(Refused()) }
                 var headers: [String: String] = [:]
                 for (name, value) in message.headers { headers[name] = value }
-                let id = headers["Nats-Msg-Id"] ?? ""
+                let id = headers[EventHeaders.messageId] ?? ""
                 if state.ids.contains(id) {
                     state.duplicates += 1
                     return .success(PubAck(stream: "recording", sequence: 0, duplicate: true))

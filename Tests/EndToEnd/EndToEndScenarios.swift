@@ -92,7 +92,7 @@ struct EndToEndScenarios {
             scenario: name, writtenInserts: ledger.inserted.count, writtenUpdates: ledger.paid.count,
             tableRows: orders.totals.count, tablePaid: orders.paid.count, events: events,
             missingEvents: missingEvents, streamDuplicates: streamDuplicates, effects: effects,
-            seconds: (clock.now - started).seconds)
+            seconds: (clock.now - started).fractionalSeconds)
         print(summary)
 
         #expect(missingEvents == 0, "rows of the application's table missing from the stream: \(missingEvents)")
@@ -164,7 +164,7 @@ struct EndToEndScenarios {
                     let standby = fleet.services("pg-bridge").first { $0 !== leader }!
                     let tookOver = try await eventually(.seconds(30)) { await leaderGauge(standby.metricsURL) == 1 }
                     #expect(tookOver, "the standby bridge did not take over")
-                    print("e2e kill-services: bridge takeover in \((clock.now - killed).seconds) s")
+                    print("e2e kill-services: bridge takeover in \((clock.now - killed).fractionalSeconds) s")
                     try await leader.process.start(waitForPort: leader.port)
                 case 1:
                     let workers = fleet.services("observer-worker")
@@ -349,8 +349,4 @@ extension EndToEndScenarios {
         _ = try await fleet.redisConnection().execute("PING")
         print("e2e tls: NATS, Redis and PostgreSQL refused a certificate from another CA")
     }
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

@@ -45,14 +45,7 @@ struct JobAction: ObserverAction {
 
     /// A UUID made from the first 16 bytes of SHA-256(event id, action key), version 8.
     static func jobID(event: UUID, key: String) -> UUID {
-        var bytes = Array(SHA256.hash(data: Array("\(event.lowercasedString).\(key)".utf8)).prefix(16))
-        bytes[6] = (bytes[6] & 0x0f) | 0x80
-        bytes[8] = (bytes[8] & 0x3f) | 0x80
-        return UUID(
-            uuid: (
-                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7], bytes[8], bytes[9],
-                bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
-            ))
+        UUID(digest: SHA256.hash(data: Array("\(event.lowercasedString).\(key)".utf8)), version: 8)
     }
 
     func perform(_ input: ActionInput) async throws {
