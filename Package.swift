@@ -20,7 +20,7 @@ func service(_ name: String, executable: String, dependencies: [Target.Dependenc
         ),
         .executableTarget(
             name: executable,
-            dependencies: [.target(name: name), "Runtime"],
+            dependencies: [.target(name: name), "FleetCore"],
             path: "Services/\(name)/Main",
             swiftSettings: swiftSettings,
             // jemalloc instead of glibc's malloc: the worker allocates a message on libnats's
@@ -32,7 +32,7 @@ func service(_ name: String, executable: String, dependencies: [Target.Dependenc
 }
 
 let runtimeDeps: [Target.Dependency] = [
-    "Runtime", "Contracts", "FleetClients",
+    "Runtime", "Config", "Contracts", "FleetCore",
     .product(name: "Logging", package: "swift-log"),
     .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
 ]
@@ -77,6 +77,7 @@ let package = Package(
         .target(
             name: "NATS",
             dependencies: [
+                "Config",
                 "Contracts",
                 "CNATS",
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -90,6 +91,7 @@ let package = Package(
         .target(
             name: "Redis",
             dependencies: [
+                "Config",
                 "Contracts",
                 "CHiredis",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -102,12 +104,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // Config, logging, metrics, the ops HTTP server and the service entry point.
+        // The configuration reader: `fraiseql.toml` with environment overrides, typed reads that name
+        // the key in their errors, secrets, durations. Each library builds its own section from it.
+        .target(
+            name: "Config",
+            dependencies: ["Contracts", .product(name: "TOMLKit", package: "TOMLKit")],
+            path: "Shared/Config",
+            swiftSettings: swiftSettings
+        ),
+        // Logging, metrics, the ops HTTP server, readiness, and the concurrency primitives every service uses.
         .target(
             name: "Runtime",
             dependencies: [
-                "Contracts",
-                .product(name: "TOMLKit", package: "TOMLKit"),
+                "Contracts", "Config",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -121,7 +130,7 @@ let package = Package(
         .target(
             name: "BridgeEngine",
             dependencies: [
-                "Contracts", "NATS", "Runtime",
+                "Contracts", "Config", "NATS", "Runtime",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -134,7 +143,7 @@ let package = Package(
         .target(
             name: "PostgresChangeLog",
             dependencies: [
-                "Contracts", "BridgeEngine", "Runtime",
+                "Contracts", "Config", "BridgeEngine", "Runtime",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
@@ -145,7 +154,7 @@ let package = Package(
         // The Redis job queue: enqueue, inspect, retry and purge the DLQ; the consuming side of job-worker.
         .target(
             name: "JobQueue",
-            dependencies: ["Contracts", "Redis"],
+            dependencies: ["Contracts", "Config", "Runtime", "Redis"],
             path: "Shared/JobQueue",
             swiftSettings: swiftSettings
         ),
@@ -153,7 +162,7 @@ let package = Package(
         .target(
             name: "Delivery",
             dependencies: [
-                "Contracts", "Runtime",
+                "Contracts", "Config", "Runtime",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -164,15 +173,20 @@ let package = Package(
             path: "Shared/Delivery",
             swiftSettings: swiftSettings
         ),
+        // What every service shares above the libraries: the whole file's configuration (each
+        // library's section plus the observers' and the Flight server's), the entry point, the clients.
         .target(
-            name: "FleetClients",
+            name: "FleetCore",
             dependencies: [
-                "Runtime", "Contracts", "NATS", "Redis", "Delivery",
+                "Config", "Runtime", "Contracts", "NATS", "Redis", "Delivery", "JobQueue", "BridgeEngine",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
-            path: "Shared/FleetClients",
+            path: "Shared/FleetCore",
             swiftSettings: swiftSettings
         ),
     ]
@@ -215,8 +229,8 @@ let package = Package(
             .executableTarget(
                 name: "fraiseql-bench",
                 dependencies: [
-                    "NATS", "Redis", "Contracts", "BridgeEngine", "PostgresChangeLog", "Runtime", "JobQueue",
-                    .product(name: "PostgresNIO", package: "postgres-nio"),
+                    "NATS", "Redis", "Contracts", "BridgeEngine", "PostgresChangeLog", "Runtime", "Config", "FleetCore",
+                    "JobQueue", .product(name: "PostgresNIO", package: "postgres-nio"),
                     .product(name: "Hummingbird", package: "hummingbird"),
                     .product(name: "ArgumentParser", package: "swift-argument-parser"),
                     .product(name: "Metrics", package: "swift-metrics"),
@@ -228,7 +242,12 @@ let package = Package(
             .testTarget(
                 name: "ContractsTests", dependencies: ["Contracts"], exclude: ["Golden"],
                 swiftSettings: swiftSettings),
-            .testTarget(name: "RuntimeTests", dependencies: ["Runtime"], swiftSettings: swiftSettings),
+            .testTarget(
+                name: "RuntimeTests",
+                dependencies: [
+                    "Runtime", "Config", "FleetCore", "NATS", "Redis", "Delivery", "JobQueue", "BridgeEngine",
+                ],
+                swiftSettings: swiftSettings),
             .testTarget(
                 name: "PostgresChangeLogTests", dependencies: ["PostgresChangeLog", "Contracts"],
                 swiftSettings: swiftSettings),
@@ -245,7 +264,7 @@ let package = Package(
             .testTarget(
                 name: "BridgeEngineTests",
                 dependencies: [
-                    "BridgeEngine", "BridgeEngineTesting", "Contracts", "Runtime",
+                    "BridgeEngine", "BridgeEngineTesting", "Contracts", "Config", "Runtime",
                     .product(name: "Logging", package: "swift-log"),
                     .product(name: "Metrics", package: "swift-metrics"),
                     .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -253,12 +272,13 @@ let package = Package(
                 ],
                 swiftSettings: swiftSettings),
             .testTarget(
-                name: "ObserverTests", dependencies: ["ObserverWorker", "Contracts", "Runtime", "Delivery"],
+                name: "ObserverTests",
+                dependencies: ["ObserverWorker", "Contracts", "Config", "Runtime", "FleetCore", "Delivery"],
                 swiftSettings: swiftSettings),
             .testTarget(
                 name: "IntegrationTests",
                 dependencies: [
-                    "NATS", "Redis", "Contracts", "Runtime", "FleetClients", "BridgeEngine", "PostgresChangeLog",
+                    "NATS", "Redis", "Contracts", "Config", "Runtime", "FleetCore", "BridgeEngine", "PostgresChangeLog",
                     "JobQueue", "Delivery", "JobWorker", "ObserverWorker", "BridgeEngineTesting",
                     .product(name: "PostgresNIO", package: "postgres-nio"),
                     .product(name: "Hummingbird", package: "hummingbird"),
@@ -284,7 +304,8 @@ if ProcessInfo.processInfo.environment["FRAISEQL_FUZZ"] == "1" {
         .executableTarget(
             name: "FuzzTargets",
             dependencies: [
-                "Contracts", "Runtime", "Redis", "ObserverWorker", .product(name: "NIOCore", package: "swift-nio"),
+                "Contracts", "Config", "Runtime", "FleetCore", "Redis", "ObserverWorker",
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Fuzz/FuzzTargets", swiftSettings: swiftSettings))
 }

@@ -38,7 +38,7 @@ enum BridgeBench {
         try await connection.close()
         try await ChangeLogInstaller.install(
             configuration: database,
-            tables: [Runtime.BridgeConfiguration.Table(table: "public.orders", entity: "order")],
+            tables: [BridgeConfiguration.Table(table: "public.orders", entity: "order")],
             allowSuperuser: true, logger: logger)
         let nats = try await NATSConnection.connect(NATSClientConfiguration(url: natsURL, name: "bench"))
         let jetStream = try nats.jetStream()

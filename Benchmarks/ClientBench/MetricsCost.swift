@@ -1,4 +1,5 @@
 import CoreMetrics
+import FleetCore
 import Foundation
 import Metrics
 import Prometheus

@@ -8,7 +8,9 @@
 /// - `config`: a configuration file (TOML through `FleetConfiguration`);
 /// - `resp`: bytes from a Redis server (`ReplyParser`: the scalar fast path and hiredis).
 /// A crash, a sanitizer report or a timeout is a finding; each becomes a regression test.
+import Config
 import Contracts
+import FleetCore
 import Foundation
 import NIOCore
 import Runtime

@@ -1,5 +1,5 @@
 /// flight-server: Arrow Flight streaming of events. Today: its NATS client and readiness.
-import FleetClients
+import FleetCore
 import Runtime
 
 public enum FlightServer {

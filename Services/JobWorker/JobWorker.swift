@@ -1,9 +1,10 @@
 /// job-worker: consumes the Redis job queues with bounded concurrency, retries with backoff,
 /// dead-letters what cannot succeed, reclaims the jobs of crashed workers, and returns unfinished
 /// jobs on shutdown.
+import Config
 import Contracts
 import Delivery
-import FleetClients
+import FleetCore
 import Foundation
 import JobQueue
 import Logging
@@ -43,10 +44,6 @@ public enum JobWorker {
 
     /// Where `http` jobs may go (`jobs.http_allowed_hosts`).
     static func outboundPolicy(_ jobs: JobsConfiguration) throws(ConfigError) -> OutboundPolicy {
-        do {
-            return try OutboundPolicy(allowedHosts: jobs.httpAllowedHosts)
-        } catch {
-            throw ConfigError(key: "jobs.http_allowed_hosts[\(error.index)]", message: error.description)
-        }
+        try OutboundPolicy(allowedHosts: jobs.httpAllowedHosts, key: "jobs.http_allowed_hosts")
     }
 }

@@ -1,5 +1,5 @@
 /// mssql-bridge: SQL Server Change Tracking → JetStream. Today: NATS connection and stream provisioning.
-import FleetClients
+import FleetCore
 import Runtime
 
 public enum MSSQLBridge {

@@ -1,5 +1,5 @@
 /// metrics-gateway: fleet-wide gauges, status page, admin API. Today: its NATS and Redis clients and readiness.
-import FleetClients
+import FleetCore
 import Runtime
 
 public enum MetricsGateway {

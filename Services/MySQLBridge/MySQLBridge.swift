@@ -1,5 +1,5 @@
 /// mysql-bridge: MySQL / MariaDB change log → JetStream. Today: NATS connection and stream provisioning.
-import FleetClients
+import FleetCore
 import Runtime
 
 public enum MySQLBridge {

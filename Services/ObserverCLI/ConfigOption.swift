@@ -1,5 +1,6 @@
 import ArgumentParser
-import FleetClients
+import Config
+import FleetCore
 import Foundation
 import Logging
 import NATS

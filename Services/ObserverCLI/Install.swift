@@ -1,5 +1,5 @@
 import ArgumentParser
-import FleetClients
+import FleetCore
 import Foundation
 import Logging
 import NATS
@@ -25,7 +25,8 @@ struct Install: AsyncParsableCommand {
     func run() async throws {
         let configuration = try options.load()
         let code = await ChangeLogInstaller.command(
-            configuration: configuration, printOnly: self.print, name: "fraiseql-observer",
+            bridge: configuration.bridge, postgres: configuration.postgres, printOnly: self.print,
+            name: "fraiseql-observer",
             additional: ObserverWorker.postgresDDL(configuration), allowSuperuser: allowSuperuser)
         if code != 0 { throw ExitCode(code) }
     }

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Contracts
-import FleetClients
+import FleetCore
 import Foundation
 import JobQueue
 import Logging

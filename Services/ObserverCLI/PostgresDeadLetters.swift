@@ -1,6 +1,7 @@
 import ArgumentParser
+import Config
 import Contracts
-import FleetClients
+import FleetCore
 import Foundation
 import Logging
 import NATS

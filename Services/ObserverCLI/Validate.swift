@@ -1,5 +1,5 @@
 import ArgumentParser
-import FleetClients
+import FleetCore
 import Foundation
 import Logging
 import NATS

@@ -1,8 +1,9 @@
 /// observer-worker: a JetStream durable pull consumer shared by every replica → decode → dedup →
 /// match observers → run actions → ack, NAK with backoff, or dead-letter and terminate.
+import Config
 import Contracts
 import Delivery
-import FleetClients
+import FleetCore
 import Foundation
 import JobQueue
 import Logging

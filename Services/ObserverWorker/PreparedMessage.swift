@@ -8,7 +8,7 @@ import Runtime
 /// A message after decoding and matching, before any I/O.
 struct PreparedMessage: Sendable {
     enum Work: Sendable {
-        case undecodable(EventDecodingError)
+        case undecodable(ContractsError)
         /// Settled without decoding: too large, or delivered past `delivery_limit`.
         case refused(DeadLetter.Reason, String)
         /// No observer matched; `occurredAt` still counts for the lag gauge.

@@ -1,4 +1,5 @@
 import Contracts
+import FleetCore
 import Runtime
 
 /// What happens to an event whose actions failed, decided from the failures and the policies

@@ -1,6 +1,6 @@
 import Contracts
 import Delivery
-import FleetClients
+import FleetCore
 import Foundation
 import JobQueue
 import Logging

@@ -3,8 +3,9 @@
 /// `pg-bridge` runs the bridge (many replicas may run; one publishes); `pg-bridge install
 /// [--print]` applies (or prints) the change-log DDL and the triggers of `[[bridge.tables]]`.
 import BridgeEngine
+import Config
 import Contracts
-import FleetClients
+import FleetCore
 import Foundation
 import Logging
 import PostgresChangeLog
@@ -57,7 +58,7 @@ public enum PGBridge {
             return ServiceMain.configurationExitCode
         }
         return await ChangeLogInstaller.command(
-            configuration: configuration,
+            bridge: configuration.bridge, postgres: configuration.postgres,
             printOnly: arguments.contains("--print"), name: "pg-bridge",
             allowSuperuser: arguments.contains("--allow-superuser"))
     }

@@ -1,13 +1,5 @@
 import Foundation
 
-/// Why a message is not an ``EntityEvent``: the dead-letter reason's text.
-public struct EventDecodingError: Error, Sendable, CustomStringConvertible {
-    public var message: String
-    /// The event id, when the message got that far.
-    public var eventId: UUID?
-    public var description: String { message }
-}
-
 extension EntityEvent {
     /// Decodes the wire JSON through ``FastJSON`` (the workers' hot path), with errors that name
     /// the offending key. Accepts exactly what `WireFormat`/`JSONDecoder` accept for this type.
@@ -16,31 +8,31 @@ extension EntityEvent {
     /// read (the same messages are rejected, with the same errors) but not built: they are nil in
     /// the result. For consumers that read only the envelope (a worker whose conditions and
     /// templates never look at the rows).
-    public static func decode(_ bytes: [UInt8], rows: Bool = true) throws(EventDecodingError) -> EntityEvent {
+    public static func decode(_ bytes: [UInt8], rows: Bool = true) throws(ContractsError) -> EntityEvent {
         let parsed: EventFields?
         do {
-            parsed = try bytes.withUnsafeBufferPointer { buffer throws(FastJSON.ParseError) in
+            parsed = try bytes.withUnsafeBufferPointer { buffer throws(ContractsError) in
                 try EventFields.parse(buffer, rows: rows)
             }
         } catch {
-            throw EventDecodingError(message: "not JSON (\(error))")
+            throw .malformedEvent("not JSON (\(error))")
         }
-        guard let fields = parsed else { throw EventDecodingError(message: "not a JSON object") }
+        guard let fields = parsed else { throw .malformedEvent("not a JSON object") }
         var eventId: UUID?
-        func fail(_ message: String) -> EventDecodingError { EventDecodingError(message: message, eventId: eventId) }
-        func string(_ field: EventFields.Field) throws(EventDecodingError) -> String {
+        func fail(_ message: String) -> ContractsError { .malformedEvent(message, eventId: eventId) }
+        func string(_ field: EventFields.Field) throws(ContractsError) -> String {
             guard let value = fields[field] else { throw fail("missing key '\(field.key)'") }
             guard case .string(let text) = value else { throw fail("'\(field.key)' must be a string") }
             return text
         }
-        func optionalString(_ field: EventFields.Field) throws(EventDecodingError) -> String? {
+        func optionalString(_ field: EventFields.Field) throws(ContractsError) -> String? {
             switch fields[field] {
             case nil, .null?: return nil
             case .string(let text)?: return text
             default: throw fail("'\(field.key)' must be a string or null")
             }
         }
-        func row(_ field: EventFields.Field) throws(EventDecodingError) -> [String: JSONValue]? {
+        func row(_ field: EventFields.Field) throws(ContractsError) -> [String: JSONValue]? {
             switch fields[field] {
             case nil, .null?: return nil
             case .object(let row)?: return row
@@ -68,7 +60,7 @@ extension EntityEvent {
             changes = decoded
         default: throw fail("'changes' must be an object or null")
         }
-        func imagesOmitted() throws(EventDecodingError) -> Bool? {
+        func imagesOmitted() throws(ContractsError) -> Bool? {
             switch fields[.imagesOmitted] {
             case nil, .null?: return nil
             case .bool(let flag)?: return flag
@@ -166,7 +158,7 @@ private struct EventFields {
     /// - Parameter rows: false to step over `before`, `after` and `changes` without building them
     ///   when they have the right shape (they then read as empty objects); any other value is
     ///   read as usual, so that the decoder reports it.
-    static func parse(_ bytes: UnsafeBufferPointer<UInt8>, rows: Bool) throws(FastJSON.ParseError) -> EventFields? {
+    static func parse(_ bytes: UnsafeBufferPointer<UInt8>, rows: Bool) throws(ContractsError) -> EventFields? {
         var parser = FastJSON.Parser(bytes: bytes)
         parser.skipWhitespace()
         guard parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "{") else {
@@ -200,7 +192,7 @@ private struct EventFields {
             }
         }
         parser.skipWhitespace()
-        guard parser.index == bytes.count else { throw FastJSON.ParseError(offset: parser.index) }
+        guard parser.index == bytes.count else { throw .invalidJSON(offset: parser.index) }
         return fields
     }
 }
@@ -208,7 +200,7 @@ private struct EventFields {
 extension FastJSON.Parser {
     /// Reads an object key: its field, or nil for a key the decoder does not read. Keys with
     /// escapes are decoded first (`"\u0069d"` is `id`).
-    fileprivate mutating func eventField() throws(FastJSON.ParseError) -> EventFields.Field? {
+    fileprivate mutating func eventField() throws(ContractsError) -> EventFields.Field? {
         let start = index
         try skipString()
         let raw = UnsafeBufferPointer(rebasing: bytes[(start + 1)..<(index - 1)])
@@ -221,7 +213,7 @@ extension FastJSON.Parser {
     /// Steps over an object (whose members must all be objects when `ofObjects`) as ``value()``
     /// would read it, without building it. Returns false, having read nothing, for any other
     /// value, and for an object with a member of another kind: the caller then reads it.
-    fileprivate mutating func skipObject(ofObjects: Bool) throws(FastJSON.ParseError) -> Bool {
+    fileprivate mutating func skipObject(ofObjects: Bool) throws(ContractsError) -> Bool {
         skipWhitespace()
         let start = index
         guard index < bytes.count, bytes[index] == UInt8(ascii: "{") else { return false }

@@ -5,19 +5,6 @@ import Foundation
 /// byte-identical to ``WireFormat/encode(_:)`` (sorted keys, compact, unescaped slashes); tests
 /// compare the two on many values.
 public enum FastJSON {
-    public struct ParseError: Error, CustomStringConvertible {
-        public var offset: Int
-        /// Why, when it is not plain bad syntax (too deeply nested).
-        public var reason: String?
-        public init(offset: Int, reason: String? = nil) {
-            self.offset = offset
-            self.reason = reason
-        }
-        public var description: String {
-            if let reason { return "\(reason) at byte \(offset)" }
-            return "invalid JSON at byte \(offset)"
-        }
-    }
 
     /// The deepest nesting of objects and arrays the parser reads (as Foundation's JSON decoder):
     /// deeper input is an error, not a stack overflow, and every recursive walk of a parsed
@@ -26,19 +13,19 @@ public enum FastJSON {
 
     // MARK: Parsing
 
-    public static func parse(_ text: String) throws(ParseError) -> JSONValue {
+    public static func parse(_ text: String) throws(ContractsError) -> JSONValue {
         var text = text
-        let result: Result<JSONValue, ParseError> = text.withUTF8 { bytes in
-            Result { () throws(ParseError) -> JSONValue in try parse(bytes) }
+        let result: Result<JSONValue, ContractsError> = text.withUTF8 { bytes in
+            Result { () throws(ContractsError) -> JSONValue in try parse(bytes) }
         }
         return try result.get()
     }
 
-    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(ParseError) -> JSONValue {
+    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(ContractsError) -> JSONValue {
         var parser = Parser(bytes: bytes)
         let value = try parser.value()
         parser.skipWhitespace()
-        guard parser.index == bytes.count else { throw ParseError(offset: parser.index) }
+        guard parser.index == bytes.count else { throw .invalidJSON(offset: parser.index) }
         return value
     }
 
@@ -49,10 +36,10 @@ public enum FastJSON {
         var depth = 0
 
         /// Enters an object or array (the caller leaves it with `depth -= 1`).
-        mutating func descend() throws(ParseError) {
+        mutating func descend() throws(ContractsError) {
             depth += 1
             guard depth <= FastJSON.maxDepth else {
-                throw ParseError(offset: index, reason: "JSON nested deeper than \(FastJSON.maxDepth) levels")
+                throw .invalidJSON(offset: index, reason: "JSON nested deeper than \(FastJSON.maxDepth) levels")
             }
         }
 
@@ -64,9 +51,9 @@ public enum FastJSON {
             }
         }
 
-        mutating func value() throws(ParseError) -> JSONValue {
+        mutating func value() throws(ContractsError) -> JSONValue {
             skipWhitespace()
-            guard index < bytes.count else { throw ParseError(offset: index) }
+            guard index < bytes.count else { throw .invalidJSON(offset: index) }
             switch bytes[index] {
             case UInt8(ascii: "{"):
                 try descend()
@@ -123,9 +110,9 @@ public enum FastJSON {
 
         /// After a member or an item: true at a `,` (another follows), false at `close` (the end),
         /// both consumed; anything else is an error.
-        mutating func more(orClose close: UInt8) throws(ParseError) -> Bool {
+        mutating func more(orClose close: UInt8) throws(ContractsError) -> Bool {
             skipWhitespace()
-            guard index < bytes.count else { throw ParseError(offset: index) }
+            guard index < bytes.count else { throw .invalidJSON(offset: index) }
             if bytes[index] == UInt8(ascii: ",") {
                 index += 1
                 return true
@@ -134,21 +121,21 @@ public enum FastJSON {
             return false
         }
 
-        mutating func expect(_ byte: UInt8) throws(ParseError) {
-            guard index < bytes.count, bytes[index] == byte else { throw ParseError(offset: index) }
+        mutating func expect(_ byte: UInt8) throws(ContractsError) {
+            guard index < bytes.count, bytes[index] == byte else { throw .invalidJSON(offset: index) }
             index += 1
         }
 
-        mutating func literal(_ word: StaticString) throws(ParseError) {
+        mutating func literal(_ word: StaticString) throws(ContractsError) {
             let count = word.utf8CodeUnitCount
-            guard index + count <= bytes.count else { throw ParseError(offset: index) }
+            guard index + count <= bytes.count else { throw .invalidJSON(offset: index) }
             for offset in 0..<count where bytes[index + offset] != word.utf8Start[offset] {
-                throw ParseError(offset: index + offset)
+                throw .invalidJSON(offset: index + offset)
             }
             index += count
         }
 
-        mutating func number() throws(ParseError) -> JSONValue {
+        mutating func number() throws(ContractsError) -> JSONValue {
             let start = index
             var isInteger = true
             if index < bytes.count, bytes[index] == UInt8(ascii: "-") { index += 1 }
@@ -165,7 +152,7 @@ public enum FastJSON {
                     break
                 }
             }
-            guard index > start else { throw ParseError(offset: start) }
+            guard index > start else { throw .invalidJSON(offset: start) }
             // Integers of up to 18 digits (every id, count and cursor) without a String.
             if isInteger {
                 let negative = bytes[start] == UInt8(ascii: "-")
@@ -180,7 +167,7 @@ public enum FastJSON {
             }
             let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
             if isInteger, let value = Int64(text) { return .int(value) }
-            guard let value = Double(text) else { throw ParseError(offset: start) }
+            guard let value = Double(text) else { throw .invalidJSON(offset: start) }
             // As Foundation's decoder does for `JSONValue`: an integral number is an integer.
             if value.rounded() == value, abs(value) < 9.2e18, let integer = Int64(exactly: value) {
                 return .int(integer)
@@ -188,14 +175,14 @@ public enum FastJSON {
             return .double(value)
         }
 
-        mutating func string() throws(ParseError) -> String {
+        mutating func string() throws(ContractsError) -> String {
             try expect(UInt8(ascii: "\""))
             let start = index
             // Fast path: no escapes.
             while index < bytes.count, bytes[index] != UInt8(ascii: "\""), bytes[index] != UInt8(ascii: "\\") {
                 index += 1
             }
-            guard index < bytes.count else { throw ParseError(offset: index) }
+            guard index < bytes.count else { throw .invalidJSON(offset: index) }
             if bytes[index] == UInt8(ascii: "\"") {
                 let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
                 index += 1
@@ -214,7 +201,7 @@ public enum FastJSON {
                     continue
                 }
                 index += 1
-                guard index < bytes.count else { throw ParseError(offset: index) }
+                guard index < bytes.count else { throw .invalidJSON(offset: index) }
                 let escape = bytes[index]
                 index += 1
                 switch escape {
@@ -232,22 +219,22 @@ public enum FastJSON {
                         try expect(UInt8(ascii: "\\"))
                         try expect(UInt8(ascii: "u"))
                         let low = try hex4()
-                        guard (0xDC00...0xDFFF).contains(low) else { throw ParseError(offset: index) }
+                        guard (0xDC00...0xDFFF).contains(low) else { throw .invalidJSON(offset: index) }
                         code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
                     }
-                    guard let scalar = Unicode.Scalar(code) else { throw ParseError(offset: index) }
+                    guard let scalar = Unicode.Scalar(code) else { throw .invalidJSON(offset: index) }
                     scalars.append(contentsOf: Array(String(Character(scalar)).utf8))
-                default: throw ParseError(offset: index - 1)
+                default: throw .invalidJSON(offset: index - 1)
                 }
             }
-            throw ParseError(offset: index)
+            throw .invalidJSON(offset: index)
         }
 
         /// Checks and steps over one value exactly as ``value()`` would read it, without building
         /// it (no allocation for objects, arrays and strings).
-        mutating func skipValue() throws(ParseError) {
+        mutating func skipValue() throws(ContractsError) {
             skipWhitespace()
-            guard index < bytes.count else { throw ParseError(offset: index) }
+            guard index < bytes.count else { throw .invalidJSON(offset: index) }
             switch bytes[index] {
             case UInt8(ascii: "{"):
                 try descend()
@@ -290,14 +277,14 @@ public enum FastJSON {
         }
 
         /// Checks and steps over a string as ``string()`` would read it.
-        mutating func skipString() throws(ParseError) {
+        mutating func skipString() throws(ContractsError) {
             try expect(UInt8(ascii: "\""))
             while index < bytes.count {
                 let byte = bytes[index]
                 index += 1
                 if byte == UInt8(ascii: "\"") { return }
                 guard byte == UInt8(ascii: "\\") else { continue }
-                guard index < bytes.count else { throw ParseError(offset: index) }
+                guard index < bytes.count else { throw .invalidJSON(offset: index) }
                 let escape = bytes[index]
                 index += 1
                 switch escape {
@@ -310,18 +297,18 @@ public enum FastJSON {
                         try expect(UInt8(ascii: "\\"))
                         try expect(UInt8(ascii: "u"))
                         let low = try hex4()
-                        guard (0xDC00...0xDFFF).contains(low) else { throw ParseError(offset: index) }
+                        guard (0xDC00...0xDFFF).contains(low) else { throw .invalidJSON(offset: index) }
                         code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
                     }
-                    guard Unicode.Scalar(code) != nil else { throw ParseError(offset: index) }
-                default: throw ParseError(offset: index - 1)
+                    guard Unicode.Scalar(code) != nil else { throw .invalidJSON(offset: index) }
+                default: throw .invalidJSON(offset: index - 1)
                 }
             }
-            throw ParseError(offset: index)
+            throw .invalidJSON(offset: index)
         }
 
-        mutating func hex4() throws(ParseError) -> UInt32 {
-            guard index + 4 <= bytes.count else { throw ParseError(offset: index) }
+        mutating func hex4() throws(ContractsError) -> UInt32 {
+            guard index + 4 <= bytes.count else { throw .invalidJSON(offset: index) }
             var value: UInt32 = 0
             for _ in 0..<4 {
                 let byte = bytes[index]
@@ -330,7 +317,7 @@ public enum FastJSON {
                 case 0x30...0x39: digit = UInt32(byte - 0x30)
                 case 0x41...0x46: digit = UInt32(byte - 0x41 + 10)
                 case 0x61...0x66: digit = UInt32(byte - 0x61 + 10)
-                default: throw ParseError(offset: index)
+                default: throw .invalidJSON(offset: index)
                 }
                 value = value << 4 | digit
                 index += 1

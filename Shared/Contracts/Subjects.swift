@@ -5,59 +5,40 @@ public struct SubjectNamer: Hashable, Sendable {
 
     public let prefix: String
 
-    /// - Throws: ``SubjectError`` when the prefix is empty, has an empty token, a wildcard or whitespace.
-    public init(prefix: String = SubjectNamer.defaultPrefix) throws(SubjectError) {
+    /// - Throws: ``ContractsError`` when the prefix is empty, has an empty token, a wildcard or whitespace.
+    public init(prefix: String = SubjectNamer.defaultPrefix) throws(ContractsError) {
         let tokens = prefix.split(separator: ".", omittingEmptySubsequences: false)
         guard !prefix.isEmpty,
             tokens.allSatisfy({ token in
                 !token.isEmpty && !token.contains { $0 == "*" || $0 == ">" || $0.isWhitespace }
             })
-        else { throw SubjectError(code: .invalidPrefix, value: prefix) }
+        else { throw .invalidPrefix(prefix) }
         self.prefix = prefix
     }
 
     /// The entity token: the entity type lower-cased; only `[a-z0-9_-]` is accepted.
-    public static func entityToken(_ entityType: String) throws(SubjectError) -> String {
+    public static func entityToken(_ entityType: String) throws(ContractsError) -> String {
         let token = entityType.lowercased()
         guard !token.isEmpty,
             token.utf8.allSatisfy({ byte in
                 (97...122).contains(byte) || (48...57).contains(byte) || byte == 95 || byte == 45
             })
-        else { throw SubjectError(code: .invalidEntity, value: entityType) }
+        else { throw .invalidEntity(entityType) }
         return token
     }
 
     /// `entity.change.order.update`.
-    public func subject(entityType: String, operation: Operation) throws(SubjectError) -> String {
+    public func subject(entityType: String, operation: Operation) throws(ContractsError) -> String {
         "\(prefix).\(try Self.entityToken(entityType)).\(operation.rawValue)"
     }
 
     /// A filter subject: every event (`entity.change.>`), one entity (`entity.change.order.*`), or
     /// one entity and operation.
-    public func filter(entityType: String? = nil, operation: Operation? = nil) throws(SubjectError) -> String {
+    public func filter(entityType: String? = nil, operation: Operation? = nil) throws(ContractsError) -> String {
         guard let entityType else {
             return operation.map { "\(prefix).*.\($0.rawValue)" } ?? "\(prefix).>"
         }
         return "\(prefix).\(try Self.entityToken(entityType)).\(operation?.rawValue ?? "*")"
-    }
-}
-
-public struct SubjectError: Error, Hashable, Sendable, CustomStringConvertible {
-    public enum Code: String, Hashable, Sendable {
-        case invalidEntity
-        case invalidPrefix
-    }
-
-    public var code: Code
-    public var value: String
-
-    public var description: String {
-        switch code {
-        case .invalidEntity:
-            "entity name '\(value)' cannot be a NATS subject token: use only letters, digits, '_' and '-'"
-        case .invalidPrefix:
-            "subject prefix '\(value)' is invalid: dot-separated non-empty tokens without '*', '>' or spaces"
-        }
     }
 }
 

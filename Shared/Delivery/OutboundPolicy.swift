@@ -1,3 +1,4 @@
+import Config
 import Foundation
 import NIOPosix
 import Runtime
@@ -23,11 +24,6 @@ public struct OutboundPolicy: Sendable {
         case network(IPNetwork)
     }
 
-    public struct Invalid: Error, Sendable, CustomStringConvertible {
-        public var index: Int
-        public var description: String
-    }
-
     public let rules: [Rule]
     /// Names the configuration key in refusals.
     public let key: String
@@ -43,7 +39,7 @@ public struct OutboundPolicy: Sendable {
         hasNetworks = rules.contains { if case .network = $0 { true } else { false } }
     }
 
-    public init(allowedHosts: [String], key: String = "jobs.http_allowed_hosts") throws(Invalid) {
+    public init(allowedHosts: [String], key: String = "jobs.http_allowed_hosts") throws(ConfigError) {
         var rules: [Rule] = []
         for (index, entry) in allowedHosts.enumerated() {
             let text = entry.trimmingCharacters(in: .whitespaces).lowercased()
@@ -54,10 +50,9 @@ public struct OutboundPolicy: Sendable {
             } else if Self.isHostName(text) {
                 rules.append(.name(text))
             } else {
-                throw Invalid(
-                    index: index,
-                    description:
-                        "'\(entry)' is not a host name, '*.domain', an IP address or a network like 10.0.0.0/8")
+                throw ConfigError(
+                    key: "\(key)[\(index)]",
+                    message: "'\(entry)' is not a host name, '*.domain', an IP address or a network like 10.0.0.0/8")
             }
         }
         self.init(rules: rules, key: key)

@@ -9,5 +9,5 @@ public struct FetchedJob: Sendable {
     public var entryID: String
     /// The raw `job` field, kept for the dead-letter queue when it does not decode.
     public var raw: String
-    public var job: Result<Job, JobDecodingError>
+    public var job: Result<Job, JobQueueError>
 }

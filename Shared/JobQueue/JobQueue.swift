@@ -219,7 +219,9 @@ public final class JobQueue: Sendable {
             let names = entry.fields.keys.sorted().joined(separator: ", ")
             return FetchedJob(
                 queue: queue, entryID: entry.id, raw: "{\(names)}",
-                job: .failure(JobDecodingError(description: "stream entry has no 'job' field (fields: \(names))")))
+                job: .failure(
+                    JobQueueError(
+                        code: .missingJob, description: "stream entry has no 'job' field (fields: \(names))")))
         }
         let raw = String(decoding: bytes, as: UTF8.self)
         do {
@@ -228,7 +230,9 @@ public final class JobQueue: Sendable {
         } catch {
             return FetchedJob(
                 queue: queue, entryID: entry.id, raw: raw,
-                job: .failure(JobDecodingError(description: "not a job: \(Self.describe(error))")))
+                job: .failure(
+                    JobQueueError(
+                        code: .malformedJob, description: "not a job: \(Self.describe(error))", underlying: error)))
         }
     }
 

@@ -1,4 +1,5 @@
 import CNATS
+import Config
 import Contracts
 import Logging
 import NIOConcurrencyHelpers
@@ -25,7 +26,7 @@ public struct NATSClientConfiguration: Sendable {
     public var maxPendingPublishes: Int
     public var pingInterval: Duration
     /// TLS to the servers; nil for plain TCP (unless the URL says `tls://`: then the system's CAs).
-    public var tls: NATSTLSConfiguration?
+    public var tls: TLSFiles?
 
     public init(
         url: String = "nats://127.0.0.1:4222", name: String = "fraiseql", connectTimeout: Duration = .seconds(2),
@@ -33,7 +34,7 @@ public struct NATSClientConfiguration: Sendable {
         reconnectBufferBytes: Int = 8 * 1024 * 1024, retryOnFailedConnect: Bool = false,
         requestTimeout: Duration = .seconds(5), maxPendingPublishes: Int = 16_384,
         pingInterval: Duration = .seconds(10),
-        tls: NATSTLSConfiguration? = nil
+        tls: TLSFiles? = nil
     ) {
         self.url = url
         self.name = name

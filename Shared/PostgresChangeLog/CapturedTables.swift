@@ -1,3 +1,4 @@
+import BridgeEngine
 import Logging
 import PostgresNIO
 import Runtime
@@ -16,7 +17,7 @@ public enum CapturedTables {
 
     /// The problems of the configured tables, in configuration order (empty: all is well).
     public static func check(
-        _ tables: [Runtime.BridgeConfiguration.Table], connection: PostgresConnection, logger: Logger
+        _ tables: [BridgeConfiguration.Table], connection: PostgresConnection, logger: Logger
     ) async throws -> [Problem] {
         var problems: [Problem] = []
         for (index, table) in tables.enumerated() {

@@ -1,3 +1,5 @@
+import BridgeEngine
+import Config
 import Foundation
 import Logging
 import PostgresNIO
@@ -11,9 +13,9 @@ public enum ChangeLogInstaller {
     ///     fleet's role needs no such power, and a superuser install hides missing grants).
     ///   - captureRole: the NOLOGIN role that owns the trigger function (`bridge.capture_role`).
     public static func install(
-        configuration: PostgresConnection.Configuration, tables: [Runtime.BridgeConfiguration.Table],
+        configuration: PostgresConnection.Configuration, tables: [BridgeConfiguration.Table],
         additional: [String] = [], allowSuperuser: Bool = false,
-        captureRole: String = Runtime.BridgeConfiguration.defaultCaptureRole, logger: Logger
+        captureRole: String = BridgeConfiguration.defaultCaptureRole, logger: Logger
     ) async throws {
         let statements = try ChangeLogSchema.statements(for: tables, captureRole: captureRole) + additional
         let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
@@ -77,7 +79,8 @@ extension ChangeLogInstaller {
     /// DDL or applies it, reports on stdout/stderr, and returns the exit code (0; 1 when
     /// PostgreSQL refuses; 2 for a configuration problem).
     public static func command(
-        configuration: FleetConfiguration, printOnly: Bool, name: String, additional: [String] = [],
+        bridge: BridgeConfiguration, postgres: DatabaseConfiguration, printOnly: Bool, name: String,
+        additional: [String] = [],
         allowSuperuser: Bool = false
     ) async -> Int32 {
         func fail(_ message: String, _ code: Int32) -> Int32 {
@@ -88,28 +91,28 @@ extension ChangeLogInstaller {
             if printOnly {
                 print(
                     try ChangeLogSchema.script(
-                        for: configuration.bridge.tables, captureRole: configuration.bridge.captureRole),
+                        for: bridge.tables, captureRole: bridge.captureRole),
                     terminator: "")
                 for statement in additional { print("\n" + statement + ";") }
                 return 0
             }
-            guard let url = configuration.postgres.url else {
-                return fail("configuration error: postgres.url is required", ServiceMain.configurationExitCode)
+            guard let url = postgres.url else {
+                return fail("configuration error: postgres.url is required", ConfigError.exitCode)
             }
             try await install(
-                configuration: try PostgresURL.configuration(url.value), tables: configuration.bridge.tables,
-                additional: additional, allowSuperuser: allowSuperuser, captureRole: configuration.bridge.captureRole,
+                configuration: try PostgresURL.configuration(url.value), tables: bridge.tables,
+                additional: additional, allowSuperuser: allowSuperuser, captureRole: bridge.captureRole,
                 logger: Logger(label: "fraiseql.\(name).install"))
             print(
-                "installed fraiseql_observer change log and \(configuration.bridge.tables.count) trigger(s)"
+                "installed fraiseql_observer change log and \(bridge.tables.count) trigger(s)"
                     + (additional.isEmpty ? "" : ", and the observer-worker's tables"))
             return 0
         } catch let error as ChangeLogError where error.code == .invalidURL {
-            return fail("configuration error: postgres.url: \(error.description)", ServiceMain.configurationExitCode)
+            return fail("configuration error: postgres.url: \(error.description)", ConfigError.exitCode)
         } catch let error as ChangeLogError where error.code == .install {
             return fail(
                 error.key == nil ? "install: \(error.description)" : "configuration error: \(error.description)",
-                ServiceMain.configurationExitCode)
+                ConfigError.exitCode)
         } catch {
             return fail("install failed: \(String(reflecting: error))", 1)
         }

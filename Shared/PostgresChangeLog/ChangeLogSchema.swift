@@ -4,6 +4,7 @@
 /// table), the trigger function and per-table triggers (generated, printable, re-runnable), and
 /// ``PostgresChangeSource``, the bridge engine's adapter: advisory-lock leadership, batch reads of
 /// unpublished rows, conditional marking, checkpoints, LISTEN/NOTIFY wake-ups.
+import BridgeEngine
 import Contracts
 import Runtime
 

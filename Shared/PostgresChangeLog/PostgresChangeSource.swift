@@ -16,13 +16,13 @@ public final class PostgresChangeSource: ChangeSource {
     /// How often a standby retries the leader lock.
     let standbyInterval: Duration
     /// The captured tables, for the drift check.
-    let tables: [Runtime.BridgeConfiguration.Table]
+    let tables: [BridgeConfiguration.Table]
     /// Short queries (lag, drift, readiness), when the service runs a pool.
     let client: PostgresClient?
 
     public init(
         configuration: PostgresConnection.Configuration, transportName: String,
-        standbyInterval: Duration = .milliseconds(500), tables: [Runtime.BridgeConfiguration.Table] = [],
+        standbyInterval: Duration = .milliseconds(500), tables: [BridgeConfiguration.Table] = [],
         client: PostgresClient? = nil
     ) {
         self.tables = tables

@@ -6,6 +6,7 @@
 /// connection. The connection is opened lazily and re-opened after an error; every command has a
 /// timeout. Blocking commands (`XREADGROUP … BLOCK`) hold the connection they run on: give them a
 /// client of their own.
+import Config
 import Contracts
 import Foundation
 import Logging
@@ -24,12 +25,12 @@ public struct RedisClientConfiguration: Sendable {
     public var connectTimeout: Duration
     public var commandTimeout: Duration
     /// TLS (`rediss://`); nil for plain TCP.
-    public var tls: RedisTLSConfiguration?
+    public var tls: TLSFiles?
 
     public init(
         host: String = "127.0.0.1", port: Int = 6379, password: String? = nil, username: String? = nil,
         database: Int = 0, connectTimeout: Duration = .seconds(2), commandTimeout: Duration = .seconds(2),
-        tls: RedisTLSConfiguration? = nil
+        tls: TLSFiles? = nil
     ) {
         self.host = host
         self.port = port
@@ -47,7 +48,7 @@ public struct RedisClientConfiguration: Sendable {
             let host = components.host, !host.isEmpty
         else { throw RedisError(code: .connection, message: "not a redis:// URL: \(Self.redacted(url))") }
         self.init(host: host, port: components.port ?? 6379)
-        if components.scheme == "rediss" { tls = RedisTLSConfiguration() }
+        if components.scheme == "rediss" { tls = TLSFiles() }
         if let password = components.password, !password.isEmpty {
             self.password = password.removingPercentEncoding ?? password
             if let user = components.user, !user.isEmpty { self.username = user }
@@ -68,31 +69,6 @@ public struct RedisClientConfiguration: Sendable {
         guard var components = URLComponents(string: url), components.password != nil else { return url }
         components.password = "***"
         return components.string ?? "redis://***"
-    }
-}
-
-/// TLS settings: the server certificate is always verified (chain and host name or IP).
-public struct RedisTLSConfiguration: Sendable, Hashable {
-    /// PEM file of the CAs to trust instead of the system's.
-    public var caFile: String?
-    /// Client certificate and key (PEM) for servers that verify clients (`tls-auth-clients`).
-    public var certificateFile: String?
-    public var keyFile: String?
-
-    public init(caFile: String? = nil, certificateFile: String? = nil, keyFile: String? = nil) {
-        self.caFile = caFile
-        self.certificateFile = certificateFile
-        self.keyFile = keyFile
-    }
-
-    func context() throws -> NIOSSLContext {
-        var tls = TLSConfiguration.makeClientConfiguration()
-        if let caFile { tls.trustRoots = .file(caFile) }
-        if let certificateFile, let keyFile {
-            tls.certificateChain = try NIOSSLCertificate.fromPEMFile(certificateFile).map { .certificate($0) }
-            tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: keyFile, format: .pem))
-        }
-        return try NIOSSLContext(configuration: tls)
     }
 }
 

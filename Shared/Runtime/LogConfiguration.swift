@@ -1,3 +1,4 @@
+import Config
 import Contracts
 import Foundation
 
@@ -8,7 +9,7 @@ public struct LogConfiguration: Sendable {
     /// `format`: `text` or `json` (one JSON object per line). Default `text`.
     public var format: String = "text"
 
-    init(_ scope: ConfigScope) throws(ConfigError) {
+    public init(_ scope: ConfigScope) throws(ConfigError) {
         level = try scope.choice(
             "level", ["trace", "debug", "info", "notice", "warning", "error", "critical"], default: level)
         format = try scope.choice("format", ["text", "json"], default: format)

@@ -1,3 +1,4 @@
+import Config
 import Contracts
 import Foundation
 
@@ -9,7 +10,7 @@ public struct MetricsConfiguration: Sendable {
     /// `enabled`: export metrics. Default true.
     public var enabled = true
 
-    init(_ scope: ConfigScope) throws(ConfigError) {
+    public init(_ scope: ConfigScope) throws(ConfigError) {
         let listen = try scope.string("listen", default: "0.0.0.0:9090")
         address = try ListenAddress(listen, key: scope.fullPath("listen"), scope: scope)
         enabled = try scope.bool("enabled", default: enabled)

@@ -1,3 +1,4 @@
+import Config
 import Hummingbird
 import Logging
 import NIOCore

@@ -24,31 +24,12 @@ public struct ServerLink: Sendable, Hashable {
     public var isExposed: Bool { !verified && !IPAddress.isLoopback(host: host) }
 
     /// The host of a URL; never the credentials of one that does not parse (`user:pw@host:port`).
-    static func host(of url: String) -> String {
+    public static func host(of url: String) -> String {
         let trimmed = url.trimmingCharacters(in: .whitespaces)
         if let host = URLComponents(string: trimmed)?.host, !host.isEmpty { return host }
         let afterCredentials = trimmed.split(separator: "@").last.map(String.init) ?? trimmed
         let withoutScheme = afterCredentials.components(separatedBy: "://").last ?? afterCredentials
         return String(withoutScheme.prefix { $0 != ":" && $0 != "/" })
-    }
-
-    /// Every server of `nats.url`: libnats verifies the certificate whenever TLS is on
-    /// (`tls://` or `nats.tls_*`).
-    public static func nats(_ configuration: NATSConfiguration) -> [ServerLink] {
-        configuration.url.split(separator: ",").map { url in
-            let secure = configuration.tls != nil || url.trimmingCharacters(in: .whitespaces).hasPrefix("tls://")
-            return ServerLink(
-                server: "nats", host: host(of: String(url)), verified: secure,
-                detail: secure ? "TLS, certificate verified" : "plain TCP (use tls:// or nats.tls_ca_file)")
-        }
-    }
-
-    /// `redis.url`: `rediss://` (or `redis.tls_*`) verifies the certificate.
-    public static func redis(_ configuration: RedisConfiguration) -> ServerLink {
-        let secure = configuration.tls != nil
-        return ServerLink(
-            server: "redis", host: host(of: configuration.url.value), verified: secure,
-            detail: secure ? "TLS, certificate verified" : "plain TCP (use rediss:// or redis.tls_ca_file)")
     }
 
     /// A `postgres://` URL: only `sslmode=verify-full` checks both the chain and the host name;
@@ -64,11 +45,6 @@ public struct ServerLink: Sendable, Hashable {
             default: "sslmode=\(mode): TLS when offered, certificate not checked (use verify-full)"
             }
         return ServerLink(server: "postgres", host: host(of: url), verified: mode == "verify-full", detail: detail)
-    }
-
-    /// `[smtp]`: `starttls` and `tls` verify the certificate; `none` is plain text.
-    public static func smtp(_ configuration: SMTPConfiguration) -> ServerLink? {
-        configuration.host.map { smtp(host: $0, security: configuration.security) }
     }
 
     /// An SMTP relay reached with `security` (`starttls`, `tls` or `none`).

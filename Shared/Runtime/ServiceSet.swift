@@ -26,3 +26,12 @@ public struct ServiceSet: Sendable {
         self.links = links
     }
 }
+
+extension ServiceSet {
+    /// Services and checks of both, `self` first.
+    public func merged(with other: ServiceSet) -> ServiceSet {
+        ServiceSet(
+            services: services + other.services, readiness: readiness + other.readiness,
+            liveness: liveness + other.liveness, links: links + other.links)
+    }
+}

@@ -1,3 +1,4 @@
+import Config
 import Contracts
 import Foundation
 import Logging
@@ -331,11 +332,11 @@ extension EndToEndScenarios {
         await #expect(throws: (any Error).self, "NATS accepted a certificate from another CA") {
             let connection = try await NATSConnection.connect(
                 NATSClientConfiguration(
-                    url: fleet.nats.url(scheme: "tls"), name: "stranger", tls: NATSTLSConfiguration(caFile: stranger)))
+                    url: fleet.nats.url(scheme: "tls"), name: "stranger", tls: TLSFiles(caFile: stranger)))
             connection.close()
         }
         var redisSettings = try RedisClientConfiguration(url: fleet.redis.url)
-        redisSettings.tls = RedisTLSConfiguration(caFile: stranger)
+        redisSettings.tls = TLSFiles(caFile: stranger)
         await #expect(throws: (any Error).self, "Redis accepted a certificate from another CA") {
             _ = try await RedisClient(configuration: redisSettings).execute("PING")
         }

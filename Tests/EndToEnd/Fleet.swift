@@ -1,3 +1,4 @@
+import Config
 import Contracts
 import Foundation
 import JobQueue
@@ -279,12 +280,12 @@ final class Fleet: @unchecked Sendable {
     func jetStream() async throws -> JetStream {
         try await connectNATS(
             nats.url(scheme: options.tls ? "tls" : "nats"), reconnectWait: .milliseconds(100),
-            tls: certificate.map { NATSTLSConfiguration(caFile: $0.cert) })
+            tls: certificate.map { TLSFiles(caFile: $0.cert) })
     }
 
     func redisConnection() throws -> RedisClient {
         var configuration = try RedisClientConfiguration(url: redis.url)
-        if let certificate { configuration.tls = RedisTLSConfiguration(caFile: certificate.cert) }
+        if let certificate { configuration.tls = TLSFiles(caFile: certificate.cert) }
         return RedisClient(configuration: configuration)
     }
 

@@ -258,7 +258,7 @@ struct BridgeBadInputTests {
         try await database.execute("CREATE TABLE orders (id serial PRIMARY KEY, status text, note text)")
         try await ChangeLogInstaller.install(
             configuration: database.configuration,
-            tables: [Runtime.BridgeConfiguration.Table(table: "public.orders", entity: "order")],
+            tables: [BridgeConfiguration.Table(table: "public.orders", entity: "order")],
             allowSuperuser: true, logger: Logger(label: "tests"))
         let jetStream = try await connectNATS()
         let (stream, prefix) = try await makeStream(jetStream)

@@ -1,3 +1,4 @@
+import BridgeEngine
 import Contracts
 import Foundation
 import JobQueue
@@ -18,7 +19,7 @@ struct GaugeTests {
         try await database.execute("CREATE TABLE orders (id serial PRIMARY KEY, status text)")
         try await ChangeLogInstaller.install(
             configuration: database.configuration,
-            tables: [Runtime.BridgeConfiguration.Table(table: "public.orders", entity: "order")],
+            tables: [BridgeConfiguration.Table(table: "public.orders", entity: "order")],
             allowSuperuser: true, logger: Logger(label: "tests"))
         let natsDirectory = try Stack.temporaryDirectory()
         let natsPort = try Stack.freePort()

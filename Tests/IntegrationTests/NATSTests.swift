@@ -1,10 +1,11 @@
+import Config
 import Foundation
 import NATS
 import Synchronization
 import Testing
 
 func connectNATS(
-    _ url: String? = nil, reconnectWait: Duration = .milliseconds(100), tls: NATSTLSConfiguration? = nil
+    _ url: String? = nil, reconnectWait: Duration = .milliseconds(100), tls: TLSFiles? = nil
 ) async throws -> JetStream {
     let connection = try await NATSConnection.connect(
         NATSClientConfiguration(

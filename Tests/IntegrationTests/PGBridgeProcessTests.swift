@@ -1,3 +1,4 @@
+import BridgeEngine
 import Contracts
 import Foundation
 import Logging
@@ -23,7 +24,7 @@ struct PGBridgeProcessTests {
         try await database.execute("CREATE TABLE orders (id serial PRIMARY KEY, writer int, seq int)")
         try await ChangeLogInstaller.install(
             configuration: database.configuration,
-            tables: [Runtime.BridgeConfiguration.Table(table: "public.orders", entity: "order")],
+            tables: [BridgeConfiguration.Table(table: "public.orders", entity: "order")],
             allowSuperuser: true, logger: Logger(label: "tests"))
         let jetStream = try await connectNATS()
         let stream = Stack.unique("B").uppercased()

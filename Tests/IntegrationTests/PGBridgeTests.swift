@@ -129,8 +129,8 @@ func withBridge<T>(
 @Suite("pg-bridge", .serialized)
 struct PGBridgeTests {
     static let tables = [
-        Runtime.BridgeConfiguration.Table(table: "public.orders", entity: "order", excludeColumns: ["secret"]),
-        Runtime.BridgeConfiguration.Table(table: "public.customers", entity: "Customer", tenantColumn: "tenant"),
+        BridgeConfiguration.Table(table: "public.orders", entity: "order", excludeColumns: ["secret"]),
+        BridgeConfiguration.Table(table: "public.customers", entity: "Customer", tenantColumn: "tenant"),
     ]
 
     func setUp() async throws -> (TestDatabase, JetStream, stream: String, prefix: String) {
@@ -199,7 +199,7 @@ struct PGBridgeTests {
         try await ChangeLogInstaller.install(
             configuration: database.configuration,
             tables: Self.tables + [
-                Runtime.BridgeConfiguration.Table(table: "public.notes", entity: "note", idColumn: "key")
+                BridgeConfiguration.Table(table: "public.notes", entity: "note", idColumn: "key")
             ],
             allowSuperuser: true, logger: Logger(label: "tests"))
         let key = "k\t\"1\"\n\\ é"
@@ -540,13 +540,13 @@ struct PGBridgeTests {
     func badEntity() throws {
         let error = #expect(throws: ChangeLogError.self) {
             try ChangeLogSchema.statements(for: [
-                Runtime.BridgeConfiguration.Table(table: "public.x", entity: "line item")
+                BridgeConfiguration.Table(table: "public.x", entity: "line item")
             ])
         }
         #expect(error?.code == .install)
         do {
             _ = try ChangeLogSchema.statements(for: [
-                Runtime.BridgeConfiguration.Table(table: "public.x", entity: "a.b")
+                BridgeConfiguration.Table(table: "public.x", entity: "a.b")
             ])
             Issue.record("an entity with a dot was accepted")
         } catch {

@@ -23,7 +23,7 @@ final class PostgresHarness: ConformanceHarness {
         try await database.execute("CREATE TABLE items (id text PRIMARY KEY, pad text)")
         try await ChangeLogInstaller.install(
             configuration: database.configuration,
-            tables: [Runtime.BridgeConfiguration.Table(table: "public.items", entity: "item")],
+            tables: [BridgeConfiguration.Table(table: "public.items", entity: "item")],
             allowSuperuser: true, logger: Logger(label: "tests"))
         let source = PostgresChangeSource(configuration: database.configuration, transportName: transport)
         databases.withLock { $0[ObjectIdentifier(source)] = database }

@@ -1,5 +1,6 @@
 import Contracts
 import Delivery
+import FleetCore
 import Foundation
 import JobQueue
 import Runtime

@@ -1,6 +1,8 @@
 import AsyncHTTPClient
+import Config
 import Contracts
 import Delivery
+import FleetCore
 import Foundation
 import JobQueue
 import Logging

@@ -1,3 +1,5 @@
+import Config
+import FleetCore
 import Foundation
 import ObserverWorker
 import Runtime

@@ -1,4 +1,5 @@
 import Contracts
+import FleetCore
 import Runtime
 import Testing
 

@@ -1,8 +1,10 @@
 import Contracts
+import FleetCore
 import Foundation
+import Runtime
 import Testing
 
-@testable import Runtime
+@testable import Config
 
 func load(_ text: String, environment: [String: String] = [:]) throws(ConfigError) -> FleetConfiguration {
     try FleetConfiguration(reader: ConfigFile(toml: text, environment: environment, file: "fraiseql.toml"))

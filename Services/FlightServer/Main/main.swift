@@ -1,3 +1,4 @@
+import FleetCore
 import FlightServer
 import Foundation
 import Runtime

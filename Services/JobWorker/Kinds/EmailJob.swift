@@ -1,6 +1,6 @@
 import Contracts
 import Delivery
-import FleetClients
+import FleetCore
 import Logging
 import Runtime
 

@@ -1,3 +1,4 @@
+import Config
 import Contracts
 import Delivery
 import Foundation

@@ -1,5 +1,7 @@
+import Config
 import Contracts
 import Delivery
+import FleetCore
 import Runtime
 
 /// `email`: a plain-text e-mail through `[smtp]`. Keys: `to` (an address or a list; each a text

@@ -1,5 +1,7 @@
+import Config
 import Contracts
 import Delivery
+import FleetCore
 import Foundation
 import JobQueue
 import Logging

@@ -1,6 +1,8 @@
+import Config
 import Contracts
 import Crypto
 import Delivery
+import FleetCore
 import Foundation
 import Runtime
 

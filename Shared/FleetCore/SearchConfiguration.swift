@@ -1,3 +1,4 @@
+import Config
 import Contracts
 import Foundation
 
@@ -9,7 +10,7 @@ public struct SearchConfiguration: Sendable {
     /// `index`: default index name. Default `fraiseql-audit`.
     public var index = "fraiseql-audit"
 
-    init(_ scope: ConfigScope) throws(ConfigError) {
+    public init(_ scope: ConfigScope) throws(ConfigError) {
         elasticsearchURL = try scope.secret("elasticsearch_url")
         index = try scope.string("index", default: index)
     }

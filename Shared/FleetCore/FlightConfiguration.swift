@@ -1,3 +1,4 @@
+import Config
 import Contracts
 import Foundation
 
@@ -10,7 +11,7 @@ public struct FlightConfiguration: Sendable {
     /// `token`: bearer token clients must present; a secret (`token_env`, `token_file`).
     public var token: Secret?
 
-    init(_ scope: ConfigScope) throws(ConfigError) {
+    public init(_ scope: ConfigScope) throws(ConfigError) {
         let listen = try scope.string("listen", default: "0.0.0.0:8815")
         address = try ListenAddress(listen, key: scope.fullPath("listen"), scope: scope)
         batchRows = try scope.int("batch_rows", default: batchRows, range: 1...1_000_000)

@@ -1,5 +1,7 @@
+import Config
 import Contracts
 import Foundation
+import Runtime
 
 /// `[observer]`
 public struct ObserverConfiguration: Sendable {
@@ -41,13 +43,12 @@ public struct ObserverConfiguration: Sendable {
     /// `circuit_reset`: how long an open circuit stays open before one trial request. Default `30s`.
     public var circuitReset: Duration = .seconds(30)
     /// `shutdown_grace`: on SIGTERM, in-flight events get this long, the rest are NAKed. Default
-    /// `10s`, at most `maxShutdownGrace`.
+    /// `10s`, at most `15s` (``ShutdownBudget/maximumDrainGrace``).
     public var shutdownGrace: Duration = .seconds(10)
-    public static let maxShutdownGrace: Duration = .seconds(15)
     /// `dlq_max_length`: approximate cap of the observer dead-letter stream. Default 100000.
     public var deadLetterMaxLength = 100_000
 
-    init(_ scope: ConfigScope) throws(ConfigError) {
+    public init(_ scope: ConfigScope) throws(ConfigError) {
         transport = try scope.choice("transport", ["nats", "postgres"], default: transport)
         consumer = try scope.string("consumer", default: consumer)
         maxInFlight = try scope.int("max_in_flight", default: maxInFlight, range: 1...100_000)
@@ -55,7 +56,7 @@ public struct ObserverConfiguration: Sendable {
         deliveryLimit = try scope.int("delivery_limit", default: deliveryLimit, range: 10...100_000)
         maxEventBytes = try scope.int("max_event_bytes", default: maxEventBytes, range: 1024...(256 << 20))
         ackWait = try scope.duration("ack_wait", default: ackWait)
-        backoff = try backoffPolicy(scope.section("backoff"), default: backoff)
+        backoff = try scope.section("backoff").backoffPolicy(default: backoff)
         dedupWindow = try scope.duration("dedup_window", default: dedupWindow)
         doneTTL = try scope.duration("done_ttl", default: doneTTL)
         // They are the marks' expiry in Redis: 0 would delete every mark of a hash it is set on.
@@ -78,7 +79,7 @@ public struct ObserverConfiguration: Sendable {
         guard circuitWindow >= .seconds(1) else { throw scope.error("circuit_window", "must be at least 1s") }
         circuitReset = try scope.duration("circuit_reset", default: circuitReset)
         shutdownGrace = try scope.duration("shutdown_grace", default: shutdownGrace)
-        guard shutdownGrace <= Self.maxShutdownGrace else {
+        guard shutdownGrace <= ShutdownBudget.maximumDrainGrace else {
             throw scope.error(
                 "shutdown_grace",
                 "at most 15s: the worker's whole shutdown (the grace, the last marks and acks) must end within the 25 s a service gets after SIGTERM"

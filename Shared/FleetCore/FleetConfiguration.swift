@@ -1,5 +1,12 @@
+import BridgeEngine
+import Config
 import Contracts
+import Delivery
 import Foundation
+import JobQueue
+import NATS
+import Redis
+import Runtime
 
 /// The whole `fraiseql.toml`: every service reads the full file, so an unknown key is an error
 /// wherever it is, and `fraiseql-observer validate` checks exactly what the services will load.

@@ -14,6 +14,9 @@ public struct ConfigError: Error, Sendable, CustomStringConvertible {
         self.message = message
     }
 
+    /// The exit code of a process stopped by a bad configuration.
+    public static let exitCode: Int32 = 2
+
     public var description: String {
         var location = file ?? "configuration"
         if let line { location += ":\(line)" }

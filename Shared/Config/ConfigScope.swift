@@ -9,7 +9,14 @@ public struct ConfigScope: Sendable {
     /// Environment overrides apply to named sections, not to elements of arrays of tables.
     let environmentEnabled: Bool
 
-    func fullPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+    public func fullPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    /// Every entry of this table as it is, each marked as read: for tables whose keys their
+    /// reader checks later (an observer action's settings).
+    public func takeEntries() -> [String: ConfigValue] {
+        for key in node.keys { reader.markConsumed(fullPath(key)) }
+        return node
+    }
 
     /// A sub-table (`[nats.stream]`); missing means empty.
     public func section(_ key: String) throws(ConfigError) -> ConfigScope {

@@ -8,7 +8,7 @@ public struct DatabaseConfiguration: Sendable {
     /// `pool_size`: connections per service. Default 4.
     public var poolSize = 4
 
-    init(_ scope: ConfigScope) throws(ConfigError) {
+    public init(_ scope: ConfigScope) throws(ConfigError) {
         url = try scope.secret("url")
         poolSize = try scope.int("pool_size", default: poolSize, range: 1...256)
     }

@@ -1,3 +1,4 @@
+import Config
 import Contracts
 import Foundation
 
@@ -57,7 +58,7 @@ public struct ObserverDefinition: Sendable {
         public var scope: ConfigScope
     }
 
-    init(_ scope: ConfigScope, defaults: ObserverConfiguration) throws(ConfigError) {
+    public init(_ scope: ConfigScope, defaults: ObserverConfiguration) throws(ConfigError) {
         self.scope = scope
         guard let name = try scope.optionalString("name") else { throw scope.error("name", "is required") }
         guard let entity = try scope.optionalString("entity") else { throw scope.error("entity", "is required") }
@@ -74,15 +75,14 @@ public struct ObserverDefinition: Sendable {
         condition = try scope.optionalString("condition")
         actions = try scope.tables("actions").map { action throws(ConfigError) in
             let kind = try action.choice("kind", Self.actionKinds, default: "")
-            var settings = action.node
+            var settings = action.takeEntries()
             settings["kind"] = nil
-            for key in settings.keys { action.reader.markConsumed(action.fullPath(key)) }
             return Action(kind: kind, settings: settings, path: action.path, scope: action)
         }
         guard !actions.isEmpty else { throw scope.error("actions", "an observer needs at least one action") }
         retry = RetryPolicy(
             maxAttempts: try scope.int("max_attempts", default: defaults.maxDeliver, range: 1...1000),
-            backoff: try backoffPolicy(scope.section("backoff"), default: defaults.backoff),
+            backoff: try scope.section("backoff").backoffPolicy(default: defaults.backoff),
             onFailure: RetryPolicy.OnFailure(
                 rawValue: try scope.choice(
                     "on_failure", RetryPolicy.OnFailure.allCases.map(\.rawValue),

@@ -1,3 +1,4 @@
+import Config
 import Contracts
 import Foundation
 
@@ -48,7 +49,7 @@ public struct BridgeConfiguration: Sendable {
         }
     }
 
-    init(_ scope: ConfigScope) throws(ConfigError) {
+    public init(_ scope: ConfigScope) throws(ConfigError) {
         transportName = try scope.string("transport_name", default: transportName)
         batchSize = try scope.int("batch_size", default: batchSize, range: 1...100_000)
         pollInterval = try scope.duration("poll_interval", default: pollInterval)
@@ -61,7 +62,7 @@ public struct BridgeConfiguration: Sendable {
         tables = try scope.tables("tables").map { table throws(ConfigError) in
             guard let name = try table.optionalString("table") else { throw table.error("table", "is required") }
             guard let entity = try table.optionalString("entity") else { throw table.error("entity", "is required") }
-            do throws(SubjectError) {
+            do throws(ContractsError) {
                 _ = try SubjectNamer.entityToken(entity)
             } catch {
                 throw table.error("entity", error.description)
@@ -73,20 +74,4 @@ public struct BridgeConfiguration: Sendable {
                 tenantColumn: try table.optionalString("tenant_column"))
         }
     }
-}
-
-/// Reads `{ kind, base, cap, jitter }` into a ``BackoffPolicy``.
-func backoffPolicy(_ scope: ConfigScope, default fallback: BackoffPolicy) throws(ConfigError) -> BackoffPolicy {
-    guard scope.contains("kind") || scope.contains("base") || scope.contains("cap") || scope.contains("jitter") else {
-        return fallback
-    }
-    let kind = try scope.choice("kind", BackoffPolicy.Kind.allCases.map(\.rawValue), default: fallback.kind.rawValue)
-    let base = try scope.duration("base", default: .milliseconds(fallback.baseMilliseconds))
-    let cap = try scope.duration("cap", default: .milliseconds(fallback.capMilliseconds))
-    let jitter = try scope.double("jitter", default: fallback.jitter, range: 0...1)
-    guard cap.milliseconds >= base.milliseconds else { throw scope.error("cap", "must not be below base") }
-    return BackoffPolicy(
-        kind: BackoffPolicy.Kind(rawValue: kind)!, baseMilliseconds: base.milliseconds,
-        capMilliseconds: cap.milliseconds,
-        jitter: jitter)
 }

@@ -1,3 +1,4 @@
+import Config
 import Contracts
 import Foundation
 
@@ -37,11 +38,11 @@ public struct NATSConfiguration: Sendable {
         public var maxMessages = -1
     }
 
-    init(_ scope: ConfigScope) throws(ConfigError) {
+    public init(_ scope: ConfigScope) throws(ConfigError) {
         // It may carry credentials (`nats://user:password@host`): `url_env` and `url_file` too.
         url = try scope.secret("url")?.value ?? url
         subjectPrefix = try scope.string("subject_prefix", default: subjectPrefix)
-        do throws(SubjectError) {
+        do throws(ContractsError) {
             _ = try SubjectNamer(prefix: subjectPrefix)
         } catch {
             throw scope.error("subject_prefix", error.description)
@@ -62,5 +63,23 @@ public struct NATSConfiguration: Sendable {
         where value == 0 || value < -1 {
             throw streamScope.error(key, "must be -1 (unlimited) or a positive limit")
         }
+    }
+}
+
+extension NATSConfiguration {
+    /// The client settings for a service named `name`. The first connect is retried in the
+    /// background, so a service starts (and reports not ready) while NATS is down.
+    public func clientConfiguration(name: String) -> NATSClientConfiguration {
+        NATSClientConfiguration(
+            url: url, name: name, connectTimeout: connectTimeout, reconnectWait: reconnectWait,
+            retryOnFailedConnect: true, requestTimeout: requestTimeout, tls: tls)
+    }
+
+    /// The stream of entity changes as configured in `[nats.stream]`.
+    public var streamConfiguration: StreamConfiguration {
+        StreamConfiguration(
+            name: stream.name, subjects: ["\(subjectPrefix).>"], storage: stream.storage == "memory" ? .memory : .file,
+            maxAge: stream.maxAge, duplicateWindow: stream.duplicateWindow, replicas: stream.replicas,
+            maxBytes: Int64(stream.maxBytes), maxMessages: Int64(stream.maxMessages))
     }
 }

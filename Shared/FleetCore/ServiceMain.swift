@@ -1,28 +1,17 @@
+import Config
 import Foundation
 import Logging
 import Metrics
 import Prometheus
+import Runtime
 import ServiceLifecycle
-
-/// What a service's `buildServices` receives.
-public struct ServiceContext: Sendable {
-    public var name: String
-    public var configuration: FleetConfiguration
-    public var logger: Logger
-
-    public init(name: String, configuration: FleetConfiguration, logger: Logger) {
-        self.name = name
-        self.configuration = configuration
-        self.logger = logger
-    }
-}
 
 /// The entry point every executable calls: load the configuration (exit 2 when it is bad),
 /// bootstrap logging and metrics once, build the services, run them in a `ServiceGroup` with
 /// SIGTERM/SIGINT as graceful-shutdown signals, the ops server last so it stops first.
 public enum ServiceMain {
     /// Exit code for a bad configuration.
-    public static let configurationExitCode: Int32 = 2
+    public static let configurationExitCode = ConfigError.exitCode
 
     /// The configuration path: `--config PATH`, else `FRAISEQL_CONFIG`, else `fraiseql.toml`.
     public static func configurationPath(arguments: [String] = CommandLine.arguments, environment: [String: String])
@@ -97,8 +86,7 @@ public enum ServiceMain {
             var groupConfiguration = ServiceGroupConfiguration(
                 services: set.services.map { .init(service: $0) } + [.init(service: ops)],
                 gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
-            // Below Kubernetes' default 30 s termination grace period.
-            groupConfiguration.maximumGracefulShutdownDuration = .seconds(25)
+            groupConfiguration.maximumGracefulShutdownDuration = ShutdownBudget.service
             let group = ServiceGroup(configuration: groupConfiguration)
             logger.info("service starting")
             try await group.run()

@@ -1,5 +1,7 @@
+import Config
 import Contracts
 import Foundation
+import Runtime
 
 /// `[jobs]`
 public struct JobsConfiguration: Sendable {
@@ -34,14 +36,14 @@ public struct JobsConfiguration: Sendable {
     /// entry names the host or covers the address. Checked by job-worker (`OutboundPolicy`).
     public var httpAllowedHosts: [String] = []
 
-    init(_ scope: ConfigScope) throws(ConfigError) {
+    public init(_ scope: ConfigScope) throws(ConfigError) {
         queues = try scope.strings("queues", default: queues)
         for queue in queues where queue.isEmpty || queue.contains(where: { $0 == ":" || $0 == " " }) {
             throw scope.error("queues", "'\(queue)' is not a queue name (no ':' or spaces, not empty)")
         }
         jobTimeout = try scope.duration("job_timeout", default: jobTimeout)
         shutdownGrace = try scope.duration("shutdown_grace", default: shutdownGrace)
-        guard shutdownGrace <= ObserverConfiguration.maxShutdownGrace else {
+        guard shutdownGrace <= ShutdownBudget.maximumDrainGrace else {
             throw scope.error(
                 "shutdown_grace",
                 "at most 15s: the worker's whole shutdown (the grace, then putting unfinished jobs back) must end within the 25 s a service gets after SIGTERM"
@@ -55,6 +57,6 @@ public struct JobsConfiguration: Sendable {
         concurrency = try scope.int("concurrency", default: concurrency, range: 1...10_000)
         visibilityTimeout = try scope.duration("visibility_timeout", default: visibilityTimeout)
         maxAttempts = try scope.int("max_attempts", default: maxAttempts, range: 1...1000)
-        backoff = try backoffPolicy(scope.section("backoff"), default: backoff)
+        backoff = try scope.section("backoff").backoffPolicy(default: backoff)
     }
 }

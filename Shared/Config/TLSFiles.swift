@@ -1,14 +1,22 @@
 import Contracts
 import Foundation
 
-/// TLS files of a client: `tls_ca_file`, `tls_cert_file`, `tls_key_file`. Nil when TLS is off
-/// (no key set and not `enabled` by the URL scheme).
+/// TLS files of a client: `tls_ca_file` (PEM of the CAs to trust instead of the system's),
+/// `tls_cert_file` and `tls_key_file` (a client certificate for servers that verify clients).
+/// The server certificate is always verified. Read from a section, nil when TLS is off (no key
+/// set and not `enabled` by the URL scheme). The NATS and Redis clients take it as is.
 public struct TLSFiles: Sendable, Hashable {
     public var caFile: String?
     public var certificateFile: String?
     public var keyFile: String?
 
-    init?(_ scope: ConfigScope, enabled: Bool) throws(ConfigError) {
+    public init(caFile: String? = nil, certificateFile: String? = nil, keyFile: String? = nil) {
+        self.caFile = caFile
+        self.certificateFile = certificateFile
+        self.keyFile = keyFile
+    }
+
+    public init?(_ scope: ConfigScope, enabled: Bool) throws(ConfigError) {
         caFile = try scope.optionalString("tls_ca_file")
         certificateFile = try scope.optionalString("tls_cert_file")
         keyFile = try scope.optionalString("tls_key_file")

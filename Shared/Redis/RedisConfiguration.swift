@@ -1,3 +1,4 @@
+import Config
 import Contracts
 import Foundation
 
@@ -15,7 +16,7 @@ public struct RedisConfiguration: Sendable {
     /// URL). The server certificate is always verified, against `tls_ca_file` when given.
     public var tls: TLSFiles?
 
-    init(_ scope: ConfigScope) throws(ConfigError) {
+    public init(_ scope: ConfigScope) throws(ConfigError) {
         url = try scope.secret("url") ?? url
         guard url.value.hasPrefix("redis://") || url.value.hasPrefix("rediss://") else {
             throw scope.error("url", "expected a redis:// or rediss:// URL")
@@ -24,5 +25,16 @@ public struct RedisConfiguration: Sendable {
         keyPrefix = try scope.string("key_prefix", default: keyPrefix)
         connectTimeout = try scope.duration("connect_timeout", default: connectTimeout)
         commandTimeout = try scope.duration("command_timeout", default: commandTimeout)
+    }
+}
+
+extension RedisConfiguration {
+    /// The client settings: the URL, the timeouts and TLS.
+    public func clientConfiguration() throws -> RedisClientConfiguration {
+        var settings = try RedisClientConfiguration(url: url.value)
+        settings.connectTimeout = connectTimeout
+        settings.commandTimeout = commandTimeout
+        if let tls { settings.tls = tls }
+        return settings
     }
 }

@@ -1,20 +1,7 @@
-import Contracts
 import Delivery
-import Logging
 import NATS
-import NIOCore
-import NIOPosix
 import Redis
 import Runtime
-import ServiceLifecycle
-import Synchronization
-
-/// A flag set once, readable from any task.
-final class AsyncFlag: Sendable {
-    private let value = Atomic(false)
-    var isSet: Bool { value.load(ordering: .acquiring) }
-    func set() { value.store(true, ordering: .releasing) }
-}
 
 extension FleetClients {
     /// The NATS part every NATS-using service starts with: the connection, a JetStream context,
@@ -23,7 +10,7 @@ extension FleetClients {
         let connection = try await nats(context.configuration, name: context.name, logger: context.logger)
         let jetStream = try connection.jetStream()
         let provisioner = StreamProvisioner(
-            jetStream: jetStream, configuration: stream(context.configuration), logger: context.logger)
+            jetStream: jetStream, configuration: context.configuration.nats.streamConfiguration, logger: context.logger)
         return (
             jetStream,
             ServiceSet(
@@ -45,24 +32,9 @@ extension FleetClients {
     }
 }
 
-extension ServiceSet {
-    /// Services and checks of both, `self` first.
-    public func merged(with other: ServiceSet) -> ServiceSet {
-        ServiceSet(
-            services: services + other.services, readiness: readiness + other.readiness,
-            liveness: liveness + other.liveness, links: links + other.links)
-    }
-}
-
 extension FleetClients {
     /// The SMTP client for `[smtp]`, or nil when no host is configured.
     public static func smtp(_ configuration: SMTPConfiguration) -> SMTPClient? {
-        guard let host = configuration.host else { return nil }
-        return SMTPClient(
-            settings: SMTPSettings(
-                host: host, port: configuration.port,
-                security: SMTPSettings.Security(rawValue: configuration.security) ?? .startTLS,
-                username: configuration.username, password: configuration.password?.value,
-                heloName: configuration.heloName, timeout: configuration.timeout, caFile: configuration.caFile))
+        configuration.settings.map { SMTPClient(settings: $0) }
     }
 }

@@ -1,3 +1,4 @@
+import Config
 import Contracts
 import Foundation
 
@@ -22,7 +23,7 @@ public struct SMTPConfiguration: Sendable {
     /// `ca_file`: PEM of extra trusted CA certificates (a private relay).
     public var caFile: String?
 
-    init(_ scope: ConfigScope) throws(ConfigError) {
+    public init(_ scope: ConfigScope) throws(ConfigError) {
         host = try scope.optionalString("host")
         port = try scope.int("port", default: port, range: 1...65535)
         security = try scope.choice("security", ["starttls", "tls", "none"], default: security)
@@ -35,5 +36,15 @@ public struct SMTPConfiguration: Sendable {
         if (username == nil) != (password == nil) {
             throw scope.error(username == nil ? "username" : "password", "username and password go together")
         }
+    }
+}
+
+extension SMTPConfiguration {
+    /// The relay's settings, or nil when no `host` is configured.
+    public var settings: SMTPSettings? {
+        guard let host else { return nil }
+        return SMTPSettings(
+            host: host, port: port, security: SMTPSettings.Security(rawValue: security) ?? .startTLS,
+            username: username, password: password?.value, heloName: heloName, timeout: timeout, caFile: caFile)
     }
 }
