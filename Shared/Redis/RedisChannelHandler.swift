@@ -1,48 +1,5 @@
 import NIOCore
 
-/// A pipelined request: one or more commands, already encoded by the caller (off the event
-/// loop), whose replies resume one continuation, in order.
-struct RedisRequest: Sendable {
-    var bytes: ByteBuffer
-    var count: Int
-    var timeout: TimeAmount
-    var continuation: UnsafeContinuation<[RESPValue], any Error>
-
-    /// The commands as RESP, in one buffer of exactly their size.
-    static func encode(_ commands: [RedisCommand]) -> ByteBuffer {
-        var size = 0
-        for command in commands { size += command.encodedSize }
-        var bytes = ByteBufferAllocator().buffer(capacity: size)
-        bytes.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { memory in
-            var offset = 0
-            for command in commands { offset = command.encode(into: memory, at: offset) }
-            return offset
-        }
-        return bytes
-    }
-}
-
-/// An open connection: its channel and its handler, which requests are handed to on the
-/// channel's event loop (one `execute` per pipeline, no futures).
-struct RedisConnection: Sendable {
-    let channel: any Channel
-    let handler: NIOLoopBound<RedisChannelHandler>
-
-    func send(_ commands: [RedisCommand], timeout: TimeAmount) async throws -> [RESPValue] {
-        let bytes = RedisRequest.encode(commands)
-        let count = commands.count
-        let handler = self.handler
-        return try await withUnsafeThrowingContinuation { continuation in
-            let request = RedisRequest(bytes: bytes, count: count, timeout: timeout, continuation: continuation)
-            if handler.eventLoop.inEventLoop {
-                handler.value.send(request)
-            } else {
-                handler.eventLoop.execute { handler.value.send(request) }
-            }
-        }
-    }
-}
-
 /// Writes requests and matches replies to them in order. Replies are parsed by hiredis's reader,
 /// except complete scalar replies, read in Swift. When a request times out the connection is
 /// closed (its later replies could no longer be matched) and every pending request fails.
