@@ -104,6 +104,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Arrow IPC: the streaming format's messages (schema, dictionary and record batches), written
+        // here from the Arrow columnar format and IPC specification; LZ4 frame / Zstandard bodies.
+        .systemLibrary(name: "CLZ4", path: "Shared/CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+        .systemLibrary(name: "CZstd", path: "Shared/CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .target(
+            name: "ArrowIPC", dependencies: ["CLZ4", "CZstd"], path: "Shared/ArrowIPC", swiftSettings: swiftSettings),
         // The configuration reader: `fraiseql.toml` with environment overrides, typed reads that name
         // the key in their errors, secrets, durations. Each library builds its own section from it.
         .target(
@@ -248,6 +254,7 @@ let package = Package(
                     "Runtime", "Config", "FleetCore", "NATS", "Redis", "Delivery", "JobQueue", "BridgeEngine",
                 ],
                 swiftSettings: swiftSettings),
+            .testTarget(name: "ArrowIPCTests", dependencies: ["ArrowIPC"], swiftSettings: swiftSettings),
             .testTarget(
                 name: "PostgresChangeLogTests", dependencies: ["PostgresChangeLog", "Contracts"],
                 swiftSettings: swiftSettings),
@@ -288,7 +295,7 @@ let package = Package(
                 path: "Tests",
                 exclude: [
                     "Peers", "ContractsTests", "RuntimeTests", "ObserverTests", "BridgeEngineTesting",
-                    "BridgeEngineTests", "PostgresChangeLogTests",
+                    "BridgeEngineTests", "PostgresChangeLogTests", "ArrowIPCTests",
                 ],
                 sources: ["IntegrationTests", "EndToEnd"],
                 swiftSettings: swiftSettings

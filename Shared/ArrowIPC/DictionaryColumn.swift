@@ -1,0 +1,37 @@
+/// A dictionary-encoded text column for low-cardinality values (entity, operation, source):
+/// each value is an `int32` index into a dictionary that grows across batches. Before a batch
+/// that uses new values, ``takeDictionaryDelta()`` gives the values added since the last call,
+/// which the stream sends as a dictionary batch (a delta after the first).
+public struct DictionaryColumn: Sendable {
+    private var indexes: [String: Int32] = [:]
+    private var pending = UTF8Column()
+    private var sent = 0
+    private var indices = PrimitiveColumn<Int32>()
+
+    public init() {}
+
+    public var count: Int { indices.count }
+    /// Distinct values so far.
+    public var dictionarySize: Int { indexes.count }
+
+    public mutating func append(_ value: String?) {
+        guard let value else { return indices.append(nil) }
+        if let index = indexes[value] { return indices.append(index) }
+        let index = Int32(indexes.count)
+        indexes[value] = index
+        pending.append(value)
+        indices.append(index)
+    }
+
+    /// The values added since the last call (nil when none), and whether they extend a
+    /// dictionary already sent.
+    public mutating func takeDictionaryDelta() -> (values: ArrowArray, isDelta: Bool)? {
+        guard pending.count > 0 else { return nil }
+        let isDelta = sent > 0
+        sent += pending.count
+        return (pending.finish(), isDelta)
+    }
+
+    /// The batch's indices; the dictionary is kept.
+    public mutating func finish() -> ArrowArray { indices.finish() }
+}

@@ -1,0 +1,47 @@
+/// A column of fixed-width values: integers, floats, decimals (`Int128`), dates and timestamps.
+/// Values are stored little-endian, as in memory on the platforms Swift on Linux runs on.
+public struct PrimitiveColumn<Value: FixedWidthInteger & BitwiseCopyable & Sendable>: Sendable {
+    private var values: [Value] = []
+    private var validity = ValidityBitmap()
+
+    public init() {}
+
+    public var count: Int { values.count }
+
+    public mutating func append(_ value: Value?) {
+        values.append(value ?? 0)
+        validity.append(value != nil)
+    }
+
+    /// The batch's array; the column starts empty again.
+    public mutating func finish() -> ArrowArray {
+        let (bitmap, nulls) = validity.take()
+        let data = values.withUnsafeBytes { Array($0) }
+        let length = values.count
+        values.removeAll(keepingCapacity: true)
+        return ArrowArray(length: length, nullCount: nulls, buffers: [bitmap, data])
+    }
+}
+
+/// A column of `float32` or `float64` values.
+public struct FloatColumn<Value: BinaryFloatingPoint & BitwiseCopyable & Sendable>: Sendable {
+    private var values: [Value] = []
+    private var validity = ValidityBitmap()
+
+    public init() {}
+
+    public var count: Int { values.count }
+
+    public mutating func append(_ value: Value?) {
+        values.append(value ?? 0)
+        validity.append(value != nil)
+    }
+
+    public mutating func finish() -> ArrowArray {
+        let (bitmap, nulls) = validity.take()
+        let data = values.withUnsafeBytes { Array($0) }
+        let length = values.count
+        values.removeAll(keepingCapacity: true)
+        return ArrowArray(length: length, nullCount: nulls, buffers: [bitmap, data])
+    }
+}

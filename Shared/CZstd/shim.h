@@ -1,0 +1,2 @@
+// Zstandard (Debian libzstd-dev): the codec of Arrow IPC bodies compressed with ZSTD.
+#include <zstd.h>
