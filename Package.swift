@@ -77,7 +77,7 @@ let package = Package(
         .target(
             name: "NATS",
             dependencies: [
-                "Config",
+                "Config", "Runtime",
                 "Contracts",
                 "CNATS",
                 .product(name: "NIOPosix", package: "swift-nio"),

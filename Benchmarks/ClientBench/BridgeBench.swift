@@ -128,7 +128,7 @@ enum BridgeBench {
         let catchUp = seconds(clock.now - stopped)
         task.cancel()
         // Latency: JetStream's stored timestamp minus the capture time written by the trigger.
-        let subscription = try await fixture.jetStream.orderedSubscribe(subject: "\(fixture.prefix).>", start: .all)
+        let subscription = try fixture.jetStream.orderedSubscribe(subject: "\(fixture.prefix).>", start: .all)
         var latencies: [Double] = []
         latencies.reserveCapacity(written)
         while latencies.count < written, let message = try await subscription.next(timeout: .seconds(5)) {

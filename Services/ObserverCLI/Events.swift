@@ -30,7 +30,7 @@ struct Events: AsyncParsableCommand {
         let start =
             fromSequence
             ?? max(info.firstSequence, info.lastSequence >= UInt64(count) ? info.lastSequence - UInt64(count) + 1 : 1)
-        let subscription = try await jetStream.orderedSubscribe(
+        let subscription = try jetStream.orderedSubscribe(
             subject: "\(configuration.nats.subjectPrefix).>", start: .sequence(start))
         defer { subscription.unsubscribe() }
         var printed = 0

@@ -312,29 +312,13 @@ public final class JetStream: @unchecked Sendable {
             headers: headers)
     }
 
-    /// An ordered consumer (ephemeral, no acks, gap-free, in stream order) from a start position.
-    public func orderedSubscribe(subject: String, start: OrderedStart) async throws -> OrderedSubscription {
-        try await Blocking.run { [self] () throws -> OrderedSubscription in
-            var options = jsSubOptions()
-            jsSubOptions_Init(&options)
-            options.Ordered = true
-            switch start {
-            case .all: options.Config.DeliverPolicy = js_DeliverAll
-            case .new: options.Config.DeliverPolicy = js_DeliverNew
-            case .sequence(let sequence):
-                options.Config.DeliverPolicy = js_DeliverByStartSequence
-                options.Config.OptStartSeq = sequence
-            case .time(let nanoseconds):
-                options.Config.DeliverPolicy = js_DeliverByStartTime
-                options.Config.OptStartTime = nanoseconds
-            }
-            var subscription: OpaquePointer?
-            var error = jsErrCode(0)
-            try NATSError.check(
-                js_SubscribeSync(&subscription, handle, subject, nil, &options, &error), "ordered subscribe \(subject)",
-                jsError: error)
-            return OrderedSubscription(handle: subscription!, jetStream: self)
-        }
+    /// An ordered consumer (ephemeral, no acks, gap-free, in stream order) from a start position
+    /// (see ``OrderedConsumer``): at most `bufferBytes` of messages wait for the reader. Without
+    /// `headers` the messages' headers are not copied.
+    public func orderedSubscribe(
+        subject: String, start: OrderedStart, bufferBytes: Int = 8 << 20, headers: Bool = true
+    ) throws -> OrderedConsumer {
+        try OrderedConsumer(jetStream: self, subject: subject, start: start, bufferBytes: bufferBytes, headers: headers)
     }
 }
 

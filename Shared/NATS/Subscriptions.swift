@@ -147,38 +147,3 @@ public final class PullSubscription: @unchecked Sendable {
         lock.withLock { _ = natsSubscription_Unsubscribe(handle) }
     }
 }
-
-/// An ordered consumer: ephemeral, no acks, delivered in stream order with gaps repaired by the library.
-///
-/// `@unchecked Sendable`: the `natsSubscription` handle is only used under `lock`.
-public final class OrderedSubscription: @unchecked Sendable {
-    private let handle: OpaquePointer
-    private let lock = NIOLock()
-    private let jetStream: JetStream
-
-    init(handle: OpaquePointer, jetStream: JetStream) {
-        self.handle = handle
-        self.jetStream = jetStream
-    }
-
-    deinit {
-        natsSubscription_Destroy(handle)
-    }
-
-    /// The next message, or nil when none arrived within `timeout`.
-    public func next(timeout: Duration) async throws -> JetStreamMessage? {
-        try await Blocking.run { [self] () throws -> JetStreamMessage? in
-            try lock.withLock { () throws -> JetStreamMessage? in
-                var message: OpaquePointer?
-                let status = natsSubscription_NextMsg(&message, handle, max(1, timeout.milliseconds))
-                if status == NATS_TIMEOUT { return nil }
-                try NATSError.check(status, "next message")
-                return message.map { JetStreamMessage(taking: $0, connection: jetStream.connection) }
-            }
-        }
-    }
-
-    public func unsubscribe() {
-        lock.withLock { _ = natsSubscription_Unsubscribe(handle) }
-    }
-}

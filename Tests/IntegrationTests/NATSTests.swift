@@ -326,7 +326,7 @@ struct NATSTests {
                 OutgoingMessage(subject: "\(prefix).o.insert", payload: Array("\($0)".utf8), messageId: "o\($0)")
             })
         #expect(results.allSatisfy { (try? $0.get()) != nil })
-        let subscription = try await jetStream.orderedSubscribe(subject: "\(prefix).>", start: .sequence(11))
+        let subscription = try jetStream.orderedSubscribe(subject: "\(prefix).>", start: .sequence(11))
         var payloads: [String] = []
         while payloads.count < 10, let message = try await subscription.next(timeout: .seconds(2)) {
             payloads.append(String(decoding: message.payload, as: UTF8.self))
@@ -414,7 +414,7 @@ struct NATSTests {
         try await restart.value
         #expect(lastBatchAllAcked, "publishing did not recover after the restart")
         // Read back every stored message id.
-        let subscription = try await jetStream.orderedSubscribe(subject: "restart.>", start: .all)
+        let subscription = try jetStream.orderedSubscribe(subject: "restart.>", start: .all)
         let total = try await jetStream.streamInfo(stream).messages
         var stored = Set<String>()
         while stored.count < total, let message = try await subscription.next(timeout: .seconds(3)) {

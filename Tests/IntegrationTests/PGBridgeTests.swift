@@ -75,7 +75,7 @@ struct TestDatabase {
 func readStream(_ jetStream: JetStream, subject: String, expected: Int, timeout: Duration = .seconds(30)) async throws
     -> [JetStreamMessage]
 {
-    let subscription = try await jetStream.orderedSubscribe(subject: subject, start: .all)
+    let subscription = try jetStream.orderedSubscribe(subject: subject, start: .all)
     defer { subscription.unsubscribe() }
     var messages: [JetStreamMessage] = []
     let clock = ContinuousClock()
