@@ -66,6 +66,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // Wire types only: no dependencies.
@@ -110,6 +114,16 @@ let package = Package(
         .systemLibrary(name: "CZstd", path: "Shared/CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .target(
             name: "ArrowIPC", dependencies: ["CLZ4", "CZstd"], path: "Shared/ArrowIPC", swiftSettings: swiftSettings),
+        // The Arrow Flight protocol: Proto/Flight.proto and the Swift code generated from it
+        // (scripts/generate-flight.sh), committed.
+        .target(
+            name: "FlightProtocol",
+            dependencies: [
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            path: "Shared/FlightProtocol", exclude: ["Proto"], swiftSettings: swiftSettings),
         // The configuration reader: `fraiseql.toml` with environment overrides, typed reads that name
         // the key in their errors, secrets, durations. Each library builds its own section from it.
         .target(
@@ -221,7 +235,16 @@ let package = Package(
                 "Redis", "JobQueue", "Delivery", .product(name: "Metrics", package: "swift-metrics"),
             ]
         )
-        + service("FlightServer", executable: "flight-server", dependencies: runtimeDeps + ["NATS"])
+        + service(
+            "FlightServer", executable: "flight-server",
+            dependencies: runtimeDeps + [
+                "NATS", "ArrowIPC", "FlightProtocol", .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        )
         + service("MetricsGateway", executable: "metrics-gateway", dependencies: runtimeDeps + ["NATS", "Redis"])
         + service(
             "ObserverCLI", executable: "fraiseql-observer",

@@ -339,15 +339,7 @@ public enum FastJSON {
         if let before = event.before { writer.key("before", first: writer.isFirst); writer.object(before) }
         if let changes = event.changes {
             writer.key("changes", first: writer.isFirst)
-            writer.byte(UInt8(ascii: "{"))
-            var firstField = true
-            for name in changes.keys.sorted() {
-                let change = changes[name]!
-                writer.key(name, first: firstField)
-                firstField = false
-                writer.object(["new": change.new, "old": change.old])
-            }
-            writer.byte(UInt8(ascii: "}"))
+            writer.changes(changes)
         }
         writer.key("cursor", first: writer.isFirst)
         writer.text(String(event.cursor))
@@ -381,6 +373,22 @@ public enum FastJSON {
         return writer.out
     }
 
+    /// Appends `fields` as a compact JSON object with sorted keys (as in the wire format).
+    public static func appendObject(_ fields: [String: JSONValue], to out: inout [UInt8]) {
+        var writer = Writer(out: out)
+        out = []
+        writer.object(fields)
+        out = writer.out
+    }
+
+    /// Appends `changes` as the wire format writes them: `{"field": {"new": …, "old": …}}`.
+    public static func appendChanges(_ changes: [String: FieldChange], to out: inout [UInt8]) {
+        var writer = Writer(out: out)
+        out = []
+        writer.changes(changes)
+        out = writer.out
+    }
+
     struct Writer {
         var out: [UInt8]
         var isFirst: Bool { out.count <= 1 }
@@ -404,6 +412,18 @@ public enum FastJSON {
                 value(fields[name]!)
             }
             out.append(UInt8(ascii: "}"))
+        }
+
+        mutating func changes(_ changes: [String: FieldChange]) {
+            byte(UInt8(ascii: "{"))
+            var firstField = true
+            for name in changes.keys.sorted() {
+                let change = changes[name]!
+                key(name, first: firstField)
+                firstField = false
+                object(["new": change.new, "old": change.old])
+            }
+            byte(UInt8(ascii: "}"))
         }
 
         mutating func value(_ value: JSONValue) {

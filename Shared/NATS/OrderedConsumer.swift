@@ -85,6 +85,24 @@ public final class OrderedConsumer: Sendable {
     /// Messages and bytes waiting to be taken.
     public var buffered: (messages: Int, bytes: Int) { core.buffered }
 
+    /// The server's view of the consumer: its name (a new one after the library repaired a
+    /// gap), the messages matching it not yet sent, and the consumer sequence of the last one
+    /// sent. With nothing pending, nothing buffered and that last message taken (same consumer
+    /// name and sequence in its metadata), a reader has everything the stream held for it.
+    public func progress() async throws -> (consumer: String, pending: UInt64, lastDelivered: UInt64) {
+        let subscription = self.subscription
+        return try await Blocking.run { () throws -> (String, UInt64, UInt64) in
+            var info: UnsafeMutablePointer<jsConsumerInfo>?
+            var error = jsErrCode(0)
+            try NATSError.check(
+                natsSubscription_GetConsumerInfo(&info, subscription.handle, nil, &error), "consumer info",
+                jsError: error)
+            defer { jsConsumerInfo_Destroy(info) }
+            let name = info!.pointee.Name.map { String(cString: $0) } ?? ""
+            return (name, info!.pointee.NumPending, info!.pointee.Delivered.Consumer)
+        }
+    }
+
     /// Stops delivery, drops what is buffered and deletes the consumer on the server. Safe to call
     /// more than once; also done when the consumer is released.
     public func close() {

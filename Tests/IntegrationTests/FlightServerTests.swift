@@ -1,0 +1,325 @@
+import Contracts
+import Foundation
+import NATS
+import Testing
+
+/// flight-server as a process, read by pyarrow's Flight client (and polars, DuckDB): the answers
+/// are checked against the events the test published itself.
+@Suite("flight-server with pyarrow", .serialized)
+struct FlightServerTests {
+    static let admin = "admin-token-0123456789"
+    static let ordersOnly = "orders-token-0123456789"
+    static let viewsOnly = "views-token-0123456789"
+
+    /// A running flight-server on a stream of its own, with `events` published.
+    final class Server: @unchecked Sendable {
+        let process: ServerProcess
+        let opsPort: Int
+        let port: Int
+        let stream: String
+        let prefix: String
+        let jetStream: JetStream
+        var events: [(event: EntityEvent, sequence: UInt64)] = []
+        var location: String { "grpc://127.0.0.1:\(port)" }
+
+        init(extra: String = "", requestsPerSecond: Int = 10_000) async throws {
+            jetStream = try await connectNATS()
+            (stream, prefix) = try await makeStream(jetStream)
+            port = try Stack.freePort()
+            let config = """
+                [nats]
+                url = "\(try Stack.url("NATS_URL"))"
+                subject_prefix = "\(prefix)"
+                [nats.stream]
+                name = "\(stream)"
+                [[bridge.tables]]
+                table = "public.orders"
+                entity = "order"
+                [flight]
+                listen = "127.0.0.1:\(port)"
+                batch_rows = 100
+                [flight.limits]
+                requests_per_second = \(requestsPerSecond)
+                concurrent_streams = 4
+                [[flight.tokens]]
+                name = "admin"
+                token = "\(FlightServerTests.admin)"
+                roles = ["admin"]
+                [[flight.tokens]]
+                name = "orders-only"
+                token = "\(FlightServerTests.ordersOnly)"
+                roles = ["events:read"]
+                entities = ["order"]
+                [[flight.tokens]]
+                name = "views-only"
+                token = "\(FlightServerTests.viewsOnly)"
+                roles = ["views:read"]
+                \(extra)
+                """
+            let path = try ServiceProcessTests().writeConfig(config)
+            (process, opsPort) = try Binaries.service("flight-server", config: path)
+            try await process.start(waitForPort: opsPort)
+            let ready = try await eventually(.seconds(20)) {
+                await httpGet("http://127.0.0.1:\(self.opsPort)/health/ready")?.0 == 200
+            }
+            try #require(ready, "flight-server did not become ready")
+        }
+
+        /// Publishes `count` events (entities `order` and `user`, operations cycling).
+        func publish(_ count: Int, offset: Int = 0) async throws {
+            let operations: [Contracts.Operation] = [.insert, .update, .delete]
+            var batch: [EntityEvent] = []
+            for index in offset..<(offset + count) {
+                let entity = index % 3 == 2 ? "user" : "order"
+                batch.append(
+                    EntityEvent(
+                        id: UUID(), cursor: Int64(index + 1), source: "pg-main", entityType: entity,
+                        entityId: "\(index)", operation: operations[index % 3],
+                        before: index % 3 == 0 ? nil : ["total": .int(Int64(index)), "note": .string("b\(index)")],
+                        after: index % 3 == 2
+                            ? nil : ["total": .int(Int64(index + 1)), "note": .string("é\"\(index)")],
+                        tenantId: index % 2 == 0 ? "t1" : nil,
+                        occurredAt: Timestamp(microsecondsSinceEpoch: 1_765_000_000_000_000 + Int64(index))))
+            }
+            let results = try await jetStream.publishBatch(
+                batch.map { event in
+                    OutgoingMessage(
+                        subject: "\(prefix).\(event.entityType).\(event.operation.rawValue)",
+                        payload: FastJSON.encode(event), messageId: event.id.lowercasedString)
+                })
+            for (event, result) in zip(batch, results) { events.append((event, try result.get().sequence)) }
+        }
+
+        func stop() async throws {
+            #expect(process.stop() == 0)
+            try await jetStream.deleteStream(stream)
+        }
+
+        func metric(_ name: String) async -> Double? {
+            guard let text = await httpGet("http://127.0.0.1:\(opsPort)/metrics")?.1 else { return nil }
+            return text.split(separator: "\n").first { $0.hasPrefix(name + " ") || $0.hasPrefix(name + "{") }
+                .flatMap { Double($0.split(separator: " ").last ?? "") }
+        }
+    }
+
+    /// Runs Tests/Peers/flight_client.py with `request` (plus the location).
+    static func client(_ server: Server, _ request: [String: Any]) throws -> [String: Any] {
+        var request = request
+        request["location"] = request["location"] ?? server.location
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Peers/flight_client.py")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: request), as: UTF8.self)
+        process.arguments = ["python3", script.path, json]
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        try #require(process.terminationStatus == 0, "flight_client.py failed: \(stderr)")
+        return try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
+    }
+
+    @Test("pyarrow reads every event with the columns of an EntityEvent, values as published")
+    func readAll() async throws {
+        let server = try await Server()
+        try await server.publish(250)
+        let result = try Self.client(
+            server, ["op": "read", "token": Self.admin, "ticket": ["kind": "events"]])
+        #expect(result["error"] == nil, "\(result)")
+        #expect(result["rows"] as? Int == 250)
+        #expect(result["batches"] as? Int == 3)
+        let fields = (result["fields"] as? [[String: Any]] ?? []).map { "\($0["name"]!):\($0["type"]!)" }
+        #expect(
+            fields == [
+                "id:extension<arrow.uuid>", "stream_sequence:int64", "cursor:int64",
+                "source:dictionary<values=string, indices=int32, ordered=0>",
+                "entity_type:dictionary<values=string, indices=int32, ordered=0>", "entity_id:string",
+                "operation:dictionary<values=string, indices=int32, ordered=0>", "before:extension<arrow.json>",
+                "after:extension<arrow.json>", "changes:extension<arrow.json>", "tenant_id:string",
+                "occurred_at:timestamp[us, tz=UTC]", "schema_version:int32", "trace_parent:string",
+                "images_omitted:bool",
+            ])
+        let columns = result["columns"] as? [String: [Any]] ?? [:]
+        func column(_ name: String) -> [String?] { (columns[name] ?? []).map { $0 as? String } }
+        #expect(column("id") == server.events.map { $0.event.id.uuidString.lowercased() })
+        #expect(column("stream_sequence") == server.events.map { "\($0.sequence)" })
+        #expect(column("entity_id") == server.events.map { $0.event.entityId })
+        #expect(column("entity_type") == server.events.map { $0.event.entityType })
+        #expect(column("operation") == server.events.map { $0.event.operation.rawValue })
+        #expect(column("tenant_id") == server.events.map { $0.event.tenantId })
+        #expect(column("occurred_at") == server.events.map { "\($0.event.occurredAt.microsecondsSinceEpoch)" })
+        // The JSON images parse back to what was published.
+        for (text, published) in zip(column("after"), server.events.map(\.event.after)) {
+            let parsed = try text.map { try FastJSON.parse($0) }
+            #expect(parsed == published.map { JSONValue.object($0) })
+        }
+        try await server.stop()
+    }
+
+    @Test("entity, operation, start sequence and limit narrow the read")
+    func filters() async throws {
+        let server = try await Server()
+        try await server.publish(60)
+        let orders = try Self.client(
+            server,
+            [
+                "op": "read", "token": Self.admin,
+                "ticket": ["kind": "events", "entities": ["order"], "operations": ["update"]],
+            ])
+        let expected = server.events.filter { $0.event.entityType == "order" && $0.event.operation == .update }
+        #expect((orders["columns"] as? [String: [Any]])?["entity_id"] as? [String] == expected.map(\.event.entityId))
+        let start = server.events[40].sequence
+        let later = try Self.client(
+            server,
+            [
+                "op": "read", "token": Self.admin,
+                "ticket": ["kind": "events", "start": ["sequence": Int(start)], "limit": 7],
+            ])
+        #expect(
+            (later["columns"] as? [String: [Any]])?["entity_id"] as? [String]
+                == server.events[40..<47].map(\.event.entityId))
+        // Nothing matches: an empty answer with the schema, at once.
+        let none = try Self.client(
+            server, ["op": "read", "token": Self.admin, "ticket": ["kind": "events", "entities": ["invoice"]]])
+        #expect(none["rows"] as? Int == 0)
+        #expect((none["fields"] as? [Any])?.count == 15)
+        try await server.stop()
+    }
+
+    @Test("LZ4 and Zstandard bodies read the same as uncompressed ones", arguments: ["lz4", "zstd"])
+    func compressed(codec: String) async throws {
+        let server = try await Server()
+        try await server.publish(120)
+        let result = try Self.client(
+            server, ["op": "read", "token": Self.admin, "ticket": ["kind": "events", "compression": codec]])
+        #expect(result["rows"] as? Int == 120)
+        #expect(
+            (result["columns"] as? [String: [Any]])?["entity_id"] as? [String] == server.events.map(\.event.entityId))
+        try await server.stop()
+    }
+
+    @Test("polars reads the stream and DuckDB queries it")
+    func polarsAndDuckDB() async throws {
+        let server = try await Server()
+        try await server.publish(90)
+        let frame = try Self.client(server, ["op": "polars", "token": Self.admin, "ticket": ["kind": "events"]])
+        #expect(frame["rows"] as? Int == 90, "\(frame)")
+        let query = try Self.client(
+            server,
+            [
+                "op": "duckdb", "token": Self.admin, "ticket": ["kind": "events"],
+                "sql": "SELECT entity_type, count(*) FROM events GROUP BY entity_type ORDER BY entity_type",
+            ])
+        let counts = Dictionary(grouping: server.events, by: \.event.entityType).mapValues(\.count)
+        #expect(
+            query["rows"] as? [[String]] == counts.keys.sorted().map { [$0, "\(counts[$0]!)"] }, "\(query)")
+        try await server.stop()
+    }
+
+    @Test("flights, schemas, actions and the handshake")
+    func catalogue() async throws {
+        let server = try await Server()
+        let flights = try Self.client(server, ["op": "list", "token": Self.admin])
+        let paths = (flights["flights"] as? [[String: Any]] ?? []).map { $0["path"] as? [String] ?? [] }
+        #expect(paths == [["events"], ["events", "order"]])
+        let narrowed = try Self.client(server, ["op": "list", "token": Self.ordersOnly])
+        #expect(
+            (narrowed["flights"] as? [[String: Any]] ?? []).map { $0["path"] as? [String] ?? [] } == [
+                ["events", "order"]
+            ])
+        let info = try Self.client(server, ["op": "info", "token": Self.admin, "path": ["events", "order"]])
+        #expect((info["fields"] as? [Any])?.count == 15)
+        #expect(info["tickets"] as? [String] == [#"{"kind":"events","entities":["order"]}"#])
+        let schema = try Self.client(
+            server, ["op": "schema", "token": Self.admin, "cmd": ["kind": "events", "limit": 5]])
+        #expect((schema["fields"] as? [[String: Any]])?.first?["name"] as? String == "id")
+        let actions = try Self.client(server, ["op": "actions", "token": Self.admin])
+        #expect(actions["actions"] as? [String] == ["health-check", "list-views"])
+        let health = try Self.client(server, ["op": "action", "token": Self.admin, "type": "health-check"])
+        #expect(health["results"] as? [String] == [#"{"status":"ok","nats":true}"#])
+        let handshake = try Self.client(
+            server, ["op": "handshake", "token": NSNull(), "username": "any", "password": Self.ordersOnly])
+        #expect(handshake["header"] as? [String] == ["authorization", "Bearer \(Self.ordersOnly)"], "\(handshake)")
+        try await server.stop()
+    }
+
+    @Test("wrong token, missing role, a refused entity, a malformed ticket and DoPut: each a clear gRPC error")
+    func refusals() async throws {
+        let server = try await Server()
+        try await server.publish(5)
+        func error(_ request: [String: Any]) throws -> (String, String) {
+            let result = try Self.client(server, request)
+            return (result["error"] as? String ?? "none", result["message"] as? String ?? "")
+        }
+        let wrong = try error(["op": "read", "token": "not-a-token-at-all", "ticket": ["kind": "events"]])
+        #expect(wrong.0 == "FlightUnauthenticatedError", "\(wrong)")
+        let missing = try error(["op": "read", "token": NSNull(), "ticket": ["kind": "events"]])
+        #expect(missing.0 == "FlightUnauthenticatedError", "\(missing)")
+        let role = try error(["op": "read", "token": Self.viewsOnly, "ticket": ["kind": "events"]])
+        #expect(role.0 == "FlightUnauthorizedError" && role.1.contains("events:read"), "\(role)")
+        let entity = try error([
+            "op": "read", "token": Self.ordersOnly, "ticket": ["kind": "events", "entities": ["user"]],
+        ])
+        #expect(entity.0 == "FlightUnauthorizedError" && entity.1.contains("'user'"), "\(entity)")
+        let malformed = try error(["op": "read", "token": Self.admin, "ticket": ["kind": "events", "limt": 5]])
+        #expect(malformed.0 == "ArrowInvalid" && malformed.1.contains("limt: unknown key"), "\(malformed)")
+        let badStart = try error([
+            "op": "read", "token": Self.admin, "ticket": ["kind": "events", "start": ["sequence": 0]],
+        ])
+        #expect(badStart.0 == "ArrowInvalid" && badStart.1.contains("start: expected"), "\(badStart)")
+        let put = try error(["op": "put", "token": Self.admin])
+        #expect(put.0 == "ArrowNotImplementedError" && put.1.contains("read-only"), "\(put)")
+        #expect(await server.metric("fraiseql_flight_auth_failures_total") ?? 0 >= 1)
+        try await server.stop()
+    }
+
+    @Test("a token over its calls per second gets RESOURCE_EXHAUSTED")
+    func rateLimit() async throws {
+        let server = try await Server(requestsPerSecond: 2)
+        var errors: [String] = []
+        for _ in 0..<5 {
+            let result = try Self.client(server, ["op": "actions", "token": Self.admin])
+            if let message = result["message"] as? String { errors.append(message) }
+        }
+        #expect(errors.contains { $0.contains("calls per second") }, "\(errors)")
+        try await server.stop()
+    }
+
+    @Test("a live tail streams new events; a cancelled stream releases its consumer at once")
+    func tailAndCancel() async throws {
+        let server = try await Server()
+        try await server.publish(10)
+        let reading = Task {
+            let result = try Self.client(
+                server,
+                [
+                    "op": "read", "token": Self.admin, "max_batches": 2,
+                    "ticket": ["kind": "events", "start": "new", "end": "tail"],
+                ])
+            return ((result["columns"] as? [String: [Any]])?["entity_id"] as? [String] ?? [], "\(result)")
+        }
+        // The tail starts after the first ten: only events published from now on arrive.
+        let open = try await eventually(.seconds(10)) {
+            await server.metric("fraiseql_flight_streams_open") == 1
+        }
+        #expect(open)
+        try await server.publish(3, offset: 10)
+        try await Task.sleep(for: .milliseconds(500))
+        try await server.publish(2, offset: 13)
+        let (ids, result) = try await reading.value
+        #expect(ids.first == "10", "\(result)")
+        #expect(Set(ids).isSubset(of: Set((10..<15).map(String.init))))
+        let released = try await eventually(.seconds(10)) {
+            let streams = await server.metric("fraiseql_flight_streams_open")
+            let consumers = try await server.jetStream.streamInfo(server.stream).consumerCount
+            return streams == 0 && consumers == 0
+        }
+        #expect(released, "the stream or its consumer outlived the cancelled call")
+        try await server.stop()
+    }
+}
