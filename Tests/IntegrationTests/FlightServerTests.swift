@@ -22,7 +22,8 @@ struct FlightServerTests {
         var events: [(event: EntityEvent, sequence: UInt64)] = []
         var location: String { "grpc://127.0.0.1:\(port)" }
 
-        init(extra: String = "", requestsPerSecond: Int = 10_000) async throws {
+        /// `flightKeys`: more `[flight]` keys (TLS files).
+        init(flightKeys: String = "", requestsPerSecond: Int = 10_000) async throws {
             jetStream = try await connectNATS()
             (stream, prefix) = try await makeStream(jetStream)
             port = try Stack.freePort()
@@ -38,6 +39,7 @@ struct FlightServerTests {
                 [flight]
                 listen = "127.0.0.1:\(port)"
                 batch_rows = 100
+                \(flightKeys)
                 [flight.limits]
                 requests_per_second = \(requestsPerSecond)
                 concurrent_streams = 4
@@ -54,7 +56,6 @@ struct FlightServerTests {
                 name = "views-only"
                 token = "\(FlightServerTests.viewsOnly)"
                 roles = ["views:read"]
-                \(extra)
                 """
             let path = try ServiceProcessTests().writeConfig(config)
             (process, opsPort) = try Binaries.service("flight-server", config: path)
@@ -321,5 +322,40 @@ struct FlightServerTests {
         }
         #expect(released, "the stream or its consumer outlived the cancelled call")
         try await server.stop()
+    }
+
+    @Test("TLS: pyarrow reads over grpc+tls with the server's CA; with mutual TLS only with a client certificate")
+    func tls() async throws {
+        let server = try selfSignedCertificate()
+        let client = try selfSignedCertificate()
+        let tlsOnly = try await Server(
+            flightKeys: "tls_cert_file = \"\(server.cert)\"\ntls_key_file = \"\(server.key)\"")
+        try await tlsOnly.publish(20)
+        let secure = "grpc+tls://localhost:\(tlsOnly.port)"
+        let read = try Self.client(
+            tlsOnly,
+            ["op": "read", "token": Self.admin, "ticket": ["kind": "events"], "location": secure, "tls_root": server.cert])
+        #expect(read["rows"] as? Int == 20, "\(read)")
+        let plain = try Self.client(tlsOnly, ["op": "read", "token": Self.admin, "ticket": ["kind": "events"]])
+        #expect(plain["error"] != nil, "a plaintext client must not get through: \(plain)")
+        try await tlsOnly.stop()
+
+        let mutual = try await Server(
+            flightKeys:
+                "tls_cert_file = \"\(server.cert)\"\ntls_key_file = \"\(server.key)\"\ntls_client_ca_file = \"\(client.cert)\"")
+        try await mutual.publish(5)
+        let location = "grpc+tls://localhost:\(mutual.port)"
+        let anonymous = try Self.client(
+            mutual,
+            ["op": "read", "token": Self.admin, "ticket": ["kind": "events"], "location": location, "tls_root": server.cert])
+        #expect(anonymous["error"] != nil, "a client without a certificate must be refused: \(anonymous)")
+        let identified = try Self.client(
+            mutual,
+            [
+                "op": "read", "token": Self.admin, "ticket": ["kind": "events"], "location": location,
+                "tls_root": server.cert, "cert": client.cert, "key": client.key,
+            ])
+        #expect(identified["rows"] as? Int == 5, "\(identified)")
+        try await mutual.stop()
     }
 }
