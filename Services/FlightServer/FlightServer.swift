@@ -19,6 +19,9 @@ public enum FlightServer {
                 jetStream: jetStream, stream: configuration.nats.stream.name,
                 namer: try SubjectNamer(prefix: configuration.nats.subjectPrefix),
                 flushInterval: configuration.flight.flushInterval, metrics: metrics, logger: context.logger),
+            views: ViewReader(
+                url: configuration.flight.viewsURL, schema: configuration.flight.viewSchema,
+                allowedRelations: configuration.flight.allowedRelations, metrics: metrics, logger: context.logger),
             access: access,
             limiter: FlightLimiter(
                 requestsPerSecond: configuration.flight.requestsPerSecond,

@@ -16,6 +16,7 @@ struct FlightService: Arrow_Flight_Protocol_FlightService.ServiceProtocol {
     let configuration: FlightConfiguration
     let entities: [String]
     let reader: EventReader
+    let views: ViewReader
     let access: FlightAccess
     let limiter: FlightLimiter
     let metrics: FlightMetrics
@@ -76,9 +77,14 @@ struct FlightService: Arrow_Flight_Protocol_FlightService.ServiceProtocol {
         let infos = try await call("ListFlights", request.metadata) { principal in
             var infos: [Arrow_Flight_Protocol_FlightInfo] = []
             if principal.has("events:read") {
-                if principal.entities == nil { infos.append(try info(path: ["events"], principal)) }
+                if principal.entities == nil { infos.append(try await info(path: ["events"], principal)) }
                 for entity in entities where principal.entities?.contains(entity) ?? true {
-                    infos.append(try info(path: ["events", entity], principal))
+                    infos.append(try await info(path: ["events", entity], principal))
+                }
+            }
+            if principal.has("views:read") {
+                for view in try await views.list() {
+                    infos.append(try await info(path: ["views", view.name], principal))
                 }
             }
             return infos
@@ -95,10 +101,10 @@ struct FlightService: Arrow_Flight_Protocol_FlightService.ServiceProtocol {
         let descriptor = request.message
         let found = try await call("GetFlightInfo", request.metadata) { principal in
             switch descriptor.type {
-            case .path: return try info(path: descriptor.path, principal)
+            case .path: return try await info(path: descriptor.path, principal)
             case .cmd:
                 let ticket = try FlightTicket.parse(Array(descriptor.cmd), maxBatchRows: configuration.maxBatchRows)
-                return try info(ticket, bytes: Array(descriptor.cmd), descriptor: descriptor, principal)
+                return try await info(ticket, bytes: Array(descriptor.cmd), descriptor: descriptor, principal)
             default: throw RPCError(code: .invalidArgument, message: "a descriptor is a PATH or a CMD")
             }
         }
@@ -120,10 +126,10 @@ struct FlightService: Arrow_Flight_Protocol_FlightService.ServiceProtocol {
         let schema = try await call("GetSchema", request.metadata) { principal in
             let found: Arrow_Flight_Protocol_FlightInfo
             switch descriptor.type {
-            case .path: found = try info(path: descriptor.path, principal)
+            case .path: found = try await info(path: descriptor.path, principal)
             case .cmd:
                 let ticket = try FlightTicket.parse(Array(descriptor.cmd), maxBatchRows: configuration.maxBatchRows)
-                found = try info(ticket, bytes: Array(descriptor.cmd), descriptor: descriptor, principal)
+                found = try await info(ticket, bytes: Array(descriptor.cmd), descriptor: descriptor, principal)
             default: throw RPCError(code: .invalidArgument, message: "a descriptor is a PATH or a CMD")
             }
             return found.schema
@@ -139,7 +145,8 @@ struct FlightService: Arrow_Flight_Protocol_FlightService.ServiceProtocol {
             return (principal, try authorize(ticket, principal))
         }
         try limiter.openStream(principal.name)
-        let encoder = ArrowStreamEncoder(schema: EventBatchBuilder.schema, compression: compression(ticket))
+        let compression = compression(ticket)
+        let encoder = ArrowStreamEncoder(schema: EventBatchBuilder.schema, compression: compression)
         let batchRows = ticket.batchRows ?? configuration.batchRows
         return StreamingServerResponse { writer in
             metrics.streamOpened()
@@ -147,32 +154,35 @@ struct FlightService: Arrow_Flight_Protocol_FlightService.ServiceProtocol {
                 metrics.streamClosed()
                 limiter.closeStream(principal.name)
             }
-            switch ticket.kind {
-            case .events(let query):
-                // gRPC reports a client's cancel through the context, not by cancelling this
-                // task: the read runs beside a watcher that ends it at once.
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask {
-                        let rows = try await reader.read(query, batchRows: batchRows, encoder: encoder) { message in
-                            metrics.bytesSent(message.metadata.count + message.body.count)
-                            try await writer.write(
-                                .with {
-                                    $0.dataHeader = Data(message.metadata)
-                                    $0.dataBody = Data(message.body)
-                                })
-                        }
-                        logger.debug(
-                            "stream done", metadata: ["flight.token": "\(principal.name)", "flight.rows": "\(rows)"])
+            // gRPC reports a client's cancel through the context, not by cancelling this task:
+            // the read runs beside a watcher that ends it at once.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    let send: (ArrowMessage) async throws -> Void = { message in
+                        metrics.bytesSent(message.metadata.count + message.body.count)
+                        try await writer.write(
+                            .with {
+                                $0.dataHeader = Data(message.metadata)
+                                $0.dataBody = Data(message.body)
+                            })
                     }
-                    group.addTask {
-                        try await context.cancellation.cancelled
-                        throw RPCError(code: .cancelled, message: "the client cancelled the stream")
+                    let rows: Int
+                    switch ticket.kind {
+                    case .events(let query):
+                        rows = try await reader.read(query, batchRows: batchRows, encoder: encoder, send: send)
+                    case .view(let query):
+                        rows = try await views.read(
+                            query, batchRows: batchRows, compression: compression, send: send)
                     }
-                    try await group.next()
-                    group.cancelAll()
+                    logger.debug(
+                        "stream done", metadata: ["flight.token": "\(principal.name)", "flight.rows": "\(rows)"])
                 }
-            case .view:
-                throw RPCError(code: .unimplemented, message: "views are not served yet")
+                group.addTask {
+                    try await context.cancellation.cancelled
+                    throw RPCError(code: .cancelled, message: "the client cancelled the stream")
+                }
+                try await group.next()
+                group.cancelAll()
             }
             return [:]
         }
@@ -208,7 +218,21 @@ struct FlightService: Arrow_Flight_Protocol_FlightService.ServiceProtocol {
                 return Array(#"{"status":"\#(nats ? "ok" : "degraded")","nats":\#(nats)}"#.utf8)
             case "list-views":
                 try access.require("views:read", principal)
-                return Array("[]".utf8)
+                var out: [UInt8] = []
+                FastJSON.appendObject(
+                    [
+                        "views": .array(
+                            try await views.list().map { view in
+                                .object([
+                                    "name": .string(view.name),
+                                    "columns": .array(
+                                        view.schema.fields.map { field in
+                                            .object(["name": .string(field.name), "type": .string("\(field.type)")])
+                                        }),
+                                ])
+                            })
+                    ], to: &out)
+                return out
             default:
                 throw RPCError(
                     code: .invalidArgument,
@@ -272,7 +296,7 @@ struct FlightService: Arrow_Flight_Protocol_FlightService.ServiceProtocol {
         return ticket
     }
 
-    private func info(path: [String], _ principal: FlightPrincipal) throws -> Arrow_Flight_Protocol_FlightInfo {
+    private func info(path: [String], _ principal: FlightPrincipal) async throws -> Arrow_Flight_Protocol_FlightInfo {
         let json: String
         switch path.count {
         case 1 where path[0] == "events": json = #"{"kind":"events"}"#
@@ -285,7 +309,7 @@ struct FlightService: Arrow_Flight_Protocol_FlightService.ServiceProtocol {
         }
         let bytes = Array(json.utf8)
         let ticket = try FlightTicket.parse(bytes, maxBatchRows: configuration.maxBatchRows)
-        return try info(
+        return try await info(
             ticket, bytes: bytes,
             descriptor: .with {
                 $0.type = .path
@@ -296,12 +320,14 @@ struct FlightService: Arrow_Flight_Protocol_FlightService.ServiceProtocol {
     private func info(
         _ ticket: FlightTicket, bytes: [UInt8], descriptor: Arrow_Flight_Protocol_FlightDescriptor,
         _ principal: FlightPrincipal
-    ) throws -> Arrow_Flight_Protocol_FlightInfo {
+    ) async throws -> Arrow_Flight_Protocol_FlightInfo {
         let ticket = try authorize(ticket, principal)
-        guard case .events = ticket.kind else {
-            throw RPCError(code: .unimplemented, message: "views are not served yet")
+        let arrowSchema: ArrowSchema
+        switch ticket.kind {
+        case .events: arrowSchema = EventBatchBuilder.schema
+        case .view(let query): arrowSchema = try await views.view(query.name).schema
         }
-        let schema = ArrowStreamEncoder(schema: EventBatchBuilder.schema).schemaMessage().framed()
+        let schema = ArrowStreamEncoder(schema: arrowSchema).schemaMessage().framed()
         return .with {
             $0.schema = Data(schema)
             $0.flightDescriptor = descriptor

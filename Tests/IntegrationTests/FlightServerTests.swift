@@ -1,6 +1,9 @@
+import BridgeEngine
 import Contracts
 import Foundation
+import Logging
 import NATS
+import PostgresChangeLog
 import Testing
 
 /// flight-server as a process, read by pyarrow's Flight client (and polars, DuckDB): the answers
@@ -334,7 +337,10 @@ struct FlightServerTests {
         let secure = "grpc+tls://localhost:\(tlsOnly.port)"
         let read = try Self.client(
             tlsOnly,
-            ["op": "read", "token": Self.admin, "ticket": ["kind": "events"], "location": secure, "tls_root": server.cert])
+            [
+                "op": "read", "token": Self.admin, "ticket": ["kind": "events"], "location": secure,
+                "tls_root": server.cert,
+            ])
         #expect(read["rows"] as? Int == 20, "\(read)")
         let plain = try Self.client(tlsOnly, ["op": "read", "token": Self.admin, "ticket": ["kind": "events"]])
         #expect(plain["error"] != nil, "a plaintext client must not get through: \(plain)")
@@ -342,12 +348,16 @@ struct FlightServerTests {
 
         let mutual = try await Server(
             flightKeys:
-                "tls_cert_file = \"\(server.cert)\"\ntls_key_file = \"\(server.key)\"\ntls_client_ca_file = \"\(client.cert)\"")
+                "tls_cert_file = \"\(server.cert)\"\ntls_key_file = \"\(server.key)\"\ntls_client_ca_file = \"\(client.cert)\""
+        )
         try await mutual.publish(5)
         let location = "grpc+tls://localhost:\(mutual.port)"
         let anonymous = try Self.client(
             mutual,
-            ["op": "read", "token": Self.admin, "ticket": ["kind": "events"], "location": location, "tls_root": server.cert])
+            [
+                "op": "read", "token": Self.admin, "ticket": ["kind": "events"], "location": location,
+                "tls_root": server.cert,
+            ])
         #expect(anonymous["error"] != nil, "a client without a certificate must be refused: \(anonymous)")
         let identified = try Self.client(
             mutual,
@@ -357,5 +367,98 @@ struct FlightServerTests {
             ])
         #expect(identified["rows"] as? Int == 5, "\(identified)")
         try await mutual.stop()
+    }
+
+    @Test("generate-views, then pyarrow reads va_ and ta_ through a read-only role, typed like the source table")
+    func views() async throws {
+        let database = try await TestDatabase.create()
+        try await database.execute(
+            """
+            CREATE TABLE public.items (id bigint PRIMARY KEY, name text, price numeric(10,2), qty int, ok boolean,
+              born date, seen timestamptz, local timestamp, uid uuid, tags text[], nums int[], doc jsonb, raw bytea,
+              ratio double precision)
+            """)
+        try await ChangeLogInstaller.install(
+            configuration: database.configuration,
+            tables: [BridgeConfiguration.Table(table: "public.items", entity: "item")], allowSuperuser: true,
+            logger: Logger(label: "tests"))
+        try await database.execute(
+            """
+            INSERT INTO items VALUES
+              (1, 'a''b', 12.34, 3, true, '2026-12-07', '2026-12-07 10:00:00.123456+00', '2026-12-07 10:00:00',
+               'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{x,y}', '{1,2}', '{"k": 1}', '\\x0102', 0.5),
+              (2, null, null, null, null, null, null, null, null, null, null, null, null, null),
+              (3, 'c', -0.01, 0, false, '1999-01-01', '1999-01-01 00:00:00+00', '1999-01-01 00:00:00', null, '{}',
+               '{}', '[1, 2]', '\\x', -1)
+            """)
+        try await database.execute("UPDATE items SET qty = 4, price = 99999999.99 WHERE id = 1")
+        try await database.execute("DELETE FROM items WHERE id = 3")
+        let config = try ServiceProcessTests().writeConfig(
+            """
+            [postgres]
+            url = "\(database.url)"
+            [[bridge.tables]]
+            table = "public.items"
+            entity = "item"
+            """)
+        let (status, output) = try Binaries.output(
+            "fraiseql-observer", ["generate-views", "--config", config, "--apply"])
+        #expect(status == 0, "\(output)")
+        #expect(try await database.count("SELECT ta_item_refresh()") == 5)
+        #expect(try await database.count("SELECT ta_item_refresh()") == 0)
+        let reader = Stack.unique("reader")
+        try await database.execute("CREATE ROLE \(reader) LOGIN PASSWORD 'reader-password'")
+        try await database.execute("GRANT USAGE ON SCHEMA public TO \(reader)")
+        try await database.execute("GRANT SELECT ON va_item, ta_item TO \(reader)")
+        var components = URLComponents(string: database.url)!
+        components.user = reader
+        components.password = "reader-password"
+        let server = try await Server(flightKeys: "views_url = \"\(components.string!)\"")
+        let result = try Self.client(
+            server, ["op": "read", "token": Self.viewsOnly, "ticket": ["kind": "view", "name": "va_item"]])
+        #expect(result["rows"] as? Int == 5, "\(result)")
+        let fields = (result["fields"] as? [[String: Any]] ?? []).map { "\($0["name"]!):\($0["type"]!)" }
+        #expect(
+            fields == [
+                "_change_id:int64", "_event_id:extension<arrow.uuid>", "_operation:string",
+                "_occurred_at:timestamp[us, tz=UTC]", "_tenant_id:string", "_txid:int64", "id:int64", "name:string",
+                "price:decimal128(10, 2)", "qty:int32", "ok:bool", "born:date32[day]", "seen:timestamp[us, tz=UTC]",
+                "local:timestamp[us]", "uid:extension<arrow.uuid>", "tags:list<item: string>", "nums:list<item: int32>",
+                "doc:extension<arrow.json>", "raw:binary", "ratio:double",
+            ])
+        let columns = result["columns"] as? [String: [Any]] ?? [:]
+        func column(_ name: String) -> [String?] { (columns[name] ?? []).map { $0 as? String } }
+        #expect(column("_operation") == ["insert", "insert", "insert", "update", "delete"])
+        #expect(column("id") == ["1", "2", "3", "1", "3"])
+        // The last change of each row against the application's table.
+        #expect(column("qty")[3] == (try await database.text("SELECT qty::text FROM items WHERE id = 1")))
+        #expect(column("price")[3] == (try await database.text("SELECT price::text FROM items WHERE id = 1")))
+        #expect(column("uid")[3] == (try await database.text("SELECT uid::text FROM items WHERE id = 1")))
+        #expect(column("name")[0] == "a'b")
+        #expect(column("price")[4] == "-0.01")
+        #expect(column("born")[0] == "2026-12-07")
+        #expect(
+            column("seen")[0]
+                == (try await database.text(
+                    "SELECT (extract(epoch FROM seen) * 1000000)::bigint::text FROM items WHERE id = 1")))
+        #expect(column("tags")[0] == "['x', 'y']")
+        #expect(column("nums")[0] == "[1, 2]")
+        #expect(column("doc")[0] == #"{"k": 1}"#)
+        #expect(column("raw")[0] == "0102")
+        #expect(column("name")[1] == nil && column("doc")[1] == nil && column("tags")[1] == nil)
+        let table = try Self.client(
+            server, ["op": "read", "token": Self.viewsOnly, "ticket": ["kind": "view", "name": "ta_item"]])
+        #expect(table["rows"] as? Int == 5)
+        let listed = try Self.client(server, ["op": "action", "token": Self.viewsOnly, "type": "list-views"])
+        let names = (listed["results"] as? [String])?.first ?? ""
+        #expect(names.contains(#""name":"va_item""#) && names.contains(#""name":"ta_item""#), "\(listed)")
+        let flights = try Self.client(server, ["op": "list", "token": Self.viewsOnly])
+        #expect(
+            (flights["flights"] as? [[String: Any]] ?? []).map { $0["path"] as? [String] ?? [] }
+                == [["views", "ta_item"], ["views", "va_item"]])
+        let refused = try Self.client(
+            server, ["op": "read", "token": Self.viewsOnly, "ticket": ["kind": "view", "name": "items"]])
+        #expect(refused["error"] as? String == "FlightUnauthorizedError", "\(refused)")
+        try await server.stop()
     }
 }

@@ -39,6 +39,7 @@ struct TestDatabase {
             try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Logger(label: "tests"))
         } catch {
             try? await connection.close()
+            Issue.record("\(sql): \(String(reflecting: error))")
             throw error
         }
         try await connection.close()
