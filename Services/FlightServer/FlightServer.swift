@@ -8,7 +8,7 @@ public enum FlightServer {
         let configuration = context.configuration
         let (jetStream, nats) = try await FleetClients.natsServiceSet(context)
         let metrics = FlightMetrics()
-        let access = FlightAccess(configuration.flight, metrics: metrics)
+        let access = try await FlightAccess(configuration.flight, metrics: metrics)
         if access.isOpenToNobody {
             context.logger.warning(
                 "no flight token is configured (flight.token, [[flight.tokens]]): every call is refused")

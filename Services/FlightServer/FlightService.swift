@@ -30,7 +30,7 @@ struct FlightService: Arrow_Flight_Protocol_FlightService.ServiceProtocol {
         _ method: String, _ metadata: Metadata, _ body: (FlightPrincipal) async throws -> T
     ) async throws -> T {
         do {
-            let principal = try access.authenticate(metadata)
+            let principal = try await access.authenticate(metadata)
             try limiter.admitCall(principal.name)
             let result = try await body(principal)
             metrics.call(method, status: "ok")
@@ -57,7 +57,7 @@ struct FlightService: Arrow_Flight_Protocol_FlightService.ServiceProtocol {
             break
         }
         guard let token = access.handshakeToken(metadata: request.metadata, payload: payload),
-            let principal = access.principal(token: token)
+            let principal = await access.principal(token: token)
         else {
             metrics.authenticationFailed("handshake")
             metrics.call("Handshake", status: "unauthenticated")

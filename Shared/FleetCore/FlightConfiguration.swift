@@ -16,8 +16,8 @@ public struct FlightConfiguration: Sendable {
     /// `flush_interval`: a live tail sends a partial batch after this long without new events.
     /// Default `200ms`.
     public var flushInterval: Duration = .milliseconds(200)
-    /// `token` (a secret) and `[[flight.tokens]]`: who may call. Without any, every call is
-    /// refused (UNAUTHENTICATED).
+    /// `token` (a secret) and `[[flight.tokens]]`: who may call (and `[flight.jwt]`). Without
+    /// any, every call is refused (UNAUTHENTICATED).
     public var tokens: [Token] = []
     /// `[flight.limits] requests_per_second`: calls per second per token. Default 50.
     public var requestsPerSecond = 50
@@ -34,6 +34,23 @@ public struct FlightConfiguration: Sendable {
     public var viewSchema = "public"
     /// `allowed_relations`: further relations (`schema.name`) readable as views.
     public var allowedRelations: [String] = []
+
+    /// `[flight.jwt]`: JSON Web Tokens accepted as bearer tokens besides the static ones.
+    public var jwt: JWT?
+
+    /// `[flight.jwt]`: how JWTs are verified. Their `sub` names the caller, `roles` (an array)
+    /// grants roles, `entities` (optional array) limits the entity types; `exp` is required.
+    public struct JWT: Sendable {
+        /// `algorithm`: `HS256` (with `secret`), `ES256` or `RS256` (with `public_key_file`).
+        public var algorithm: String
+        /// `secret` (`secret_env`, `secret_file`): the HS256 key.
+        public var secret: Secret?
+        /// `public_key_file`: PEM of the ES256 or RS256 public key.
+        public var publicKeyFile: String?
+        /// `issuer`, `audience`: when set, a token's `iss` must equal it and its `aud` must include it.
+        public var issuer: String?
+        public var audience: String?
+    }
 
     /// Roles a token can hold.
     public static let roles = ["events:read", "views:read", "admin"]
@@ -104,6 +121,28 @@ public struct FlightConfiguration: Sendable {
             if let path, !FileManager.default.isReadableFile(atPath: path) {
                 throw scope.error(key, "cannot read '\(path)'")
             }
+        }
+        let jwtScope = try scope.section("jwt")
+        if jwtScope.contains("algorithm") {
+            let algorithm = try jwtScope.choice("algorithm", ["HS256", "ES256", "RS256"], default: "HS256")
+            var jwt = JWT(
+                algorithm: algorithm, secret: try jwtScope.secret("secret"),
+                publicKeyFile: try jwtScope.optionalString("public_key_file"),
+                issuer: try jwtScope.optionalString("issuer"), audience: try jwtScope.optionalString("audience"))
+            if algorithm == "HS256" {
+                guard let secret = jwt.secret, secret.value.utf8.count >= 32 else {
+                    throw jwtScope.error("secret", "HS256 needs a secret of at least 32 bytes")
+                }
+                jwt.publicKeyFile = nil
+            } else {
+                guard let path = jwt.publicKeyFile else {
+                    throw jwtScope.error("public_key_file", "\(algorithm) needs the PEM of the public key")
+                }
+                guard FileManager.default.isReadableFile(atPath: path) else {
+                    throw jwtScope.error("public_key_file", "cannot read '\(path)'")
+                }
+            }
+            self.jwt = jwt
         }
         viewsURL = try scope.secret("views_url")
         viewSchema = try scope.string("view_schema", default: viewSchema)

@@ -461,4 +461,65 @@ struct FlightServerTests {
         #expect(refused["error"] as? String == "FlightUnauthorizedError", "\(refused)")
         try await server.stop()
     }
+
+    @Test("JWTs: HS256 and ES256 tokens minted by PyJWT carry roles and entities; expired or foreign ones are refused")
+    func jwt() async throws {
+        let secret = "a-jwt-secret-of-at-least-32-bytes!!"
+        let hs = try await Server(
+            flightKeys: "[flight.jwt]\nalgorithm = \"HS256\"\nsecret = \"\(secret)\"\nissuer = \"fraiseql-tests\"")
+        try await hs.publish(30)
+        func mint(_ claims: [String: Any], algorithm: String = "HS256", key: String? = nil, keyFile: String? = nil)
+            throws -> String
+        {
+            var request: [String: Any] = ["op": "mint", "claims": claims, "algorithm": algorithm]
+            if let key { request["key"] = key }
+            if let keyFile { request["key_file"] = keyFile }
+            return try Self.client(hs, request)["token"] as? String ?? ""
+        }
+        let analyst = try mint(
+            ["sub": "analyst", "iss": "fraiseql-tests", "roles": ["events:read"], "entities": ["order"]], key: secret)
+        let orders = try Self.client(hs, ["op": "read", "token": analyst, "ticket": ["kind": "events"]])
+        #expect(
+            (orders["columns"] as? [String: [Any]])?["entity_type"] as? [String]
+                == hs.events.filter { $0.event.entityType == "order" }.map(\.event.entityType), "\(orders)")
+        let expired = try mint(
+            ["sub": "analyst", "iss": "fraiseql-tests", "roles": ["events:read"], "expires_in": -60], key: secret)
+        let late = try Self.client(hs, ["op": "read", "token": expired, "ticket": ["kind": "events"]])
+        #expect(late["error"] as? String == "FlightUnauthenticatedError", "\(late)")
+        let foreign = try mint(["sub": "x", "iss": "someone-else", "roles": ["admin"]], key: secret)
+        let refused = try Self.client(hs, ["op": "read", "token": foreign, "ticket": ["kind": "events"]])
+        #expect(refused["error"] as? String == "FlightUnauthenticatedError", "\(refused)")
+        let forged = try mint(
+            ["sub": "x", "iss": "fraiseql-tests", "roles": ["admin"]], key: "another-secret-of-at-least-32-bytes")
+        #expect(
+            try Self.client(hs, ["op": "read", "token": forged, "ticket": ["kind": "events"]])["error"] as? String
+                == "FlightUnauthenticatedError")
+        let viewer = try mint(["sub": "v", "iss": "fraiseql-tests", "roles": ["views:read"]], key: secret)
+        let denied = try Self.client(hs, ["op": "read", "token": viewer, "ticket": ["kind": "events"]])
+        #expect(denied["error"] as? String == "FlightUnauthorizedError", "\(denied)")
+        try await hs.stop()
+
+        let directory = try Stack.temporaryDirectory()
+        let privateKey = directory.appendingPathComponent("es256.pem").path
+        let publicKey = directory.appendingPathComponent("es256.pub.pem").path
+        for arguments in [
+            ["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", privateKey],
+            ["ec", "-in", privateKey, "-pubout", "-out", publicKey],
+        ] {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: try ServerProcess.which("openssl"))
+            process.arguments = arguments
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            try #require(process.terminationStatus == 0)
+        }
+        let es = try await Server(
+            flightKeys: "[flight.jwt]\nalgorithm = \"ES256\"\npublic_key_file = \"\(publicKey)\"")
+        try await es.publish(4)
+        let token = try mint(["sub": "es", "roles": ["events:read"]], algorithm: "ES256", keyFile: privateKey)
+        let read = try Self.client(es, ["op": "read", "token": token, "ticket": ["kind": "events"]])
+        #expect(read["rows"] as? Int == 4, "\(read)")
+        try await es.stop()
+    }
 }

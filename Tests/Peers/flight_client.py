@@ -14,6 +14,7 @@ OP is one of
   polars    {"ticket": {...}} -> polars' row count and dtypes
   duckdb    {"ticket": {...}, "sql": "... FROM events ..."} -> DuckDB's answer
   put       -> DoPut (unimplemented)
+  mint      {"claims": {...}, "algorithm": "HS256", "key": "..." or "key_file": PEM} -> a JWT (PyJWT)
 Errors print {"error": exception class name, "message": text}.
 Options: "tls_root" (PEM of the CA), "cert"/"key" (client certificate)."""
 import json
@@ -58,6 +59,14 @@ def columns(table):
 
 def main():
     request = json.loads(sys.argv[1])
+    if request["op"] == "mint":
+        import time
+        import jwt
+        claims = dict(request["claims"])
+        claims["exp"] = int(time.time()) + claims.pop("expires_in", 300)
+        key = request.get("key") or open(request["key_file"]).read()
+        print(json.dumps({"token": jwt.encode(claims, key, algorithm=request["algorithm"])}))
+        return
     kwargs = {}
     if "tls_root" in request:
         kwargs["tls_root_certs"] = open(request["tls_root"], "rb").read()
