@@ -15,6 +15,7 @@ OP is one of
   duckdb    {"ticket": {...}, "sql": "... FROM events ..."} -> DuckDB's answer
   put       -> DoPut (unimplemented)
   mint      {"claims": {...}, "algorithm": "HS256", "key": "..." or "key_file": PEM} -> a JWT (PyJWT)
+  validate  {"schema": path, "instance": {...}} -> whether the JSON Schema accepts it (jsonschema)
 Errors print {"error": exception class name, "message": text}.
 Options: "tls_root" (PEM of the CA), "cert"/"key" (client certificate)."""
 import json
@@ -59,6 +60,14 @@ def columns(table):
 
 def main():
     request = json.loads(sys.argv[1])
+    if request["op"] == "validate":
+        import jsonschema
+        try:
+            jsonschema.validate(request["instance"], json.load(open(request["schema"])))
+            print(json.dumps({"valid": True}))
+        except jsonschema.ValidationError as error:
+            print(json.dumps({"valid": False, "message": error.message}))
+        return
     if request["op"] == "mint":
         import time
         import jwt
