@@ -46,7 +46,28 @@ struct EventBatchBuilder: Sendable {
     /// Bytes of text held for the batch being built.
     var textBytes: Int { before.byteCount + after.byteCount + changes.byteCount + entityId.byteCount }
 
+    /// An event as decoded by `EntityEvent.decodeEnvelope`: its rows are copied from `payload`
+    /// as the JSON text they are.
+    mutating func append(
+        _ event: EntityEvent, rows: EntityEvent.RowRanges, payload: [UInt8], sequence streamSequence: UInt64
+    ) {
+        appendEnvelope(event, sequence: streamSequence)
+        if let range = rows.before { before.append(bytes: payload[range]) } else { before.appendNull() }
+        if let range = rows.after { after.append(bytes: payload[range]) } else { after.appendNull() }
+        if let range = rows.changes { changes.append(bytes: payload[range]) } else { changes.appendNull() }
+        finishRow(event)
+    }
+
+    /// An event whose rows are built values (re-encoded as JSON).
     mutating func append(_ event: EntityEvent, sequence streamSequence: UInt64) {
+        appendEnvelope(event, sequence: streamSequence)
+        Self.appendJSON(&before, &json, event.before.map { row in { FastJSON.appendObject(row, to: &$0) } })
+        Self.appendJSON(&after, &json, event.after.map { row in { FastJSON.appendObject(row, to: &$0) } })
+        Self.appendJSON(&changes, &json, event.changes.map { row in { FastJSON.appendChanges(row, to: &$0) } })
+        finishRow(event)
+    }
+
+    private mutating func appendEnvelope(_ event: EntityEvent, sequence streamSequence: UInt64) {
         id.append(withUnsafeBytes(of: event.id.uuid) { Array($0) })
         sequence.append(Int64(truncatingIfNeeded: streamSequence))
         cursor.append(event.cursor)
@@ -54,9 +75,9 @@ struct EventBatchBuilder: Sendable {
         entityType.append(event.entityType)
         entityId.append(event.entityId)
         operation.append(event.operation.rawValue)
-        Self.appendJSON(&before, &json, event.before.map { row in { FastJSON.appendObject(row, to: &$0) } })
-        Self.appendJSON(&after, &json, event.after.map { row in { FastJSON.appendObject(row, to: &$0) } })
-        Self.appendJSON(&changes, &json, event.changes.map { row in { FastJSON.appendChanges(row, to: &$0) } })
+    }
+
+    private mutating func finishRow(_ event: EntityEvent) {
         tenant.append(event.tenantId)
         occurredAt.append(event.occurredAt.microsecondsSinceEpoch)
         schemaVersion.append(Int32(clamping: event.schemaVersion))

@@ -80,8 +80,9 @@ struct EventReader: Sendable {
                     break
                 }
                 let event: EntityEvent
+                let rows: EntityEvent.RowRanges
                 do {
-                    event = try EntityEvent.decode(message.payload)
+                    (event, rows) = try EntityEvent.decodeEnvelope(message.payload)
                 } catch {
                     metrics.skipped()
                     logger.warning(
@@ -90,7 +91,7 @@ struct EventReader: Sendable {
                     continue
                 }
                 if query.matches(event) {
-                    builder.append(event, sequence: sequence)
+                    builder.append(event, rows: rows, payload: message.payload, sequence: sequence)
                     sent += 1
                     if builder.count >= batchRows { try await flush() }
                     if sent >= limit {

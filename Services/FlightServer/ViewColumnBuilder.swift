@@ -8,20 +8,19 @@ struct ViewColumnBuilder: Sendable {
     static let epochDays: Int32 = 10_957
     static let epochMicroseconds: Int64 = 946_684_800_000_000
 
-    private enum Storage: Sendable {
-        case bool(BoolColumn)
-        case int16(PrimitiveColumn<Int16>)
-        case int32(PrimitiveColumn<Int32>)
-        case int64(PrimitiveColumn<Int64>)
-        case float32(FloatColumn<Float>)
-        case float64(FloatColumn<Double>)
-        case decimal(PrimitiveColumn<Int128>)
-        case binary(BinaryColumn<Int32>)
-        case uuid(FixedSizeBinaryColumn)
-    }
+    // One of these holds the column (the others stay nil); each is mutated in place (an enum
+    // payload would be copied, with its whole buffer, on every append).
+    private var bools: BoolColumn?
+    private var int16s: PrimitiveColumn<Int16>?
+    private var int32s: PrimitiveColumn<Int32>?
+    private var int64s: PrimitiveColumn<Int64>?
+    private var float32s: FloatColumn<Float>?
+    private var float64s: FloatColumn<Double>?
+    private var decimals: PrimitiveColumn<Int128>?
+    private var binaries: BinaryColumn<Int32>?
+    private var uuids: FixedSizeBinaryColumn?
 
     let kind: ViewColumn.Kind
-    private var storage: Storage
     /// For a list: its offsets; the elements are in `elements`.
     private var list: ListColumn<Int>?
     private var elements: [ViewColumnBuilder] = []
@@ -29,17 +28,16 @@ struct ViewColumnBuilder: Sendable {
     init(_ kind: ViewColumn.Kind) {
         self.kind = kind
         switch kind {
-        case .bool: storage = .bool(BoolColumn())
-        case .int16: storage = .int16(PrimitiveColumn())
-        case .int32, .date: storage = .int32(PrimitiveColumn())
-        case .int64, .timestamp, .timestamptz: storage = .int64(PrimitiveColumn())
-        case .float32: storage = .float32(FloatColumn())
-        case .float64: storage = .float64(FloatColumn())
-        case .decimal: storage = .decimal(PrimitiveColumn())
-        case .text, .json, .bytes: storage = .binary(BinaryColumn())
-        case .uuid: storage = .uuid(FixedSizeBinaryColumn(byteWidth: 16))
+        case .bool: bools = BoolColumn()
+        case .int16: int16s = PrimitiveColumn()
+        case .int32, .date: int32s = PrimitiveColumn()
+        case .int64, .timestamp, .timestamptz: int64s = PrimitiveColumn()
+        case .float32: float32s = FloatColumn()
+        case .float64: float64s = FloatColumn()
+        case .decimal: decimals = PrimitiveColumn()
+        case .text, .json, .bytes: binaries = BinaryColumn()
+        case .uuid: uuids = FixedSizeBinaryColumn(byteWidth: 16)
         case .list(let element):
-            storage = .int32(PrimitiveColumn())
             list = ListColumn(elements: 0)
             elements = [ViewColumnBuilder(element)]
         }
@@ -49,56 +47,35 @@ struct ViewColumnBuilder: Sendable {
     mutating func append(_ value: ByteBuffer?) throws {
         if list != nil { return try appendList(value) }
         guard var value else { return appendNull() }
-        switch (kind, storage) {
-        case (_, .bool(var column)):
-            column.append(value.readInteger(as: UInt8.self).map { $0 != 0 })
-            storage = .bool(column)
-        case (_, .int16(var column)):
-            column.append(value.readInteger(as: Int16.self))
-            storage = .int16(column)
-        case (.date, .int32(var column)):
-            column.append(value.readInteger(as: Int32.self).map { $0 &+ Self.epochDays })
-            storage = .int32(column)
-        case (_, .int32(var column)):
-            column.append(value.readInteger(as: Int32.self))
-            storage = .int32(column)
-        case (.timestamp, .int64(var column)), (.timestamptz, .int64(var column)):
-            column.append(value.readInteger(as: Int64.self).map { $0 &+ Self.epochMicroseconds })
-            storage = .int64(column)
-        case (_, .int64(var column)):
-            column.append(value.readInteger(as: Int64.self))
-            storage = .int64(column)
-        case (_, .float32(var column)):
-            column.append(value.readInteger(as: UInt32.self).map(Float.init(bitPattern:)))
-            storage = .float32(column)
-        case (_, .float64(var column)):
-            column.append(value.readInteger(as: UInt64.self).map(Double.init(bitPattern:)))
-            storage = .float64(column)
-        case (.decimal(_, let scale), .decimal(var column)):
-            column.append(try Self.numeric(&value, scale: scale))
-            storage = .decimal(column)
-        case (_, .binary(var column)):
-            column.append(bytes: value.readableBytesView)
-            storage = .binary(column)
-        case (_, .uuid(var column)):
-            column.append(value.readBytes(length: 16))
-            storage = .uuid(column)
-        default:
-            appendNull()
+        switch kind {
+        case .bool: bools!.append(value.readInteger(as: UInt8.self).map { $0 != 0 })
+        case .int16: int16s!.append(value.readInteger(as: Int16.self))
+        case .date: int32s!.append(value.readInteger(as: Int32.self).map { $0 &+ Self.epochDays })
+        case .int32: int32s!.append(value.readInteger(as: Int32.self))
+        case .timestamp, .timestamptz:
+            int64s!.append(value.readInteger(as: Int64.self).map { $0 &+ Self.epochMicroseconds })
+        case .int64: int64s!.append(value.readInteger(as: Int64.self))
+        case .float32: float32s!.append(value.readInteger(as: UInt32.self).map(Float.init(bitPattern:)))
+        case .float64: float64s!.append(value.readInteger(as: UInt64.self).map(Double.init(bitPattern:)))
+        case .decimal(_, let scale): decimals!.append(try Self.numeric(&value, scale: scale))
+        case .text, .json, .bytes: binaries!.append(bytes: value.readableBytesView)
+        case .uuid: uuids!.append(value.readBytes(length: 16))
+        case .list: break
         }
     }
 
     mutating func appendNull() {
-        switch storage {
-        case .bool(var column): column.append(nil); storage = .bool(column)
-        case .int16(var column): column.append(nil); storage = .int16(column)
-        case .int32(var column): column.append(nil); storage = .int32(column)
-        case .int64(var column): column.append(nil); storage = .int64(column)
-        case .float32(var column): column.append(nil); storage = .float32(column)
-        case .float64(var column): column.append(nil); storage = .float64(column)
-        case .decimal(var column): column.append(nil); storage = .decimal(column)
-        case .binary(var column): column.appendNull(); storage = .binary(column)
-        case .uuid(var column): column.appendNull(); storage = .uuid(column)
+        switch kind {
+        case .bool: bools!.append(nil)
+        case .int16: int16s!.append(nil)
+        case .int32, .date: int32s!.append(nil)
+        case .int64, .timestamp, .timestamptz: int64s!.append(nil)
+        case .float32: float32s!.append(nil)
+        case .float64: float64s!.append(nil)
+        case .decimal: decimals!.append(nil)
+        case .text, .json, .bytes: binaries!.appendNull()
+        case .uuid: uuids!.appendNull()
+        case .list: list!.appendNull()
         }
     }
 
@@ -134,21 +111,20 @@ struct ViewColumnBuilder: Sendable {
     }
 
     mutating func finish() -> ArrowArray {
-        if list != nil {
+        switch kind {
+        case .bool: return bools!.finish()
+        case .int16: return int16s!.finish()
+        case .int32, .date: return int32s!.finish()
+        case .int64, .timestamp, .timestamptz: return int64s!.finish()
+        case .float32: return float32s!.finish()
+        case .float64: return float64s!.finish()
+        case .decimal: return decimals!.finish()
+        case .text, .json, .bytes: return binaries!.finish()
+        case .uuid: return uuids!.finish()
+        case .list:
             let child = elements[0].finish()
             list!.elements = 0
             return list!.finish(child: child)
-        }
-        switch storage {
-        case .bool(var column): defer { storage = .bool(column) }; return column.finish()
-        case .int16(var column): defer { storage = .int16(column) }; return column.finish()
-        case .int32(var column): defer { storage = .int32(column) }; return column.finish()
-        case .int64(var column): defer { storage = .int64(column) }; return column.finish()
-        case .float32(var column): defer { storage = .float32(column) }; return column.finish()
-        case .float64(var column): defer { storage = .float64(column) }; return column.finish()
-        case .decimal(var column): defer { storage = .decimal(column) }; return column.finish()
-        case .binary(var column): defer { storage = .binary(column) }; return column.finish()
-        case .uuid(var column): defer { storage = .uuid(column) }; return column.finish()
         }
     }
 

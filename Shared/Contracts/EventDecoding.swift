@@ -9,6 +9,27 @@ extension EntityEvent {
     /// the result. For consumers that read only the envelope (a worker whose conditions and
     /// templates never look at the rows).
     public static func decode(_ bytes: [UInt8], rows: Bool = true) throws(ContractsError) -> EntityEvent {
+        try decode(fields: try fields(bytes, rows: rows), rows: rows)
+    }
+
+    /// Where `before`, `after` and `changes` are in an event's bytes (nil when absent or null).
+    public struct RowRanges: Sendable, Equatable {
+        public var before: Range<Int>?
+        public var after: Range<Int>?
+        public var changes: Range<Int>?
+    }
+
+    /// Decodes the envelope as `decode(_:rows: false)` does (the rows checked, not built) and
+    /// says where the rows' JSON text is in `bytes`: for a reader that passes them on as text
+    /// (flight-server's JSON columns) without parsing and writing them again.
+    public static func decodeEnvelope(_ bytes: [UInt8]) throws(ContractsError) -> (event: EntityEvent, rows: RowRanges)
+    {
+        let fields = try fields(bytes, rows: false)
+        let event = try decode(fields: fields, rows: false)
+        return (event, fields.rowRanges)
+    }
+
+    private static func fields(_ bytes: [UInt8], rows: Bool) throws(ContractsError) -> EventFields {
         let parsed: EventFields?
         do {
             parsed = try bytes.withUnsafeBufferPointer { buffer throws(ContractsError) in
@@ -18,6 +39,10 @@ extension EntityEvent {
             throw .malformedEvent("not JSON (\(error))")
         }
         guard let fields = parsed else { throw .malformedEvent("not a JSON object") }
+        return fields
+    }
+
+    private static func decode(fields: EventFields, rows: Bool) throws(ContractsError) -> EntityEvent {
         var eventId: UUID?
         func fail(_ message: String) -> ContractsError { .malformedEvent(message, eventId: eventId) }
         func string(_ field: EventFields.Field) throws(ContractsError) -> String {
@@ -148,6 +173,8 @@ private struct EventFields {
     }
 
     private var values = [JSONValue?](repeating: nil, count: Field.allCases.count)
+    /// Where the rows stepped over (`rows: false`) are in the bytes.
+    var rowRanges = EntityEvent.RowRanges()
 
     subscript(field: Field) -> JSONValue? {
         get { values[field.rawValue] }
@@ -182,9 +209,22 @@ private struct EventFields {
                     if try parser.more(orClose: UInt8(ascii: "}")) { continue }
                     break
                 }
+                parser.skipWhitespace()
+                let start = parser.index
                 if !rows, field.isRow, try parser.skipObject(ofObjects: field == .changes) {
                     fields[field] = .object([:])
+                    switch field {
+                    case .before: fields.rowRanges.before = start..<parser.index
+                    case .after: fields.rowRanges.after = start..<parser.index
+                    default: fields.rowRanges.changes = start..<parser.index
+                    }
                 } else {
+                    switch field {  // a repeated key: the last value counts
+                    case .before: fields.rowRanges.before = nil
+                    case .after: fields.rowRanges.after = nil
+                    case .changes: fields.rowRanges.changes = nil
+                    default: break
+                    }
                     fields[field] = try parser.value()
                 }
                 if try parser.more(orClose: UInt8(ascii: "}")) { continue }

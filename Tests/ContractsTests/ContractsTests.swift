@@ -471,3 +471,38 @@ struct BoundedInputTests {
         #expect(try EntityEvent.decode(bytes).imagesOmitted == true)
     }
 }
+
+@Suite("Envelope decoding with row ranges")
+struct EnvelopeRowRangeTests {
+    static func event(_ rows: String) -> [UInt8] {
+        Array(
+            (#"{"id":"6f1c1f4e-3b7a-4d44-9d1e-0b5e0f7a9c10","cursor":7,"source":"pg","entity_type":"order","#
+                + #""entity_id":"1","operation":"update","occurred_at":"2026-11-23T10:00:00.000001Z","# + rows + "}")
+                .utf8)
+    }
+
+    @Test(
+        "the ranges hold the rows' JSON text, which reads as the full decoder's rows",
+        arguments: [
+            #""before":{"a":1,"s":"x\"y"},"after":{ "a" : 2 , "n":[1,{"d":null}]},"changes":{"a":{"new":2,"old":1}}"#,
+            #""before":null,"after":{"b":true}"#,
+            #""after":{"x":1},"after":null"#,
+            #""changes":{},"before":{}"#,
+        ])
+    func ranges(rows: String) throws {
+        let bytes = Self.event(rows)
+        let full = try EntityEvent.decode(bytes)
+        let (envelope, ranges) = try EntityEvent.decodeEnvelope(bytes)
+        #expect(envelope.id == full.id && envelope.operation == full.operation && envelope.cursor == full.cursor)
+        #expect(envelope.before == nil && envelope.after == nil && envelope.changes == nil)
+        func parsed(_ range: Range<Int>?) throws -> JSONValue? {
+            try range.map { try FastJSON.parse(String(decoding: bytes[$0], as: UTF8.self)) }
+        }
+        #expect(try parsed(ranges.before) == full.before.map { .object($0) })
+        #expect(try parsed(ranges.after) == full.after.map { .object($0) })
+        let changes = full.changes.map { changes in
+            JSONValue.object(changes.mapValues { .object(["new": $0.new, "old": $0.old]) })
+        }
+        #expect(try parsed(ranges.changes) == changes)
+    }
+}

@@ -459,6 +459,20 @@ struct FlightServerTests {
         let refused = try Self.client(
             server, ["op": "read", "token": Self.viewsOnly, "ticket": ["kind": "view", "name": "items"]])
         #expect(refused["error"] as? String == "FlightUnauthorizedError", "\(refused)")
+        // A client that cancels a long view read: the server's connection (and its query) goes at once.
+        try await database.execute(
+            "INSERT INTO items (id, name) SELECT g, 'row ' || g FROM generate_series(100, 20099) AS g")
+        let partial = try Self.client(
+            server,
+            [
+                "op": "read", "token": Self.viewsOnly, "max_batches": 1,
+                "ticket": ["kind": "view", "name": "va_item", "batch_rows": 100],
+            ])
+        #expect(partial["rows"] as? Int == 100, "\(partial)")
+        let closed = try await eventually(.seconds(10)) {
+            try await database.count("SELECT count(*) FROM pg_stat_activity WHERE usename = '\(reader)'") == 0
+        }
+        #expect(closed, "the view's connection outlived the cancelled stream")
         try await server.stop()
     }
 
