@@ -7,6 +7,7 @@ public struct ArrowArray: Sendable {
     public var buffers: [[UInt8]]
     public var children: [ArrowArray]
 
+    @inlinable
     public init(length: Int, nullCount: Int, buffers: [[UInt8]], children: [ArrowArray] = []) {
         self.length = length
         self.nullCount = nullCount
@@ -15,6 +16,7 @@ public struct ArrowArray: Sendable {
     }
 
     /// Bytes held by the buffers, its children's included.
+    @inlinable
     public var byteCount: Int {
         buffers.reduce(0) { $0 + $1.count } + children.reduce(0) { $0 + $1.byteCount }
     }

@@ -1,33 +1,41 @@
 /// A column of variable-length values: `utf8`, `binary` (32-bit offsets) or `largeUTF8` (64-bit
 /// offsets), as the `Offset` type says.
 public struct BinaryColumn<Offset: FixedWidthInteger & SignedInteger & BitwiseCopyable & Sendable>: Sendable {
-    private var offsets: [Offset] = [0]
-    private var data: [UInt8] = []
-    private var validity = ValidityBitmap()
+    @usableFromInline var offsets: [Offset] = [0]
+    @usableFromInline var data: [UInt8] = []
+    @usableFromInline var validity = ValidityBitmap()
 
+    @inlinable
     public init() {}
 
+    @inlinable
     public var count: Int { offsets.count - 1 }
     /// Bytes of values held so far.
+    @inlinable
     public var byteCount: Int { data.count }
 
+    @inlinable
     public mutating func append(_ value: String?) {
         if let value { data.append(contentsOf: value.utf8) }
         close(present: value != nil)
     }
 
+    @inlinable
     public mutating func append(bytes value: some Collection<UInt8>) {
         data.append(contentsOf: value)
         close(present: true)
     }
 
+    @inlinable
     public mutating func appendNull() { close(present: false) }
 
-    private mutating func close(present: Bool) {
+    @inlinable
+    mutating func close(present: Bool) {
         offsets.append(Offset(data.count))
         validity.append(present)
     }
 
+    @inlinable
     public mutating func finish() -> ArrowArray {
         let (bitmap, nulls) = validity.take()
         let array = ArrowArray(

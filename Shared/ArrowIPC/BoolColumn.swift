@@ -1,13 +1,16 @@
 /// A column of booleans, bit-packed (least significant bit first).
 public struct BoolColumn: Sendable {
-    private var bits: [UInt8] = []
-    private var length = 0
-    private var validity = ValidityBitmap()
+    @usableFromInline var bits: [UInt8] = []
+    @usableFromInline var length = 0
+    @usableFromInline var validity = ValidityBitmap()
 
+    @inlinable
     public init() {}
 
+    @inlinable
     public var count: Int { length }
 
+    @inlinable
     public mutating func append(_ value: Bool?) {
         if length >> 3 >= bits.count { bits.append(0) }
         if value == true { bits[length >> 3] |= 1 << UInt8(length & 7) }
@@ -15,6 +18,7 @@ public struct BoolColumn: Sendable {
         length += 1
     }
 
+    @inlinable
     public mutating func finish() -> ArrowArray {
         let (bitmap, nulls) = validity.take()
         defer {

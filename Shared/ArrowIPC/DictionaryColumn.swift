@@ -3,17 +3,21 @@
 /// that uses new values, ``takeDictionaryDelta()`` gives the values added since the last call,
 /// which the stream sends as a dictionary batch (a delta after the first).
 public struct DictionaryColumn: Sendable {
-    private var indexes: [String: Int32] = [:]
-    private var pending = UTF8Column()
-    private var sent = 0
-    private var indices = PrimitiveColumn<Int32>()
+    @usableFromInline var indexes: [String: Int32] = [:]
+    @usableFromInline var pending = UTF8Column()
+    @usableFromInline var sent = 0
+    @usableFromInline var indices = PrimitiveColumn<Int32>()
 
+    @inlinable
     public init() {}
 
+    @inlinable
     public var count: Int { indices.count }
     /// Distinct values so far.
+    @inlinable
     public var dictionarySize: Int { indexes.count }
 
+    @inlinable
     public mutating func append(_ value: String?) {
         guard let value else { return indices.append(nil) }
         if let index = indexes[value] { return indices.append(index) }
@@ -25,6 +29,7 @@ public struct DictionaryColumn: Sendable {
 
     /// The values added since the last call (nil when none), and whether they extend a
     /// dictionary already sent.
+    @inlinable
     public mutating func takeDictionaryDelta() -> (values: ArrowArray, isDelta: Bool)? {
         guard pending.count > 0 else { return nil }
         let isDelta = sent > 0
@@ -33,5 +38,6 @@ public struct DictionaryColumn: Sendable {
     }
 
     /// The batch's indices; the dictionary is kept.
+    @inlinable
     public mutating func finish() -> ArrowArray { indices.finish() }
 }

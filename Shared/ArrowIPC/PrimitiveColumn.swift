@@ -1,19 +1,23 @@
 /// A column of fixed-width values: integers, floats, decimals (`Int128`), dates and timestamps.
 /// Values are stored little-endian, as in memory on the platforms Swift on Linux runs on.
 public struct PrimitiveColumn<Value: FixedWidthInteger & BitwiseCopyable & Sendable>: Sendable {
-    private var values: [Value] = []
-    private var validity = ValidityBitmap()
+    @usableFromInline var values: [Value] = []
+    @usableFromInline var validity = ValidityBitmap()
 
+    @inlinable
     public init() {}
 
+    @inlinable
     public var count: Int { values.count }
 
+    @inlinable
     public mutating func append(_ value: Value?) {
         values.append(value ?? 0)
         validity.append(value != nil)
     }
 
     /// The batch's array; the column starts empty again.
+    @inlinable
     public mutating func finish() -> ArrowArray {
         let (bitmap, nulls) = validity.take()
         let data = values.withUnsafeBytes { Array($0) }
@@ -25,18 +29,22 @@ public struct PrimitiveColumn<Value: FixedWidthInteger & BitwiseCopyable & Senda
 
 /// A column of `float32` or `float64` values.
 public struct FloatColumn<Value: BinaryFloatingPoint & BitwiseCopyable & Sendable>: Sendable {
-    private var values: [Value] = []
-    private var validity = ValidityBitmap()
+    @usableFromInline var values: [Value] = []
+    @usableFromInline var validity = ValidityBitmap()
 
+    @inlinable
     public init() {}
 
+    @inlinable
     public var count: Int { values.count }
 
+    @inlinable
     public mutating func append(_ value: Value?) {
         values.append(value ?? 0)
         validity.append(value != nil)
     }
 
+    @inlinable
     public mutating func finish() -> ArrowArray {
         let (bitmap, nulls) = validity.take()
         let data = values.withUnsafeBytes { Array($0) }

@@ -1,10 +1,15 @@
 /// A validity bitmap being built: bit `i` (least significant bit first) is 1 when value `i` is
 /// present. Nothing is allocated until the first null: a column without nulls sends an empty buffer.
+@usableFromInline
 struct ValidityBitmap: Sendable {
-    private var bits: [UInt8] = []
-    private(set) var count = 0
-    private(set) var nullCount = 0
+    @usableFromInline var bits: [UInt8] = []
+    @usableFromInline var count = 0
+    @usableFromInline var nullCount = 0
 
+    @inlinable
+    init() {}
+
+    @inlinable
     mutating func append(_ present: Bool) {
         if !present && nullCount == 0 {
             // The first null: every earlier value was present.
@@ -20,6 +25,7 @@ struct ValidityBitmap: Sendable {
     }
 
     /// The buffer (empty when nothing is null) and the null count; the bitmap starts empty again.
+    @inlinable
     mutating func take() -> (buffer: [UInt8], nullCount: Int) {
         defer { self = ValidityBitmap() }
         return (nullCount == 0 ? [] : bits, nullCount)

@@ -49,7 +49,10 @@ struct FlightDocsTests {
                     let result = try FlightServerTests.client(server, object)
                     return (result["error"] == nil, "\(result)")
                 }
-                try await Task.sleep(for: .milliseconds(700))
+                // Publish once the tail's ordered consumer exists.
+                _ = try await eventually(.seconds(10)) {
+                    try await server.jetStream.streamInfo(server.stream).consumerCount == 1
+                }
                 try await server.publish(1, offset: 12)
                 let (ok, result) = try await reading.value
                 #expect(ok, "\(example): \(result)")

@@ -308,8 +308,11 @@ struct FlightServerTests {
             return ((result["columns"] as? [String: [Any]])?["entity_id"] as? [String] ?? [], "\(result)")
         }
         // The tail starts after the first ten: only events published from now on arrive.
+        // Open, and its ordered consumer exists (events published before it would not be "new").
         let open = try await eventually(.seconds(10)) {
-            await server.metric("fraiseql_flight_streams_open") == 1
+            let streams = await server.metric("fraiseql_flight_streams_open")
+            let consumers = try await server.jetStream.streamInfo(server.stream).consumerCount
+            return streams == 1 && consumers == 1
         }
         #expect(open)
         try await server.publish(3, offset: 10)
