@@ -20,6 +20,7 @@ source .stack/env
 BIN=$(swift build --show-bin-path)
 CONFIG=.stack/demo.toml
 RECEIVER_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+FLIGHT_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 python3 scripts/demo_receiver.py "$RECEIVER_PORT" >.stack/receiver.log 2>&1 &
 PIDS+=($!)
 # The application's table, created by its owner (here the superuser); the fleet connects as a role
@@ -32,7 +33,7 @@ GRANT SELECT, TRIGGER ON orders TO fraiseql_fleet;
 SQL
 FLEET_URL=${POSTGRES_URL/postgres@/fraiseql_fleet@}
 sed -e "s#@NATS_URL@#$NATS_URL#" -e "s#@REDIS_URL@#$REDIS_URL#" -e "s#@POSTGRES_URL@#$FLEET_URL#" \
-    -e "s#@RECEIVER_PORT@#$RECEIVER_PORT#" examples/demo.toml >"$CONFIG"
+    -e "s#@RECEIVER_PORT@#$RECEIVER_PORT#" -e "s#@FLIGHT_PORT@#$FLIGHT_PORT#" examples/demo.toml >"$CONFIG"
 "$BIN/fraiseql-observer" validate --config "$CONFIG"
 "$BIN/pg-bridge" install --config "$CONFIG"
 
@@ -75,6 +76,15 @@ echo "--- the audit index (search action):"
 psql -q "$POSTGRES_URL" -c "SELECT entity_type, entity_id, operation FROM fraiseql_observer.audit_index"
 echo "--- job queues:"
 "$BIN/fraiseql-observer" jobs status --config "$CONFIG"
+echo "--- the same events over Arrow Flight, read by pyarrow (flight-server):"
+python3 - "$FLIGHT_PORT" <<'PY'
+import json, sys
+import pyarrow.flight as flight
+client = flight.FlightClient(f"grpc://127.0.0.1:{sys.argv[1]}")
+options = flight.FlightCallOptions(headers=[(b"authorization", b"Bearer demo-analyst-token-not-for-production")])
+table = client.do_get(flight.Ticket(json.dumps({"kind": "events"}).encode()), options).read_all()
+print(table.select(["stream_sequence", "entity_type", "entity_id", "operation", "after"]))
+PY
 echo "--- pg-bridge metrics (one leader, one standby):"
 curl -s "http://127.0.0.1:${PORTS[pg-bridge]}/metrics" "http://127.0.0.1:${PORTS[pg-bridge-standby]}/metrics" \
     | grep -E '^fraiseql_bridge_(events_published_total|leader|checkpoint_cursor)' || true

@@ -15,6 +15,7 @@ struct ExampleConfigTests {
         for (placeholder, value) in [
             ("@NATS_URL@", "nats://127.0.0.1:4222"), ("@REDIS_URL@", "redis://127.0.0.1:6379"),
             ("@POSTGRES_URL@", "postgres://app@127.0.0.1:5432/app"), ("@RECEIVER_PORT@", "8080"),
+            ("@FLIGHT_PORT@", "8815"),
         ] {
             text = text.replacingOccurrences(of: placeholder, with: value)
         }

@@ -8,7 +8,7 @@ OP is one of
   list      -> the flights (descriptor paths, schema fields)
   info      {"path": [...]} or {"cmd": {...}} -> the flight's schema fields and ticket
   schema    {"path": [...]} -> schema fields
-  actions   -> action types
+  actions   {"repeat": n (optional)} -> action types; with repeat, the errors of n calls in a row
   action    {"type": "...", "body": "..."} -> result bodies
   handshake {"username": "...", "password": "..."} -> the bearer header the server returned
   polars    {"ticket": {...}} -> polars' row count and dtypes
@@ -129,7 +129,15 @@ def main():
                                   "tickets": [e.ticket.ticket.decode() for e in info.endpoints],
                                   "total_records": info.total_records}))
         elif op == "actions":
-            print(json.dumps({"actions": [a.type for a in client.list_actions(options)]}))
+            # "repeat": that many calls at once from this process; the errors they met.
+            errors = []
+            for _ in range(request.get("repeat", 1) - 1):
+                try:
+                    list(client.list_actions(options))
+                except Exception as error:
+                    errors.append(str(error))
+            actions = [a.type for a in client.list_actions(options)] if not errors else []
+            print(json.dumps({"actions": actions, "errors": errors}))
         elif op == "action":
             results = client.do_action(flight.Action(request["type"], request.get("body", "").encode()), options)
             print(json.dumps({"results": [r.body.to_pybytes().decode() for r in results]}))
