@@ -14,8 +14,8 @@ struct ViewColumnBuilder: Sendable {
     private var int16s: PrimitiveColumn<Int16>?
     private var int32s: PrimitiveColumn<Int32>?
     private var int64s: PrimitiveColumn<Int64>?
-    private var float32s: FloatColumn<Float>?
-    private var float64s: FloatColumn<Double>?
+    private var float32s: PrimitiveColumn<Float>?
+    private var float64s: PrimitiveColumn<Double>?
     private var decimals: PrimitiveColumn<Int128>?
     private var binaries: BinaryColumn<Int32>?
     private var uuids: FixedSizeBinaryColumn?
@@ -32,8 +32,8 @@ struct ViewColumnBuilder: Sendable {
         case .int16: int16s = PrimitiveColumn()
         case .int32, .date: int32s = PrimitiveColumn()
         case .int64, .timestamp, .timestamptz: int64s = PrimitiveColumn()
-        case .float32: float32s = FloatColumn()
-        case .float64: float64s = FloatColumn()
+        case .float32: float32s = PrimitiveColumn()
+        case .float64: float64s = PrimitiveColumn()
         case .decimal: decimals = PrimitiveColumn()
         case .text, .json, .bytes: binaries = BinaryColumn()
         case .uuid: uuids = FixedSizeBinaryColumn(byteWidth: 16)

@@ -1,6 +1,6 @@
 /// A column of fixed-width values: integers, floats, decimals (`Int128`), dates and timestamps.
 /// Values are stored little-endian, as in memory on the platforms Swift on Linux runs on.
-public struct PrimitiveColumn<Value: FixedWidthInteger & BitwiseCopyable & Sendable>: Sendable {
+public struct PrimitiveColumn<Value: Numeric & BitwiseCopyable & Sendable>: Sendable {
     @usableFromInline var values: [Value] = []
     @usableFromInline var validity = ValidityBitmap()
 
@@ -12,38 +12,11 @@ public struct PrimitiveColumn<Value: FixedWidthInteger & BitwiseCopyable & Senda
 
     @inlinable
     public mutating func append(_ value: Value?) {
-        values.append(value ?? 0)
+        values.append(value ?? .zero)
         validity.append(value != nil)
     }
 
     /// The batch's array; the column starts empty again.
-    @inlinable
-    public mutating func finish() -> ArrowArray {
-        let (bitmap, nulls) = validity.take()
-        let data = values.withUnsafeBytes { Array($0) }
-        let length = values.count
-        values.removeAll(keepingCapacity: true)
-        return ArrowArray(length: length, nullCount: nulls, buffers: [bitmap, data])
-    }
-}
-
-/// A column of `float32` or `float64` values.
-public struct FloatColumn<Value: BinaryFloatingPoint & BitwiseCopyable & Sendable>: Sendable {
-    @usableFromInline var values: [Value] = []
-    @usableFromInline var validity = ValidityBitmap()
-
-    @inlinable
-    public init() {}
-
-    @inlinable
-    public var count: Int { values.count }
-
-    @inlinable
-    public mutating func append(_ value: Value?) {
-        values.append(value ?? 0)
-        validity.append(value != nil)
-    }
-
     @inlinable
     public mutating func finish() -> ArrowArray {
         let (bitmap, nulls) = validity.take()

@@ -205,7 +205,8 @@ struct RedisTests {
             (error as? RedisError)?.code == .timeout
         }
         let elapsed = clock.now - start
-        #expect(elapsed >= .milliseconds(250) && elapsed < .seconds(2))
+        // Not early, and no hang: on a loaded 2-core machine the 300 ms answer has been seen past 2 s.
+        #expect(elapsed >= .milliseconds(250) && elapsed < .seconds(10))
     }
 
     @Test("after a Redis restart the client reconnects by itself")
