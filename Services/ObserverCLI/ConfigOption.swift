@@ -37,3 +37,26 @@ extension ConfigOption {
             NATSClientConfiguration(url: configuration.nats.url, name: "fraiseql-observer", maxReconnects: 0))
     }
 }
+
+extension ConfigOption {
+    static let logger = Logger(label: "fraiseql-observer")
+
+    /// Runs `body` on a PostgreSQL connection to `[postgres] url`, closed after it.
+    func withPostgres<T>(_ configuration: FleetConfiguration, _ body: (PostgresConnection) async throws -> T)
+        async throws -> T
+    {
+        guard let url = configuration.postgres.url else {
+            throw Self.exit(ConfigError(key: "postgres.url", message: "this command needs [postgres] url"))
+        }
+        let connection = try await PostgresConnection.connect(
+            configuration: try PostgresURL.configuration(url.value), id: 1, logger: Self.logger)
+        do {
+            let result = try await body(connection)
+            try? await connection.close()
+            return result
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+    }
+}

@@ -12,8 +12,8 @@ public struct FraiseQLObserver: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "fraiseql-observer", abstract: "Operate the FraiseQL observer fleet.",
         subcommands: [
-            Validate.self, Status.self, Install.self, GenerateViews.self, Events.self, Jobs.self, DeadLetters.self,
-            Circuits.self,
+            Validate.self, Status.self, Install.self, GenerateViews.self, Events.self, Jobs.self,
+            DeadLetterCommand.self, Circuits.self, Audit.self,
         ])
 
     public init() {}

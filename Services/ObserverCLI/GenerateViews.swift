@@ -34,21 +34,21 @@ struct GenerateViews: AsyncParsableCommand {
                     key: "bridge.tables",
                     message: entity.map { "no captured table has entity '\($0)'" } ?? "no table is captured"))
         }
-        try await PostgresDeadLetters.withConnection(configuration) { connection in
+        try await options.withPostgres(configuration) { connection in
             var statements: [String] = []
             for table in tables {
                 let columns = try await AnalyticViews.columns(
-                    of: table, connection: connection, logger: PostgresDeadLetters.logger)
+                    of: table, connection: connection, logger: ConfigOption.logger)
                 statements += AnalyticViews.statements(entity: table.entity, columns: columns, schema: schema)
             }
             guard apply else {
                 for statement in statements { print(statement + ";\n") }
                 return
             }
-            let store = ChangeLogStore(connection: connection, logger: PostgresDeadLetters.logger)
+            let store = ChangeLogStore(connection: connection, logger: ConfigOption.logger)
             try await store.transaction {
                 for statement in statements {
-                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: PostgresDeadLetters.logger)
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: ConfigOption.logger)
                 }
             }
             print("applied the analytic views of \(tables.map(\.entity).joined(separator: ", ")) in schema \(schema)")

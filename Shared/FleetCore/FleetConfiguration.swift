@@ -25,6 +25,7 @@ public struct FleetConfiguration: Sendable {
     public var smtp: SMTPConfiguration
     public var search: SearchConfiguration
     public var flight: FlightConfiguration
+    public var gateway: GatewayConfiguration
     public var metrics: MetricsConfiguration
 
     /// Defaults everywhere.
@@ -51,6 +52,7 @@ public struct FleetConfiguration: Sendable {
         smtp = try SMTPConfiguration(root.section("smtp"))
         search = try SearchConfiguration(root.section("search"))
         flight = try FlightConfiguration(root.section("flight"))
+        gateway = try GatewayConfiguration(root.section("gateway"))
         metrics = try MetricsConfiguration(root.section("metrics"))
         try reader.checkUnknownKeys()
     }

@@ -81,7 +81,7 @@ public enum ServiceMain {
             let ops = OpsServer(
                 address: configuration.metrics.address, serviceName: name,
                 registry: configuration.metrics.enabled ? registry : nil,
-                readiness: set.readiness, liveness: set.liveness, logger: logger,
+                readiness: set.readiness, liveness: set.liveness, routes: set.routes, logger: logger,
                 onListening: { port in serviceLogger.info("ops server listening", metadata: ["ops.port": "\(port)"]) })
             var groupConfiguration = ServiceGroupConfiguration(
                 services: set.services.map { .init(service: $0) } + [.init(service: ops)],

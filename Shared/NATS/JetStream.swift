@@ -177,6 +177,23 @@ public final class JetStream: @unchecked Sendable {
         }
     }
 
+    /// Every consumer of a stream, by name.
+    public func consumers(stream: String) async throws -> [ConsumerInfo] {
+        try await Blocking.run { [self] () throws -> [ConsumerInfo] in
+            var list: UnsafeMutablePointer<jsConsumerInfoList>?
+            var error = jsErrCode(0)
+            let status = js_Consumers(&list, handle, stream, nil, &error)
+            // A stream without consumers answers "not found".
+            if status == NATS_NOT_FOUND { return [] }
+            try NATSError.check(status, "consumers of \(stream)", jsError: error)
+            defer { jsConsumerInfoList_Destroy(list) }
+            guard let list else { return [] }
+            return (0..<Int(list.pointee.Count)).compactMap { index in
+                list.pointee.List[index].map { ConsumerInfo($0) }
+            }.sorted { $0.name < $1.name }
+        }
+    }
+
     public func consumerInfo(stream: String, consumer: String) async throws -> ConsumerInfo {
         try await Blocking.run { [self] () throws -> ConsumerInfo in
             var info: UnsafeMutablePointer<jsConsumerInfo>?
@@ -334,7 +351,7 @@ extension StreamInfo {
             bytes: info.pointee.State.Bytes, firstSequence: info.pointee.State.FirstSeq,
             lastSequence: info.pointee.State.LastSeq, consumerCount: info.pointee.State.Consumers,
             duplicateWindow: .nanoseconds(config.Duplicates), maxAge: .nanoseconds(config.MaxAge),
-            replicas: Int(config.Replicas))
+            replicas: Int(config.Replicas), maxBytes: config.MaxBytes, maxMessages: config.MaxMsgs)
     }
 }
 

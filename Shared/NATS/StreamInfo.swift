@@ -11,4 +11,7 @@ public struct StreamInfo: Sendable, Hashable {
     public var duplicateWindow: Duration
     public var maxAge: Duration
     public var replicas: Int
+    /// The stream's limits; -1 when unlimited.
+    public var maxBytes: Int64 = -1
+    public var maxMessages: Int64 = -1
 }

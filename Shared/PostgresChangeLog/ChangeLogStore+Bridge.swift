@@ -100,3 +100,25 @@ extension ChangeLogStore {
             """) == 1
     }
 }
+
+extension ChangeLogStore {
+    /// The session holding `transport`'s leader lock (see ``tryLeaderLock(transport:)``): its
+    /// backend pid, client address and application name; nil when no bridge leads.
+    public func bridgeLeader(transport: String) async throws -> BridgeLeader? {
+        let rows = try await run(
+            """
+            SELECT a.pid, COALESCE(host(a.client_addr), 'local'), COALESCE(a.application_name, ''),
+                   (extract(epoch FROM a.backend_start) * 1000000)::int8
+              FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+             WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+               AND ((l.classid::int8 << 32) | l.objid::int8)
+                   = hashtext(\(ChangeLogSchema.schema + ".bridge." + transport))::int8
+            """, logger: logger)
+        for try await (pid, address, application, since) in rows.decode((Int32, String, String, Int64).self) {
+            return BridgeLeader(
+                pid: Int(pid), clientAddress: address, applicationName: application,
+                connectedAt: Timestamp(microsecondsSinceEpoch: since))
+        }
+        return nil
+    }
+}

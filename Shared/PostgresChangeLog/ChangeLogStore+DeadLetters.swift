@@ -28,15 +28,48 @@ extension ChangeLogStore {
     }
 
     /// The oldest `count` letters (by last failure), each as its id and the row as JSON.
-    public func deadLetters(count: Int) async throws -> [(id: UUID, json: String)] {
+    public func deadLetters(count: Int, after: UUID? = nil) async throws -> [(id: UUID, json: String)] {
+        // Oldest first; a page starts after the letter `after` (by its failure time, then id).
         let rows = try await run(
             """
             SELECT id, row_to_json(d)::text FROM fraiseql_observer.dead_letters d
+             WHERE \(after)::uuid IS NULL
+                OR (last_failed_at, id) > (SELECT last_failed_at, id FROM fraiseql_observer.dead_letters
+                                            WHERE id = \(after))
              ORDER BY last_failed_at, id LIMIT \(count)
             """, logger: logger)
         var letters: [(id: UUID, json: String)] = []
         for try await (id, json) in rows.decode((UUID, String).self) { letters.append((id, json)) }
         return letters
+    }
+
+    /// The newest letters, newest first.
+    public func latestDeadLetters(count: Int) async throws -> [(id: UUID, json: String)] {
+        let rows = try await run(
+            """
+            SELECT id, row_to_json(d)::text FROM fraiseql_observer.dead_letters d
+             ORDER BY last_failed_at DESC, id DESC LIMIT \(count)
+            """, logger: logger)
+        var letters: [(id: UUID, json: String)] = []
+        for try await (id, json) in rows.decode((UUID, String).self) { letters.append((id, json)) }
+        return letters
+    }
+
+    /// One letter as JSON (nil: not there).
+    public func deadLetter(_ id: UUID) async throws -> String? {
+        let rows = try await run(
+            "SELECT row_to_json(d)::text FROM fraiseql_observer.dead_letters d WHERE id = \(id)", logger: logger)
+        for try await json in rows.decode(String.self) { return json }
+        return nil
+    }
+
+    /// Deletes letters; returns how many there were.
+    public func deleteDeadLetters(_ ids: [UUID]) async throws -> Int {
+        let rows = try await run(
+            "DELETE FROM fraiseql_observer.dead_letters WHERE id = ANY(\(ids)) RETURNING id", logger: logger)
+        var deleted = 0
+        for try await _ in rows.decode(UUID.self) { deleted += 1 }
+        return deleted
     }
 
     /// The ids of the letters there now, oldest first.

@@ -15,9 +15,15 @@ public struct RedisConfiguration: Sendable {
     /// `tls_ca_file`, `tls_cert_file`, `tls_key_file`: TLS to Redis (also on with a `rediss://`
     /// URL). The server certificate is always verified, against `tls_ca_file` when given.
     public var tls: TLSFiles?
+    /// Whether `url` was given (file or environment): with the `postgres` observer transport the
+    /// fleet may have no Redis at all, and the admin tools read it only when it is named.
+    public var isConfigured = false
 
     public init(_ scope: ConfigScope) throws(ConfigError) {
-        url = try scope.secret("url") ?? url
+        if let given = try scope.secret("url") {
+            url = given
+            isConfigured = true
+        }
         guard url.value.hasPrefix("redis://") || url.value.hasPrefix("rediss://") else {
             throw scope.error("url", "expected a redis:// or rediss:// URL")
         }

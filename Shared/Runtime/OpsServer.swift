@@ -16,7 +16,7 @@ public struct OpsServer: Service {
     public init(
         address: ListenAddress, serviceName: String, registry: PrometheusCollectorRegistry?,
         readiness: [ReadinessCheck], liveness: [ReadinessCheck] = [], readinessMaxAge: Duration = .seconds(1),
-        logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+        routes: [OpsRoutes] = [], logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) {
         let router = Router()
         router.get("/health/live") { _, _ in
@@ -50,6 +50,7 @@ public struct OpsServer: Service {
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
         }
+        for add in routes { add(router) }
         self.application = Application(
             router: router,
             configuration: .init(address: .hostname(address.host, port: address.port), serverName: serviceName),

@@ -15,15 +15,18 @@ public struct ServiceSet: Sendable {
     public var liveness: [ReadinessCheck]
     /// The servers the services reach, for the start-up TLS report.
     public var links: [ServerLink]
+    /// Routes a service adds to its ops server (metrics-gateway: the admin API and status page).
+    public var routes: [OpsRoutes]
 
     public init(
         services: [any Service] = [], readiness: [ReadinessCheck] = [], liveness: [ReadinessCheck] = [],
-        links: [ServerLink] = []
+        links: [ServerLink] = [], routes: [OpsRoutes] = []
     ) {
         self.services = services
         self.readiness = readiness
         self.liveness = liveness
         self.links = links
+        self.routes = routes
     }
 }
 
@@ -32,6 +35,6 @@ extension ServiceSet {
     public func merged(with other: ServiceSet) -> ServiceSet {
         ServiceSet(
             services: services + other.services, readiness: readiness + other.readiness,
-            liveness: liveness + other.liveness, links: links + other.links)
+            liveness: liveness + other.liveness, links: links + other.links, routes: routes + other.routes)
     }
 }

@@ -1,0 +1,2 @@
+/// How many letters a remove call deleted.
+struct RemoveReport: Codable, Sendable { var removed: Int }
