@@ -274,7 +274,7 @@ let package = Package(
                 dependencies: [
                     "Config", "Contracts", "Runtime", "FleetCore", "NATS", "Redis", "JobQueue", "PostgresChangeLog",
                     "ObserverWorker", .product(name: "PostgresNIO", package: "postgres-nio"),
-                    .product(name: "Logging", package: "swift-log"),
+                    .product(name: "Logging", package: "swift-log"), .product(name: "Crypto", package: "swift-crypto"),
                 ],
                 path: "Shared/FleetAdmin", swiftSettings: swiftSettings),
             .executableTarget(

@@ -82,6 +82,36 @@ struct AdminAPI: Sendable {
                 return RemoveReport(removed: try await self.admin.removeDeadLetters(queue, ids: try body.checked()))
             }
         }
+        api.post("replay") { request, _ in
+            await self.handle(request, route: "replay", role: .read) {
+                let body = try await Self.body(request, as: ReplayRequest.self)
+                // A dry run only reads: the read role does; a real replay needs admin.
+                if body.dryRun != true, self.auth.role(request) != .admin {
+                    throw AdminAPIError(
+                        .forbidden, "permission_denied", "a replay that is not a dry run needs the admin role")
+                }
+                return try await self.admin.replay(body)
+            }
+        }
+        api.post("debug-event") { request, _ in
+            await self.handle(request, route: "debug-event", role: .read) {
+                let body = try await Self.body(request, as: DebugEventRequest.self)
+                let event: EntityEvent
+                switch (body.event, body.id) {
+                case (let json?, nil):
+                    do {
+                        event = try EntityEvent.decode(Array(json.utf8))
+                    } catch {
+                        throw AdminAPIError.badRequest("'event' is not an event: \(error)")
+                    }
+                case (nil, let id?):
+                    guard let uuid = UUID(uuidString: id) else { throw AdminAPIError.badRequest("'id' is not a UUID") }
+                    event = try await self.admin.event(id: uuid)
+                default: throw AdminAPIError.badRequest("give 'event' (the event's JSON text) or 'id'")
+                }
+                return try self.admin.explain(event)
+            }
+        }
         api.get("audit") { request, _ in
             await self.handle(request, route: "audit", role: .read) {
                 let query = try Self.auditQuery { request.uri.queryParameters.get($0) }

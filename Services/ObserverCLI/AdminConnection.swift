@@ -1,5 +1,6 @@
 import ArgumentParser
 import Config
+import Contracts
 import FleetAdmin
 import FleetCore
 import Foundation
@@ -182,6 +183,31 @@ struct AdminConnection: Sendable {
             return try await gateway.get("/api/v1/audit?" + encoded, as: AuditReply.self).hits
         }
         return try await admin!.searchAudit(query)
+    }
+
+    func replay(_ request: ReplayRequest) async throws -> ReplayReport {
+        if let gateway { return try await gateway.post("/api/v1/replay", body: request, as: ReplayReport.self) }
+        return try await admin!.replay(request)
+    }
+
+    func explain(json: String?, id: String?) async throws -> EventExplanation {
+        if let gateway {
+            var body: [String: String] = [:]
+            body["event"] = json
+            body["id"] = id
+            return try await gateway.post("/api/v1/debug-event", body: body, as: EventExplanation.self)
+        }
+        let event: EntityEvent
+        if let json {
+            do {
+                event = try EntityEvent.decode(Array(json.utf8))
+            } catch {
+                throw AdminError(.invalidArgument, "not an event: \(error)")
+            }
+        } else {
+            event = try await admin!.event(id: UUID(uuidString: id ?? "") ?? UUID())
+        }
+        return try admin!.explain(event)
     }
 
     private struct StatusReply: Decodable { var status: FleetStatus }

@@ -46,6 +46,13 @@ struct GatewayClient: Sendable {
         }
         let response: HTTPClientResponse
         let bytes: ByteBuffer
+        // AsyncHTTPClient keeps trying to connect until a request's deadline: a short probe
+        // first, so that an unreachable gateway fails in seconds, not after the long deadline.
+        do {
+            _ = try await HTTPClient.shared.execute(HTTPClientRequest(url: base + "/health/live"), timeout: .seconds(5))
+        } catch {
+            throw Failure(status: 0, message: "the gateway at \(base) did not answer: \(error)")
+        }
         do {
             response = try await HTTPClient.shared.execute(request, timeout: .seconds(120))
             bytes = try await response.body.collect(upTo: 64 << 20)

@@ -73,7 +73,7 @@ public enum ObserverWorker {
         CompiledObserver.endpoints(try compileForValidation(configuration))
     }
 
-    private static func compileForValidation(_ configuration: FleetConfiguration) throws(ConfigError)
+    static func compileForValidation(_ configuration: FleetConfiguration) throws(ConfigError)
         -> [CompiledObserver]
     {
         if configuration.observer.transport == "postgres", configuration.postgres.url == nil {

@@ -52,6 +52,9 @@ extension FleetAdmin {
                 }
             }
         }
+        if let after, !Self.isStreamID(after) {
+            throw AdminError(.invalidArgument, "'\(after)' is not a stream entry id")
+        }
         let start = after.map { "(" + $0 } ?? "-"
         let reply = try await needRedis().execute(
             "XRANGE", [.string(stream), .string(start), "+", "COUNT", RedisArgument(count)])
@@ -99,7 +102,8 @@ extension FleetAdmin {
 
     static func isStreamID(_ text: String) -> Bool {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        return parts.count == 2 && parts.allSatisfy { !$0.isEmpty && $0.allSatisfy(\.isNumber) && $0.count <= 20 }
+        return parts.count == 2
+            && parts.allSatisfy { $0.utf8.allSatisfy { (48...57).contains($0) } && UInt64($0) != nil }
     }
 
     /// Every letter of `queue`, oldest first, in pages (for stats and retry-all): those there

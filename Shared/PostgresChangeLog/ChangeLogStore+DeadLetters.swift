@@ -145,3 +145,20 @@ extension ChangeLogStore {
         return .requeued(detail: detail)
     }
 }
+
+extension ChangeLogStore {
+    /// An event of the change log as its wire JSON, `source` its bridge's transport name (nil: no
+    /// row with that event id).
+    public func eventJSON(id: UUID, source: String) async throws -> String? {
+        let rows = try await run(
+            """
+            SELECT json_build_object('id', event_id, 'cursor', id, 'source', \(source)::text,
+                   'entity_type', entity_type, 'entity_id', entity_id, 'operation', operation,
+                   'before', before, 'after', after, 'changes', changes, 'tenant_id', tenant_id,
+                   'occurred_at', to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))::text
+              FROM fraiseql_observer.change_log WHERE event_id = \(id) ORDER BY id DESC LIMIT 1
+            """, logger: logger)
+        for try await json in rows.decode(String.self) { return json }
+        return nil
+    }
+}

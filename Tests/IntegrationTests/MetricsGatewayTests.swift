@@ -189,8 +189,313 @@ struct MetricsGatewayTests {
         #expect(receiver.requests.filter { $0.path == "/ok" }.count == 5, "the other events are not repeated")
         #expect(
             metricLine(
-                await gateway.metrics(), "fraiseql_gateway_admin_requests_total{route=\"dead-letters-retry\",status=\"403\"}"
+                await gateway.metrics(),
+                "fraiseql_gateway_admin_requests_total{route=\"dead-letters-retry\",status=\"403\"}"
             ) == 1)
+
+        #expect(gateway.gateway.stop() == 0)
+        #expect(worker.stop() == 0)
+        await receiver.stop()
+        await observer.cleanUp()
+    }
+}
+
+/// Runs a command to completion; exit code and stdout+stderr.
+func runTool(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (Int32, String)
+{
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = output
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+/// The repository's root (artefacts go to `.ci/artifacts`, the docs are read from it).
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
+
+extension MetricsGatewayTests {
+    @Test("replay re-delivers exactly the selected range under new ids; its dry run lists what the real run does")
+    func replay() async throws {
+        let receiver = try await Receiver()
+        let observer = try await ObserverFixture.make(
+            observers: """
+                [[observers]]
+                name = "any"
+                entity = "order"
+                [[observers.actions]]
+                kind = "webhook"
+                url = "\(receiver.url)/any"
+                [[observers]]
+                name = "paid"
+                entity = "order"
+                condition = "after.status == 'paid'"
+                [[observers.actions]]
+                kind = "webhook"
+                url = "\(receiver.url)/paid"
+                """)
+        let (worker, workerPort) = try observer.worker()
+        try await worker.start(waitForPort: workerPort)
+        let events = (0..<10).map { order($0, status: $0 % 2 == 0 ? "paid" : "pending") }
+        for event in events { try await observer.publish(event) }
+        #expect(try await eventually { receiver.requests.count == 15 })
+        #expect(try await observer.settled())
+        let gateway = try await GatewayFixture.start(observer)
+        let url = "\(gateway.base)/api/v1/replay"
+
+        // Dry run of sequences 3...7 (events 2...6): the read token is enough.
+        let range = #""entity":"order","from_sequence":3,"to_sequence":7"#
+        let dry = await httpCall(
+            "POST", url, token: GatewayFixture.readToken, body: "{\(range),\"dry_run\":true,\"replay_id\":\"r1\"}")
+        #expect(dry.0 == 200, "\(dry)")
+        let report = try #require(json(dry.1) as? [String: Any])
+        let items = try #require(report["events"] as? [[String: Any]])
+        #expect(items.compactMap { $0["event_id"] as? String } == events[2...6].map { $0.id.lowercasedString })
+        #expect(report["published"] as? Int == 0)
+        // What the dry run says will arrive: one request per (replayed id, action).
+        var expected: Set<String> = []
+        for item in items {
+            for action in item["actions"] as? [String] ?? [] { expected.insert("\(item["replayed_id"]!).\(action)") }
+        }
+        #expect(expected.count == 5 + 3, "5 events, 3 of them paid")
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(receiver.requests.count == 15, "a dry run sends nothing")
+
+        // The real run needs admin, then delivers exactly that.
+        #expect(
+            await httpCall("POST", url, token: GatewayFixture.readToken, body: "{\(range),\"replay_id\":\"r1\"}").0
+                == 403)
+        let real = await httpCall(
+            "POST", url, token: GatewayFixture.adminToken, body: "{\(range),\"replay_id\":\"r1\"}")
+        #expect(real.0 == 200, "\(real)")
+        #expect((json(real.1) as? [String: Any])?["published"] as? Int == 5)
+        #expect(try await eventually { receiver.requests.count == 15 + expected.count })
+        #expect(try await observer.settled())
+        let replayed = Set(receiver.requests.dropFirst(15).compactMap { $0.headers["webhook-id"] })
+        #expect(replayed == expected, "the real run did what the dry run listed")
+        // The same replay again: the stream's duplicate window keeps each copy once.
+        let again = await httpCall(
+            "POST", url, token: GatewayFixture.adminToken, body: "{\(range),\"replay_id\":\"r1\"}")
+        #expect(again.0 == 200)
+        try await Task.sleep(for: .seconds(1))
+        #expect(try await observer.settled())
+        #expect(receiver.requests.count == 15 + expected.count, "a rerun of the same replay delivers nothing new")
+
+        // The CLI, on the configuration and through the gateway, lists the same.
+        let cli = try Binaries.path("fraiseql-observer")
+        let local = try runTool(
+            cli,
+            [
+                "replay", "--dry-run", "--entity", "order", "--from-sequence", "3", "--to-sequence", "7", "--replay-id",
+                "r1",
+                "--format", "json", "--config", observer.configPath,
+            ])
+        #expect(local.0 == 0, "\(local.1)")
+        let remote = try runTool(
+            cli,
+            [
+                "replay", "--dry-run", "--entity", "order", "--from-sequence", "3", "--to-sequence", "7", "--replay-id",
+                "r1",
+                "--format", "json", "--gateway", gateway.base, "--token", GatewayFixture.readToken,
+            ])
+        #expect(remote.0 == 0, "\(remote.1)")
+        for output in [local.1, remote.1] {
+            let cliItems = (json(output) as? [String: Any])?["events"] as? [[String: Any]] ?? []
+            #expect(
+                cliItems.compactMap { $0["replayed_id"] as? String }
+                    == items.compactMap { $0["replayed_id"] as? String })
+        }
+        // debug-event on one of them, through the gateway: the engine's verdict.
+        let debug = try runTool(
+            cli,
+            [
+                "debug-event", "--id", events[3].id.lowercasedString, "--gateway", gateway.base, "--token",
+                GatewayFixture.readToken,
+            ])
+        #expect(debug.0 == 0 && debug.1.contains("observer any: MATCHES"), "\(debug.1)")
+        #expect(debug.1.contains("observer paid: does not match: the condition is false"), "\(debug.1)")
+        #expect(debug.1.contains(#"after.status == 'paid' → false   (after.status = "pending")"#), "\(debug.1)")
+
+        #expect(gateway.gateway.stop() == 0)
+        #expect(worker.stop() == 0)
+        await receiver.stop()
+        await observer.cleanUp()
+    }
+
+    @Test(
+        "the CLI's dlq and status commands, on the configuration and through the gateway, agree with Redis; exit codes"
+    )
+    func cliCommands() async throws {
+        let receiver = try await Receiver { _, _ in .init(status: 400, body: "refused") }
+        let observer = try await ObserverFixture.make(
+            observers: """
+                [[observers]]
+                name = "hook"
+                entity = "order"
+                [[observers.actions]]
+                kind = "webhook"
+                url = "\(receiver.url)/hook"
+                """)
+        let (worker, workerPort) = try observer.worker()
+        try await worker.start(waitForPort: workerPort)
+        for index in 0..<3 { try await observer.publish(order(index)) }
+        let redis = try redisClient()
+        defer { redis.close() }
+        #expect(try await eventually { try await observer.deadLetters(redis).count == 3 })
+        let gateway = try await GatewayFixture.start(observer)
+        let cli = try Binaries.path("fraiseql-observer")
+        let local = ["--config", observer.configPath]
+        let remote = ["--gateway", gateway.base, "--token", GatewayFixture.adminToken]
+        for target in [local, remote] {
+            let list = try runTool(cli, ["dlq", "list", "--format", "json"] + target)
+            #expect(list.0 == 0, "\(list.1)")
+            let entries = json(list.1) as? [[String: Any]] ?? []
+            #expect(entries.count == 3, "\(list.1)")
+            let stats = try runTool(cli, ["dlq", "stats", "--format", "json"] + target)
+            let counts = json(stats.1) as? [String: Any]
+            #expect(counts?["count"] as? Int == 3 && (counts?["by_reason"] as? [String: Int])?["permanent_error"] == 3)
+            let id = try #require(entries.first?["id"] as? String)
+            let show = try runTool(cli, ["dlq", "show", id] + target)
+            #expect(show.0 == 0 && show.1.contains("reason:       permanent_error"), "\(show.1)")
+            let missing = try runTool(cli, ["dlq", "show", "1-1"] + target)
+            #expect(missing.0 == 5, "not found: exit 5 (\(missing.1))")
+            let status = try runTool(cli, ["status", "--format", "json"] + target)
+            #expect(status.0 == 0, "\(status.1)")
+            #expect((json(status.1) as? [String: Any])?["observer_dead_letters"] as? Int == 3, "\(status.1)")
+        }
+        // Remove one locally, one through the gateway: Redis holds one.
+        let ids =
+            try await redis.execute(
+                "XRANGE", [.string(RedisKeys(prefix: observer.keyPrefix).observerDeadLetters), "-", "+"]
+            ).array?.compactMap { StreamEntry(reply: $0)?.id } ?? []
+        #expect(try runTool(cli, ["dlq", "remove", ids[0]] + local).0 == 0)
+        #expect(try runTool(cli, ["dlq", "remove", ids[1]] + remote).0 == 0)
+        #expect(try await observer.deadLetters(redis).count == 1)
+        #expect(try runTool(cli, ["dlq", "remove", ids[0]] + local).0 == 1, "already gone: exit 1")
+        // Tokens: none, wrong, read on an admin call.
+        #expect(try runTool(cli, ["dlq", "list", "--gateway", gateway.base]).0 == 4)
+        #expect(try runTool(cli, ["dlq", "list", "--gateway", gateway.base, "--token", "nope-nope-nope-nope"]).0 == 4)
+        #expect(
+            try runTool(cli, ["dlq", "retry", ids[2], "--gateway", gateway.base, "--token", GatewayFixture.readToken]).0
+                == 4)
+        #expect(try runTool(cli, ["dlq", "list", "--gateway", "http://127.0.0.1:\(try Stack.freePort())"]).0 == 3)
+        #expect(try runTool(cli, ["dlq", "list", "--queue", "jobs:nope"] + local).0 == 5)
+
+        #expect(gateway.gateway.stop() == 0)
+        #expect(worker.stop() == 0)
+        await receiver.stop()
+        await observer.cleanUp()
+    }
+
+    @Test(
+        "schemathesis fuzzes the admin API against its OpenAPI document; Chromium renders the status page's numbers; Prometheus scrapes and fires the DLQ alert"
+    )
+    func openAPIPageAndPrometheus() async throws {
+        let receiver = try await Receiver { _, _ in .init(status: 400, body: "refused") }
+        let observer = try await ObserverFixture.make(
+            observers: """
+                [[observers]]
+                name = "hook"
+                entity = "order"
+                [[observers.actions]]
+                kind = "webhook"
+                url = "\(receiver.url)/hook"
+                """)
+        let (worker, workerPort) = try observer.worker()
+        try await worker.start(waitForPort: workerPort)
+        let gateway = try await GatewayFixture.start(observer, services: [("observer-worker", workerPort)])
+
+        // Prometheus, with the alert rules (their `for:` shortened), scraping both every second.
+        let directory = try Stack.temporaryDirectory()
+        let rules = try String(
+            contentsOf: repositoryRoot.appendingPathComponent("docs/monitoring/alerts.yml"), encoding: .utf8
+        )
+        .replacingOccurrences(of: #"for: \d+[smh]"#, with: "for: 0s", options: .regularExpression)
+        try rules.write(to: directory.appendingPathComponent("alerts.yml"), atomically: true, encoding: .utf8)
+        try """
+        global:
+          scrape_interval: 1s
+          evaluation_interval: 1s
+        rule_files: ["\(directory.path)/alerts.yml"]
+        scrape_configs:
+          - job_name: metrics-gateway
+            static_configs: [{targets: ["127.0.0.1:\(gateway.port)"]}]
+          - job_name: observer-worker
+            static_configs: [{targets: ["127.0.0.1:\(workerPort)"]}]
+        """.write(to: directory.appendingPathComponent("prometheus.yml"), atomically: true, encoding: .utf8)
+        let prometheusPort = try Stack.freePort()
+        let prometheus = ServerProcess(
+            executable: "prometheus",
+            arguments: [
+                "--config.file=\(directory.path)/prometheus.yml", "--storage.tsdb.path=\(directory.path)/data",
+                "--web.listen-address=127.0.0.1:\(prometheusPort)",
+            ])
+        try await prometheus.start(waitForPort: prometheusPort)
+        defer { _ = prometheus.stop() }
+        let api = "http://127.0.0.1:\(prometheusPort)/api/v1"
+        #expect(
+            try await eventually(.seconds(30)) {
+                let targets = await httpGet("\(api)/targets")?.1 ?? ""
+                return targets.components(separatedBy: #""health":"up""#).count - 1 == 2
+            }, "both targets up")
+        for index in 0..<4 { try await observer.publish(order(index)) }
+        let redis = try redisClient()
+        defer { redis.close() }
+        #expect(try await eventually { try await observer.deadLetters(redis).count == 4 })
+        #expect(
+            try await eventually(.seconds(40)) {
+                let alerts = await httpGet("\(api)/alerts")?.1 ?? ""
+                return alerts.contains(#""alertname":"FraiseQLObserverDLQGrowing""#)
+                    && alerts.contains(#""state":"firing""#)
+            }, "the DLQ alert fires")
+        let query = await httpGet("\(api)/query?query=fraiseql_gateway_observer_dead_letters")?.1 ?? ""
+        #expect(query.contains(#""4"]"#), "Prometheus has the gauge: \(query)")
+
+        // The status page in headless Chromium: the live numbers in the DOM, and a screenshot.
+        let artifacts = repositoryRoot.appendingPathComponent(".ci/artifacts")
+        try FileManager.default.createDirectory(at: artifacts, withIntermediateDirectories: true)
+        #expect(
+            try await eventually {
+                (json(await httpCall("GET", "\(gateway.base)/api/v1/status", token: GatewayFixture.readToken).1)
+                    as? [String: Any]).flatMap { ($0["status"] as? [String: Any])?["observer_dead_letters"] as? Int }
+                    == 4
+            })
+        let chromium = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
+        let dom = try runTool("/usr/bin/chromium", chromium + ["--dump-dom", "\(gateway.base)/"])
+        #expect(dom.0 == 0, "\(dom.1.suffix(500))")
+        #expect(dom.1.contains("<td>observer</td><td>4</td>"), "the DLQ count: \(dom.1.suffix(3000))")
+        #expect(dom.1.contains("<td>observer-worker</td><td class=\"ok\">ready</td>"), "the worker's health")
+        #expect(
+            dom.1.contains("permanent_error") && dom.1.contains("HTTP 400"), "the latest letters with their reasons")
+        #expect(dom.1.contains("stream → workers"), "the consumer's lag")
+        let screenshot = artifacts.appendingPathComponent("status-page.png")
+        _ = try runTool(
+            "/usr/bin/chromium",
+            chromium + ["--screenshot=\(screenshot.path)", "--window-size=1280,1400", "\(gateway.base)/"])
+        #expect(FileManager.default.fileExists(atPath: screenshot.path))
+
+        // schemathesis: every operation, generated inputs, an admin token: no 5xx, every answer
+        // as documented.
+        let python = ProcessInfo.processInfo.environment["PYTHON_BIN"] ?? "/usr/bin/python3"
+        let schemathesis = URL(fileURLWithPath: python).deletingLastPathComponent().appendingPathComponent(
+            "schemathesis"
+        ).path
+        let (code, output) = try runTool(
+            schemathesis,
+            [
+                "run", repositoryRoot.appendingPathComponent("docs/openapi/admin-api.yaml").path, "--url", gateway.base,
+                "-H", "Authorization: Bearer \(GatewayFixture.adminToken)", "--checks",
+                "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,missing_required_header,ignored_auth",
+                "--max-examples", "40", "--no-color",
+            ])
+        #expect(code == 0, "\(output.suffix(4000))")
+        #expect(output.contains("passed"), "\(output.suffix(2000))")
 
         #expect(gateway.gateway.stop() == 0)
         #expect(worker.stop() == 0)

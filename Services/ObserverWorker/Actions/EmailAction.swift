@@ -51,6 +51,11 @@ struct EmailAction: ObserverAction {
 
     var link: ServerLink? { ServerLink.smtp(host: smtp.settings.host, security: smtp.settings.security.rawValue) }
 
+    func preview(_ input: ActionInput) -> String {
+        "mail via \(endpoint) from \(from) to \(to.map { $0.render(input.context) }.joined(separator: ", "))\n"
+            + "Subject: \(subject.render(input.context))\n\n\(body.render(input.context))"
+    }
+
     func perform(_ input: ActionInput) async throws {
         try await smtp.send(
             EmailMessage(

@@ -50,6 +50,14 @@ struct JobAction: ObserverAction {
         UUID(digest: SHA256.hash(data: Array("\(event.lowercasedString).\(key)".utf8)), version: 8)
     }
 
+    func preview(_ input: ActionInput) -> String {
+        let body =
+            payload?.render(input.context)
+            ?? #"{"event": "# + String(decoding: FastJSON.encode(input.event), as: UTF8.self) + "}"
+        return "enqueue job '\(jobKind)' on queue \(queueName) (id \(Self.jobID(event: input.event.id, key: key)))\n"
+            + body
+    }
+
     func perform(_ input: ActionInput) async throws {
         let body: JSONValue
         if let payload {

@@ -29,6 +29,12 @@ struct LogAction: ObserverAction {
 
     var readsRows: Bool { message?.readsRows ?? false }
 
+    func preview(_ input: ActionInput) -> String {
+        "log at \(level): "
+            + (message?.render(input.context)
+                ?? "\(input.event.entityType) \(input.event.operation.rawValue) \(input.event.entityId)")
+    }
+
     func perform(_ input: ActionInput) async throws {
         guard level >= input.logLevel else { return }  // not printed: nothing to render
         let text =

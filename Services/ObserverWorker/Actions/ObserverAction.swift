@@ -29,6 +29,9 @@ protocol ObserverAction: Sendable {
     var readsRows: Bool { get }
     /// The server the action reaches, for the start-up TLS report; nil for none.
     var link: ServerLink? { get }
+    /// What the action would send for `input`, without sending it (`debug-event`, replay dry runs):
+    /// where to, and the rendered request or message. Secrets in URLs are not shown.
+    func preview(_ input: ActionInput) -> String
 }
 
 extension ObserverAction {

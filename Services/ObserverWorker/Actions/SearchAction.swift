@@ -34,6 +34,10 @@ struct SearchAction: ObserverAction {
 
     var link: ServerLink? { backend.link }
 
+    func preview(_ input: ActionInput) -> String {
+        "index event \(input.event.id.lowercasedString) into '\(indexName)' at \(endpoint)"
+    }
+
     func perform(_ input: ActionInput) async throws {
         let (backend, event, payload, index, timeout) = (backend, input.event, input.payload, indexName, timeout)
         do {

@@ -34,6 +34,10 @@ struct SlackAction: ObserverAction {
 
     var link: ServerLink? { ServerLink.http("slack", url: url.value) }
 
+    func preview(_ input: ActionInput) -> String {
+        "POST \(endpoint) (Slack)\n" + text.render(input.context)
+    }
+
     func perform(_ input: ActionInput) async throws {
         let body = try WireFormat.encode(JSONValue.object(["text": .string(text.render(input.context))]))
         _ = try await http.send(

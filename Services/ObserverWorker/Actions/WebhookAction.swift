@@ -95,6 +95,11 @@ struct WebhookAction: ObserverAction {
         return hasher.finalize().map { String(format: "%02x", $0) }.joined()
     }
 
+    func preview(_ input: ActionInput) -> String {
+        "\(method) \(endpoint) (webhook-id \(input.event.id.lowercasedString).\(key))\n"
+            + String(decoding: renderedBody(input), as: UTF8.self)
+    }
+
     func perform(_ input: ActionInput) async throws {
         let payload = renderedBody(input)
         let id = "\(input.event.id.lowercasedString).\(key)"
