@@ -1,6 +1,6 @@
 # The two commands: `make demo` (the product end to end on local servers) and `make test`.
 # Both install what they need (Debian packages via apt-get) and start real servers on 127.0.0.1.
-.PHONY: deps build test e2e fuzz demo bench bench-fleet bench-all bench-clients bench-bridge bench-jobs bench-worker bench-flight stack-up stack-down lint clean
+.PHONY: deps build test e2e fuzz demo bench bench-fleet bench-all bench-clients bench-bridge bench-jobs bench-worker bench-flight bench-gateway stack-up stack-down lint clean
 
 deps:
 	scripts/stack.sh install
@@ -44,6 +44,9 @@ bench-jobs: deps
 bench-worker: deps
 	@command -v bc >/dev/null || apt-get install -y -qq bc >/dev/null
 	scripts/bench-worker.sh
+
+bench-gateway: deps
+	scripts/bench-gateway.sh
 
 bench-flight: deps
 	@command -v bc >/dev/null || apt-get install -y -qq bc >/dev/null

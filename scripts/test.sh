@@ -4,6 +4,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/stack.sh up
 trap 'scripts/stack.sh down' EXIT
+# The monitoring artefacts: the alert rules load in Prometheus, and the dashboard, the rules and
+# the metrics reference name only metrics the services define (docs/monitoring/README.md).
+promtool check rules docs/monitoring/alerts.yml
+python3 scripts/check-monitoring.py
 # shellcheck disable=SC1091
 source .stack/env
 swift build --build-tests

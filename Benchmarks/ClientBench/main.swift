@@ -121,6 +121,16 @@ case "worker-fill":
         for first in stride(from: 0, to: count, by: 1000) { try await publish(first..<min(count, first + 1000)) }
     }
     connection.close()
+case "consumers":
+    // consumers NATS_URL STREAM PREFIX N: N durable consumers on the stream (metrics-gateway's bench).
+    let connection = try await NATSConnection.connect(NATSClientConfiguration(url: arguments[2], name: "bench"))
+    let jetStream = try connection.jetStream()
+    for index in 0..<Int(arguments[5])! {
+        _ = try await jetStream.ensureConsumer(
+            stream: arguments[3],
+            ConsumerConfiguration(durableName: "bench-\(index)", filterSubject: "\(arguments[4]).>"))
+    }
+    connection.close()
 case "stream-delete":
     let connection = try await NATSConnection.connect(NATSClientConfiguration(url: arguments[2], name: "bench"))
     try await connection.jetStream().deleteStream(arguments[3])

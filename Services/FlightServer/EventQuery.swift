@@ -82,14 +82,17 @@ struct EventQuery: Sendable, Equatable {
         case .string(words.1): return second
         case .object(let fields) where fields.count == 1:
             if case .int(let number)? = fields["sequence"], number >= 1 { return sequence(UInt64(number)) }
-            if case .string(let text)? = fields["time"], let timestamp = Timestamp(rfc3339: text) {
+            // Between 1970 and 2262: JetStream takes start times as nanoseconds in an Int64.
+            if case .string(let text)? = fields["time"], let timestamp = Timestamp(rfc3339: text),
+                (0...9_223_372_036_854_775).contains(timestamp.microsecondsSinceEpoch)
+            {
                 return time(timestamp)
             }
         default: break
         }
         throw FlightTicket.Invalid(
             description:
-                "\(name): expected \"\(words.0)\", \"\(words.1)\", {\"sequence\": n ≥ 1} or {\"time\": \"RFC 3339 time\"}"
+                "\(name): expected \"\(words.0)\", \"\(words.1)\", {\"sequence\": n ≥ 1} or {\"time\": \"RFC 3339 time\"} (1970...2262)"
         )
     }
 

@@ -112,6 +112,15 @@ struct AdminAPI: Sendable {
                 return try self.admin.explain(event)
             }
         }
+        api.get("checkpoint") { request, _ in
+            await self.handle(request, route: "checkpoint", role: .read) { try await self.admin.checkpoint() }
+        }
+        api.post("checkpoint/reset") { request, _ in
+            await self.handle(request, route: "checkpoint-reset", role: .admin) {
+                let body = try await Self.body(request, as: CheckpointResetRequest.self)
+                return try await self.admin.resetCheckpoint(to: body.toCursor, dryRun: body.confirm != true)
+            }
+        }
         api.get("audit") { request, _ in
             await self.handle(request, route: "audit", role: .read) {
                 let query = try Self.auditQuery { request.uri.queryParameters.get($0) }

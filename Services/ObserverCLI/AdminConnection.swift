@@ -210,6 +210,28 @@ struct AdminConnection: Sendable {
         return try admin!.explain(event)
     }
 
+    func checkpoint() async throws -> CheckpointView {
+        if let gateway { return try await gateway.get("/api/v1/checkpoint", as: CheckpointView.self) }
+        return try await admin!.checkpoint()
+    }
+
+    func resetCheckpoint(to cursor: Int64, confirm: Bool) async throws -> CheckpointReset {
+        if let gateway {
+            struct Body: Encodable {
+                var toCursor: Int64
+                var confirm: Bool
+
+                enum CodingKeys: String, CodingKey {
+                    case confirm
+                    case toCursor = "to_cursor"
+                }
+            }
+            return try await gateway.post(
+                "/api/v1/checkpoint/reset", body: Body(toCursor: cursor, confirm: confirm), as: CheckpointReset.self)
+        }
+        return try await admin!.resetCheckpoint(to: cursor, dryRun: !confirm)
+    }
+
     private struct StatusReply: Decodable { var status: FleetStatus }
     private struct Page: Decodable { var entries: [DeadLetterEntry] }
     private struct Results: Decodable { var results: [RetryResult] }

@@ -24,17 +24,10 @@ struct Audit: AsyncParsableCommand {
     @Option(help: "Hits per page (1...500).") var limit: Int = 50
 
     func run() async throws {
-        func time(_ value: String?, _ name: String) throws -> Timestamp? {
-            guard let value else { return nil }
-            guard let time = Timestamp(rfc3339: value) else {
-                throw ValidationError("--\(name) is not an RFC 3339 time")
-            }
-            return time
-        }
         var query = AuditQuery(
             text: text.isEmpty ? nil : text.joined(separator: " "), index: index, entityType: entity,
-            entityId: entityId, operation: operation, tenantId: tenant, from: try time(from, "from"),
-            to: try time(to, "to"), limit: limit)
+            entityId: entityId, operation: operation, tenantId: tenant, from: try CLITime.parse(from, "from"),
+            to: try CLITime.parse(to, "to"), limit: limit)
         if let before {
             guard let cursor = AuditCursor(text: before) else { throw ValidationError("--before is not a cursor") }
             query.before = cursor

@@ -13,7 +13,7 @@ public struct FraiseQLObserver: AsyncParsableCommand {
         commandName: "fraiseql-observer", abstract: "Operate the FraiseQL observer fleet.",
         subcommands: [
             Validate.self, Status.self, Install.self, GenerateViews.self, Events.self, Jobs.self,
-            DeadLetterCommand.self, Circuits.self, Audit.self, Replay.self, DebugEvent.self,
+            DeadLetterCommand.self, Circuits.self, Audit.self, Replay.self, DebugEvent.self, CheckpointCommand.self,
         ])
 
     public init() {}

@@ -30,17 +30,10 @@ struct Replay: AsyncParsableCommand {
     @Flag(name: .customLong("dry-run"), help: "List what would run; publish nothing.") var dryRun = false
 
     func run() async throws {
-        func time(_ text: String?, _ name: String) throws -> Timestamp? {
-            guard let text else { return nil }
-            guard let time = Timestamp(rfc3339: text) else {
-                throw ValidationError("--\(name) is not an RFC 3339 time")
-            }
-            return time
-        }
         let request = ReplayRequest(
             entity: entity, operation: operation, fromSequence: fromSequence, toSequence: toSequence,
-            fromCursor: fromCursor, toCursor: toCursor, fromTime: try time(fromTime, "from-time"),
-            toTime: try time(toTime, "to-time"), limit: limit, dryRun: dryRun, replayId: replayID)
+            fromCursor: fromCursor, toCursor: toCursor, fromTime: try CLITime.parse(fromTime, "from-time"),
+            toTime: try CLITime.parse(toTime, "to-time"), limit: limit, dryRun: dryRun, replayId: replayID)
         let format = options.format
         try await AdminConnection.run(options) { connection in
             let report = try await connection.replay(request)

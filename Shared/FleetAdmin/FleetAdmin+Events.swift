@@ -22,7 +22,8 @@ extension FleetAdmin {
         let info = try await jetStream.streamInfo(configuration.nats.stream.name)
         guard info.lastSequence > 0 else { throw AdminError(.notFound, "the stream is empty") }
         let wanted = id.lowercasedString
-        let start: OrderedStart = since.map { .time(nanosecondsSinceEpoch: $0.microsecondsSinceEpoch * 1000) } ?? .all
+        var start = OrderedStart.all
+        if let since { start = .time(nanosecondsSinceEpoch: try Self.nanoseconds(since, "since")) }
         let consumer = try jetStream.orderedSubscribe(
             subject: "\(configuration.nats.subjectPrefix).>", start: start, headers: true)
         defer { consumer.close() }

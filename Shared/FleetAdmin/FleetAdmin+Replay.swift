@@ -72,7 +72,7 @@ extension FleetAdmin {
             if let from = request.fromSequence {
                 .sequence(max(1, from))
             } else if let from = request.fromTime {
-                .time(nanosecondsSinceEpoch: from.microsecondsSinceEpoch * 1000)
+                .time(nanosecondsSinceEpoch: try Self.nanoseconds(from, "from_time"))
             } else {
                 .all
             }
@@ -129,6 +129,13 @@ extension FleetAdmin {
             }
         }
         return report
+    }
+
+    /// A time as JetStream's start time (nanoseconds since 1970): refused outside 1970...2262.
+    static func nanoseconds(_ time: Timestamp, _ name: String) throws(AdminError) -> Int64 {
+        let (value, overflow) = time.microsecondsSinceEpoch.multipliedReportingOverflow(by: 1000)
+        guard !overflow, value >= 0 else { throw AdminError(.invalidArgument, "\(name) must be between 1970 and 2262") }
+        return value
     }
 
     private func publishReplayed(_ event: EntityEvent, as copy: UUID, replay: String, original: UInt64) async throws {

@@ -63,7 +63,9 @@ public struct FleetAdmin: Sendable {
 
     /// Runs `body` on a fresh change-log connection.
     func withChangeLog<T: Sendable>(_ body: (ChangeLogStore) async throws -> T) async throws -> T {
-        guard let postgres else { throw AdminError(.notFound, "[postgres] url is not configured: nothing to read there") }
+        guard let postgres else {
+            throw AdminError(.notFound, "[postgres] url is not configured: nothing to read there")
+        }
         let connection: PostgresConnection
         do {
             connection = try await PostgresConnection.connect(configuration: postgres, id: 1, logger: logger)

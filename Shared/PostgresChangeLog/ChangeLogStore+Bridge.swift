@@ -122,3 +122,64 @@ extension ChangeLogStore {
         return nil
     }
 }
+
+extension ChangeLogStore {
+    /// The newest change-log id (0 when empty).
+    public func newestChange() async throws -> Int64 {
+        let rows = try await run("SELECT COALESCE(max(id), 0)::int8 FROM fraiseql_observer.change_log", logger: logger)
+        for try await value in rows.decode(Int64.self) { return value }
+        return 0
+    }
+
+    /// How many change-log rows after `cursor` a reset to it would queue again (still kept by
+    /// retention, not pending now).
+    public func resettableRows(after cursor: Int64) async throws -> Int64 {
+        let rows = try await run(
+            """
+            SELECT count(*)::int8 FROM fraiseql_observer.change_log c
+             WHERE c.id > \(cursor)
+               AND NOT EXISTS (SELECT 1 FROM fraiseql_observer.change_log_pending p WHERE p.id = c.id)
+            """, logger: logger)
+        for try await value in rows.decode(Int64.self) { return value }
+        return 0
+    }
+
+    /// Moves `transport` back to `cursor`: every change-log row after it is pending again (the
+    /// bridge publishes it again, under its stable event id) and the checkpoint says `cursor`.
+    /// Takes `transport`'s leader lock for the transaction's connection first: false (nothing
+    /// done) when a bridge holds it, since a running bridge reads only rows after its own cursor.
+    /// Returns the rows queued, or nil when a bridge leads.
+    public func resetCheckpoint(transport: String, to cursor: Int64) async throws -> Int64? {
+        guard try await tryLeaderLock(transport: transport) else { return nil }
+        // The lock is the session's: given back at the end for the next bridge.
+        func unlock() async {
+            _ = try? await run(
+                "SELECT pg_advisory_unlock(hashtext(\(ChangeLogSchema.schema + ".bridge." + transport)))",
+                logger: logger)
+        }
+        do {
+            let count = try await transaction {
+                let queued = try await run(
+                    """
+                    INSERT INTO fraiseql_observer.change_log_pending (id)
+                    SELECT id FROM fraiseql_observer.change_log WHERE id > \(cursor)
+                    ON CONFLICT DO NOTHING RETURNING id
+                    """, logger: logger)
+                var count: Int64 = 0
+                for try await _ in queued.decode(Int64.self) { count += 1 }
+                try await run(
+                    """
+                    UPDATE fraiseql_observer.checkpoints SET cursor = \(cursor), updated_at = now()
+                     WHERE transport = \(transport) AND cursor > \(cursor)
+                    """, logger: logger)
+                try await notifyChanges()
+                return count
+            }
+            await unlock()
+            return count
+        } catch {
+            await unlock()
+            throw error
+        }
+    }
+}

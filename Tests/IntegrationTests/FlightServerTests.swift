@@ -276,6 +276,11 @@ struct FlightServerTests {
             "op": "read", "token": Self.admin, "ticket": ["kind": "events", "start": ["sequence": 0]],
         ])
         #expect(badStart.0 == "ArrowInvalid" && badStart.1.contains("start: expected"), "\(badStart)")
+        // A start time past 2262 (nanoseconds overflow an Int64) is refused, and the server stays up.
+        let farStart = try error([
+            "op": "read", "token": Self.admin, "ticket": ["kind": "events", "start": ["time": "2797-05-21T21:14:35Z"]],
+        ])
+        #expect(farStart.0 == "ArrowInvalid" && farStart.1.contains("1970...2262"), "\(farStart)")
         let put = try error(["op": "put", "token": Self.admin])
         #expect(put.0 == "ArrowNotImplementedError" && put.1.contains("read-only"), "\(put)")
         #expect(await server.metric("fraiseql_flight_auth_failures_total") ?? 0 >= 1)

@@ -78,8 +78,10 @@ struct GatewayFixture {
     func metrics() async -> String { await httpGet("\(base)/metrics")?.1 ?? "" }
 }
 
+/// Runs in the serial phase of `make test` (a `ProcessTests` suite): Chromium, Prometheus and
+/// schemathesis are heavy, and would starve the timing-sensitive suites running next to them.
 @Suite("metrics-gateway", .serialized)
-struct MetricsGatewayTests {
+struct MetricsGatewayProcessTests {
     @Test(
         "gauges and the admin API show pending, DLQ and queue numbers; a retry through the API delivers; tokens and roles"
     )
@@ -220,7 +222,7 @@ func runTool(_ executable: String, _ arguments: [String], environment: [String: 
 let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent()
 
-extension MetricsGatewayTests {
+extension MetricsGatewayProcessTests {
     @Test("replay re-delivers exactly the selected range under new ids; its dry run lists what the real run does")
     func replay() async throws {
         let receiver = try await Receiver()
@@ -409,7 +411,10 @@ extension MetricsGatewayTests {
                 """)
         let (worker, workerPort) = try observer.worker()
         try await worker.start(waitForPort: workerPort)
-        let gateway = try await GatewayFixture.start(observer, services: [("observer-worker", workerPort)])
+        let (jobWorker, jobPort) = try Binaries.service("job-worker", config: observer.configPath)
+        try await jobWorker.start(waitForPort: jobPort)
+        let gateway = try await GatewayFixture.start(
+            observer, services: [("observer-worker", workerPort), ("job-worker", jobPort)])
 
         // Prometheus, with the alert rules (their `for:` shortened), scraping both every second.
         let directory = try Stack.temporaryDirectory()
@@ -428,6 +433,8 @@ extension MetricsGatewayTests {
             static_configs: [{targets: ["127.0.0.1:\(gateway.port)"]}]
           - job_name: observer-worker
             static_configs: [{targets: ["127.0.0.1:\(workerPort)"]}]
+          - job_name: job-worker
+            static_configs: [{targets: ["127.0.0.1:\(jobPort)"]}]
         """.write(to: directory.appendingPathComponent("prometheus.yml"), atomically: true, encoding: .utf8)
         let prometheusPort = try Stack.freePort()
         let prometheus = ServerProcess(
@@ -442,8 +449,8 @@ extension MetricsGatewayTests {
         #expect(
             try await eventually(.seconds(30)) {
                 let targets = await httpGet("\(api)/targets")?.1 ?? ""
-                return targets.components(separatedBy: #""health":"up""#).count - 1 == 2
-            }, "both targets up")
+                return targets.components(separatedBy: #""health":"up""#).count - 1 == 3
+            }, "the three targets up")
         for index in 0..<4 { try await observer.publish(order(index)) }
         let redis = try redisClient()
         defer { redis.close() }
@@ -456,6 +463,18 @@ extension MetricsGatewayTests {
             }, "the DLQ alert fires")
         let query = await httpGet("\(api)/query?query=fraiseql_gateway_observer_dead_letters")?.1 ?? ""
         #expect(query.contains(#""4"]"#), "Prometheus has the gauge: \(query)")
+        // What the services export is what docs/monitoring/metrics.md lists (names, types, labels).
+        var pages: [String] = []
+        for (name, port) in [("gateway", gateway.port), ("observer-worker", workerPort), ("job-worker", jobPort)] {
+            let page = directory.appendingPathComponent("\(name).metrics")
+            try (await httpGet("http://127.0.0.1:\(port)/metrics")?.1 ?? "").write(
+                to: page, atomically: true, encoding: .utf8)
+            pages.append(page.path)
+        }
+        let python = ProcessInfo.processInfo.environment["PYTHON_BIN"] ?? "/usr/bin/python3"
+        let check = try runTool(
+            python, [repositoryRoot.appendingPathComponent("scripts/check-monitoring.py").path, "--scrape"] + pages)
+        #expect(check.0 == 0, "\(check.1)")
 
         // The status page in headless Chromium: the live numbers in the DOM, and a screenshot.
         let artifacts = repositoryRoot.appendingPathComponent(".ci/artifacts")
@@ -482,7 +501,6 @@ extension MetricsGatewayTests {
 
         // schemathesis: every operation, generated inputs, an admin token: no 5xx, every answer
         // as documented.
-        let python = ProcessInfo.processInfo.environment["PYTHON_BIN"] ?? "/usr/bin/python3"
         let schemathesis = URL(fileURLWithPath: python).deletingLastPathComponent().appendingPathComponent(
             "schemathesis"
         ).path
@@ -498,8 +516,180 @@ extension MetricsGatewayTests {
         #expect(output.contains("passed"), "\(output.suffix(2000))")
 
         #expect(gateway.gateway.stop() == 0)
+        #expect(jobWorker.stop() == 0)
         #expect(worker.stop() == 0)
         await receiver.stop()
         await observer.cleanUp()
+    }
+}
+
+extension MetricsGatewayProcessTests {
+    @Test(
+        "PostgreSQL-only topology: status, dlq, audit and debug-event on the configuration and through the gateway, against the tables"
+    )
+    func postgresTopology() async throws {
+        let healed = Flag()
+        let receiver = try await Receiver { request, _ in
+            request.path == "/refuse" && !healed.isSet ? .init(status: 400, body: "no") : .init()
+        }
+        let fixture = try await PostgresObserverFixture.make(
+            observers: """
+                [[observers]]
+                name = "paid"
+                entity = "order"
+                operations = ["update"]
+                condition = "field_changed_to('status', 'paid')"
+                [[observers.actions]]
+                kind = "webhook"
+                url = "\(receiver.url)/paid"
+                [[observers.actions]]
+                kind = "search"
+                [[observers]]
+                name = "refused"
+                entity = "order"
+                operations = ["delete"]
+                [[observers.actions]]
+                kind = "webhook"
+                url = "\(receiver.url)/refuse"
+                """)
+        let (worker, workerPort) = try fixture.worker()
+        try await worker.start(waitForPort: workerPort)
+        for statement in [
+            "INSERT INTO orders (status, total) VALUES ('new', 10), ('new', 20), ('new', 30)",
+            "UPDATE orders SET status = 'paid' WHERE id IN (1, 2)", "DELETE FROM orders WHERE id = 3",
+        ] {
+            try await fixture.database.execute(statement)
+        }
+        let letters = "SELECT count(*)::int FROM fraiseql_observer.dead_letters"
+        #expect(try await eventually { try await fixture.count(letters) == 1 })
+        #expect(
+            try await eventually {
+                try await fixture.count("SELECT count(*)::int FROM fraiseql_observer.audit_index") == 2
+            })
+        // This topology has no Redis: the admin tools' configuration names none.
+        let configuration = try String(contentsOfFile: fixture.configPath, encoding: .utf8)
+            .replacingOccurrences(of: #"\[redis\]\s*\nurl = "[^"]*""#, with: "", options: .regularExpression)
+        let path = try Stack.temporaryDirectory().appendingPathComponent("admin.toml").path
+        try configuration.write(toFile: path, atomically: true, encoding: .utf8)
+        let observer = ObserverFixture(
+            jetStream: try await connectNATS(), stream: "unused", prefix: "unused", keyPrefix: "unused",
+            configPath: path)
+        let gateway = try await GatewayFixture.start(observer)
+        let cli = try Binaries.path("fraiseql-observer")
+        let local = ["--config", path]
+        let remote = ["--gateway", gateway.base, "--token", GatewayFixture.adminToken]
+        let letterID = try await fixture.database.text("SELECT id::text FROM fraiseql_observer.dead_letters")
+        for target in [local, remote] {
+            let status = try runTool(cli, ["status", "--format", "json"] + target)
+            #expect(status.0 == 0, "\(status.1)")
+            let fleet = json(status.1) as? [String: Any]
+            #expect(
+                fleet?["transport"] as? String == "postgres" && fleet?["observer_dead_letters"] as? Int == 1,
+                "\(status.1)")
+            #expect((fleet?["bridge"] as? [String: Any])?["unpublished_rows"] as? Int == 0, "\(status.1)")
+            let text = try runTool(cli, ["status"] + target)
+            #expect(text.1.contains("change log (postgres transport): 0 pending"), "\(text.1)")
+            let list = try runTool(cli, ["dlq", "list", "--format", "json"] + target)
+            let entries = json(list.1) as? [[String: Any]] ?? []
+            #expect(entries.compactMap { $0["id"] as? String } == [letterID], "\(list.1)")
+            let show = try runTool(cli, ["dlq", "show", letterID] + target)
+            #expect(show.1.contains("handler:      refused#0"), "\(show.1)")
+            let audit = try runTool(cli, ["audit", "paid", "--entity", "order", "--format", "json"] + target)
+            #expect(audit.0 == 0, "\(audit.1)")
+            let hits = json(audit.1) as? [[String: Any]] ?? []
+            #expect(Set(hits.compactMap { $0["entity_id"] as? String }) == ["1", "2"], "\(audit.1)")
+            let none = try runTool(cli, ["audit", "nothing-like-this", "--format", "json"] + target)
+            #expect((json(none.1) as? [Any])?.isEmpty == true, "\(none.1)")
+            let eventID = try await fixture.database.text(
+                "SELECT event_id::text FROM fraiseql_observer.change_log WHERE operation = 'update' ORDER BY id LIMIT 1"
+            )
+            let debug = try runTool(cli, ["debug-event", "--id", eventID] + target)
+            #expect(debug.0 == 0 && debug.1.contains("observer paid: MATCHES"), "\(debug.1)")
+            let replay = try runTool(cli, ["replay", "--dry-run"] + target)
+            #expect(replay.0 == 2, "replay reads JetStream: refused with the postgres transport (\(replay.1))")
+        }
+        // A retry from the table through the gateway: the delete's action runs again and succeeds.
+        healed.set()
+        let retry = try runTool(cli, ["dlq", "retry", letterID] + remote)
+        #expect(retry.0 == 0 && retry.1.contains("1 retried"), "\(retry.1)")
+        #expect(
+            try await eventually { receiver.requests.filter { $0.path == "/refuse" && $0.status == 200 }.count == 1 })
+        #expect(try await fixture.count(letters) == 0)
+
+        #expect(gateway.gateway.stop() == 0)
+        #expect(worker.stop() == 0)
+        await receiver.stop()
+    }
+}
+
+extension MetricsGatewayProcessTests {
+    @Test(
+        "checkpoint: shown with its leader; a reset is refused while a bridge leads, only moves back, and republishes without a duplicate in the stream"
+    )
+    func checkpointReset() async throws {
+        let database = try await TestDatabase.create()
+        try await database.execute("CREATE TABLE orders (id serial PRIMARY KEY, status text)")
+        let jetStream = try await connectNATS()
+        let (stream, prefix) = try await makeStream(jetStream)
+        let path = try Stack.temporaryDirectory().appendingPathComponent("fraiseql.toml").path
+        try """
+        [log]
+        level = "warning"
+        [postgres]
+        url = "\(database.url)"
+        [nats]
+        url = "\(try Stack.url("NATS_URL"))"
+        subject_prefix = "\(prefix)"
+        [nats.stream]
+        name = "\(stream)"
+        duplicate_window = "2m"
+        [redis]
+        url = "\(try Stack.url("REDIS_URL"))"
+        [bridge]
+        transport_name = "reset-test"
+        poll_interval = "100ms"
+        [[bridge.tables]]
+        table = "public.orders"
+        entity = "order"
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+        let cli = try Binaries.path("fraiseql-observer")
+        #expect(try runTool(cli, ["install", "--allow-superuser", "--config", path]).0 == 0)
+        let (bridge, bridgePort) = try Binaries.service("pg-bridge", config: path)
+        try await bridge.start(waitForPort: bridgePort)
+        try await database.execute("INSERT INTO orders (status) SELECT 'new' FROM generate_series(1, 5)")
+        let checkpointSQL = "SELECT cursor::int FROM fraiseql_observer.checkpoints WHERE transport = 'reset-test'"
+        #expect(try await eventually { (try? await database.count(checkpointSQL)) == 5 })
+        #expect(try await jetStream.streamInfo(stream).messages == 5)
+
+        let show = try runTool(cli, ["checkpoint", "--format", "json", "--config", path])
+        let view = json(show.1) as? [String: Any]
+        #expect(view?["cursor"] as? Int == 5 && view?["newest_change"] as? Int == 5, "\(show.1)")
+        #expect((view?["leader"] as? [String: Any])?["pid"] as? Int != nil, "the bridge leads: \(show.1)")
+        let refused = try runTool(cli, ["checkpoint", "reset", "--to", "2", "--confirm", "--config", path])
+        #expect(refused.0 == 2 && refused.1.contains("a bridge leads"), "\(refused.1)")
+        #expect(bridge.stop() == 0)
+        #expect(
+            try await eventually {
+                (try? runTool(cli, ["checkpoint", "--config", path]).1.contains("no bridge leads")) == true
+            })
+        let forward = try runTool(cli, ["checkpoint", "reset", "--to", "9", "--config", path])
+        #expect(forward.0 == 2 && forward.1.contains("only moves it back"), "\(forward.1)")
+        let dry = try runTool(cli, ["checkpoint", "reset", "--to", "2", "--format", "json", "--config", path])
+        #expect((json(dry.1) as? [String: Any])?["rows"] as? Int == 3, "\(dry.1)")
+        #expect(try await database.count("SELECT count(*)::int FROM fraiseql_observer.change_log_pending") == 0)
+        let done = try runTool(cli, ["checkpoint", "reset", "--to", "2", "--confirm", "--config", path])
+        #expect(done.0 == 0 && done.1.contains("3 change(s) queued"), "\(done.1)")
+        #expect(try await database.count("SELECT count(*)::int FROM fraiseql_observer.change_log_pending") == 3)
+        #expect(try await database.count(checkpointSQL) == 2)
+        // The bridge publishes them again; the stream keeps one copy of each (stable event ids).
+        try await bridge.start(waitForPort: bridgePort)
+        #expect(
+            try await eventually {
+                try await database.count("SELECT count(*)::int FROM fraiseql_observer.change_log_pending") == 0
+            })
+        #expect(try await eventually { (try? await database.count(checkpointSQL)) == 5 })
+        #expect(try await jetStream.streamInfo(stream).messages == 5, "no duplicate in the stream")
+        #expect(bridge.stop() == 0)
+        try? await jetStream.deleteStream(stream)
     }
 }
