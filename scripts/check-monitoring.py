@@ -15,7 +15,7 @@
    names only metrics of the table (`_bucket`/`_sum`/`_count` of a histogram allowed), only known
    functions, and label names the metrics have.
 4. Every alert has `for:`, a severity label, a summary and a runbook annotation
-   `docs/monitoring/runbooks.md#<anchor>` whose anchor is a heading of runbooks.md.
+   `docs/operations.md#<anchor>` whose anchor is a heading of docs/operations.md (its Runbooks).
 
 Rows named in PENDING below (documented before their code lands) are accepted while no source
 defines them (with a note; `--strict` refuses them). It is empty.
@@ -47,7 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PENDING: dict[str, str] = {}
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
 TYPES = {"counter", "gauge", "histogram"}
-RUNBOOK_PATH = "docs/monitoring/runbooks.md"
+RUNBOOK_PATH = "docs/operations.md"
 SCRAPE_LABELS = {"job", "instance"}  # added by Prometheus when it scrapes
 
 # swift-metrics type → Prometheus type (swift-prometheus 2.x).

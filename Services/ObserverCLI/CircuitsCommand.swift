@@ -1,5 +1,6 @@
 import ArgumentParser
 import Contracts
+import FleetAdmin
 import FleetCore
 import Foundation
 import Logging
@@ -12,6 +13,7 @@ struct Circuits: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show which endpoints' circuits a worker has opened for the fleet, for how long, and which worker.")
     @OptionGroup var options: ConfigOption
+    @Option(help: "text or json.") var format: OutputFormat = .text
 
     func run() async throws {
         let configuration = try options.load()
@@ -25,6 +27,17 @@ struct Circuits: AsyncParsableCommand {
         defer { redis.close() }
         let shared = try await ObserverWorker.openCircuits(
             redis: redis, prefix: configuration.redis.keyPrefix, endpoints: endpoints)
+        if format == .json {
+            print(
+                try CLIOutput.json(
+                    endpoints.map { endpoint in
+                        let open = shared.open[endpoint]
+                        return FleetStatus.Circuit(
+                            endpoint: endpoint, open: open != nil, openedBy: open?.opener,
+                            remainingSeconds: open.map { Double($0.remaining.milliseconds) / 1000 })
+                    }))
+            return
+        }
         print("endpoint".padding(toLength: 40, withPad: " ", startingAt: 0) + " state   open for   opened by")
         for endpoint in endpoints {
             let name = endpoint.padding(toLength: 40, withPad: " ", startingAt: 0)

@@ -13,6 +13,7 @@ struct Validate: AsyncParsableCommand {
         abstract: "Load and validate the configuration as the services do; exit 2 when it is bad.")
 
     @OptionGroup var options: ConfigOption
+    @Option(help: "text or json.") var format: OutputFormat = .text
 
     func run() async throws {
         let configuration = try options.load()
@@ -21,8 +22,29 @@ struct Validate: AsyncParsableCommand {
         } catch {
             throw ConfigOption.exit(error)
         }
+        if format == .json {
+            print(
+                try CLIOutput.json(
+                    Report(
+                        valid: true, observers: configuration.observers.count,
+                        bridgedTables: configuration.bridge.tables.count, stream: configuration.nats.stream.name)))
+            return
+        }
         print(
             "configuration OK: \(configuration.observers.count) observer(s), \(configuration.bridge.tables.count) bridged table(s), stream \(configuration.nats.stream.name)"
         )
+    }
+
+    /// `--format json`'s answer (an invalid file exits 2 with the error on stderr).
+    private struct Report: Encodable {
+        var valid: Bool
+        var observers: Int
+        var bridgedTables: Int
+        var stream: String
+
+        enum CodingKeys: String, CodingKey {
+            case valid, observers, stream
+            case bridgedTables = "bridged_tables"
+        }
     }
 }

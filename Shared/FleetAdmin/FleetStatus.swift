@@ -73,6 +73,14 @@ public struct FleetStatus: Sendable, Codable, Hashable {
         public var running: Int64
         public var delayed: Int64
         public var dead: Int64
+
+        public init(name: String, queued: Int64, running: Int64, delayed: Int64, dead: Int64) {
+            self.name = name
+            self.queued = queued
+            self.running = running
+            self.delayed = delayed
+            self.dead = dead
+        }
     }
 
     public struct Circuit: Sendable, Codable, Hashable {
@@ -81,6 +89,13 @@ public struct FleetStatus: Sendable, Codable, Hashable {
         /// The worker that opened it (open circuits).
         public var openedBy: String?
         public var remainingSeconds: Double?
+
+        public init(endpoint: String, open: Bool, openedBy: String?, remainingSeconds: Double?) {
+            self.endpoint = endpoint
+            self.open = open
+            self.openedBy = openedBy
+            self.remainingSeconds = remainingSeconds
+        }
 
         enum CodingKeys: String, CodingKey {
             case endpoint
