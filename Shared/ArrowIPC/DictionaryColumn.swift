@@ -7,6 +7,9 @@ public struct DictionaryColumn: Sendable {
     @usableFromInline var pending = UTF8Column()
     @usableFromInline var sent = 0
     @usableFromInline var indices = PrimitiveColumn<Int32>()
+    /// The last value appended and its index: runs of one value (the usual case for a stream's
+    /// source, entity and operation) skip the hash lookup.
+    @usableFromInline var last: (value: String, index: Int32)?
 
     @inlinable
     public init() {}
@@ -20,8 +23,13 @@ public struct DictionaryColumn: Sendable {
     @inlinable
     public mutating func append(_ value: String?) {
         guard let value else { return indices.append(nil) }
-        if let index = indexes[value] { return indices.append(index) }
+        if let last, last.value == value { return indices.append(last.index) }
+        if let index = indexes[value] {
+            last = (value, index)
+            return indices.append(index)
+        }
         let index = Int32(indexes.count)
+        last = (value, index)
         indexes[value] = index
         pending.append(value)
         indices.append(index)

@@ -272,7 +272,59 @@ public enum FastJSON {
             case UInt8(ascii: "t"): try literal("true")
             case UInt8(ascii: "f"): try literal("false")
             case UInt8(ascii: "n"): try literal("null")
-            default: _ = try number()
+            default: try skipNumber()
+            }
+        }
+
+        /// Steps over a number as ``number()`` would read it, without converting it: a number in
+        /// strict JSON form (what every writer sends) is checked here; anything else takes
+        /// ``number()``'s path, so the same texts are accepted and rejected.
+        mutating func skipNumber() throws(ContractsError) {
+            let start = index
+            var position = index
+            func digits() -> Bool {
+                let first = position
+                while position < bytes.count, bytes[position] >= 0x30, bytes[position] <= 0x39 { position += 1 }
+                return position > first
+            }
+            if position < bytes.count, bytes[position] == UInt8(ascii: "-") { position += 1 }
+            var strict = false
+            if position < bytes.count, bytes[position] == UInt8(ascii: "0") {
+                position += 1
+                strict = true
+            } else {
+                strict = digits()
+            }
+            if strict, position < bytes.count, bytes[position] == UInt8(ascii: ".") {
+                position += 1
+                strict = digits()
+            }
+            if strict, position < bytes.count,
+                bytes[position] == UInt8(ascii: "e") || bytes[position] == UInt8(ascii: "E")
+            {
+                position += 1
+                if position < bytes.count, bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-")
+                {
+                    position += 1
+                }
+                strict = digits()
+            }
+            // The same end as number()'s scan: the next byte is none of its number characters.
+            if strict, position == bytes.count || !Self.isNumberByte(bytes[position]) {
+                index = position
+                return
+            }
+            index = start
+            _ = try number()
+        }
+
+        /// Whether ``number()`` scans `byte` as part of a number.
+        static func isNumberByte(_ byte: UInt8) -> Bool {
+            switch byte {
+            case 0x30...0x39, UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E"), UInt8(ascii: "+"),
+                UInt8(ascii: "-"):
+                true
+            default: false
             }
         }
 

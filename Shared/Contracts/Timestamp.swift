@@ -94,7 +94,14 @@ public struct Timestamp: Hashable, Comparable, Sendable {
     /// Parses RFC 3339: `T` or space separator, optional fraction (any digits, truncated to
     /// microseconds), `Z` or a `±HH:MM` offset.
     public init?(rfc3339 text: String) {
-        let bytes = Array(text.utf8)
+        var text = text
+        // The string's own UTF-8 storage: no array per timestamp (the bridges' and workers' hot path).
+        guard let micros = text.withUTF8({ Self.microseconds(rfc3339: $0) }) else { return nil }
+        self.init(microsecondsSinceEpoch: micros)
+    }
+
+    /// The microseconds since the epoch of RFC 3339 text; nil when it is not one.
+    static func microseconds(rfc3339 bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
         var index = 0
         func number(_ width: Int) -> Int? {
             guard index + width <= bytes.count else { return nil }
@@ -149,7 +156,7 @@ public struct Timestamp: Hashable, Comparable, Sendable {
         let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
         let days = era * 146_097 + dayOfEra - 719_468
         let seconds = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second - offsetSeconds)
-        self.microsecondsSinceEpoch = seconds * 1_000_000 + Int64(micros)
+        return seconds * 1_000_000 + Int64(micros)
     }
 }
 

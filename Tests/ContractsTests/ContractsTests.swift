@@ -352,6 +352,11 @@ struct EnvelopeDecodingTests {
             #""changes":{"a":{"old":1},"b":"x"}"#, #""changes":[]"#, #""before":{"a":"\x"}"#,
             #""before":{"a":"\udc00"}"#, #""before":{"a":"\ud800\u0041"}"#, #""before":{"a":1,}"#,
             #""before":{"a" 1}"#, #""before":{"a":tru}"#, #""before":{"a":-}"#, #""changes":{"a":{"old":[1,]}}"#,
+            // Numbers: strict JSON ones take the skipper's fast path, the rest the full reader's.
+            #""before":{"a":-0.5e-3,"b":0,"c":12E+2,"d":1e400,"e":123456789012345678901234}"#,
+            #""before":{"a":01}"#, #""before":{"a":1.}"#, #""before":{"a":.5}"#, #""before":{"a":+1}"#,
+            #""before":{"a":1e}"#, #""before":{"a":1e+}"#, #""before":{"a":1.2.3}"#, #""before":{"a":1-2}"#,
+            #""before":{"a":-01.5}"#, #""after":[0,-0,1e5,2.50]"#,
         ])
     func table(rows: String) {
         #expect(Self.sameOutcome(Array(Self.event(rows).utf8)), "\(rows)")

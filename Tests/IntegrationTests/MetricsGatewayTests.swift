@@ -1,7 +1,10 @@
+import BridgeEngine
 import Contracts
 import Foundation
 import JobQueue
+import Logging
 import NATS
+import PostgresChangeLog
 import Redis
 import Testing
 
@@ -413,6 +416,38 @@ extension MetricsGatewayProcessTests {
         try await worker.start(waitForPort: workerPort)
         let (jobWorker, jobPort) = try Binaries.service("job-worker", config: observer.configPath)
         try await jobWorker.start(waitForPort: jobPort)
+        // pg-bridge (publishing into the same stream) and flight-server, so that every service is scraped.
+        let database = try await TestDatabase.create()
+        try await database.execute("CREATE TABLE orders (id serial PRIMARY KEY, status text)")
+        try await ChangeLogInstaller.install(
+            configuration: database.configuration,
+            tables: [BridgeConfiguration.Table(table: "public.orders", entity: "invoice")], allowSuperuser: true,
+            logger: Logger(label: "tests"))
+        let base = try String(contentsOfFile: observer.configPath, encoding: .utf8)
+        let bridgeConfig = try Stack.temporaryDirectory().appendingPathComponent("bridge.toml").path
+        try
+            (base + """
+
+                [postgres]
+                url = "\(database.url)"
+                [bridge]
+                transport_name = "prom-test"
+                [[bridge.tables]]
+                table = "public.orders"
+                entity = "invoice"
+                """).write(toFile: bridgeConfig, atomically: true, encoding: .utf8)
+        let (bridge, bridgePort) = try Binaries.service("pg-bridge", config: bridgeConfig)
+        try await bridge.start(waitForPort: bridgePort)
+        let flightConfig = try Stack.temporaryDirectory().appendingPathComponent("flight.toml").path
+        try
+            (base + """
+
+                [flight]
+                listen = "127.0.0.1:\(try Stack.freePort())"
+                token = "flight-token-0123456789"
+                """).write(toFile: flightConfig, atomically: true, encoding: .utf8)
+        let (flight, flightPort) = try Binaries.service("flight-server", config: flightConfig)
+        try await flight.start(waitForPort: flightPort)
         let gateway = try await GatewayFixture.start(
             observer, services: [("observer-worker", workerPort), ("job-worker", jobPort)])
 
@@ -435,6 +470,10 @@ extension MetricsGatewayProcessTests {
             static_configs: [{targets: ["127.0.0.1:\(workerPort)"]}]
           - job_name: job-worker
             static_configs: [{targets: ["127.0.0.1:\(jobPort)"]}]
+          - job_name: pg-bridge
+            static_configs: [{targets: ["127.0.0.1:\(bridgePort)"]}]
+          - job_name: flight-server
+            static_configs: [{targets: ["127.0.0.1:\(flightPort)"]}]
         """.write(to: directory.appendingPathComponent("prometheus.yml"), atomically: true, encoding: .utf8)
         let prometheusPort = try Stack.freePort()
         let prometheus = ServerProcess(
@@ -449,8 +488,8 @@ extension MetricsGatewayProcessTests {
         #expect(
             try await eventually(.seconds(30)) {
                 let targets = await httpGet("\(api)/targets")?.1 ?? ""
-                return targets.components(separatedBy: #""health":"up""#).count - 1 == 3
-            }, "the three targets up")
+                return targets.components(separatedBy: #""health":"up""#).count - 1 == 5
+            }, "every service and the gateway up")
         for index in 0..<4 { try await observer.publish(order(index)) }
         let redis = try redisClient()
         defer { redis.close() }
@@ -465,7 +504,12 @@ extension MetricsGatewayProcessTests {
         #expect(query.contains(#""4"]"#), "Prometheus has the gauge: \(query)")
         // What the services export is what docs/monitoring/metrics.md lists (names, types, labels).
         var pages: [String] = []
-        for (name, port) in [("gateway", gateway.port), ("observer-worker", workerPort), ("job-worker", jobPort)] {
+        try await database.execute("INSERT INTO orders (status) VALUES ('new')")  // no observer takes invoices
+        #expect(try await eventually { (try await observer.jetStream.streamInfo(observer.stream).messages) == 5 })
+        for (name, port) in [
+            ("gateway", gateway.port), ("observer-worker", workerPort), ("job-worker", jobPort),
+            ("pg-bridge", bridgePort), ("flight-server", flightPort),
+        ] {
             let page = directory.appendingPathComponent("\(name).metrics")
             try (await httpGet("http://127.0.0.1:\(port)/metrics")?.1 ?? "").write(
                 to: page, atomically: true, encoding: .utf8)
@@ -516,6 +560,8 @@ extension MetricsGatewayProcessTests {
         #expect(output.contains("passed"), "\(output.suffix(2000))")
 
         #expect(gateway.gateway.stop() == 0)
+        #expect(bridge.stop() == 0)
+        #expect(flight.stop() == 0)
         #expect(jobWorker.stop() == 0)
         #expect(worker.stop() == 0)
         await receiver.stop()
