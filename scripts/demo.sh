@@ -85,10 +85,19 @@ options = flight.FlightCallOptions(headers=[(b"authorization", b"Bearer demo-ana
 table = client.do_get(flight.Ticket(json.dumps({"kind": "events"}).encode()), options).read_all()
 print(table.select(["stream_sequence", "entity_type", "entity_id", "operation", "after"]))
 PY
+GATEWAY="http://127.0.0.1:${PORTS[metrics-gateway]}"
+TOKEN=demo-operator-token-not-for-production
+echo "--- the fleet through metrics-gateway's admin API (fraiseql-observer status --gateway):"
+sleep 1.5  # one refresh after the writes
+"$BIN/fraiseql-observer" status --gateway "$GATEWAY" --token "$TOKEN" || true
+echo "--- why the paid order's update matched (fraiseql-observer debug-event, the workers' rule engine):"
+paid=$(psql -qtA "$POSTGRES_URL" -c "SELECT event_id FROM fraiseql_observer.change_log WHERE operation = 'update' LIMIT 1")
+"$BIN/fraiseql-observer" debug-event --id "$paid" --gateway "$GATEWAY" --token "$TOKEN" | head -20 || true
 echo "--- pg-bridge metrics (one leader, one standby):"
 curl -s "http://127.0.0.1:${PORTS[pg-bridge]}/metrics" "http://127.0.0.1:${PORTS[pg-bridge-standby]}/metrics" \
     | grep -E '^fraiseql_bridge_(events_published_total|leader|checkpoint_cursor)' || true
 echo "metrics: curl http://127.0.0.1:${PORTS[observer-worker]}/metrics"
+echo "status page: $GATEWAY/   admin API: curl -H 'Authorization: Bearer $TOKEN' $GATEWAY/api/v1/status"
 if [[ "${DEMO_KEEP:-0}" == 1 ]]; then
     echo "running; Ctrl-C to stop"
     wait

@@ -86,7 +86,7 @@ public enum ObserverWorker {
                 : JobQueue(redis: RedisClient(configuration: RedisClientConfiguration(host: "localhost", port: 6379))),
             jobs: configuration.jobs,
             search: configuration.postgres.url != nil || configuration.search.elasticsearchURL != nil
-                ? ValidationOnlyIndex() : nil,
+                ? ValidationOnlyIndex(configuration) : nil,
             searchIndexName: configuration.search.index)
         return try CompiledObserver.compile(configuration.observers, resources: resources)
     }

@@ -174,7 +174,10 @@ public struct FleetStatus: Sendable, Codable, Hashable {
                     + seconds(bridge.oldestUnpublishedSeconds) + " old"
                 if let cursor = bridge.checkpointCursor { line += "; checkpoint \(cursor)" }
                 line +=
-                    bridge.leader.map { "; leader pid \($0.pid) from \($0.clientAddress) (\($0.applicationName))" }
+                    bridge.leader.map {
+                        "; leader pid \($0.pid) from \($0.clientAddress)"
+                            + ($0.applicationName.isEmpty ? "" : " (\($0.applicationName))")
+                    }
                     ?? "; no bridge is leading"
                 lines.append(line)
             }

@@ -54,7 +54,8 @@ struct JobAction: ObserverAction {
         let body =
             payload?.render(input.context)
             ?? #"{"event": "# + String(decoding: FastJSON.encode(input.event), as: UTF8.self) + "}"
-        return "enqueue job '\(jobKind)' on queue \(queueName) (id \(Self.jobID(event: input.event.id, key: key)))\n"
+        return
+            "enqueue job '\(jobKind)' on queue \(queueName) (id \(Self.jobID(event: input.event.id, key: key).lowercasedString))\n"
             + body
     }
 

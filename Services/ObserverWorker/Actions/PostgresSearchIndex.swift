@@ -19,8 +19,13 @@ actor PostgresSearchIndex: SearchIndex {
         let configuration = try PostgresURL.configuration(url)
         self.client = client
         link = ServerLink.postgres(url: url)
-        endpoint = "postgres://\(configuration.host ?? "localhost"):\(configuration.port ?? 5432)"
+        endpoint = Self.endpoint(configuration)
         self.logger = logger
+    }
+
+    /// The circuit breakers' name of the index: `postgres://host:port`.
+    static func endpoint(_ configuration: PostgresConnection.Configuration) -> String {
+        "postgres://\(configuration.host ?? "localhost"):\(configuration.port ?? 5432)"
     }
 
     func close() async {}
