@@ -65,8 +65,7 @@ final class GatewayRefresher: Service, Sendable {
             }
         }
         let elapsed = ContinuousClock.now - started
-        snapshot.refreshSeconds =
-            Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        snapshot.refreshSeconds = elapsed.fractionalSeconds
         gauges.update(snapshot)
         for problem in snapshot.status.problems where self.snapshot?.status.problems.contains(problem) != true {
             logger.warning("fleet status incomplete", metadata: ["problem": "\(problem)"])

@@ -14,6 +14,9 @@ public struct RuleEngine: Sendable {
         observers = try ObserverWorker.compileForValidation(configuration)
     }
 
+    /// The endpoints of the observers' actions, each with its own circuit breaker, sorted.
+    public var endpoints: [String] { CompiledObserver.endpoints(observers) }
+
     /// The observers' names, in configuration order.
     public var observerNames: [String] { observers.map(\.name) }
 

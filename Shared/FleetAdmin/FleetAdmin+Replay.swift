@@ -54,12 +54,7 @@ extension FleetAdmin {
         }
         let replayID = request.replayId ?? UUID().uuidString.lowercased()
         let dryRun = request.dryRun ?? false
-        let engine: RuleEngine
-        do {
-            engine = try RuleEngine(configuration)
-        } catch {
-            throw AdminError(.invalidArgument, "the observers do not compile: \(error)")
-        }
+        let engine = try ruleEngine()
         let jetStream = try needJetStream()
         let stream = configuration.nats.stream.name
         // Where the read ends: the stream's last sequence now, or the bound given.

@@ -24,6 +24,9 @@ public struct FleetAdmin: Sendable {
     /// closed after it, so an outage between two calls costs nothing but that call.
     let postgres: PostgresConnection.Configuration?
     let logger: Logger
+    /// The observers compiled once (replay dry runs, debug-event, the circuits' endpoints), or
+    /// why they do not compile.
+    let rules: Result<RuleEngine, ConfigError>
 
     public init(
         configuration: FleetConfiguration, jetStream: JetStream?, redis: RedisClient?, logger: Logger
@@ -41,6 +44,16 @@ public struct FleetAdmin: Sendable {
             postgres = nil
         }
         self.logger = logger
+        rules = Result { () throws(ConfigError) in try RuleEngine(configuration) }
+    }
+
+    /// The rule engine, or why the observers do not compile.
+    func ruleEngine() throws(AdminError) -> RuleEngine {
+        do {
+            return try rules.get()
+        } catch {
+            throw AdminError(.invalidArgument, "the observers do not compile: \(error)")
+        }
     }
 
     var usesPostgresTransport: Bool { configuration.observer.transport == "postgres" }
@@ -170,7 +183,7 @@ public struct FleetAdmin: Sendable {
                         name: name, queued: depth.queued, running: depth.running, delayed: depth.delayed,
                         dead: depth.deadLetters))
             }
-            let endpoints = (try? ObserverWorker.endpoints(configuration)) ?? []
+            let endpoints = (try? rules.get())?.endpoints ?? []
             var circuits: [FleetStatus.Circuit] = []
             if !endpoints.isEmpty {
                 let shared = try await ObserverWorker.openCircuits(
@@ -180,10 +193,7 @@ public struct FleetAdmin: Sendable {
                     circuits.append(
                         FleetStatus.Circuit(
                             endpoint: endpoint, open: open != nil, openedBy: open?.opener,
-                            remainingSeconds: open.map {
-                                Double($0.remaining.components.seconds)
-                                    + Double($0.remaining.components.attoseconds) / 1e18
-                            }))
+                            remainingSeconds: open?.remaining.fractionalSeconds))
                 }
             }
             return (letters, queues, circuits, nil)

@@ -3,10 +3,13 @@ import PostgresNIO
 
 /// pg-bridge's statements: leadership, batch reads of unpublished rows, marks and checkpoints.
 extension ChangeLogStore {
+    /// The text whose `hashtext` is `transport`'s leader lock (a session advisory lock).
+    static func leaderLockKey(_ transport: String) -> String { "\(ChangeLogSchema.schema).bridge.\(transport)" }
+
     /// Takes the session advisory lock that makes this connection the leader of `transport`
     /// (it dies with the connection); false when another session holds it.
     public func tryLeaderLock(transport: String) async throws -> Bool {
-        try await flag("SELECT pg_try_advisory_lock(hashtext(\(ChangeLogSchema.schema + ".bridge." + transport)))")
+        try await flag("SELECT pg_try_advisory_lock(hashtext(\(Self.leaderLockKey(transport))))")
     }
 
     /// Steers the planner of this connection (which then only runs the bridge's statements). Its
@@ -112,7 +115,7 @@ extension ChangeLogStore {
               FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
              WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
                AND ((l.classid::int8 << 32) | l.objid::int8)
-                   = hashtext(\(ChangeLogSchema.schema + ".bridge." + transport))::int8
+                   = hashtext(\(Self.leaderLockKey(transport)))::int8
             """, logger: logger)
         for try await (pid, address, application, since) in rows.decode((Int32, String, String, Int64).self) {
             return BridgeLeader(
@@ -154,7 +157,7 @@ extension ChangeLogStore {
         // The lock is the session's: given back at the end for the next bridge.
         func unlock() async {
             _ = try? await run(
-                "SELECT pg_advisory_unlock(hashtext(\(ChangeLogSchema.schema + ".bridge." + transport)))",
+                "SELECT pg_advisory_unlock(hashtext(\(Self.leaderLockKey(transport))))",
                 logger: logger)
         }
         do {
