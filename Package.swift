@@ -109,6 +109,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .systemLibrary(
+            name: "CMariaDB", path: "Shared/CMariaDB", pkgConfig: "libmariadb", providers: [.apt(["libmariadb-dev"])]),
+        .target(
+            name: "MariaDB",
+            dependencies: [
+                "CMariaDB",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            path: "Shared/MariaDB",
+            swiftSettings: swiftSettings
+        ),
+
         // Arrow IPC: the streaming format's messages (schema, dictionary and record batches), written
         // here from the Arrow columnar format and IPC specification; LZ4 frame / Zstandard bodies.
         .systemLibrary(name: "CLZ4", path: "Shared/CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
@@ -172,6 +185,18 @@ let package = Package(
             path: "Shared/PostgresChangeLog",
             swiftSettings: swiftSettings
         ),
+        // MySQL / MariaDB capture: the change-log schema and triggers (trigger mode), and the
+        // bridge engine's adapter.
+        .target(
+            name: "MySQLChangeLog",
+            dependencies: [
+                "Contracts", "Config", "BridgeEngine", "Runtime", "MariaDB",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Shared/MySQLChangeLog",
+            swiftSettings: swiftSettings
+        ),
         // The Redis job queue: enqueue, inspect, retry and purge the DLQ; the consuming side of job-worker.
         .target(
             name: "JobQueue",
@@ -217,7 +242,9 @@ let package = Package(
                 "NATS", "BridgeEngine", "PostgresChangeLog", .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         )
-        + service("MySQLBridge", executable: "mysql-bridge", dependencies: runtimeDeps + ["NATS"])
+        + service(
+            "MySQLBridge", executable: "mysql-bridge",
+            dependencies: runtimeDeps + ["NATS", "BridgeEngine", "MySQLChangeLog", "MariaDB"])
         + service("MSSQLBridge", executable: "mssql-bridge", dependencies: runtimeDeps + ["NATS"])
         + service(
             "ObserverWorker", executable: "observer-worker",
@@ -331,7 +358,8 @@ let package = Package(
                 name: "IntegrationTests",
                 dependencies: [
                     "NATS", "Redis", "Contracts", "Config", "Runtime", "FleetCore", "BridgeEngine", "PostgresChangeLog",
-                    "JobQueue", "Delivery", "JobWorker", "ObserverWorker", "BridgeEngineTesting",
+                    "JobQueue", "Delivery", "JobWorker", "ObserverWorker", "BridgeEngineTesting", "MariaDB",
+                    "MySQLChangeLog", "MySQLBridge",
                     .product(name: "PostgresNIO", package: "postgres-nio"),
                     .product(name: "Hummingbird", package: "hummingbird"),
                     .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -108,12 +108,14 @@ up() {
     runuser -u postgres -- "$bin/pg_ctl" -D "$data/pg/data" status | grep -o 'PID: [0-9]*' | grep -o '[0-9]*' >"$STATE/pg.pid" || true
     "$bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -qc "CREATE DATABASE app" >/dev/null
 
-    # MariaDB.
+    # MariaDB, writing a row-based binlog (mysql-bridge's binlog mode reads it).
     mkdir -p "$data/mysql"
     mariadb-install-db --datadir="$data/mysql/data" --user=root --auth-root-authentication-method=normal \
         --skip-test-db >"$data/mysql-init.log" 2>&1
     mariadbd --no-defaults --datadir="$data/mysql/data" --port="$mysql_port" --bind-address=127.0.0.1 \
-        --socket="$data/mysql/mysqld.sock" --user=root --skip-log-bin >"$data/mysql.log" 2>&1 &
+        --socket="$data/mysql/mysqld.sock" --user=root \
+        --log-bin="$data/mysql/data/binlog" --binlog-format=ROW --binlog-row-image=FULL --server-id=1 \
+        --innodb-flush-log-at-trx-commit=2 --sync-binlog=0 --max-connections=300 >"$data/mysql.log" 2>&1 &
     echo $! >"$STATE/mysql.pid"
 
     wait_for "nats-server" bash -c "exec 3<>/dev/tcp/127.0.0.1/$nats_port"

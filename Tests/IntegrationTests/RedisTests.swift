@@ -15,18 +15,24 @@ struct RedisTests {
         let redis = try redisClient()
         defer { redis.close() }
         let key = Stack.unique("nx")
-        // 2 s: long enough that the three round trips below cannot outlive it on a loaded machine.
-        #expect(try await redis.set(key, to: "a", condition: .ifNotExists, expiry: .seconds(2)))
-        #expect(try await !redis.set(key, to: "b", condition: .ifNotExists, expiry: .seconds(2)))
+        // 30 s: the round trips below cannot outlive it, however loaded the machine (a 2 s expiry
+        // once ran out before PTTL was read while the whole suite started in parallel).
+        #expect(try await redis.set(key, to: "a", condition: .ifNotExists, expiry: .seconds(30)))
+        #expect(try await !redis.set(key, to: "b", condition: .ifNotExists, expiry: .seconds(30)))
         #expect(try await redis.getString(key) == "a")
         let ttl = try await redis.pttl(key)
-        #expect(ttl > 0 && ttl <= 2000)
+        #expect(ttl > 0 && ttl <= 30_000)
+        // Expiry itself, on a key of its own with a short life: it must vanish.
+        let short = Stack.unique("nx-short")
+        #expect(try await redis.set(short, to: "s", condition: .ifNotExists, expiry: .milliseconds(300)))
         let clock = ContinuousClock()
         let start = clock.now
-        while try await redis.exists(key), clock.now - start < .seconds(10) {
+        while try await redis.exists(short), clock.now - start < .seconds(10) {
             try await Task.sleep(for: .milliseconds(50))
         }
-        #expect(try await redis.set(key, to: "c", condition: .ifNotExists))
+        #expect(try await !redis.exists(short))
+        #expect(try await redis.set(short, to: "c", condition: .ifNotExists))
+        _ = try await redis.delete([key])
         #expect(try await !redis.set(Stack.unique("xx"), to: "d", condition: .ifExists))
     }
 

@@ -1,0 +1,148 @@
+import BridgeEngine
+import MariaDB
+
+/// The bridge's SQL on the change log, checkpoint and dead-letter tables (trigger mode). Every
+/// statement of the bridge's own goes through here.
+struct MySQLChangeLogStore: Sendable {
+    let connection: any MariaDBQuerying
+
+    static let rowColumns = """
+        id, event_id, entity_type, entity_id, operation, before_image, after_image, tenant_id,
+        CAST(UNIX_TIMESTAMP(captured_at) * 1000000 AS SIGNED)
+        """
+
+    /// Leadership: `GET_LOCK` on this connection; it dies with the connection (process killed,
+    /// network lost), and the server releases it.
+    func tryLeaderLock(transport: String) async throws -> Bool {
+        try await connection.query(
+            "SELECT GET_LOCK(?, 0)", [.text(MySQLChangeLogSchema.lockName(transport: transport))]
+        )
+        .scalar == "1"
+    }
+
+    /// Reads see every commit so far (each statement its own snapshot).
+    func prepareSession() async throws {
+        try await connection.query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+    }
+
+    func checkpoint(transport: String) async throws -> Int64? {
+        try await connection.query(
+            "SELECT checkpoint FROM \(MySQLChangeLogSchema.checkpoints) WHERE transport = ?", [.text(transport)]
+        ).scalar.flatMap { Int64($0) }
+    }
+
+    /// Unpublished rows among `ids` (changes that were not visible when the sweep passed them:
+    /// their transactions were still open).
+    func pendingRows(ids: [Int64]) async throws -> MariaDBResult {
+        try await connection.query(
+            """
+            SELECT \(Self.rowColumns) FROM \(MySQLChangeLogSchema.changeLog)
+             WHERE id IN (\(ids.map(String.init).joined(separator: ","))) AND published_at IS NULL ORDER BY id
+            """)
+    }
+
+    /// Unpublished rows after `after`, in id order, at most `limit`.
+    func pendingRows(after: Int64, limit: Int) async throws -> MariaDBResult {
+        try await connection.query(
+            """
+            SELECT \(Self.rowColumns) FROM \(MySQLChangeLogSchema.changeLog)
+             WHERE published_at IS NULL AND id > \(after) ORDER BY id LIMIT \(limit)
+            """)
+    }
+
+    /// Marks `ids` published and moves the checkpoint from `current` to `target` in one
+    /// transaction; false when the checkpoint was no longer `current` (another bridge moved it).
+    func markPublished(ids: [Int64], transport: String, current: Int64?, target: Int64?) async throws -> Bool {
+        try await connection.query("START TRANSACTION")
+        do {
+            if !ids.isEmpty {
+                try await connection.query(
+                    """
+                    UPDATE \(MySQLChangeLogSchema.changeLog) SET published_at = CURRENT_TIMESTAMP(6)
+                     WHERE id IN (\(ids.map(String.init).joined(separator: ","))) AND published_at IS NULL
+                    """)
+            }
+            var moved = true
+            if let target, target != current {
+                if let current {
+                    moved =
+                        try await connection.query(
+                            """
+                            UPDATE \(MySQLChangeLogSchema.checkpoints) SET checkpoint = ?, updated_at = CURRENT_TIMESTAMP(6)
+                             WHERE transport = ? AND checkpoint = ?
+                            """, [.text(String(target)), .text(transport), .text(String(current))]
+                        ).affectedRows == 1
+                } else {
+                    moved =
+                        try await connection.query(
+                            "INSERT IGNORE INTO \(MySQLChangeLogSchema.checkpoints) (transport, checkpoint) VALUES (?, ?)",
+                            [.text(transport), .text(String(target))]
+                        ).affectedRows == 1
+                }
+            }
+            guard moved else {
+                try await connection.query("ROLLBACK")
+                return false
+            }
+            try await connection.query("COMMIT")
+            return true
+        } catch {
+            _ = try? await connection.query("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Records set-aside changes (idempotent per change).
+    func recordDeadLetters(transport: String, _ changes: [SetAsideChange<Int64>]) async throws {
+        for change in changes {
+            try await connection.query(
+                """
+                INSERT IGNORE INTO \(MySQLChangeLogSchema.deadLetters)
+                  (transport, change_id, event_id, entity_type, reason, event) VALUES (?, ?, ?, ?, ?, ?)
+                """,
+                [
+                    .text(transport), .text(String(change.record.position)), .text(change.record.eventID),
+                    .text(change.record.entityType), .text(change.reason),
+                    .text(String(decoding: change.record.payload, as: UTF8.self)),
+                ])
+        }
+    }
+
+    /// A change-log row that could not be made into an event: recorded with its reason and
+    /// marked, so the rows after it flow on.
+    func recordMalformed(transport: String, id: Int64, eventID: String, entityType: String, reason: String, row: String)
+        async throws
+    {
+        try await connection.query(
+            """
+            INSERT IGNORE INTO \(MySQLChangeLogSchema.deadLetters)
+              (transport, change_id, event_id, entity_type, reason, event) VALUES (?, ?, ?, ?, ?, ?)
+            """, [.text(transport), .text(String(id)), .text(eventID), .text(entityType), .text(reason), .text(row)])
+        try await connection.query(
+            "UPDATE \(MySQLChangeLogSchema.changeLog) SET published_at = CURRENT_TIMESTAMP(6) WHERE id = \(id)")
+    }
+
+    /// Deletes up to `limit` published rows captured more than `age` ago; returns how many.
+    func purgePublished(olderThan age: Duration, limit: Int) async throws -> Int {
+        Int(
+            try await connection.query(
+                """
+                DELETE FROM \(MySQLChangeLogSchema.changeLog)
+                 WHERE published_at IS NOT NULL
+                   AND captured_at < CURRENT_TIMESTAMP(6) - INTERVAL \(max(0, age.components.seconds)) SECOND
+                 ORDER BY id LIMIT \(limit)
+                """
+            ).affectedRows)
+    }
+
+    /// Unpublished rows and the age of the oldest, in seconds.
+    func backlog() async throws -> (rows: Int64, oldestAgeSeconds: Double) {
+        let result = try await connection.query(
+            """
+            SELECT COUNT(*), COALESCE(TIMESTAMPDIFF(MICROSECOND, MIN(captured_at), CURRENT_TIMESTAMP(6)), 0)
+              FROM \(MySQLChangeLogSchema.changeLog) WHERE published_at IS NULL
+            """)
+        guard !result.rows.isEmpty else { return (0, 0) }
+        return (result.int64(0, 0) ?? 0, Double(result.int64(0, 1) ?? 0) / 1_000_000)
+    }
+}
