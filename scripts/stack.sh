@@ -114,7 +114,7 @@ up() {
         --skip-test-db >"$data/mysql-init.log" 2>&1
     mariadbd --no-defaults --datadir="$data/mysql/data" --port="$mysql_port" --bind-address=127.0.0.1 \
         --socket="$data/mysql/mysqld.sock" --user=root \
-        --log-bin="$data/mysql/data/binlog" --binlog-format=ROW --binlog-row-image=FULL --server-id=1 \
+        --log-bin="$data/mysql/data/binlog" --binlog-format=ROW --binlog-row-image=FULL --binlog-row-metadata=FULL --server-id=1 \
         --innodb-flush-log-at-trx-commit=2 --sync-binlog=0 --max-connections=300 >"$data/mysql.log" 2>&1 &
     echo $! >"$STATE/mysql.pid"
 

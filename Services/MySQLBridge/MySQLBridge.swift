@@ -28,23 +28,35 @@ public enum MySQLBridge {
             throw ConfigError(key: "mysql.url", message: "must name the database that holds the change log")
         }
         let (jetStream, nats) = try await FleetClients.natsServiceSet(context)
-        let source = MySQLChangeSource(
-            configuration: mysql, transportName: configuration.bridge.transportName,
-            tables: configuration.bridge.tables)
-        let bridge = BridgeService(
-            source: source, publisher: jetStream,
-            configuration: BridgeSettings(
-                transportName: configuration.bridge.transportName,
-                subjectNamer: try SubjectNamer(prefix: configuration.nats.subjectPrefix),
-                batchSize: configuration.bridge.batchSize, pollInterval: configuration.bridge.pollInterval,
-                publishTimeout: configuration.nats.requestTimeout * 2, retention: configuration.bridge.retention,
-                oversized: OversizedPolicy(rawValue: configuration.bridge.oversized) ?? .deadLetter),
-            logger: context.logger)
-        return nats.merged(
-            with: ServiceSet(
+        let bridgeSection = configuration.bridge
+        let settings = BridgeSettings(
+            transportName: bridgeSection.transportName,
+            subjectNamer: try SubjectNamer(prefix: configuration.nats.subjectPrefix),
+            batchSize: bridgeSection.batchSize, pollInterval: bridgeSection.pollInterval,
+            publishTimeout: configuration.nats.requestTimeout * 2, retention: bridgeSection.retention,
+            oversized: OversizedPolicy(rawValue: bridgeSection.oversized) ?? .deadLetter)
+        let services: ServiceSet
+        if bridgeSection.capture == "binlog" {
+            let source = MySQLBinlogSource(
+                configuration: mysql, transportName: bridgeSection.transportName,
+                serverID: bridgeSection.binlogServerID, tables: bridgeSection.tables)
+            let bridge = BridgeService(
+                source: source, publisher: jetStream, configuration: settings, logger: context.logger)
+            services = ServiceSet(
                 services: [bridge],
                 readiness: [ReadinessCheck("mysql") { await source.isReachable() }, bridge.readiness],
-                links: [mysqlLink(mysql)]))
+                links: [mysqlLink(mysql)])
+        } else {
+            let source = MySQLChangeSource(
+                configuration: mysql, transportName: bridgeSection.transportName, tables: bridgeSection.tables)
+            let bridge = BridgeService(
+                source: source, publisher: jetStream, configuration: settings, logger: context.logger)
+            services = ServiceSet(
+                services: [bridge],
+                readiness: [ReadinessCheck("mysql") { await source.isReachable() }, bridge.readiness],
+                links: [mysqlLink(mysql)])
+        }
+        return nats.merged(with: services)
     }
 
     /// How the bridge reaches the server, for the startup report of exposed links.

@@ -21,6 +21,13 @@ public struct BridgeConfiguration: Sendable {
     /// Default `fraiseql_capture`.
     public var captureRole = BridgeConfiguration.defaultCaptureRole
     public static let defaultCaptureRole = "fraiseql_capture"
+    /// `capture` (mysql-bridge): `trigger` (the default: triggers fill a change log; works on
+    /// every MySQL, managed ones included) or `binlog` (reads the row-based binlog as a replica;
+    /// no triggers on the application's tables).
+    public var capture = "trigger"
+    /// `binlog_server_id` (mysql-bridge, binlog mode): the replica id the bridge reads the binlog
+    /// as; unique among the server's replicas. Default: derived from `transport_name`.
+    public var binlogServerID: UInt32?
     public var tables: [Table] = []
 
     public struct Table: Sendable {
@@ -56,6 +63,13 @@ public struct BridgeConfiguration: Sendable {
         retention = try scope.duration("retention", default: retention)
         oversized = try scope.choice("oversized", ["dead_letter", "omit_images"], default: oversized)
         captureRole = try scope.string("capture_role", default: captureRole)
+        capture = try scope.choice("capture", ["trigger", "binlog"], default: capture)
+        if let id = try scope.optionalInt("binlog_server_id") {
+            guard id >= 2, id <= Int(UInt32.max) else {
+                throw scope.error("binlog_server_id", "must be from 2 to \(UInt32.max), and not the server's own id")
+            }
+            binlogServerID = UInt32(id)
+        }
         guard !captureRole.isEmpty, captureRole.utf8.count <= 63 else {
             throw scope.error("capture_role", "must be a role name of 1 to 63 bytes")
         }

@@ -92,22 +92,6 @@ struct MySQLChangeLogStore: Sendable {
         }
     }
 
-    /// Records set-aside changes (idempotent per change).
-    func recordDeadLetters(transport: String, _ changes: [SetAsideChange<Int64>]) async throws {
-        for change in changes {
-            try await connection.query(
-                """
-                INSERT IGNORE INTO \(MySQLChangeLogSchema.deadLetters)
-                  (transport, change_id, event_id, entity_type, reason, event) VALUES (?, ?, ?, ?, ?, ?)
-                """,
-                [
-                    .text(transport), .text(String(change.record.position)), .text(change.record.eventID),
-                    .text(change.record.entityType), .text(change.reason),
-                    .text(String(decoding: change.record.payload, as: UTF8.self)),
-                ])
-        }
-    }
-
     /// A change-log row that could not be made into an event: recorded with its reason and
     /// marked, so the rows after it flow on.
     func recordMalformed(transport: String, id: Int64, eventID: String, entityType: String, reason: String, row: String)

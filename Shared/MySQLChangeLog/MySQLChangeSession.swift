@@ -113,7 +113,7 @@ public final class MySQLChangeSession: ChangeSession {
     }
 
     public func setAside(_ changes: [SetAsideChange<Int64>]) async throws {
-        try await store.recordDeadLetters(transport: transportName, changes)
+        try await store.recordDeadLetters(transport: transportName, changes) { String($0) }
     }
 
     public func markPublished(_ positions: [Int64], checkpoint newCursor: Int64?) async throws {
