@@ -19,7 +19,7 @@ enum BinlogValue {
             let value = Float(bitPattern: UInt32(try reader.little(4)))
             return number("\(value)")
         case Code.double:
-            return .double(Double(bitPattern: try reader.little(8)))
+            return number("\(Double(bitPattern: try reader.little(8)))")
         case Code.newdecimal:
             let text = try BinlogDecimal.text(
                 &reader, precision: Int(column.metadata >> 8), scale: Int(column.metadata & 0xFF))

@@ -198,11 +198,13 @@ public final class MySQLBinlogSession: ChangeSession {
             state.tableMaps[map.tableID] = map
         case 23, 24, 25, 30, 31, 32:
             try await rows(event, state: &state)
-            if state.pending.count >= limit {
-                // A transaction larger than a batch: its rows so far go now (none ends it).
+            let room = limit - output.count
+            if state.pending.count > room {
+                // A transaction larger than the batch: its first rows go now (none ends it); at
+                // least its last row stays until the commit, which it carries.
                 if output.isEmpty { state.outputTime = state.transactionTime }
-                output += state.pending
-                state.pending = []
+                output += state.pending.prefix(room)
+                state.pending.removeFirst(room)
             }
         case 166...171:
             throw BinlogDecodingError(

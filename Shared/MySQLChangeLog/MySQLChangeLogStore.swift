@@ -31,14 +31,20 @@ struct MySQLChangeLogStore: Sendable {
         ).scalar.flatMap { Int64($0) }
     }
 
-    /// Unpublished rows among `ids` (changes that were not visible when the sweep passed them:
-    /// their transactions were still open).
-    func pendingRows(ids: [Int64]) async throws -> MariaDBResult {
-        try await connection.query(
+    /// Unpublished ids in `(after, last]`; on a READ UNCOMMITTED connection this includes the
+    /// rows of transactions still open.
+    func pendingIDs(after: Int64, through last: Int64) async throws -> [Int64] {
+        let result = try await connection.query(
             """
-            SELECT \(Self.rowColumns) FROM \(MySQLChangeLogSchema.changeLog)
-             WHERE id IN (\(ids.map(String.init).joined(separator: ","))) AND published_at IS NULL ORDER BY id
+            SELECT id FROM \(MySQLChangeLogSchema.changeLog)
+             WHERE published_at IS NULL AND id > \(after) AND id <= \(last) ORDER BY id
             """)
+        return result.rows.indices.compactMap { result.int64($0, 0) }
+    }
+
+    /// Makes this connection's reads see uncommitted rows (the session's second connection).
+    func readUncommitted() async throws {
+        try await connection.query("SET SESSION TRANSACTION ISOLATION LEVEL READ UNCOMMITTED")
     }
 
     /// Unpublished rows after `after`, in id order, at most `limit`.

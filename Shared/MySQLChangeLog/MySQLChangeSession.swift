@@ -15,11 +15,10 @@ public final class MySQLChangeSession: ChangeSession {
     let transportName: String
     let logger: Logger
     let sweepRestart: Duration = .seconds(1)
-    /// How long an id the sweep passed without seeing it is watched for (a transaction open
-    /// that long may see its changes published after later ones of other transactions).
-    let gapWatch: Duration = .seconds(60)
-    /// At most this many passed ids are watched; a wider jump is not watched (the restart finds them).
-    let maxGaps = 10_000
+    /// How long rows are held back behind a transaction still open (its rows have lower ids):
+    /// past this, the rows after it flow on (a transaction open longer may see its changes
+    /// published after later ones of other transactions).
+    let holdLimit: Duration
 
     private struct Sweep {
         var after: Int64 = 0
@@ -27,20 +26,30 @@ public final class MySQLChangeSession: ChangeSession {
     }
 
     private let sweep = Mutex(Sweep())
-    /// Ids the sweep passed that were not visible (an open transaction's rows, or a rollback's):
-    /// the next reads take those that appear first, so a writer's later row never overtakes an
-    /// earlier row of the same transaction. With the time each was first missed.
-    private let gaps = Mutex<[Int64: ContinuousClock.Instant]>([:])
+    /// Change-log ids of transactions still open when a read passed them (seen by a dirty read,
+    /// not by a committed one), with when each was first seen.
+    private let open = Mutex<[Int64: ContinuousClock.Instant]>([:])
     private let checkpoint: Mutex<Int64?>
+    /// A second connection that reads uncommitted rows: it sees the ids open transactions took.
+    let dirty: MariaDBConnection
 
-    init(connection: MariaDBConnection, transportName: String, checkpoint: Int64?, logger: Logger) {
+    init(
+        connection: MariaDBConnection, dirty: MariaDBConnection, transportName: String, checkpoint: Int64?,
+        holdLimit: Duration = .seconds(5), logger: Logger
+    ) {
         self.connection = connection
+        self.dirty = dirty
         self.store = MySQLChangeLogStore(connection: connection)
         self.transportName = transportName
         self.checkpoint = Mutex(checkpoint)
+        self.holdLimit = holdLimit
         self.logger = logger
     }
 
+    /// Unpublished rows in id order, never past a row whose transaction is still open (within
+    /// `holdLimit`): a writer's later row never overtakes its earlier one, and a transaction's
+    /// rows go in order. Committed rows below the sweep (late commits) are found when the sweep
+    /// restarts, every `sweepRestart` and whenever it reaches the end.
     public func readBatch(limit: Int, mode: ReadMode) async throws -> [ChangeRecord<Int64>] {
         let start = sweep.withLock { sweep -> Int64? in
             let restartDue = ContinuousClock.now - sweep.started > sweepRestart
@@ -52,39 +61,29 @@ public final class MySQLChangeSession: ChangeSession {
             return sweep.after
         }
         guard let after = start else { return [] }
-        var records: [ChangeRecord<Int64>] = []
-        // Late rows first: ids passed earlier that have appeared since.
-        let now = ContinuousClock.now
-        let watched = gaps.withLock { gaps -> [Int64] in
-            gaps = gaps.filter { now - $0.value < gapWatch }
-            return after == 0 ? [] : gaps.keys.filter { $0 <= after }.sorted()
-        }
-        if !watched.isEmpty {
-            let late = try await store.pendingRows(ids: watched)
-            records += try await decode(late)
-            let found = Set(records.map(\.position))
-            gaps.withLock { gaps in for id in found { gaps[id] = nil } }
-        }
-        let forward = try await store.pendingRows(after: after, limit: limit)
-        let forwardRecords = try await decode(forward)
-        // Ids passed without a row: watched from now on.
-        var previous = after
-        var missed: [Int64] = []
-        if after > 0 {
-            for id in forward.rows.indices.compactMap({ forward.int64($0, 0) }) {
-                if id - previous > 1, id - previous < 1_000 { missed += (previous + 1)..<id }
-                previous = id
+        let committed = try await store.pendingRows(after: after, limit: limit)
+        let ids = committed.rows.indices.compactMap { committed.int64($0, 0) }
+        var fence = Int64.max
+        if let last = ids.last {
+            let inRange = try await MySQLChangeLogStore(connection: dirty).pendingIDs(after: after, through: last)
+            let visible = Set(ids)
+            let now = ContinuousClock.now
+            fence = open.withLock { open in
+                for id in inRange where !visible.contains(id) { open[id] = open[id] ?? now }
+                // Committed or rolled back since: no longer open.
+                let stillOpen = Set(inRange)
+                open = open.filter { id, _ in stillOpen.contains(id) || id > last }
+                return open.filter { id, seen in id > after && id <= last && now - seen < holdLimit }.keys.min()
+                    ?? Int64.max
             }
         }
-        if !missed.isEmpty {
-            gaps.withLock { gaps in
-                for id in missed where gaps.count < maxGaps { gaps[id] = gaps[id] ?? now }
-            }
-        }
-        records += forwardRecords
-        let reached = forward.rows.indices.compactMap { forward.int64($0, 0) }.last ?? after
+        let kept = committed.rows.indices.filter { (committed.int64($0, 0) ?? 0) < fence }
+        var slice = committed
+        slice.rows = kept.map { committed.rows[$0] }
+        let records = try await decode(slice)
+        let reached = kept.last.flatMap { committed.int64($0, 0) } ?? after
         sweep.withLock { sweep in
-            if mode != .prefetch, forward.rows.count < limit {
+            if mode != .prefetch, committed.rows.count < limit || fence != Int64.max {
                 sweep = Sweep()
             } else {
                 sweep.after = max(sweep.after, reached)
@@ -129,6 +128,7 @@ public final class MySQLChangeSession: ChangeSession {
     }
 
     public func close() async {
+        await dirty.close()
         await connection.close()
     }
 }

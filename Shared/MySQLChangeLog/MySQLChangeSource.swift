@@ -41,9 +41,16 @@ public final class MySQLChangeSource: ChangeSource {
                     if try await store.tryLeaderLock(transport: transportName) {
                         try await store.prepareSession()
                         let checkpoint = try await store.checkpoint(transport: transportName)
+                        let dirty = try await MariaDBConnection.connect(configuration)
+                        do {
+                            try await MySQLChangeLogStore(connection: dirty).readUncommitted()
+                        } catch {
+                            await dirty.close()
+                            throw error
+                        }
                         return MySQLChangeSession(
-                            connection: connection, transportName: transportName, checkpoint: checkpoint,
-                            logger: logger)
+                            connection: connection, dirty: dirty, transportName: transportName,
+                            checkpoint: checkpoint, logger: logger)
                     }
                     if !announcedStandby {
                         logger.info("another bridge is the leader, standing by")
