@@ -1,6 +1,6 @@
 # The two commands: `make demo` (the product end to end on local servers) and `make test`.
 # Both install what they need (Debian packages via apt-get) and start real servers on 127.0.0.1.
-.PHONY: deps build test e2e fuzz demo bench bench-fleet bench-all bench-clients bench-bridge bench-jobs bench-worker bench-flight bench-gateway stack-up stack-down lint clean
+.PHONY: deps build test e2e fuzz demo bench bench-fleet bench-all bench-clients bench-bridge bench-jobs bench-worker bench-flight bench-gateway bench-mysql-bridge stack-up stack-down lint clean
 
 deps:
 	scripts/stack.sh install
@@ -28,7 +28,7 @@ bench: bench-fleet
 bench-fleet: deps
 	scripts/bench-fleet.sh
 
-bench-all: bench-fleet bench-clients bench-bridge bench-jobs bench-worker bench-flight
+bench-all: bench-fleet bench-clients bench-bridge bench-jobs bench-worker bench-flight bench-mysql-bridge
 
 bench-clients: deps
 	@command -v bc >/dev/null || apt-get install -y -qq bc >/dev/null
@@ -47,6 +47,10 @@ bench-worker: deps
 
 bench-gateway: deps
 	scripts/bench-gateway.sh
+
+bench-mysql-bridge: deps
+	@command -v bc >/dev/null || apt-get install -y -qq bc >/dev/null
+	scripts/bench-mysql-bridge.sh
 
 bench-flight: deps
 	@command -v bc >/dev/null || apt-get install -y -qq bc >/dev/null

@@ -308,7 +308,7 @@ let package = Package(
                 name: "fraiseql-bench",
                 dependencies: [
                     "NATS", "Redis", "Contracts", "BridgeEngine", "PostgresChangeLog", "Runtime", "Config", "FleetCore",
-                    "JobQueue", .product(name: "PostgresNIO", package: "postgres-nio"),
+                    "JobQueue", "MariaDB", "MySQLChangeLog", .product(name: "PostgresNIO", package: "postgres-nio"),
                     .product(name: "Hummingbird", package: "hummingbird"),
                     .product(name: "ArgumentParser", package: "swift-argument-parser"),
                     .product(name: "Metrics", package: "swift-metrics"),

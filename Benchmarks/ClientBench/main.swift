@@ -5,6 +5,8 @@
 //   fraiseql-bench bridge-drain POSTGRES_URL NATS_URL ROWS          → events/s, mean payload bytes
 //   fraiseql-bench bridge-live POSTGRES_URL NATS_URL WRITERS SECONDS RATE (0: as fast as possible)
 //       → write rows/s, publish events/s, latency p50 ms, p99 ms, catch-up s
+//   fraiseql-bench mysql-drain MYSQL_URL NATS_URL ROWS trigger|binlog
+//       → events/s, mean payload bytes, database, binlog file and position capture started at
 //   fraiseql-bench redis-set URL COUNT PIPELINE [TASKS]   (TASKS pipelines in flight on one connection)
 //   fraiseql-bench worker-fill NATS_URL STREAM SUBJECT_PREFIX COUNT [RATE]   (order update events;
 //       with RATE, published live at RATE events/s instead of as fast as possible)
@@ -195,6 +197,9 @@ case "jobs-drain":
     redis.close()
 case "bridge-drain":
     try await BridgeBench.drain(postgresURL: arguments[2], natsURL: arguments[3], rows: Int(arguments[4])!)
+case "mysql-drain":
+    try await MySQLBridgeBench.drain(
+        mysqlURL: arguments[2], natsURL: arguments[3], rows: Int(arguments[4])!, capture: arguments[5])
 case "bridge-live":
     try await BridgeBench.live(
         postgresURL: arguments[2], natsURL: arguments[3], writers: Int(arguments[4])!,

@@ -64,7 +64,7 @@ enum MySQLColumnTypes {
     static let first: [String: JSONValue] = [
         "id": .int(1), "t": .int(-128), "tu": .int(255), "s": .int(-32768), "su": .int(65535), "m": .int(-8_388_608),
         "mu": .int(16_777_215), "i": .int(-2_147_483_648), "iu": .int(4_294_967_295), "b": .int(Int64.min),
-        "bu": .double(18_446_744_073_709_551_615), "d": .double(-12345.678), "d0": .double(1.2345678901234568e29),
+        "bu": .double(Double(UInt64.max)), "d": .double(-12345.678), "d0": .double(1.2345678901234568e29),
         "dn": .double(0.5), "f": .double(1.5), "g": .double(-2.25e-10), "dt": .string("2024-02-29"),
         "tm": .string("-12:34:56.789"), "tmn": .string("100:00:01"), "dtm": .string("2024-01-02 03:04:05.123456"),
         "dtm0": .string("1999-12-31 23:59:59"), "ts": .string("2024-06-01 10:00:00.250"), "y": .int(2024),
