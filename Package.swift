@@ -315,7 +315,9 @@ let package = Package(
                     .product(name: "Prometheus", package: "swift-prometheus"),
                 ],
                 path: "Benchmarks/ClientBench",
-                swiftSettings: swiftSettings
+                swiftSettings: swiftSettings,
+                // The services' allocator (see `service`): the bench runs their engines in process.
+                linkerSettings: [.linkedLibrary("jemalloc", .when(platforms: [.linux]))]
             ),
             .testTarget(
                 name: "ContractsTests", dependencies: ["Contracts"], exclude: ["Golden"],

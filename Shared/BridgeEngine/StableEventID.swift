@@ -11,10 +11,29 @@ public enum StableEventID {
 
     /// The id of the change at `position` (the adapter's text for it) of `key` in `source`.
     public static func derive(source: String, position: String, key: String) -> UUID {
-        var hasher = Insecure.SHA1()
-        withUnsafeBytes(of: namespace.uuid) { hasher.update(bufferPointer: $0) }
-        // Unit separators: no field's text can run into the next one's.
-        hasher.update(data: Array("\(source)\u{1F}\(position)\u{1F}\(key)".utf8))
-        return UUID(digest: hasher.finalize(), version: 5)
+        Prefix(source: source, position: position).derive(key: key)
+    }
+
+    /// The hash of the namespace, source and position, for the ids of many changes at one
+    /// position (the rows of one binlog event): ``derive(key:)`` gives what
+    /// ``StableEventID/derive(source:position:key:)`` gives, hashing only the key each time.
+    public struct Prefix: Sendable {
+        private let hasher: Insecure.SHA1
+
+        public init(source: String, position: String) {
+            var hasher = Insecure.SHA1()
+            withUnsafeBytes(of: StableEventID.namespace.uuid) { hasher.update(bufferPointer: $0) }
+            // Unit separators: no field's text can run into the next one's.
+            hasher.update(data: Array("\(source)\u{1F}\(position)\u{1F}".utf8))
+            self.hasher = hasher
+        }
+
+        public func derive(key: String) -> UUID {
+            var hasher = hasher
+            var key = key
+            key.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+            let digest = hasher.finalize().withUnsafeBytes { Array($0.prefix(16)) }
+            return UUID(digest: digest, version: 5)
+        }
     }
 }

@@ -133,6 +133,7 @@ extension UUID {
     /// A UUID from the first 16 bytes of a digest, with the RFC 9562 `version` (5 for a SHA-1
     /// name-based id, 8 for a custom one) and variant bits set: ids derived deterministically
     /// from what they name.
+    @inlinable
     public init(digest: some Sequence<UInt8>, version: UInt8) {
         var bytes = Array(digest.prefix(16))
         bytes += Array(repeating: 0, count: 16 - bytes.count)

@@ -3,23 +3,21 @@
 /// of its transaction when the row ends one, else the transaction's start), with the MariaDB GTID
 /// of its transaction when known. Ordered by file sequence number, offset and row.
 public struct BinlogPosition: Comparable, Codable, Sendable, CustomStringConvertible {
-    public var file: String
+    public let file: String
     public var offset: UInt64
     public var row: Int
     public var resume: UInt64
     public var gtid: String?
+    /// The binlog file's sequence number (`binlog.000042` → 42).
+    public let fileNumber: Int
 
     public init(file: String, offset: UInt64, row: Int = 0, resume: UInt64, gtid: String? = nil) {
+        self.fileNumber = Int(file.split(separator: ".").last ?? "") ?? 0
         self.file = file
         self.offset = offset
         self.row = row
         self.resume = resume
         self.gtid = gtid
-    }
-
-    /// The binlog file's sequence number (`binlog.000042` → 42).
-    public var fileNumber: Int {
-        Int(file.split(separator: ".").last ?? "") ?? 0
     }
 
     public static func < (lhs: BinlogPosition, rhs: BinlogPosition) -> Bool {

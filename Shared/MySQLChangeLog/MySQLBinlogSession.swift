@@ -45,7 +45,8 @@ public final class MySQLBinlogSession: ChangeSession {
         var jsonColumns: [String: Set<String>] = [:]
     }
 
-    private let reader: Mutex<Reader>
+    /// Taken out while a read runs (so its arrays are never shared, never copied on write).
+    private let reader: Mutex<Reader?>
     private let checkpoint: Mutex<BinlogPosition?>
 
     init(
@@ -72,7 +73,9 @@ public final class MySQLBinlogSession: ChangeSession {
     public var retention: Retention { .database }
 
     public func readBatch(limit: Int, mode: ReadMode) async throws -> [ChangeRecord<BinlogPosition>] {
-        var state = reader.withLock { $0 }
+        guard var state = reader.withLock({ $0.take() }) else {
+            throw MySQLBinlogError("two reads of one session at once")
+        }
         if mode == .restart {
             await state.stream?.close()
             let from = checkpoint.withLock { $0 }!
@@ -278,14 +281,15 @@ public final class MySQLBinlogSession: ChangeSession {
                 reason: "\(error)")
             return
         }
+        let ids = StableEventID.Prefix(source: transportName, position: where_)
         for (index, row) in decoded.rows.enumerated() {
-            let before = row.before.map { $0.filter { table.keeps($0.key) } }
-            let after = row.after.map { $0.filter { table.keeps($0.key) } }
+            let before = table.keepsAll ? row.before : row.before.map { $0.filter { table.keeps($0.key) } }
+            let after = table.keepsAll ? row.after : row.after.map { $0.filter { table.keeps($0.key) } }
             let image = after ?? before ?? [:]
             let position = BinlogPosition(
                 file: state.file, offset: event.position, row: index, resume: state.transactionStart, gtid: state.gtid)
             let event = EntityEvent(
-                id: StableEventID.derive(source: transportName, position: where_, key: String(index)),
+                id: ids.derive(key: String(index)),
                 cursor: position.cursor, source: transportName, entityType: table.configuration.entity,
                 entityId: Self.text(
                     row.after?[table.configuration.idColumn] ?? row.before?[table.configuration.idColumn]),
@@ -345,8 +349,8 @@ public final class MySQLBinlogSession: ChangeSession {
 
     public func close() async {
         let stream = reader.withLock { state -> MariaDBBinlogStream? in
-            defer { state.stream = nil }
-            return state.stream
+            defer { state?.stream = nil }
+            return state?.stream
         }
         await stream?.close()
         await connection.close()
