@@ -380,18 +380,56 @@ public enum FastJSON {
 
     // MARK: Writing
 
+    /// An event's images given as fields already in name order (a source that knows its columns'
+    /// order once per table writes them without building and sorting dictionaries per row).
+    public struct SortedImages: Sendable {
+        public var before: [(name: String, value: JSONValue)]?
+        public var after: [(name: String, value: JSONValue)]?
+        /// For updates: the fields whose values differ, in name order.
+        public var changes: [(name: String, old: JSONValue, new: JSONValue)]?
+
+        public init(
+            before: [(name: String, value: JSONValue)]?, after: [(name: String, value: JSONValue)]?,
+            changes: [(name: String, old: JSONValue, new: JSONValue)]?
+        ) {
+            self.before = before
+            self.after = after
+            self.changes = changes
+        }
+    }
+
     /// The wire bytes of an event, identical to `WireFormat.encode(event)`.
     public static func encode(_ event: EntityEvent) -> [UInt8] {
+        encode(event, images: nil)
+    }
+
+    /// The wire bytes of `event` with `images` in place of its `before`, `after` and `changes`
+    /// (which are then ignored): the same bytes as ``encode(_:)`` of the event holding them.
+    public static func encode(_ event: EntityEvent, images: SortedImages?) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(512)
         var writer = Writer(out: out)
         writer.byte(UInt8(ascii: "{"))
         // Keys in sorted order, absent optionals omitted (as the Codable encoding does).
-        if let after = event.after { writer.key("after", first: true); writer.object(after) }
-        if let before = event.before { writer.key("before", first: writer.isFirst); writer.object(before) }
-        if let changes = event.changes {
-            writer.key("changes", first: writer.isFirst)
-            writer.changes(changes)
+        if let images {
+            if let after = images.after { writer.key("after", first: true); writer.fields(after) }
+            if let before = images.before { writer.key("before", first: writer.isFirst); writer.fields(before) }
+            if let changes = images.changes {
+                writer.key("changes", first: writer.isFirst)
+                writer.byte(UInt8(ascii: "{"))
+                for (index, change) in changes.enumerated() {
+                    writer.key(change.name, first: index == 0)
+                    writer.fields([("new", change.new), ("old", change.old)])
+                }
+                writer.byte(UInt8(ascii: "}"))
+            }
+        } else {
+            if let after = event.after { writer.key("after", first: true); writer.object(after) }
+            if let before = event.before { writer.key("before", first: writer.isFirst); writer.object(before) }
+            if let changes = event.changes {
+                writer.key("changes", first: writer.isFirst)
+                writer.changes(changes)
+            }
         }
         writer.key("cursor", first: writer.isFirst)
         writer.text(String(event.cursor))
@@ -462,6 +500,16 @@ public enum FastJSON {
                 key(name, first: first)
                 first = false
                 value(fields[name]!)
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+
+        /// An object whose fields are already in name order.
+        mutating func fields(_ fields: [(name: String, value: JSONValue)]) {
+            out.append(UInt8(ascii: "{"))
+            for (index, field) in fields.enumerated() {
+                key(field.name, first: index == 0)
+                value(field.value)
             }
             out.append(UInt8(ascii: "}"))
         }

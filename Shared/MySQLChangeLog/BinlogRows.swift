@@ -1,9 +1,9 @@
 import Contracts
 
 /// A WRITE/UPDATE/DELETE rows event: its table id and every row's before and after images
-/// (column name → value).
+/// (one value per column of the table map, by index; nil for a column not in the image).
 struct BinlogRows: Sendable {
-    typealias Image = [String: JSONValue]
+    typealias Image = [JSONValue?]
 
     var tableID: UInt64
     var operation: Operation
@@ -56,16 +56,11 @@ struct BinlogRows: Sendable {
     ) throws(BinlogDecodingError) -> Image {
         let presentCount = present.reduce(0) { $0 + ($1 ? 1 : 0) }
         let nulls = try reader.bitmap(presentCount)
-        var image: Image = [:]
-        image.reserveCapacity(presentCount)
+        var image = Image(repeating: nil, count: table.columns.count)
         var position = 0
         for (index, column) in table.columns.enumerated() where present[index] {
             defer { position += 1 }
-            if nulls[position] {
-                image[column.name] = .null
-                continue
-            }
-            image[column.name] = try BinlogValue.decode(column, &reader, charsets: charsets)
+            image[index] = nulls[position] ? .null : try BinlogValue.decode(column, &reader, charsets: charsets)
         }
         return image
     }

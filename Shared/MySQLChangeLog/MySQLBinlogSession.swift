@@ -282,24 +282,44 @@ public final class MySQLBinlogSession: ChangeSession {
             return
         }
         let ids = StableEventID.Prefix(source: transportName, position: where_)
+        // The kept columns in name order (the wire format's key order), once per rows event.
+        let order = columns.columns.indices.filter { table.keeps(columns.columns[$0].name) }
+            .sorted { columns.columns[$0].name < columns.columns[$1].name }
+        let names = columns.columns.map(\.name)
+        let idIndex = names.firstIndex(of: table.configuration.idColumn)
+        let tenantIndex = table.configuration.tenantColumn.flatMap { names.firstIndex(of: $0) }
         for (index, row) in decoded.rows.enumerated() {
-            let before = table.keepsAll ? row.before : row.before.map { $0.filter { table.keeps($0.key) } }
-            let after = table.keepsAll ? row.after : row.after.map { $0.filter { table.keeps($0.key) } }
-            let image = after ?? before ?? [:]
+            func fields(_ image: BinlogRows.Image?) -> [(name: String, value: JSONValue)]? {
+                image.map { image in order.compactMap { column in image[column].map { (names[column], $0) } } }
+            }
+            var changes: [(name: String, old: JSONValue, new: JSONValue)]?
+            if operation == .update, let before = row.before, let after = row.after {
+                changes = order.compactMap { column in
+                    guard before[column] != nil || after[column] != nil else { return nil }
+                    let old = before[column] ?? .null
+                    let new = after[column] ?? .null
+                    return old == new ? nil : (names[column], old, new)
+                }
+            }
+            func value(_ column: Int?) -> JSONValue? {
+                guard let column else { return nil }
+                return (row.after?[column] ?? nil) ?? (row.before?[column] ?? nil)
+            }
             let position = BinlogPosition(
                 file: state.file, offset: event.position, row: index, resume: state.transactionStart, gtid: state.gtid)
-            let event = EntityEvent(
-                id: ids.derive(key: String(index)),
-                cursor: position.cursor, source: transportName, entityType: table.configuration.entity,
-                entityId: Self.text(
-                    row.after?[table.configuration.idColumn] ?? row.before?[table.configuration.idColumn]),
-                operation: operation, before: before, after: after,
-                changes: operation == .update ? EntityEvent.diff(before: before ?? [:], after: after ?? [:]) : nil,
-                tenantId: table.configuration.tenantColumn.flatMap { column in
-                    image[column].flatMap { $0 == .null ? nil : Self.text($0) }
-                },
+            let header = EntityEvent(
+                id: ids.derive(key: String(index)), cursor: position.cursor, source: transportName,
+                entityType: table.configuration.entity, entityId: Self.text(value(idIndex)), operation: operation,
+                tenantId: value(tenantIndex).flatMap { $0 == .null ? nil : Self.text($0) },
                 occurredAt: Timestamp(microsecondsSinceEpoch: Int64(event.timestamp) * 1_000_000))
-            state.pending.append(ChangeRecord(event: event, position: position, endsTransaction: false))
+            let payload = FastJSON.encode(
+                header,
+                images: FastJSON.SortedImages(before: fields(row.before), after: fields(row.after), changes: changes))
+            state.pending.append(
+                ChangeRecord(
+                    eventID: header.id.lowercasedString, position: position, endsTransaction: false,
+                    cursor: header.cursor, source: transportName, entityType: header.entityType, operation: operation,
+                    payload: payload))
         }
     }
 

@@ -8,9 +8,6 @@ struct MySQLBinlogTables: Sendable {
         var schema: String
         var name: String
 
-        /// Whether the images keep every column (no include or exclude list).
-        var keepsAll: Bool { configuration.includeColumns.isEmpty && configuration.excludeColumns.isEmpty }
-
         /// Whether the images keep `column` (`include_columns`, `exclude_columns`).
         func keeps(_ column: String) -> Bool {
             (configuration.includeColumns.isEmpty || configuration.includeColumns.contains(column))

@@ -511,3 +511,40 @@ struct EnvelopeRowRangeTests {
         #expect(try parsed(ranges.changes) == changes)
     }
 }
+
+@Suite("Event encoding from sorted images")
+struct SortedImagesEncodingTests {
+    @Test("an event written from images in name order has the bytes of the event holding them")
+    func sameBytes() throws {
+        let before: [String: JSONValue] = ["id": .int(7), "status": .string("new"), "note": .null, "tags": .array([])]
+        let after: [String: JSONValue] = [
+            "id": .int(7), "status": .string("paid \"now\""), "note": .double(1.5), "tags": .array([.bool(true)]),
+        ]
+        let event = EntityEvent(
+            id: UUID(), cursor: 42, source: "mysql-main", entityType: "order", entityId: "7", operation: .update,
+            before: before, after: after, changes: EntityEvent.diff(before: before, after: after), tenantId: "acme",
+            occurredAt: Timestamp(microsecondsSinceEpoch: 1_700_000_000_123_456))
+        var header = event
+        header.before = nil
+        header.after = nil
+        header.changes = nil
+        func sorted(_ image: [String: JSONValue]) -> [(name: String, value: JSONValue)] {
+            image.keys.sorted().map { ($0, image[$0]!) }
+        }
+        let changes = EntityEvent.diff(before: before, after: after).keys.sorted().map {
+            (name: $0, old: before[$0] ?? .null, new: after[$0] ?? .null)
+        }
+        let images = FastJSON.SortedImages(before: sorted(before), after: sorted(after), changes: changes)
+        #expect(FastJSON.encode(header, images: images) == FastJSON.encode(event))
+        #expect(try EntityEvent.decode(FastJSON.encode(header, images: images)) == event)
+        let insert = EntityEvent(
+            id: UUID(), cursor: 1, source: "s", entityType: "order", entityId: "1", operation: .insert, after: after,
+            occurredAt: Timestamp(microsecondsSinceEpoch: 0))
+        var insertHeader = insert
+        insertHeader.after = nil
+        #expect(
+            FastJSON.encode(
+                insertHeader, images: FastJSON.SortedImages(before: nil, after: sorted(after), changes: nil))
+                == FastJSON.encode(insert))
+    }
+}
