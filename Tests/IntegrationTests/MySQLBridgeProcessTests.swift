@@ -61,3 +61,26 @@ struct MySQLBridgeProcessTests {
         try await MySQLBridgeWorkload.verify(fixture, bridge, writers: 1, rows: 50)
     }
 }
+
+extension MySQLBridgeProcessTests {
+    @Test("/health/ready is false while MySQL is unreachable, true with it")
+    func readiness() async throws {
+        let fixture = try await MySQLBridgeFixture.create(MySQLBridgeWorkload.table)
+        let bridge = try fixture.bridge(capture: "trigger", tables: MySQLBridgeWorkload.tables)
+        let (cutOff, cutOffPort) = try Binaries.service(
+            "mysql-bridge", config: bridge.configPath,
+            environment: ["FRAISEQL_MYSQL_URL": "mysql://root@127.0.0.1:\(try Stack.freePort())/app"])
+        try await cutOff.start(waitForPort: cutOffPort)
+        #expect(
+            try await eventually {
+                let answer = await httpGet("http://127.0.0.1:\(cutOffPort)/health/ready")
+                return answer?.0 == 503 && answer?.1.contains(#""mysql":false"#) == true
+            }, "not ready without MySQL")
+        #expect(await httpGet("http://127.0.0.1:\(cutOffPort)/health/live")?.0 == 200, "alive: it retries")
+        #expect(cutOff.stop() == 0)
+        let (process, port) = try fixture.process(bridge)
+        try await process.start(waitForPort: port)
+        #expect(try await eventually { await httpGet("http://127.0.0.1:\(port)/health/ready")?.0 == 200 })
+        #expect(process.stop() == 0)
+    }
+}
