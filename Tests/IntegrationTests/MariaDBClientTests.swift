@@ -7,6 +7,12 @@ struct MariaDBClientTests {
     /// A MariaDB server of the test's own, with TLS from a self-signed certificate for 127.0.0.1.
     func tlsServer() throws -> (ServerProcess, port: Int, cert: String) {
         let (cert, key) = try selfSignedCertificate()
+        let (server, port) = try plainServer(["--ssl-cert=\(cert)", "--ssl-key=\(key)", "--ssl-ca=\(cert)"])
+        return (server, port, cert)
+    }
+
+    /// A MariaDB server of the test's own (no binlog), with `options` added.
+    func plainServer(_ options: [String] = []) throws -> (ServerProcess, port: Int) {
         let directory = try Stack.temporaryDirectory()
         let data = directory.appendingPathComponent("data").path
         let install = Process()
@@ -25,9 +31,8 @@ struct MariaDBClientTests {
             arguments: [
                 "--no-defaults", "--datadir=\(data)", "--port=\(port)", "--bind-address=127.0.0.1",
                 "--socket=\(directory.appendingPathComponent("mysqld.sock").path)", "--user=root",
-                "--ssl-cert=\(cert)", "--ssl-key=\(key)", "--ssl-ca=\(cert)",
-            ])
-        return (server, port, cert)
+            ] + options)
+        return (server, port)
     }
 
     func cipher(_ url: String) async throws -> String {
@@ -74,7 +79,7 @@ struct MariaDBClientTests {
             #expect(error.serverCode == 1146 && error.sqlState == "42S02" && !error.connectionLost)
         }
         #expect(await connection.ping(), "the connection survives a statement error")
-        await #expect(throws: MariaDBError.self) { _ = try MariaDBConfiguration(url: "mysql://h/db?tls=maybe") }
+        #expect(throws: MariaDBError.self) { _ = try MariaDBConfiguration(url: "mysql://h/db?tls=maybe") }
     }
 
     @Test("an unreachable server: the connect fails within its timeout; the client connects once it is there")

@@ -136,3 +136,31 @@ extension MySQLBinlogTests {
         #expect(try await fixture.jetStream.streamInfo(bridge.stream).messages == 0)
     }
 }
+
+extension MySQLBinlogTests {
+    @Test("binlog mode follows ALTER TABLE mid-stream: each row is published with the columns it was written with")
+    func schemaChangeMidStream() async throws {
+        let fixture = try await MySQLBridgeFixture.create(
+            "CREATE TABLE items (id INT PRIMARY KEY, name VARCHAR(20), price DECIMAL(8,2))")
+        let bridge = try fixture.bridge(capture: "binlog", tables: ["table = \"items\"\nentity = \"item\""])
+        let (process, port) = try fixture.process(bridge)
+        try await process.start(waitForPort: port)
+        defer { process.stop() }
+        try await fixture.database.execute(
+            "INSERT INTO items VALUES (1, 'before', 1.50)",
+            "ALTER TABLE items ADD COLUMN color ENUM('red', 'blue') AFTER name, MODIFY price DECIMAL(10,3)",
+            "INSERT INTO items VALUES (2, 'added', 'blue', 2.125)",
+            "ALTER TABLE items DROP COLUMN name",
+            "UPDATE items SET color = 'red' WHERE id = 2")
+        let events = try await fixture.events(bridge, expected: 3)
+        try #require(events.count == 3)
+        #expect(events[0].after == ["id": .int(1), "name": .string("before"), "price": .double(1.5)])
+        #expect(
+            events[1].after == [
+                "id": .int(2), "name": .string("added"), "color": .string("blue"), "price": .double(2.125),
+            ])
+        #expect(events[2].before == ["id": .int(2), "color": .string("blue"), "price": .double(2.125)])
+        #expect(events[2].after == ["id": .int(2), "color": .string("red"), "price": .double(2.125)])
+        #expect(events[2].changes == ["color": FieldChange(old: .string("blue"), new: .string("red"))])
+    }
+}

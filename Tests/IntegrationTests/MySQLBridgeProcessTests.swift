@@ -1,4 +1,8 @@
+import BridgeEngine
 import Foundation
+import Logging
+import MariaDB
+import MySQLChangeLog
 import Testing
 
 /// mysql-bridge in trigger mode as separate processes, killed with SIGKILL.
@@ -82,5 +86,59 @@ extension MySQLBridgeProcessTests {
         try await process.start(waitForPort: port)
         #expect(try await eventually { await httpGet("http://127.0.0.1:\(port)/health/ready")?.0 == 200 })
         #expect(process.stop() == 0)
+    }
+}
+
+extension MySQLBridgeProcessTests {
+    @Test("trigger mode retention: published rows older than the retention are deleted, unpublished ones never")
+    func retention() async throws {
+        let database = try await MySQLTestDatabase.create()
+        try await database.execute("CREATE TABLE items (id INT PRIMARY KEY)")
+        try await MySQLChangeLogInstaller.install(
+            tables: [BridgeConfiguration.Table(table: "items", entity: "item")], configuration: database.configuration)
+        try await database.execute("INSERT INTO items VALUES (1), (2), (3), (4)")
+        let source = MySQLChangeSource(configuration: database.configuration, transportName: "retention")
+        let session = try await source.becomeLeader(logger: Logger(label: "tests"))
+        let batch = try await session.readBatch(limit: 2, mode: .next)
+        #expect(batch.count == 2)
+        try await session.markPublished(batch.map(\.position), checkpoint: batch.last?.position)
+        try await database.execute(
+            "UPDATE \(MySQLChangeLogSchema.changeLog) SET captured_at = CURRENT_TIMESTAMP(6) - INTERVAL 10 DAY")
+        #expect(try await session.purgePublished(olderThan: .seconds(3 * 86_400), limit: 1_000) == 2)
+        #expect(try await session.purgePublished(olderThan: .seconds(3 * 86_400), limit: 1_000) == 0)
+        await session.close()
+        #expect(try await database.scalar("SELECT COUNT(*) FROM \(MySQLChangeLogSchema.changeLog)") == "2")
+        #expect(
+            try await database.scalar(
+                "SELECT COUNT(*) FROM \(MySQLChangeLogSchema.changeLog) WHERE published_at IS NULL") == "2")
+    }
+
+    @Test("binlog mode on a server without a row binlog: install exits 2 saying which setting to change")
+    func binlogSettingsChecked() async throws {
+        let (server, port) = try MariaDBClientTests().plainServer()
+        try await server.start(waitForPort: port)
+        defer { server.stop() }
+        let admin = try await MariaDBConnection.connect(
+            try MariaDBConfiguration(url: "mysql://root@127.0.0.1:\(port)/mysql"))
+        try await admin.query("CREATE DATABASE app")
+        try await admin.query("CREATE TABLE app.orders (id INT PRIMARY KEY)")
+        await admin.close()
+        let config = """
+            [nats]
+            url = "\(try Stack.url("NATS_URL"))"
+            [mysql]
+            url = "mysql://root@127.0.0.1:\(port)/app"
+            [bridge]
+            transport_name = "no-binlog"
+            capture = "binlog"
+            [[bridge.tables]]
+            table = "orders"
+            entity = "order"
+            """
+        let path = try Stack.temporaryDirectory().appendingPathComponent("fraiseql.toml").path
+        try config.write(toFile: path, atomically: true, encoding: .utf8)
+        let (status, errors) = try Binaries.run("mysql-bridge", ["install", "--config", path])
+        #expect(status == 2, "\(errors)")
+        #expect(errors.contains("the binlog is off") && errors.contains("binlog_row_metadata"), "\(errors)")
     }
 }
