@@ -40,23 +40,31 @@ public enum MySQLBridge {
             let source = MySQLBinlogSource(
                 configuration: mysql, transportName: bridgeSection.transportName,
                 serverID: bridgeSection.binlogServerID, tables: bridgeSection.tables)
-            let bridge = BridgeService(
-                source: source, publisher: jetStream, configuration: settings, logger: context.logger)
-            services = ServiceSet(
-                services: [bridge],
-                readiness: [ReadinessCheck("mysql") { await source.isReachable() }, bridge.readiness],
-                links: [mysqlLink(mysql)])
+            services = bridgeServices(source, settings: settings, mysql: mysql, context: context, jetStream: jetStream)
+            {
+                await source.isReachable()
+            }
         } else {
             let source = MySQLChangeSource(
                 configuration: mysql, transportName: bridgeSection.transportName, tables: bridgeSection.tables)
-            let bridge = BridgeService(
-                source: source, publisher: jetStream, configuration: settings, logger: context.logger)
-            services = ServiceSet(
-                services: [bridge],
-                readiness: [ReadinessCheck("mysql") { await source.isReachable() }, bridge.readiness],
-                links: [mysqlLink(mysql)])
+            services = bridgeServices(source, settings: settings, mysql: mysql, context: context, jetStream: jetStream)
+            {
+                await source.isReachable()
+            }
         }
         return nats.merged(with: services)
+    }
+
+    /// The bridge over `source` with its readiness checks (MySQL reachable, no resync required).
+    static func bridgeServices<Source: ChangeSource>(
+        _ source: Source, settings: BridgeSettings, mysql: MariaDBConfiguration, context: ServiceContext,
+        jetStream: some EventPublisher, isReachable: @escaping @Sendable () async -> Bool
+    ) -> ServiceSet {
+        let bridge = BridgeService(
+            source: source, publisher: jetStream, configuration: settings, logger: context.logger)
+        return ServiceSet(
+            services: [bridge], readiness: [ReadinessCheck("mysql", check: isReachable), bridge.readiness],
+            links: [mysqlLink(mysql)])
     }
 
     /// How the bridge reaches the server, for the startup report of exposed links.

@@ -43,17 +43,11 @@ public final class MariaDBBinlogStream: @unchecked Sendable {
     ) async throws -> MariaDBBinlogStream {
         try await MariaDBThreads.run { () throws -> MariaDBBinlogStream in
             guard let handle = mysql_init(nil) else { throw MariaDBError(.connect, "out of memory") }
-            var timeout = UInt32(max(1, configuration.connectTimeout.components.seconds))
-            mysql_options(handle, MYSQL_OPT_CONNECT_TIMEOUT, &timeout)
-            var readTimeout = UInt32(max(1, configuration.readTimeout.components.seconds))
-            mysql_options(handle, MYSQL_OPT_READ_TIMEOUT, &readTimeout)
-            mysql_options(handle, MYSQL_SET_CHARSET_NAME, "utf8mb4")
-            if configuration.tls != .disabled {
-                if let ca = configuration.tlsCAFile { mysql_options(handle, MYSQL_OPT_SSL_CA, ca) }
-                var enforce: my_bool = configuration.tls == .preferred ? 0 : 1
-                mysql_options(handle, MYSQL_OPT_SSL_ENFORCE, &enforce)
-                var verify: my_bool = configuration.tls == .verifyIdentity ? 1 : 0
-                mysql_options(handle, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify)
+            do {
+                try MariaDBConnection.setOptions(handle, configuration)
+            } catch {
+                mysql_close(handle)
+                throw error
             }
             guard
                 mysql_real_connect(

@@ -59,8 +59,8 @@ public final class MariaDBConnection: @unchecked Sendable {
         return connection
     }
 
-    private static func setOptions(_ handle: UnsafeMutablePointer<MYSQL>, _ configuration: MariaDBConfiguration) throws
-    {
+    /// Timeouts, character set, no automatic reconnect, TLS: for every connection the module opens.
+    static func setOptions(_ handle: UnsafeMutablePointer<MYSQL>, _ configuration: MariaDBConfiguration) throws {
         func seconds(_ option: mysql_option, _ duration: Duration) {
             var value = UInt32(max(1, duration.components.seconds))
             mysql_options(handle, option, &value)

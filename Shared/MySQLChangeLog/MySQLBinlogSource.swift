@@ -59,40 +59,24 @@ public final class MySQLBinlogSource: ChangeSource {
 
     public func becomeLeader(logger: Logger) async throws -> MySQLBinlogSession {
         guard let database = configuration.database else { throw MySQLBinlogError("mysql.url names no database") }
-        var announcedStandby = false
-        while true {
-            try Task.checkCancellation()
-            let connection = try await MariaDBConnection.connect(configuration)
+        return try await MySQLLeaderLock.lead(
+            configuration, transport: transportName, standbyInterval: standbyInterval, logger: logger
+        ) { connection in
             let store = MySQLChangeLogStore(connection: connection)
-            do {
-                while true {
-                    try Task.checkCancellation()
-                    if try await store.tryLeaderLock(transport: transportName) {
-                        let text = try await Self.startCheckpoint(transport: transportName, connection: connection)
-                        guard let checkpoint = BinlogPosition(checkpointText: text) else {
-                            throw MySQLBinlogError("the checkpoint '\(text)' of \(transportName) is not file:offset")
-                        }
-                        let tables = MySQLBinlogTables(tableConfiguration, database: database)
-                        var json: [String: Set<String>] = [:]
-                        for table in tables.all {
-                            json["\(table.schema).\(table.name)"] = try await store.jsonColumns(
-                                schema: table.schema, table: table.name)
-                        }
-                        return MySQLBinlogSession(
-                            connection: connection, configuration: configuration, transportName: transportName,
-                            serverID: serverID, tables: tables, charsets: try await store.collations(),
-                            checkpoint: checkpoint, progress: progress, jsonColumns: json, logger: logger)
-                    }
-                    if !announcedStandby {
-                        logger.info("another bridge is the leader, standing by")
-                        announcedStandby = true
-                    }
-                    try await Task.sleep(for: standbyInterval)
-                }
-            } catch {
-                await connection.close()
-                throw error
+            let text = try await Self.startCheckpoint(transport: transportName, connection: connection)
+            guard let checkpoint = BinlogPosition(checkpointText: text) else {
+                throw MySQLBinlogError("the checkpoint '\(text)' of \(transportName) is not file:offset")
             }
+            let tables = MySQLBinlogTables(tableConfiguration, database: database)
+            var json: [String: Set<String>] = [:]
+            for table in tables.all {
+                json["\(table.schema).\(table.name)"] = try await store.jsonColumns(
+                    schema: table.schema, table: table.name)
+            }
+            return MySQLBinlogSession(
+                connection: connection, configuration: configuration, transportName: transportName,
+                serverID: serverID, tables: tables, charsets: try await store.collations(),
+                checkpoint: checkpoint, progress: progress, jsonColumns: json, logger: logger)
         }
     }
 

@@ -30,38 +30,22 @@ public final class MySQLChangeSource: ChangeSource {
     /// Leadership is `GET_LOCK` on a connection of the leader's own: it dies with the process
     /// or the connection, and a standby takes it within `standbyInterval`.
     public func becomeLeader(logger: Logger) async throws -> MySQLChangeSession {
-        var announcedStandby = false
-        while true {
-            try Task.checkCancellation()
-            let connection = try await MariaDBConnection.connect(configuration)
+        try await MySQLLeaderLock.lead(
+            configuration, transport: transportName, standbyInterval: standbyInterval, logger: logger
+        ) { connection in
             let store = MySQLChangeLogStore(connection: connection)
+            try await store.prepareSession()
+            let checkpoint = try await store.checkpoint(transport: transportName)
+            let dirty = try await MariaDBConnection.connect(configuration)
             do {
-                while true {
-                    try Task.checkCancellation()
-                    if try await store.tryLeaderLock(transport: transportName) {
-                        try await store.prepareSession()
-                        let checkpoint = try await store.checkpoint(transport: transportName)
-                        let dirty = try await MariaDBConnection.connect(configuration)
-                        do {
-                            try await MySQLChangeLogStore(connection: dirty).readUncommitted()
-                        } catch {
-                            await dirty.close()
-                            throw error
-                        }
-                        return MySQLChangeSession(
-                            connection: connection, dirty: dirty, transportName: transportName,
-                            checkpoint: checkpoint, logger: logger)
-                    }
-                    if !announcedStandby {
-                        logger.info("another bridge is the leader, standing by")
-                        announcedStandby = true
-                    }
-                    try await Task.sleep(for: standbyInterval)
-                }
+                try await MySQLChangeLogStore(connection: dirty).readUncommitted()
             } catch {
-                await connection.close()
+                await dirty.close()
                 throw error
             }
+            return MySQLChangeSession(
+                connection: connection, dirty: dirty, transportName: transportName, checkpoint: checkpoint,
+                logger: logger)
         }
     }
 
