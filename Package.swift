@@ -122,6 +122,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // FreeTDS's db-lib has no pkg-config file on Debian: the library is named here.
+        .systemLibrary(name: "CFreeTDS", path: "Shared/CFreeTDS", providers: [.apt(["freetds-dev"])]),
+        .target(
+            name: "FreeTDS",
+            dependencies: [
+                "CFreeTDS", "Contracts",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            path: "Shared/FreeTDS",
+            swiftSettings: swiftSettings
+        ),
+
         // Arrow IPC: the streaming format's messages (schema, dictionary and record batches), written
         // here from the Arrow columnar format and IPC specification; LZ4 frame / Zstandard bodies.
         .systemLibrary(name: "CLZ4", path: "Shared/CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
@@ -197,6 +210,16 @@ let package = Package(
             path: "Shared/MySQLChangeLog",
             swiftSettings: swiftSettings
         ),
+        // SQL Server capture: Change Tracking read by the bridge engine's adapter, its T-SQL.
+        .target(
+            name: "MSSQLChangeLog",
+            dependencies: [
+                "Contracts", "Config", "BridgeEngine", "FreeTDS",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Shared/MSSQLChangeLog",
+            swiftSettings: swiftSettings
+        ),
         // The Redis job queue: enqueue, inspect, retry and purge the DLQ; the consuming side of job-worker.
         .target(
             name: "JobQueue",
@@ -245,7 +268,9 @@ let package = Package(
         + service(
             "MySQLBridge", executable: "mysql-bridge",
             dependencies: runtimeDeps + ["NATS", "BridgeEngine", "MySQLChangeLog", "MariaDB"])
-        + service("MSSQLBridge", executable: "mssql-bridge", dependencies: runtimeDeps + ["NATS"])
+        + service(
+            "MSSQLBridge", executable: "mssql-bridge",
+            dependencies: runtimeDeps + ["NATS", "BridgeEngine", "MSSQLChangeLog", "FreeTDS"])
         + service(
             "ObserverWorker", executable: "observer-worker",
             dependencies: runtimeDeps + [
@@ -343,6 +368,14 @@ let package = Package(
                 ],
                 path: "Tests/BridgeEngineTesting", swiftSettings: swiftSettings),
             .testTarget(
+                name: "MSSQLTests",
+                dependencies: [
+                    "MSSQLChangeLog", "FreeTDS", "CFreeTDS", "BridgeEngine", "BridgeEngineTesting", "Contracts",
+                    .product(name: "Logging", package: "swift-log"),
+                ],
+                exclude: ["Golden"],
+                swiftSettings: swiftSettings),
+            .testTarget(
                 name: "BridgeEngineTests",
                 dependencies: [
                     "BridgeEngine", "BridgeEngineTesting", "Contracts", "Config", "Runtime",
@@ -361,7 +394,7 @@ let package = Package(
                 dependencies: [
                     "NATS", "Redis", "Contracts", "Config", "Runtime", "FleetCore", "BridgeEngine", "PostgresChangeLog",
                     "JobQueue", "Delivery", "JobWorker", "ObserverWorker", "BridgeEngineTesting", "MariaDB",
-                    "MySQLChangeLog", "MySQLBridge",
+                    "MySQLChangeLog", "MySQLBridge", "FreeTDS", "MSSQLChangeLog",
                     .product(name: "PostgresNIO", package: "postgres-nio"),
                     .product(name: "Hummingbird", package: "hummingbird"),
                     .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -370,7 +403,7 @@ let package = Package(
                 path: "Tests",
                 exclude: [
                     "Peers", "ContractsTests", "RuntimeTests", "ObserverTests", "BridgeEngineTesting",
-                    "BridgeEngineTests", "PostgresChangeLogTests", "ArrowIPCTests",
+                    "BridgeEngineTests", "PostgresChangeLogTests", "ArrowIPCTests", "MSSQLTests",
                 ],
                 sources: ["IntegrationTests", "EndToEnd"],
                 swiftSettings: swiftSettings

@@ -11,7 +11,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 STATE="$ROOT/.stack"
 ENV_FILE="$STATE/env"
-PACKAGES=(libnats-dev libjemalloc-dev nats-server libhiredis-dev redis-server redis-tools postgresql mariadb-server libmariadb-dev
+PACKAGES=(libnats-dev libjemalloc-dev nats-server libhiredis-dev redis-server redis-tools postgresql mariadb-server libmariadb-dev freetds-dev
           liblz4-dev libzstd-dev curl python3 python3-pip gcc pkg-config openssl
           prometheus chromium)
 # The tests' independent peers: an SMTP server, a Standard Webhooks verifier, Arrow Flight clients

@@ -197,17 +197,8 @@ enum BinlogValue {
     static func utc(seconds: Int64, micros: Int64, digits: Int) -> String {
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = Int(seconds - days * 86_400)
-        // Civil date from days since 1970-01-01 (proleptic Gregorian).
-        let shifted = days + 719_468
-        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
-        let dayOfEra = shifted - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        return date(year: Int(year), month: Int(month), day: Int(day)) + " "
+        let civil = CivilDate(daysSince1970: days)
+        return date(year: Int(civil.year), month: Int(civil.month), day: Int(civil.day)) + " "
             + clock(hours: secondOfDay / 3_600, minutes: secondOfDay / 60 % 60, seconds: secondOfDay % 60)
             + fractionText(micros, digits: digits)
     }

@@ -108,7 +108,9 @@ public final class MySQLBinlogSession: ChangeSession {
                     state.stream = nil
                     // The end of the binlog: what was read is returned; the next call opens again.
                     if !output.isEmpty || reopened {
-                        try await advanceIdleCheckpoint(state)
+                        // Only with nothing in hand: rows about to be returned are not published
+                        // yet, and the checkpoint must not pass them.
+                        if output.isEmpty { try await advanceIdleCheckpoint(state) }
                         return
                     }
                 }

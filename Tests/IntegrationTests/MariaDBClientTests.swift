@@ -5,26 +5,30 @@ import Testing
 @Suite("MariaDB client", .serialized)
 struct MariaDBClientTests {
     /// A MariaDB server of the test's own, with TLS from a self-signed certificate for 127.0.0.1.
-    func tlsServer() throws -> (ServerProcess, port: Int, cert: String) {
-        let (cert, key) = try selfSignedCertificate()
-        let (server, port) = try plainServer(["--ssl-cert=\(cert)", "--ssl-key=\(key)", "--ssl-ca=\(cert)"])
+    func tlsServer() async throws -> (ServerProcess, port: Int, cert: String) {
+        let (cert, key) = try await offPool { try selfSignedCertificate() }
+        let (server, port) = try await plainServer(["--ssl-cert=\(cert)", "--ssl-key=\(key)", "--ssl-ca=\(cert)"])
         return (server, port, cert)
     }
 
     /// A MariaDB server of the test's own (no binlog), with `options` added.
-    func plainServer(_ options: [String] = []) throws -> (ServerProcess, port: Int) {
+    func plainServer(_ options: [String] = []) async throws -> (ServerProcess, port: Int) {
         let directory = try Stack.temporaryDirectory()
         let data = directory.appendingPathComponent("data").path
-        let install = Process()
-        install.executableURL = URL(fileURLWithPath: try ServerProcess.which("mariadb-install-db"))
-        install.arguments = [
-            "--datadir=\(data)", "--user=root", "--auth-root-authentication-method=normal", "--skip-test-db",
-        ]
-        install.standardOutput = FileHandle.nullDevice
-        install.standardError = FileHandle.nullDevice
-        try install.run()
-        install.waitUntilExit()
-        try #require(install.terminationStatus == 0, "mariadb-install-db failed")
+        let installer = try ServerProcess.which("mariadb-install-db")
+        let status = try await offPool { () throws -> Int32 in
+            let install = Process()
+            install.executableURL = URL(fileURLWithPath: installer)
+            install.arguments = [
+                "--datadir=\(data)", "--user=root", "--auth-root-authentication-method=normal", "--skip-test-db",
+            ]
+            install.standardOutput = FileHandle.nullDevice
+            install.standardError = FileHandle.nullDevice
+            try install.run()
+            install.waitUntilExit()
+            return install.terminationStatus
+        }
+        try #require(status == 0, "mariadb-install-db failed")
         let port = try Stack.freePort()
         let server = ServerProcess(
             executable: try ServerProcess.which("mariadbd"),
@@ -44,14 +48,14 @@ struct MariaDBClientTests {
 
     @Test("TLS: verify_identity with the server's CA connects encrypted; a foreign CA is refused; disabled is plain")
     func tls() async throws {
-        let (server, port, cert) = try tlsServer()
+        let (server, port, cert) = try await tlsServer()
         try await server.start(waitForPort: port)
         defer { server.stop() }
         let base = "mysql://root@127.0.0.1:\(port)/mysql"
         #expect(try await !cipher("\(base)?tls=verify_identity&tls_ca=\(cert)").isEmpty, "encrypted and verified")
         #expect(try await !cipher("\(base)?tls=required").isEmpty, "encrypted, not verified")
         #expect(try await cipher("\(base)?tls=disabled").isEmpty, "plain when disabled")
-        let (foreign, _) = try selfSignedCertificate()
+        let (foreign, _) = try await offPool { try selfSignedCertificate() }
         await #expect(throws: MariaDBError.self, "a certificate from another CA") {
             _ = try await cipher("\(base)?tls=verify_identity&tls_ca=\(foreign)")
         }

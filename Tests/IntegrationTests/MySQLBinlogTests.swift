@@ -25,8 +25,8 @@ extension MySQLBinlogTests {
     )
     func columnTypesInBothModes() async throws {
         let fixture = try await MySQLBridgeFixture.create(MySQLColumnTypes.kindsTable, MySQLColumnTypes.notesTable)
-        let trigger = try fixture.bridge(capture: "trigger", tables: MySQLColumnTypes.tables)
-        let binlog = try fixture.bridge(capture: "binlog", tables: MySQLColumnTypes.tables)
+        let trigger = try await fixture.bridge(capture: "trigger", tables: MySQLColumnTypes.tables)
+        let binlog = try await fixture.bridge(capture: "binlog", tables: MySQLColumnTypes.tables)
         let connection = try await fixture.database.connect()
         for statement in MySQLColumnTypes.statements { try await connection.query(statement) }
         await connection.close()
@@ -79,7 +79,7 @@ extension MySQLBinlogTests {
     )
     func crashSafety() async throws {
         let fixture = try await MySQLBridgeFixture.create(MySQLBridgeWorkload.table)
-        let bridge = try fixture.bridge(capture: "binlog", tables: MySQLBridgeWorkload.tables)
+        let bridge = try await fixture.bridge(capture: "binlog", tables: MySQLBridgeWorkload.tables)
         try await MySQLBridgeWorkload.killRepeatedly(fixture, bridge) {
             try await MySQLBridgeWorkload.write(fixture.database, writers: 4, rows: 5000, late: 25)
         }
@@ -93,7 +93,7 @@ extension MySQLBinlogTests {
     func failover() async throws {
         let fixture = try await MySQLBridgeFixture.create(MySQLBridgeWorkload.table)
         try await MySQLBridgeWorkload.failover(
-            fixture, try fixture.bridge(capture: "binlog", tables: MySQLBridgeWorkload.tables))
+            fixture, try await fixture.bridge(capture: "binlog", tables: MySQLBridgeWorkload.tables))
     }
 
     @Test(
@@ -101,7 +101,7 @@ extension MySQLBinlogTests {
     )
     func purgedBinlog() async throws {
         let fixture = try await MySQLBridgeFixture.create(MySQLBridgeWorkload.table)
-        let bridge = try fixture.bridge(capture: "binlog", tables: MySQLBridgeWorkload.tables)
+        let bridge = try await fixture.bridge(capture: "binlog", tables: MySQLBridgeWorkload.tables)
         try await MySQLBridgeWorkload.write(fixture.database, writers: 1, rows: 10)
         let harness = MySQLBinlogHarness()
         let database = fixture.database
@@ -142,7 +142,7 @@ extension MySQLBinlogTests {
     func schemaChangeMidStream() async throws {
         let fixture = try await MySQLBridgeFixture.create(
             "CREATE TABLE items (id INT PRIMARY KEY, name VARCHAR(20), price DECIMAL(8,2))")
-        let bridge = try fixture.bridge(capture: "binlog", tables: ["table = \"items\"\nentity = \"item\""])
+        let bridge = try await fixture.bridge(capture: "binlog", tables: ["table = \"items\"\nentity = \"item\""])
         let (process, port) = try fixture.process(bridge)
         try await process.start(waitForPort: port)
         defer { process.stop() }

@@ -13,7 +13,7 @@ struct MySQLBridgeProcessTests {
     )
     func crashSafety() async throws {
         let fixture = try await MySQLBridgeFixture.create(MySQLBridgeWorkload.table)
-        let bridge = try fixture.bridge(capture: "trigger", tables: MySQLBridgeWorkload.tables)
+        let bridge = try await fixture.bridge(capture: "trigger", tables: MySQLBridgeWorkload.tables)
         try await MySQLBridgeWorkload.killRepeatedly(fixture, bridge) {
             try await MySQLBridgeWorkload.write(fixture.database, writers: 4, rows: 5000, late: 25)
         }
@@ -27,15 +27,17 @@ struct MySQLBridgeProcessTests {
     func failover() async throws {
         let fixture = try await MySQLBridgeFixture.create(MySQLBridgeWorkload.table)
         try await MySQLBridgeWorkload.failover(
-            fixture, try fixture.bridge(capture: "trigger", tables: MySQLBridgeWorkload.tables))
+            fixture, try await fixture.bridge(capture: "trigger", tables: MySQLBridgeWorkload.tables))
     }
 
     @Test("install: a missing table or column exits 2 naming the key; --print shows the triggers; re-running is safe")
     func install() async throws {
         let fixture = try await MySQLBridgeFixture.create(MySQLBridgeWorkload.table)
-        let bridge = try fixture.bridge(capture: "trigger", tables: MySQLBridgeWorkload.tables)
+        let bridge = try await fixture.bridge(capture: "trigger", tables: MySQLBridgeWorkload.tables)
         // Again: tables kept, triggers replaced.
-        let (again, againErrors) = try Binaries.run("mysql-bridge", ["install", "--config", bridge.configPath])
+        let (again, againErrors) = try await offPool {
+            try Binaries.run("mysql-bridge", ["install", "--config", bridge.configPath])
+        }
         #expect(again == 0, "\(againErrors)")
         let config = try String(contentsOfFile: bridge.configPath, encoding: .utf8)
         for (broken, key) in [
@@ -50,11 +52,15 @@ struct MySQLBridgeProcessTests {
         ] {
             let path = try Stack.temporaryDirectory().appendingPathComponent("fraiseql.toml").path
             try broken.write(toFile: path, atomically: true, encoding: .utf8)
-            let (status, errors) = try Binaries.run("mysql-bridge", ["install", "--config", path])
+            let (status, errors) = try await offPool {
+                try Binaries.run("mysql-bridge", ["install", "--config", path])
+            }
             #expect(status == 2, "\(key): \(errors)")
             #expect(errors.contains(key), "\(errors)")
         }
-        let printed = try Binaries.output("mysql-bridge", ["install", "--print", "--config", bridge.configPath])
+        let printed = try await offPool {
+            try Binaries.output("mysql-bridge", ["install", "--print", "--config", bridge.configPath])
+        }
         #expect(printed.0 == 0)
         #expect(printed.1.contains("CREATE OR REPLACE TRIGGER") && printed.1.contains("JSON_OBJECT('id'"))
         // Rows written before and after the re-install are all captured once.
@@ -70,7 +76,7 @@ extension MySQLBridgeProcessTests {
     @Test("/health/ready is false while MySQL is unreachable, true with it")
     func readiness() async throws {
         let fixture = try await MySQLBridgeFixture.create(MySQLBridgeWorkload.table)
-        let bridge = try fixture.bridge(capture: "trigger", tables: MySQLBridgeWorkload.tables)
+        let bridge = try await fixture.bridge(capture: "trigger", tables: MySQLBridgeWorkload.tables)
         let (cutOff, cutOffPort) = try Binaries.service(
             "mysql-bridge", config: bridge.configPath,
             environment: ["FRAISEQL_MYSQL_URL": "mysql://root@127.0.0.1:\(try Stack.freePort())/app"])
@@ -115,7 +121,7 @@ extension MySQLBridgeProcessTests {
 
     @Test("binlog mode on a server without a row binlog: install exits 2 saying which setting to change")
     func binlogSettingsChecked() async throws {
-        let (server, port) = try MariaDBClientTests().plainServer()
+        let (server, port) = try await MariaDBClientTests().plainServer()
         try await server.start(waitForPort: port)
         defer { server.stop() }
         let admin = try await MariaDBConnection.connect(
@@ -137,7 +143,7 @@ extension MySQLBridgeProcessTests {
             """
         let path = try Stack.temporaryDirectory().appendingPathComponent("fraiseql.toml").path
         try config.write(toFile: path, atomically: true, encoding: .utf8)
-        let (status, errors) = try Binaries.run("mysql-bridge", ["install", "--config", path])
+        let (status, errors) = try await offPool { try Binaries.run("mysql-bridge", ["install", "--config", path]) }
         #expect(status == 2, "\(errors)")
         #expect(errors.contains("the binlog is off") && errors.contains("binlog_row_metadata"), "\(errors)")
     }

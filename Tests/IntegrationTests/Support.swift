@@ -179,3 +179,12 @@ final class ServerProcess: @unchecked Sendable {
         throw POSIXError(.ENOENT)
     }
 }
+
+/// Runs a blocking call (a child process waited for, a file written by a tool) on a thread of its
+/// own, so the test does not hold one of the cooperative pool's few threads while it waits (on
+/// 2 cores two such waits would stall every other test).
+func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
+    }
+}

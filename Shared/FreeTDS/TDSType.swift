@@ -1,0 +1,41 @@
+/// db-lib's type codes (`sybdb.h`, `tds.h`) for the values the decoder reads.
+public enum TDSType {
+    public static let char: Int32 = 47
+    public static let varchar: Int32 = 39
+    public static let intN: Int32 = 38
+    public static let int1: Int32 = 48
+    public static let int2: Int32 = 52
+    public static let int4: Int32 = 56
+    public static let int8: Int32 = 127
+    public static let float8: Int32 = 62
+    public static let datetime: Int32 = 61
+    public static let bit: Int32 = 50
+    public static let bitN: Int32 = 104
+    public static let text: Int32 = 35
+    public static let ntext: Int32 = 99
+    public static let image: Int32 = 34
+    public static let money4: Int32 = 122
+    public static let money: Int32 = 60
+    public static let datetime4: Int32 = 58
+    public static let real: Int32 = 59
+    public static let binary: Int32 = 45
+    public static let varbinary: Int32 = 37
+    public static let numeric: Int32 = 108
+    public static let decimal: Int32 = 106
+    public static let floatN: Int32 = 109
+    public static let moneyN: Int32 = 110
+    public static let datetimeN: Int32 = 111
+    public static let nvarchar: Int32 = 103
+    public static let date: Int32 = 40
+    public static let time: Int32 = 41
+    public static let datetime2: Int32 = 42
+    public static let datetimeOffset: Int32 = 43
+    public static let uniqueIdentifier: Int32 = 36
+    public static let xml: Int32 = 241
+    public static let bigVarChar: Int32 = 167
+    public static let bigChar: Int32 = 175
+    public static let nvarcharX: Int32 = 231
+    public static let ncharX: Int32 = 239
+    public static let bigVarBinary: Int32 = 165
+    public static let bigBinary: Int32 = 173
+}
