@@ -104,7 +104,8 @@ final class Fleet: @unchecked Sendable {
                 total int NOT NULL)
             """)
         // The change log is installed by the product's own command, as an operator would.
-        let (code, output) = try Binaries.run("pg-bridge", ["install", "--allow-superuser", "--config", configPath])
+        let (code, output) = try await Binaries.run(
+            "pg-bridge", ["install", "--allow-superuser", "--config", configPath])
         try #require(code == 0, "pg-bridge install: \(output)")
     }
 

@@ -313,7 +313,7 @@ struct BridgeBadInputTests {
         table = "public.orders"
         entity = "order"
         """.write(toFile: path, atomically: true, encoding: .utf8)
-        let (code, output) = try Binaries.output("fraiseql-observer", ["status", "--config", path])
+        let (code, output) = try await Binaries.output("fraiseql-observer", ["status", "--config", path])
         #expect(code == 0, "\(output)")
         #expect(
             output.contains("bridge dead letters: 1 change(s) set aside") && output.contains("max_payload"), "\(output)"
@@ -362,7 +362,7 @@ struct BridgeBadInputTests {
             ("exclude_columns = [\"secret\"]", "bridge.tables[0].exclude_columns"),
             ("tenant_column = \"tenant_id\"", "bridge.tables[0].tenant_column"),
         ] {
-            let (status, errors) = try Binaries.run(
+            let (status, errors) = try await Binaries.run(
                 "pg-bridge", ["install", "--allow-superuser", "--config", try config(table)])
             #expect(status == 2, "\(table): \(errors)")
             #expect(errors.contains(key), "\(errors)")
@@ -370,7 +370,7 @@ struct BridgeBadInputTests {
         let missing = directory.appendingPathComponent("missing.toml").path
         try "[postgres]\nurl = \"\(database.url)\"\n[[bridge.tables]]\ntable = \"public.ordrs\"\nentity = \"order\"\n"
             .write(toFile: missing, atomically: true, encoding: .utf8)
-        let (missingStatus, missingErrors) = try Binaries.run(
+        let (missingStatus, missingErrors) = try await Binaries.run(
             "pg-bridge", ["install", "--allow-superuser", "--config", missing])
         #expect(missingStatus == 2 && missingErrors.contains("bridge.tables[0].table"), "\(missingErrors)")
         #expect(
@@ -381,7 +381,7 @@ struct BridgeBadInputTests {
         // A valid install, then the id column is renamed: writes still succeed, the change is
         // captured with an empty entity_id, and status reports the drift.
         let good = try config("tenant_column = \"tenant\"")
-        let (status, errors) = try Binaries.run("pg-bridge", ["install", "--allow-superuser", "--config", good])
+        let (status, errors) = try await Binaries.run("pg-bridge", ["install", "--allow-superuser", "--config", good])
         #expect(status == 0, "\(errors)")
         try await database.execute("ALTER TABLE orders RENAME COLUMN id TO order_id")
         try await database.execute("INSERT INTO orders (status) VALUES ('after drift')")
@@ -391,7 +391,7 @@ struct BridgeBadInputTests {
                 "SELECT count(*)::int8 FROM fraiseql_observer.change_log WHERE entity_id = '' AND after->>'status' = 'after drift'"
             )
                 == 1)
-        let (code, output) = try Binaries.output("fraiseql-observer", ["status", "--config", good])
+        let (code, output) = try await Binaries.output("fraiseql-observer", ["status", "--config", good])
         #expect(code != 0 || output.contains("DRIFT"))
         #expect(output.contains("bridge.tables[0].id_column"), "\(output)")
     }

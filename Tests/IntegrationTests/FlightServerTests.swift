@@ -408,7 +408,7 @@ struct FlightServerTests {
             table = "public.items"
             entity = "item"
             """)
-        let (status, output) = try Binaries.output(
+        let (status, output) = try await Binaries.output(
             "fraiseql-observer", ["generate-views", "--config", config, "--apply"])
         #expect(status == 0, "\(output)")
         #expect(try await database.count("SELECT ta_item_refresh()") == 5)

@@ -427,21 +427,22 @@ struct JobWorkerProcessTests {
         [jobs]
         queues = ["default"]
         """.write(toFile: path, atomically: true, encoding: .utf8)
-        func cli(_ arguments: String...) throws -> String {
-            let (code, output) = try Binaries.output("fraiseql-observer", ["jobs"] + arguments + ["--config", path])
+        func cli(_ arguments: String...) async throws -> String {
+            let (code, output) = try await Binaries.output(
+                "fraiseql-observer", ["jobs"] + arguments + ["--config", path])
             #expect(code == 0, "fraiseql-observer jobs \(arguments.joined(separator: " "))")
             return output
         }
-        #expect(try cli("enqueue", "teleport", "--payload", #"{"to":"mars"}"#).hasPrefix("enqueued job "))
-        let status = try cli("status").split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        #expect(try await cli("enqueue", "teleport", "--payload", #"{"to":"mars"}"#).hasPrefix("enqueued job "))
+        let status = try await cli("status").split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
         #expect(status.contains(["default", "1", "0", "0", "0"]), "queued 1, running 0, delayed 0, dlq 0")
         let worker = try InProcessWorker.start(prefix: prefix, queues: ["default"])
         #expect(try await eventually { try await worker.queue.depth("default").deadLetters == 1 })
-        let listing = try cli("dlq", "default")
+        let listing = try await cli("dlq", "default")
         #expect(listing.contains("unknown job kind 'teleport'") && listing.contains(#"\"to\":\"mars\""#))
-        #expect(try cli("retry", "default", "--all").contains("retried 1 job(s)"))
+        #expect(try await cli("retry", "default", "--all").contains("retried 1 job(s)"))
         #expect(try await eventually { try await worker.queue.depth("default").deadLetters == 1 })
-        #expect(try cli("purge", "default").contains("purged 1 dead letter(s)"))
+        #expect(try await cli("purge", "default").contains("purged 1 dead letter(s)"))
         #expect(try await worker.queue.depth("default").deadLetters == 0)
         await worker.stop()
     }

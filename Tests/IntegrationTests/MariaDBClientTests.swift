@@ -86,6 +86,23 @@ struct MariaDBClientTests {
         #expect(throws: MariaDBError.self) { _ = try MariaDBConfiguration(url: "mysql://h/db?tls=maybe") }
     }
 
+    @Test("a server restart: the client's calls fail while it is down and it reconnects by itself after")
+    func reconnect() async throws {
+        let (server, port) = try await plainServer()
+        try await server.start(waitForPort: port)
+        defer { server.stop() }
+        let client = MariaDBClient(
+            configuration: try MariaDBConfiguration(url: "mysql://root@127.0.0.1:\(port)/mysql?connect_timeout=2"))
+        #expect(try await client.query("SELECT 1").scalar == "1")
+        server.stop()
+        await #expect(throws: MariaDBError.self) { try await client.query("SELECT 1") }
+        #expect(await !client.isReachable())
+        try await server.start(waitForPort: port)
+        #expect(try await eventually { await client.isReachable() })
+        #expect(try await client.query("SELECT 2").scalar == "2")
+        await client.close()
+    }
+
     @Test("an unreachable server: the connect fails within its timeout; the client connects once it is there")
     func unreachable() async throws {
         let port = try Stack.freePort()

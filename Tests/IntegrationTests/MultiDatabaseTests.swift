@@ -71,9 +71,7 @@ struct MultiDatabaseTests {
                 table = "orders"
                 entity = "order"
                 """).write(toFile: mysqlConfig, atomically: true, encoding: .utf8)
-        let (installed, errors) = try await offPool {
-            try Binaries.run("mysql-bridge", ["install", "--config", mysqlConfig])
-        }
+        let (installed, errors) = try await Binaries.run("mysql-bridge", ["install", "--config", mysqlConfig])
         try #require(installed == 0, "\(errors)")
         var services: [ServerProcess] = []
         for (name, config) in [("pg-bridge", pgConfig), ("mysql-bridge", mysqlConfig), ("observer-worker", pgConfig)] {

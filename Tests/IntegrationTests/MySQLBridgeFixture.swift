@@ -50,7 +50,7 @@ struct MySQLBridgeFixture {
             """ + tables.map { "\n[[bridge.tables]]\n\($0)" }.joined()
         let path = try Stack.temporaryDirectory().appendingPathComponent("fraiseql.toml").path
         try config.write(toFile: path, atomically: true, encoding: .utf8)
-        let (status, errors) = try await offPool { try Binaries.run("mysql-bridge", ["install", "--config", path]) }
+        let (status, errors) = try await Binaries.run("mysql-bridge", ["install", "--config", path])
         try #require(status == 0, "mysql-bridge install (\(capture)) failed: \(errors)")
         return Bridge(capture: capture, transport: transport, stream: stream, prefix: prefix, configPath: path)
     }

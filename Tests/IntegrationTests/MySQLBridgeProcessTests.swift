@@ -35,9 +35,7 @@ struct MySQLBridgeProcessTests {
         let fixture = try await MySQLBridgeFixture.create(MySQLBridgeWorkload.table)
         let bridge = try await fixture.bridge(capture: "trigger", tables: MySQLBridgeWorkload.tables)
         // Again: tables kept, triggers replaced.
-        let (again, againErrors) = try await offPool {
-            try Binaries.run("mysql-bridge", ["install", "--config", bridge.configPath])
-        }
+        let (again, againErrors) = try await Binaries.run("mysql-bridge", ["install", "--config", bridge.configPath])
         #expect(again == 0, "\(againErrors)")
         let config = try String(contentsOfFile: bridge.configPath, encoding: .utf8)
         for (broken, key) in [
@@ -52,15 +50,11 @@ struct MySQLBridgeProcessTests {
         ] {
             let path = try Stack.temporaryDirectory().appendingPathComponent("fraiseql.toml").path
             try broken.write(toFile: path, atomically: true, encoding: .utf8)
-            let (status, errors) = try await offPool {
-                try Binaries.run("mysql-bridge", ["install", "--config", path])
-            }
+            let (status, errors) = try await Binaries.run("mysql-bridge", ["install", "--config", path])
             #expect(status == 2, "\(key): \(errors)")
             #expect(errors.contains(key), "\(errors)")
         }
-        let printed = try await offPool {
-            try Binaries.output("mysql-bridge", ["install", "--print", "--config", bridge.configPath])
-        }
+        let printed = try await Binaries.output("mysql-bridge", ["install", "--print", "--config", bridge.configPath])
         #expect(printed.0 == 0)
         #expect(printed.1.contains("CREATE OR REPLACE TRIGGER") && printed.1.contains("JSON_OBJECT('id'"))
         // Rows written before and after the re-install are all captured once.
@@ -143,7 +137,7 @@ extension MySQLBridgeProcessTests {
             """
         let path = try Stack.temporaryDirectory().appendingPathComponent("fraiseql.toml").path
         try config.write(toFile: path, atomically: true, encoding: .utf8)
-        let (status, errors) = try await offPool { try Binaries.run("mysql-bridge", ["install", "--config", path]) }
+        let (status, errors) = try await Binaries.run("mysql-bridge", ["install", "--config", path])
         #expect(status == 2, "\(errors)")
         #expect(errors.contains("the binlog is off") && errors.contains("binlog_row_metadata"), "\(errors)")
     }

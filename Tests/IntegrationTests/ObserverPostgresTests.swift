@@ -40,7 +40,7 @@ struct PostgresObserverFixture {
         try config.write(toFile: path, atomically: true, encoding: .utf8)
         // As an operator would: the change log, its trigger and the workers' tables, before any
         // worker starts (so that a test never reads a table a worker has not created yet).
-        let (code, output) = try Binaries.output(
+        let (code, output) = try await Binaries.output(
             "fraiseql-observer", ["install", "--allow-superuser", "--config", path])
         try #require(code == 0, "install: \(output)")
         return PostgresObserverFixture(database: database, configPath: path)
@@ -128,10 +128,10 @@ struct ObserverPostgresProcessTests {
                 kind = "webhook"
                 url = "\(receiver.url)/hook"
                 """)
-        let (printCode, script) = try Binaries.output(
+        let (printCode, script) = try await Binaries.output(
             "fraiseql-observer", ["install", "--print", "--config", fixture.configPath])
         #expect(printCode == 0 && script.contains("fraiseql_observer.observer_done"), "\(script)")
-        let (code, output) = try Binaries.output(
+        let (code, output) = try await Binaries.output(
             "fraiseql-observer", ["install", "--allow-superuser", "--config", fixture.configPath])
         #expect(code == 0 && output.contains("and the observer-worker's tables"), "\(output)")
         // A role that may read and write the rows, and create nothing.
@@ -255,11 +255,11 @@ struct ObserverPostgresProcessTests {
         #expect(try await eventually { try await fixture.count(letters) == 1 })
         func calls(_ path: String) -> [Receiver.Request] { receiver.requests.filter { $0.path == path } }
         #expect(calls("/ok").count == 1 && calls("/flaky").count == 1)
-        let (listCode, listing) = try Binaries.output(
+        let (listCode, listing) = try await Binaries.output(
             "fraiseql-observer", ["dead-letters", "--config", fixture.configPath])
         #expect(listCode == 0 && listing.split(separator: "\n").count == 1 && listing.contains("permanent_error"))
 
-        let (code, output) = try Binaries.output(
+        let (code, output) = try await Binaries.output(
             "fraiseql-observer", ["dead-letters", "replay", "--all", "--config", fixture.configPath])
         #expect(code == 0 && output.contains("1 retried, 0 skipped, 0 not found, 0 failed"), "\(output)")
         try #require(try await eventually { calls("/flaky").count == 2 }, "the failed action ran again")
@@ -272,7 +272,7 @@ struct ObserverPostgresProcessTests {
         #expect(calls("/ok").count == 1, "the action done before is not repeated (observer_done)")
         #expect(try await fixture.count(letters) == 0, "the letter is gone and the event did not fail again")
 
-        let (missingCode, missing) = try Binaries.output(
+        let (missingCode, missing) = try await Binaries.output(
             "fraiseql-observer",
             ["dead-letters", "replay", "00000000-0000-4000-8000-000000000000", "--config", fixture.configPath])
         #expect(missingCode == 1 && missing.contains(": not found"), "\(missing)")
@@ -328,7 +328,7 @@ struct ObserverPostgresProcessTests {
             """)
         try await fixture.database.execute("DELETE FROM fraiseql_observer.change_log")
 
-        let (code, output) = try Binaries.output(
+        let (code, output) = try await Binaries.output(
             "fraiseql-observer", ["dead-letters", "replay", "--all", "--config", fixture.configPath])
         #expect(code == 1 && output.contains("1 retried, 0 skipped, 0 not found, 1 failed"), "\(output)")
         #expect(output.contains("deleted by retention") && output.contains("is already pending"), "\(output)")
@@ -453,7 +453,7 @@ struct ObserverPostgresProcessTests {
                 }, "\(table)")
         }
         // What an operator sees of this topology's backlog: row 3, captured 2 h ago, waits for its retry.
-        let (code, status) = try Binaries.output("fraiseql-observer", ["status", "--config", fixture.configPath])
+        let (code, status) = try await Binaries.output("fraiseql-observer", ["status", "--config", fixture.configPath])
         // The fixture names a Redis that does not run (the workers must not need it): status reads
         // everything else and says so, with exit code 3.
         #expect(code == 3 && status.contains("PROBLEM: Redis"), "\(status)")

@@ -334,7 +334,7 @@ struct ObserverWorkerTests {
         let malformed = try #require(letters.first { $0.payload == badRow })
         #expect(malformed.reason == .undecodable && malformed.lastError == "'before' must be an object or null")
         // The operator sees them with the CLI.
-        let (code, listing) = try Binaries.output(
+        let (code, listing) = try await Binaries.output(
             "fraiseql-observer", ["dead-letters", "--config", fixture.configPath])
         #expect(code == 0)
         #expect(
@@ -388,7 +388,7 @@ struct ObserverWorkerTests {
         func calls(_ path: String) -> [Receiver.Request] { receiver.requests.filter { $0.path == path } }
         #expect(calls("/ok").count == 1 && calls("/flaky").count == 1)
 
-        let (code, output) = try Binaries.output(
+        let (code, output) = try await Binaries.output(
             "fraiseql-observer", ["dead-letters", "replay", "--all", "--config", fixture.configPath])
         #expect(code == 0, "\(output)")
         #expect(output.contains("1 retried, 1 skipped, 0 not found, 0 failed"), "\(output)")
@@ -405,7 +405,7 @@ struct ObserverWorkerTests {
         // not the new letters that come while it runs; --reason leaves the undecodable one out.
         for index in 0..<150 { try await fixture.publish(order(100 + index, status: "refunded")) }
         #expect(try await eventually(.seconds(20)) { try await fixture.deadLetters(redis).count == 151 })
-        let (againCode, again) = try Binaries.output(
+        let (againCode, again) = try await Binaries.output(
             "fraiseql-observer",
             ["dead-letters", "replay", "--all", "--reason", "permanent_error", "--config", fixture.configPath])
         #expect(againCode == 0 && again.contains("150 retried, 0 skipped, 0 not found, 0 failed"), "\(again)")
@@ -426,17 +426,17 @@ struct ObserverWorkerTests {
                 .bytes(Array(try JSONEncoder().encode(foreign))),
             ])
         let foreignID = try #require(added.string)
-        let (foreignCode, foreignOutput) = try Binaries.output(
+        let (foreignCode, foreignOutput) = try await Binaries.output(
             "fraiseql-observer", ["dead-letters", "replay", foreignID, "--config", fixture.configPath])
         #expect(
             foreignCode == 0 && foreignOutput.contains("not under this configuration's subject prefix"),
             "\(foreignOutput)")
         #expect(try await fixture.deadLetters(redis).count == 152)
 
-        let (missingCode, missing) = try Binaries.output(
+        let (missingCode, missing) = try await Binaries.output(
             "fraiseql-observer", ["dead-letters", "replay", "0-1", "--config", fixture.configPath])
         #expect(missingCode == 1 && missing.contains("0-1: not found"), "\(missing)")
-        let (usageCode, _) = try Binaries.output(
+        let (usageCode, _) = try await Binaries.output(
             "fraiseql-observer", ["dead-letters", "replay", "--config", fixture.configPath])
         #expect(usageCode != 0, "neither ids nor --all")
         #expect(worker.stop() == 0)
@@ -935,7 +935,8 @@ struct ObserverWorkerTests {
         let opener = try await redis.execute("GET", [.string(key)]).string ?? ""
         #expect(opener.contains(":\(worker.processID):"), "the key names the worker that opened it: \(opener)")
         // The operator's view of it.
-        let (code, output) = try Binaries.output("fraiseql-observer", ["circuits", "--config", fixture.configPath])
+        let (code, output) = try await Binaries.output(
+            "fraiseql-observer", ["circuits", "--config", fixture.configPath])
         #expect(code == 0)
         let line = output.split(separator: "\n").first { $0.hasPrefix(broken.url + " ") } ?? ""
         #expect(line.contains(" open ") && line.hasSuffix(opener), "fraiseql-observer circuits: \(output)")

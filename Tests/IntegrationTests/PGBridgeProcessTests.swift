@@ -231,7 +231,7 @@ struct InstallCommandTests {
     @Test("install --print shows the DDL and applies nothing")
     func installPrint() async throws {
         let (database, path) = try await ordersDatabase()
-        let (status, output) = try Binaries.output("pg-bridge", ["install", "--print", "--config", path])
+        let (status, output) = try await Binaries.output("pg-bridge", ["install", "--print", "--config", path])
         #expect(status == 0)
         #expect(output.contains("CREATE TABLE IF NOT EXISTS fraiseql_observer.change_log ("))
         #expect(
@@ -247,10 +247,11 @@ struct InstallCommandTests {
     func install() async throws {
         let (database, path) = try await ordersDatabase()
         for _ in 0..<2 {
-            let (status, errors) = try Binaries.run("pg-bridge", ["install", "--allow-superuser", "--config", path])
+            let (status, errors) = try await Binaries.run(
+                "pg-bridge", ["install", "--allow-superuser", "--config", path])
             #expect(status == 0, "\(errors)")
         }
-        let (cliStatus, cliErrors) = try Binaries.run(
+        let (cliStatus, cliErrors) = try await Binaries.run(
             "fraiseql-observer", ["install", "--allow-superuser", "--config", path])
         #expect(cliStatus == 0, "\(cliErrors)")
         try await database.execute("INSERT INTO orders (status) VALUES ('new')")
@@ -264,7 +265,7 @@ struct InstallCommandTests {
         let badPath = try Stack.temporaryDirectory().appendingPathComponent("fraiseql.toml").path
         try "[[bridge.tables]]\ntable = \"public.orders\"\nentity = \"line item\"\n".write(
             toFile: badPath, atomically: true, encoding: .utf8)
-        let (badStatus, badErrors) = try Binaries.run("pg-bridge", ["install", "--print", "--config", badPath])
+        let (badStatus, badErrors) = try await Binaries.run("pg-bridge", ["install", "--print", "--config", badPath])
         #expect(badStatus == 2)
         #expect(badErrors.contains("bridge.tables[0].entity"))
         #expect(badErrors.contains("cannot be a NATS subject token"))

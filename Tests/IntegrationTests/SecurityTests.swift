@@ -89,10 +89,10 @@ struct OutboundPolicyTests {
     }
 
     @Test("a malformed allow-list entry stops job-worker with exit 2, naming the entry")
-    func badEntry() throws {
+    func badEntry() async throws {
         let path = try jobWorkerConfig(prefix: Stack.unique("jq") + ":")
         // The environment overrides the file's list.
-        let (status, errors) = try Binaries.run(
+        let (status, errors) = try await Binaries.run(
             "job-worker", ["--config", path],
             environment: ["FRAISEQL_JOBS_HTTP_ALLOWED_HOSTS": "ok.example.com,10.0.0.0/99"])
         #expect(status == 2, "\(errors)")
@@ -178,7 +178,7 @@ struct CapturePrivilegeTests {
         }
 
         let path = try Self.config(database, role: fleet, captureRole: capture)
-        let (status, errors) = try Binaries.run("pg-bridge", ["install", "--config", path])
+        let (status, errors) = try await Binaries.run("pg-bridge", ["install", "--config", path])
         try #require(status == 0, "install as the fleet's role: \(errors)")
         #expect(
             try await database.count(
@@ -212,7 +212,7 @@ struct CapturePrivilegeTests {
         #expect(try await database.count("SELECT count(*)::int FROM fraiseql_observer.change_log_pending") == 1)
 
         // Installing again as the same role is safe.
-        let (again, againErrors) = try Binaries.run("pg-bridge", ["install", "--config", path])
+        let (again, againErrors) = try await Binaries.run("pg-bridge", ["install", "--config", path])
         #expect(again == 0, "\(againErrors)")
     }
 
@@ -222,17 +222,17 @@ struct CapturePrivilegeTests {
         try await database.execute("CREATE TABLE orders (id serial PRIMARY KEY, status text)")
         let loginRole = "capture_login_\(Stack.unique("r"))"
         let path = try Self.config(database, role: "postgres", captureRole: Stack.unique("capture"))
-        let (status, errors) = try Binaries.run("pg-bridge", ["install", "--config", path])
+        let (status, errors) = try await Binaries.run("pg-bridge", ["install", "--config", path])
         #expect(status == 2 && errors.contains("refusing to install as the superuser 'postgres'"), "\(errors)")
         #expect(
             try await database.count("SELECT count(*)::int FROM pg_namespace WHERE nspname = 'fraiseql_observer'") == 0)
-        let (allowed, allowedErrors) = try Binaries.run(
+        let (allowed, allowedErrors) = try await Binaries.run(
             "pg-bridge", ["install", "--allow-superuser", "--config", path])
         #expect(allowed == 0, "\(allowedErrors)")
 
         try await database.execute("CREATE ROLE \(loginRole) LOGIN")
         let loginPath = try Self.config(database, role: "postgres", captureRole: loginRole)
-        let (loginStatus, loginErrors) = try Binaries.run(
+        let (loginStatus, loginErrors) = try await Binaries.run(
             "pg-bridge", ["install", "--allow-superuser", "--config", loginPath])
         #expect(loginStatus == 2 && loginErrors.contains("bridge.capture_role"), "\(loginErrors)")
     }

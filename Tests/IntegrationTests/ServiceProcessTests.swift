@@ -30,8 +30,20 @@ enum Binaries {
         return (process, port)
     }
 
-    /// Runs to completion; returns the exit code and stdout.
-    static func output(_ name: String, _ arguments: [String]) throws -> (Int32, String) {
+    /// Runs to completion; returns the exit code and stdout. Waits on a thread of its own, never
+    /// holding one of the cooperative pool's threads (on 2 cores, two waits would stall every test).
+    static func output(_ name: String, _ arguments: [String]) async throws -> (Int32, String) {
+        try await offPool { try outputBlocking(name, arguments) }
+    }
+
+    /// Runs to completion; returns the exit code and stderr (waiting off the cooperative pool).
+    static func run(_ name: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> (
+        Int32, String
+    ) {
+        try await offPool { try runBlocking(name, arguments, environment: environment) }
+    }
+
+    private static func outputBlocking(_ name: String, _ arguments: [String]) throws -> (Int32, String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try path(name))
         process.arguments = arguments
@@ -44,10 +56,9 @@ enum Binaries {
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
-    /// Runs to completion; returns the exit code and stderr.
-    static func run(_ name: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (
-        Int32, String
-    ) {
+    private static func runBlocking(_ name: String, _ arguments: [String], environment: [String: String] = [:]) throws
+        -> (Int32, String)
+    {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try path(name))
         process.arguments = arguments
@@ -102,26 +113,26 @@ struct ServiceProcessTests {
                 "observers[0].actions[0].urll", "unknown key"
             ),
         ])
-    func badConfiguration(binary: String, text: String, key: String, detail: String) throws {
+    func badConfiguration(binary: String, text: String, key: String, detail: String) async throws {
         let path = try writeConfig(text)
         let arguments = binary == "fraiseql-observer" ? ["validate", "--config", path] : ["--config", path]
-        let (status, errors) = try Binaries.run(binary, arguments)
+        let (status, errors) = try await Binaries.run(binary, arguments)
         #expect(status == 2)
         #expect(errors.contains(key), "\(errors)")
         #expect(errors.contains(detail), "\(detail) not in \(errors)")
     }
 
     @Test("a missing configuration file exits with code 2")
-    func missingFile() throws {
-        let (status, errors) = try Binaries.run("flight-server", ["--config", "/nonexistent/fraiseql.toml"])
+    func missingFile() async throws {
+        let (status, errors) = try await Binaries.run("flight-server", ["--config", "/nonexistent/fraiseql.toml"])
         #expect(status == 2)
         #expect(errors.contains("not found"))
     }
 
     @Test("an environment variable overrides the file for the running service")
-    func environmentOverride() throws {
+    func environmentOverride() async throws {
         let path = try writeConfig("[nats]\nurl = \"nats://127.0.0.1:4222\"\n")
-        let (status, errors) = try Binaries.run(
+        let (status, errors) = try await Binaries.run(
             "fraiseql-observer", ["validate", "--config", path], environment: ["FRAISEQL_NATS_STREAM_REPLICAS": "nine"])
         #expect(status == 2)
         #expect(errors.contains("FRAISEQL_NATS_STREAM_REPLICAS"))
