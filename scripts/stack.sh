@@ -109,11 +109,11 @@ up() {
     "$bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -qc "CREATE DATABASE app" >/dev/null
 
     # MariaDB, writing a row-based binlog (mysql-bridge's binlog mode reads it).
-    mkdir -p "$data/mysql"
+    mkdir -p "$data/mysql/tmp"
     mariadb-install-db --datadir="$data/mysql/data" --user=root --auth-root-authentication-method=normal \
         --skip-test-db >"$data/mysql-init.log" 2>&1
     mariadbd --no-defaults --datadir="$data/mysql/data" --port="$mysql_port" --bind-address=127.0.0.1 \
-        --socket="$data/mysql/mysqld.sock" --user=root \
+        --socket="$data/mysql/mysqld.sock" --user=root --tmpdir="$data/mysql/tmp" \
         --log-bin="$data/mysql/data/binlog" --binlog-format=ROW --binlog-row-image=FULL --binlog-row-metadata=FULL --server-id=1 \
         --innodb-flush-log-at-trx-commit=2 --sync-binlog=0 --max-connections=300 >"$data/mysql.log" 2>&1 &
     echo $! >"$STATE/mysql.pid"

@@ -35,6 +35,9 @@ struct MariaDBClientTests {
             arguments: [
                 "--no-defaults", "--datadir=\(data)", "--port=\(port)", "--bind-address=127.0.0.1",
                 "--socket=\(directory.appendingPathComponent("mysqld.sock").path)", "--user=root",
+                // A tmpdir of its own: at start mariadbd deletes every #sql* file in its tmpdir, the
+                // live temporary tables of the stack's server among them if they shared /tmp.
+                "--tmpdir=\(directory.path)",
             ] + options)
         return (server, port)
     }
