@@ -372,6 +372,7 @@ let package = Package(
                 dependencies: [
                     "MSSQLChangeLog", "FreeTDS", "CFreeTDS", "BridgeEngine", "BridgeEngineTesting", "Contracts",
                     .product(name: "Logging", package: "swift-log"),
+                    .product(name: "Prometheus", package: "swift-prometheus"),
                 ],
                 exclude: ["Golden"],
                 swiftSettings: swiftSettings),

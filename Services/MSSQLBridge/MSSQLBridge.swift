@@ -1,8 +1,9 @@
-/// mssql-bridge: SQL Server Change Tracking → JetStream, through the shared bridge engine.
+/// mssql-bridge: SQL Server Change Tracking (or triggers) → JetStream, through the shared bridge engine.
 ///
 /// `mssql-bridge` runs the bridge (many replicas may run; one publishes); `mssql-bridge install
 /// [--print]` enables Change Tracking on the database and `[[bridge.tables]]` and creates the
-/// checkpoint tables (or prints the T-SQL).
+/// checkpoint tables, or in trigger mode (`bridge.capture = "trigger"`) creates the change log
+/// and the tables' triggers (or prints the T-SQL).
 import BridgeEngine
 import Config
 import Contracts
@@ -17,31 +18,59 @@ public enum MSSQLBridge {
     public static func buildServices(_ context: ServiceContext) async throws -> ServiceSet {
         let configuration = context.configuration
         let tds = try tdsConfiguration(configuration.mssql.url?.value)
-        let (jetStream, nats) = try await FleetClients.natsServiceSet(context)
         let bridgeSection = configuration.bridge
-        let database = SQLServerChangeTracking(configuration: tds, tables: bridgeSection.tables)
-        let source = ChangeTrackingSource(
-            database: database, transportName: bridgeSection.transportName, tables: bridgeSection.tables)
+        let trigger = try triggerMode(bridgeSection)
+        let (jetStream, nats) = try await FleetClients.natsServiceSet(context)
+        let settings = BridgeSettings(
+            transportName: bridgeSection.transportName,
+            subjectNamer: try SubjectNamer(prefix: configuration.nats.subjectPrefix),
+            batchSize: bridgeSection.batchSize, pollInterval: bridgeSection.pollInterval,
+            publishTimeout: configuration.nats.requestTimeout * 2, retention: bridgeSection.retention,
+            oversized: OversizedPolicy(rawValue: bridgeSection.oversized) ?? .deadLetter)
+        let services: ServiceSet
+        if trigger {
+            let source = SQLServerChangeLogSource(configuration: tds, transportName: bridgeSection.transportName)
+            services = bridgeServices(source, settings: settings, tds: tds, context: context, jetStream: jetStream) {
+                await source.isReachable()
+            }
+        } else {
+            let database = SQLServerChangeTracking(configuration: tds, tables: bridgeSection.tables)
+            let source = ChangeTrackingSource(
+                database: database, transportName: bridgeSection.transportName, tables: bridgeSection.tables)
+            services = bridgeServices(source, settings: settings, tds: tds, context: context, jetStream: jetStream) {
+                await source.isReachable()
+            }
+        }
+        return nats.merged(with: services)
+    }
+
+    /// Whether `bridge.capture` asks for trigger mode (`change_tracking`, the default, or `trigger`).
+    static func triggerMode(_ bridge: BridgeConfiguration) throws -> Bool {
+        switch bridge.capture {
+        case nil, "change_tracking": return false
+        case "trigger": return true
+        default:
+            throw ConfigError(key: "bridge.capture", message: "mssql-bridge captures by 'change_tracking' or 'trigger'")
+        }
+    }
+
+    /// The bridge over `source` with its readiness checks (SQL Server reachable, no resync required).
+    static func bridgeServices<Source: ChangeSource>(
+        _ source: Source, settings: BridgeSettings, tds: TDSConfiguration, context: ServiceContext,
+        jetStream: some EventPublisher, reachable: @escaping @Sendable () async -> Bool
+    ) -> ServiceSet {
         let bridge = BridgeService(
-            source: source, publisher: jetStream,
-            configuration: BridgeSettings(
-                transportName: bridgeSection.transportName,
-                subjectNamer: try SubjectNamer(prefix: configuration.nats.subjectPrefix),
-                batchSize: bridgeSection.batchSize, pollInterval: bridgeSection.pollInterval,
-                publishTimeout: configuration.nats.requestTimeout * 2,
-                oversized: OversizedPolicy(rawValue: bridgeSection.oversized) ?? .deadLetter),
-            logger: context.logger)
-        return nats.merged(
-            with: ServiceSet(
-                services: [bridge],
-                readiness: [ReadinessCheck("mssql") { await source.isReachable() }, bridge.readiness],
-                links: [
-                    ServerLink(
-                        server: "mssql", host: tds.host, verified: false,
-                        detail: tds.encrypt
-                            ? "encrypt=require: TLS; the certificate is checked only as freetds.conf says"
-                            : "encrypt=off: plain TCP (use encrypt=require)")
-                ]))
+            source: source, publisher: jetStream, configuration: settings, logger: context.logger)
+        return ServiceSet(
+            services: [bridge],
+            readiness: [ReadinessCheck("mssql", check: reachable), bridge.readiness],
+            links: [
+                ServerLink(
+                    server: "mssql", host: tds.host, verified: false,
+                    detail: tds.encrypt
+                        ? "encrypt=require: TLS; the certificate is checked only as freetds.conf says"
+                        : "encrypt=off: plain TCP (use encrypt=require)")
+            ])
     }
 
     static func tdsConfiguration(_ url: String?) throws -> TDSConfiguration {
@@ -63,9 +92,18 @@ public enum MSSQLBridge {
             FileHandle.standardError.write(Data("mssql-bridge: \(message)\n".utf8))
             return code
         }
+        let trigger: Bool
+        do {
+            trigger = try triggerMode(configuration.bridge)
+        } catch {
+            return fail("configuration error: \(error)", ConfigError.exitCode)
+        }
         let days = Int((configuration.bridge.retention.components.seconds + 86_399) / 86_400)
-        let statements = MSSQLStatements.install(
-            tables: configuration.bridge.tables, retentionDays: days, transport: configuration.bridge.transportName)
+        let statements =
+            trigger
+            ? MSSQLStatements.installTriggers(tables: configuration.bridge.tables)
+            : MSSQLStatements.install(
+                tables: configuration.bridge.tables, retentionDays: days, transport: configuration.bridge.transportName)
         if arguments.contains("--print") {
             for statement in statements { print(statement + "\nGO\n") }
             return 0
@@ -85,7 +123,10 @@ public enum MSSQLBridge {
                 await connection.close()
                 throw error
             }
-            print("enabled Change Tracking on \(configuration.bridge.tables.count) table(s)")
+            print(
+                trigger
+                    ? "installed the change log and the triggers of \(configuration.bridge.tables.count) table(s)"
+                    : "enabled Change Tracking on \(configuration.bridge.tables.count) table(s)")
             return 0
         } catch {
             return fail("install failed: \(error)", 1)

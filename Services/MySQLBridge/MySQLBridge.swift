@@ -27,8 +27,11 @@ public enum MySQLBridge {
         guard mysql.database != nil else {
             throw ConfigError(key: "mysql.url", message: "must name the database that holds the change log")
         }
-        let (jetStream, nats) = try await FleetClients.natsServiceSet(context)
         let bridgeSection = configuration.bridge
+        if bridgeSection.capture == "change_tracking" {
+            throw ConfigError(key: "bridge.capture", message: "mysql-bridge captures by 'trigger' or 'binlog'")
+        }
+        let (jetStream, nats) = try await FleetClients.natsServiceSet(context)
         let settings = BridgeSettings(
             transportName: bridgeSection.transportName,
             subjectNamer: try SubjectNamer(prefix: configuration.nats.subjectPrefix),

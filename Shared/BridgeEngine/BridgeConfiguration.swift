@@ -21,10 +21,13 @@ public struct BridgeConfiguration: Sendable {
     /// Default `fraiseql_capture`.
     public var captureRole = BridgeConfiguration.defaultCaptureRole
     public static let defaultCaptureRole = "fraiseql_capture"
-    /// `capture` (mysql-bridge): `trigger` (the default: triggers fill a change log; works on
-    /// every MySQL, managed ones included) or `binlog` (reads the row-based binlog as a replica;
-    /// no triggers on the application's tables).
-    public var capture = "trigger"
+    /// `capture`: how changes are captured. mysql-bridge: `trigger` (the default: triggers fill
+    /// a change log; works on every MySQL, managed ones included) or `binlog` (reads the
+    /// row-based binlog as a replica; no triggers on the application's tables). mssql-bridge:
+    /// `change_tracking` (the default: SQL Server's Change Tracking) or `trigger` (T-SQL triggers
+    /// fill a change log, with before images; for databases where Change Tracking cannot be
+    /// enabled). Nil when not set.
+    public var capture: String?
     /// `binlog_server_id` (mysql-bridge, binlog mode): the replica id the bridge reads the binlog
     /// as; unique among the server's replicas. Default: derived from `transport_name`.
     public var binlogServerID: UInt32?
@@ -63,7 +66,9 @@ public struct BridgeConfiguration: Sendable {
         retention = try scope.duration("retention", default: retention)
         oversized = try scope.choice("oversized", ["dead_letter", "omit_images"], default: oversized)
         captureRole = try scope.string("capture_role", default: captureRole)
-        capture = try scope.choice("capture", ["trigger", "binlog"], default: capture)
+        if try scope.optionalString("capture") != nil {
+            capture = try scope.choice("capture", ["trigger", "binlog", "change_tracking"], default: "trigger")
+        }
         if let id = try scope.optionalInt("binlog_server_id") {
             guard id >= 2, id <= Int(UInt32.max) else {
                 throw scope.error("binlog_server_id", "must be from 2 to \(UInt32.max), and not the server's own id")

@@ -12,6 +12,9 @@ public struct BridgeError: Error, CustomStringConvertible {
         /// checks again every `resyncCheckInterval`; an operator resynchronises
         /// (docs/operations.md).
         public static let resyncRequired = Code(name: "resync_required")
+        /// The checkpoint was moved by another bridge: this one is no longer the leader (the
+        /// engine closes the session and stands by for leadership again).
+        public static let leadershipLost = Code(name: "leadership_lost")
 
         public var description: String { name }
     }
@@ -28,6 +31,11 @@ public struct BridgeError: Error, CustomStringConvertible {
 
     /// ``Code/resyncRequired``, and why.
     public static func resyncRequired(_ reason: String) -> BridgeError { BridgeError(.resyncRequired, reason) }
+
+    /// ``Code/leadershipLost``.
+    public static func leadershipLost() -> BridgeError {
+        BridgeError(.leadershipLost, "the checkpoint was moved by another bridge: no longer the leader")
+    }
 
     public var description: String { "\(code): \(message)" }
 }

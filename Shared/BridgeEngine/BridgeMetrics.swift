@@ -15,9 +15,13 @@ struct BridgeMetrics: Sendable {
     let lagSeconds: Gauge
     let drift: Gauge
     let resyncRequired: Gauge
+    let transport: String
+    let factory: any MetricsFactory
 
     init(transport: String, factory: any MetricsFactory) {
         let dimensions = [("transport", transport)]
+        self.transport = transport
+        self.factory = factory
         published = Counter(label: "fraiseql_bridge_events_published_total", dimensions: dimensions, factory: factory)
         batches = Counter(label: "fraiseql_bridge_batches_total", dimensions: dimensions, factory: factory)
         rejected = Counter(label: "fraiseql_bridge_events_rejected_total", dimensions: dimensions, factory: factory)
@@ -35,5 +39,14 @@ struct BridgeMetrics: Sendable {
         lagSeconds = Gauge(label: "fraiseql_bridge_lag_oldest_seconds", dimensions: dimensions, factory: factory)
         drift = Gauge(label: "fraiseql_bridge_schema_drift", dimensions: dimensions, factory: factory)
         resyncRequired = Gauge(label: "fraiseql_bridge_resync_required", dimensions: dimensions, factory: factory)
+    }
+
+    /// Counts an error that interrupted the bridge, by kind (``BridgeErrorKind``; `other` when the error does not say).
+    func error(_ error: any Error) {
+        let kind = (error as? any BridgeErrorKind)?.bridgeErrorKind ?? "other"
+        Counter(
+            label: "fraiseql_bridge_errors_total", dimensions: [("transport", transport), ("kind", kind)],
+            factory: factory
+        ).increment()
     }
 }

@@ -93,12 +93,14 @@ public final class BridgeService<Source: ChangeSource>: Service, Sendable {
                 return
             } catch let error as BridgeError where error.code == .resyncRequired {
                 if Task.isCancelled || Task.isShuttingDownGracefully { return }
+                metrics.error(error)
                 reportResync(error)
                 try? await cancelWhenGracefulShutdown {
                     try await Task.sleep(for: self.configuration.resyncCheckInterval)
                 }
             } catch {
                 if Task.isCancelled || Task.isShuttingDownGracefully { return }
+                metrics.error(error)
                 logger.warning("bridge interrupted, retrying", metadata: ["error": "\(error)"])
                 try? await Task.sleep(for: backoff)
                 backoff = min(backoff * 2, .seconds(5))

@@ -60,13 +60,25 @@ public final class TDSConnection: @unchecked Sendable {
             if let database = configuration.database { _ = fraiseql_setldbname(login, database) }
             dbsetlogintime(Int32(configuration.loginTimeout))
             dbsettime(Int32(configuration.timeout))
-            TDSMessages.clear(nil)
-            guard let process = fraiseql_dbopen(login, "\(configuration.host):\(configuration.port)") else {
-                let detail = TDSMessages.take(nil) ?? "no answer"
-                throw TDSError(.connect, "cannot log in to \(configuration.host):\(configuration.port): \(detail)")
+            let (opened, message) = TDSMessages.login {
+                fraiseql_dbopen(login, "\(configuration.host):\(configuration.port)")
+            }
+            guard let process = opened else {
+                throw TDSError(
+                    .connect,
+                    "cannot log in to \(configuration.host):\(configuration.port): \(message?.text ?? "no answer")",
+                    number: message?.number ?? 0)
             }
             return TDSConnection(process: process, configuration: configuration)
         }
+    }
+
+    /// Whether the server takes a login and answers `SELECT 1` (for `/health/ready`).
+    public static func isReachable(_ configuration: TDSConfiguration) async -> Bool {
+        guard let connection = try? await connect(configuration) else { return false }
+        let answered = (try? await connection.query("SELECT 1")) != nil
+        await connection.close()
+        return answered
     }
 
     /// Runs a batch; returns the rows of its first result set.

@@ -1,10 +1,26 @@
 import CFreeTDS
+import Foundation
 import Synchronization
 
 /// db-lib's process-wide error and message handlers, and the messages they file per connection
-/// (the key 0 stands for a login that has no connection yet).
+/// (the key 0 stands for a login that has no connection yet). During a login, db-lib calls the
+/// handlers on the thread that logs in, with a connection handle the caller never sees: what they
+/// say then is filed for that thread (``login(_:)``).
 enum TDSMessages {
     private static let filed = Mutex<[UInt: (text: String, number: Int)]>([:])
+    private static let logins = Mutex<[UInt: (text: String, number: Int)?]>([:])
+
+    private static var thread: UInt { UInt(pthread_self()) }
+
+    /// Runs `body` (a login) on this thread and returns what it returned with the first message
+    /// db-lib or the server gave during it (text and number), if any.
+    static func login<T>(_ body: () -> T) -> (T, (text: String, number: Int)?) {
+        let me = thread
+        logins.withLock { $0[me] = .some(nil) }
+        let result = body()
+        let message = logins.withLock { $0.removeValue(forKey: me) ?? nil }
+        return (result, message)
+    }
 
     static let installed: Bool = {
         _ = dbinit()
@@ -30,6 +46,14 @@ enum TDSMessages {
     }
 
     static func file(_ process: OpaquePointer?, _ text: String, number: Int, severity: Int) {
+        let me = thread
+        let duringLogin = logins.withLock { logins -> Bool in
+            guard let entry = logins[me] else { return false }
+            // The first message of a failure is the cause; later ones are its consequences.
+            if entry == nil { logins[me] = .some((text, number)) }
+            return true
+        }
+        if duringLogin { return }
         filed.withLock { filed in
             // The first message of a failure is the cause; later ones are its consequences.
             if filed[key(process)] == nil { filed[key(process)] = (text, number) }

@@ -87,7 +87,7 @@ public final class ChangeTrackingSession<Connection: ChangeTrackingConnection>: 
             // No checkpoint (install not run): capture starts now.
             let now = try await connection.currentVersion()
             guard try await connection.moveCheckpoints(transport: transportName, tables: names, from: nil, to: now)
-            else { throw MSSQLError(.leadershipLost, "the checkpoint was created by another bridge") }
+            else { throw BridgeError.leadershipLost() }
             checkpoint.withLock { $0 = now }
             baseline = now
         }
@@ -123,7 +123,7 @@ public final class ChangeTrackingSession<Connection: ChangeTrackingConnection>: 
             guard
                 try await connection.moveCheckpoints(
                     transport: transportName, tables: names, from: baseline, to: batch.currentVersion)
-            else { throw MSSQLError(.leadershipLost, "the checkpoint was moved by another bridge") }
+            else { throw BridgeError.leadershipLost() }
             checkpoint.withLock { $0 = batch.currentVersion }
             after.withLock { $0 = nil }
         }
@@ -167,7 +167,7 @@ public final class ChangeTrackingSession<Connection: ChangeTrackingConnection>: 
                 guard
                     try await connection.moveCheckpoints(
                         transport: transportName, tables: tables.map(\.table), from: current, to: new.version)
-                else { throw MSSQLError(.leadershipLost, "the checkpoint was moved by another bridge") }
+                else { throw BridgeError.leadershipLost() }
                 checkpoint.withLock { $0 = new.version }
             }
         }

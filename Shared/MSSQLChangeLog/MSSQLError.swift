@@ -5,7 +5,6 @@ public struct MSSQLError: Error, CustomStringConvertible, Sendable {
         let name: String
         public static let changeTrackingDisabled = Code(name: "change_tracking_disabled")
         public static let noTable = Code(name: "no_table")
-        public static let leadershipLost = Code(name: "leadership_lost")
         public var description: String { name }
     }
 

@@ -9,43 +9,47 @@ public enum MSSQLStatements {
 
     /// `table` or `schema.table` → bracketed `[schema].[table]` (schema `dbo` by default).
     public static func qualified(_ table: String) -> String {
-        let parts = table.split(separator: ".", maxSplits: 1).map(String.init)
-        let (schema, name) = parts.count == 2 ? (parts[0], parts[1]) : ("dbo", parts[0])
+        let (schema, name) = nameParts(table)
         return "\(TDSConnection.identifier(schema)).\(TDSConnection.identifier(name))"
     }
+
+    /// The checkpoint and dead-letter tables (both modes), created when missing.
+    static let bridgeTables = [
+        """
+        IF OBJECT_ID(N'\(checkpoints)', N'U') IS NULL
+            CREATE TABLE \(checkpoints) (
+                transport NVARCHAR(255) NOT NULL,
+                table_name NVARCHAR(300) NOT NULL,
+                version BIGINT NOT NULL,
+                updated_at DATETIME2 NOT NULL DEFAULT SYSUTCDATETIME(),
+                CONSTRAINT fraiseql_bridge_checkpoints_pk PRIMARY KEY (transport, table_name))
+        """,
+        """
+        IF OBJECT_ID(N'\(deadLetters)', N'U') IS NULL
+            CREATE TABLE \(deadLetters) (
+                transport NVARCHAR(255) NOT NULL,
+                change_id NVARCHAR(800) NOT NULL,
+                event_id CHAR(36) NOT NULL,
+                entity_type NVARCHAR(128) NOT NULL,
+                reason NVARCHAR(MAX) NOT NULL,
+                event NVARCHAR(MAX) NOT NULL,
+                created_at DATETIME2 NOT NULL DEFAULT SYSUTCDATETIME(),
+                CONSTRAINT fraiseql_bridge_dead_letters_pk PRIMARY KEY (transport, change_id))
+        """,
+    ]
 
     /// Change Tracking on the database (retention in days, automatic cleanup) and on each table,
     /// snapshot isolation for consistent reads, the checkpoint and dead-letter tables. Safe to
     /// run again: each step checks first.
     public static func install(tables: [BridgeConfiguration.Table], retentionDays: Int, transport: String) -> [String] {
-        var statements = [
-            """
-            IF NOT EXISTS (SELECT 1 FROM sys.change_tracking_databases WHERE database_id = DB_ID())
-                ALTER DATABASE CURRENT SET CHANGE_TRACKING = ON (CHANGE_RETENTION = \(max(1, retentionDays)) DAYS, AUTO_CLEANUP = ON)
-            """,
-            "ALTER DATABASE CURRENT SET ALLOW_SNAPSHOT_ISOLATION ON",
-            """
-            IF OBJECT_ID(N'\(checkpoints)', N'U') IS NULL
-                CREATE TABLE \(checkpoints) (
-                    transport NVARCHAR(255) NOT NULL,
-                    table_name NVARCHAR(300) NOT NULL,
-                    version BIGINT NOT NULL,
-                    updated_at DATETIME2 NOT NULL DEFAULT SYSUTCDATETIME(),
-                    CONSTRAINT fraiseql_bridge_checkpoints_pk PRIMARY KEY (transport, table_name))
-            """,
-            """
-            IF OBJECT_ID(N'\(deadLetters)', N'U') IS NULL
-                CREATE TABLE \(deadLetters) (
-                    transport NVARCHAR(255) NOT NULL,
-                    change_id NVARCHAR(800) NOT NULL,
-                    event_id CHAR(36) NOT NULL,
-                    entity_type NVARCHAR(128) NOT NULL,
-                    reason NVARCHAR(MAX) NOT NULL,
-                    event NVARCHAR(MAX) NOT NULL,
-                    created_at DATETIME2 NOT NULL DEFAULT SYSUTCDATETIME(),
-                    CONSTRAINT fraiseql_bridge_dead_letters_pk PRIMARY KEY (transport, change_id))
-            """,
-        ]
+        var statements =
+            [
+                """
+                IF NOT EXISTS (SELECT 1 FROM sys.change_tracking_databases WHERE database_id = DB_ID())
+                    ALTER DATABASE CURRENT SET CHANGE_TRACKING = ON (CHANGE_RETENTION = \(max(1, retentionDays)) DAYS, AUTO_CLEANUP = ON)
+                """,
+                "ALTER DATABASE CURRENT SET ALLOW_SNAPSHOT_ISOLATION ON",
+            ] + bridgeTables
         for table in tables {
             statements.append(
                 """

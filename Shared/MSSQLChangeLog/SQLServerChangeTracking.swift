@@ -19,36 +19,12 @@ public struct SQLServerChangeTracking: ChangeTrackingDatabase {
     }
 
     public func lead(transport: String, logger: Logger) async throws -> Connection {
-        var announced = false
-        while true {
-            try Task.checkCancellation()
-            let connection = try await TDSConnection.connect(configuration)
-            do {
-                while true {
-                    try Task.checkCancellation()
-                    let granted = try await connection.query(MSSQLStatements.leaderLock(transport: transport))
-                    if case .int(let code)? = try? granted.json(0, 0), code >= 0 {
-                        return Connection(connection: connection, tables: tables)
-                    }
-                    if !announced {
-                        logger.info("another bridge is the leader, standing by")
-                        announced = true
-                    }
-                    try await Task.sleep(for: standbyInterval)
-                }
-            } catch {
-                await connection.close()
-                throw error
-            }
-        }
+        let connection = try await MSSQLLeaderLock.lead(
+            configuration, transport: transport, standbyInterval: standbyInterval, logger: logger)
+        return Connection(connection: connection, tables: tables)
     }
 
-    public func isReachable() async -> Bool {
-        guard let connection = try? await TDSConnection.connect(configuration) else { return false }
-        let answered = (try? await connection.query("SELECT 1")) != nil
-        await connection.close()
-        return answered
-    }
+    public func isReachable() async -> Bool { await TDSConnection.isReachable(configuration) }
 
     /// The leader's session.
     public struct Connection: ChangeTrackingConnection {

@@ -347,7 +347,7 @@ public final class MySQLBinlogSession: ChangeSession {
         guard
             try await store.moveCheckpoint(
                 transport: transportName, from: current.checkpointText, to: last.checkpointText)
-        else { throw MySQLLeadershipLost() }
+        else { throw BridgeError.leadershipLost() }
         checkpoint.withLock { $0 = last }
     }
 
@@ -362,7 +362,7 @@ public final class MySQLBinlogSession: ChangeSession {
                 guard
                     try await store.moveCheckpoint(
                         transport: transportName, from: current.checkpointText, to: newCheckpoint.checkpointText)
-                else { throw MySQLLeadershipLost() }
+                else { throw BridgeError.leadershipLost() }
                 checkpoint.withLock { $0 = newCheckpoint }
             }
         }

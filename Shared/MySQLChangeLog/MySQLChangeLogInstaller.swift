@@ -59,6 +59,11 @@ public enum MySQLChangeLogInstaller {
             return code
         }
         guard let url else { return fail("configuration error: mysql.url is required", ConfigError.exitCode) }
+        if bridge.capture == "change_tracking" {
+            return fail(
+                "configuration error: bridge.capture: mysql-bridge captures by 'trigger' or 'binlog'",
+                ConfigError.exitCode)
+        }
         let configuration: MariaDBConfiguration
         do {
             configuration = try MariaDBConfiguration(url: url)

@@ -48,12 +48,21 @@ struct MySQLChangeLogStore: Sendable {
     }
 
     /// Unpublished rows after `after`, in id order, at most `limit`.
-    func pendingRows(after: Int64, limit: Int) async throws -> MariaDBResult {
-        try await connection.query(
+    func pendingRows(after: Int64, limit: Int) async throws -> [ChangeLogRow] {
+        let result = try await connection.query(
             """
             SELECT \(Self.rowColumns) FROM \(MySQLChangeLogSchema.changeLog)
              WHERE published_at IS NULL AND id > \(after) ORDER BY id LIMIT \(limit)
             """)
+        return result.rows.indices.map { index in
+            let row = result.rows[index]
+            return ChangeLogRow(
+                id: result.int64(index, 0) ?? 0, eventID: result.string(index, 1) ?? "",
+                entityType: result.string(index, 2) ?? "", entityID: result.string(index, 3) ?? "",
+                operation: result.string(index, 4) ?? "", before: row[5], after: row[6],
+                tenantID: result.string(index, 7), capturedMicroseconds: result.int64(index, 8) ?? 0,
+                text: { row.map { $0.map { String(decoding: $0, as: UTF8.self) } ?? "NULL" }.joined(separator: "\t") })
+        }
     }
 
     /// Marks `ids` published and moves the checkpoint from `current` to `target` in one

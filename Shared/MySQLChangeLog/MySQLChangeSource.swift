@@ -29,7 +29,7 @@ public final class MySQLChangeSource: ChangeSource {
 
     /// Leadership is `GET_LOCK` on a connection of the leader's own: it dies with the process
     /// or the connection, and a standby takes it within `standbyInterval`.
-    public func becomeLeader(logger: Logger) async throws -> MySQLChangeSession {
+    public func becomeLeader(logger: Logger) async throws -> ChangeLogSession<MySQLChangeLogConnection> {
         try await MySQLLeaderLock.lead(
             configuration, transport: transportName, standbyInterval: standbyInterval, logger: logger
         ) { connection in
@@ -43,9 +43,10 @@ public final class MySQLChangeSource: ChangeSource {
                 await dirty.close()
                 throw error
             }
-            return MySQLChangeSession(
-                connection: connection, dirty: dirty, transportName: transportName, checkpoint: checkpoint,
-                logger: logger)
+            return ChangeLogSession(
+                connection: MySQLChangeLogConnection(
+                    connection: connection, dirty: dirty, transportName: transportName),
+                transportName: transportName, checkpoint: checkpoint, logger: logger)
         }
     }
 

@@ -1,7 +1,8 @@
 import BridgeEngine
 import Foundation
-import MSSQLChangeLog
 import Testing
+
+@testable import MSSQLChangeLog
 
 /// mssql-bridge's T-SQL against golden files (`Tests/MSSQLTests/Golden/*.sql`): what `install`
 /// runs and the Change Tracking read, for two tables (one in another schema, one name that needs
@@ -50,5 +51,61 @@ struct MSSQLStatementsTests {
                 MSSQLStatements.untracked(Self.tables),
             ].joined(separator: "\nGO\n") + "\n"
         #expect(script == (try golden("others.sql", script)))
+    }
+}
+
+/// Trigger mode's T-SQL against golden files: the change log and triggers `install` creates, and
+/// the session's reads and marks.
+@Suite("mssql-bridge T-SQL, trigger mode")
+struct MSSQLTriggerStatementsTests {
+    static let tables =
+        MSSQLStatementsTests.tables + [
+            BridgeConfiguration.Table(
+                table: "dbo.customers", entity: "customer", includeColumns: ["name", "email"],
+                excludeColumns: ["email"], tenantColumn: "tenant"),
+            BridgeConfiguration.Table(table: "accounts", entity: "account", excludeColumns: ["secret \"hash\""]),
+        ]
+
+    @Test("install: the change log, the checkpoint and dead-letter tables, one trigger per table")
+    func install() throws {
+        let script = MSSQLStatements.installTriggers(tables: Self.tables).joined(separator: "\nGO\n") + "\n"
+        #expect(script == (try MSSQLStatementsTests().golden("triggers.sql", script)))
+    }
+
+    @Test("the session's reads, marks, dead letters, purge and backlog")
+    func session() throws {
+        let script =
+            [
+                MSSQLStatements.changeLogSession,
+                MSSQLStatements.changeLogCheckpoint(transport: "mssql-main"),
+                MSSQLStatements.pendingRows(after: 41, limit: 500),
+                MSSQLStatements.pendingIDsIncludingOpen(after: 41, through: 90),
+                MSSQLStatements.markPublished(
+                    ids: [42, 43, 44, 47, 50, 49], transport: "mssql-main", current: 41, target: 50),
+                MSSQLStatements.markPublished(ids: [42], transport: "mssql-main", current: nil, target: 42),
+                MSSQLStatements.markPublished(ids: [42], transport: "mssql-main", current: 42, target: 42),
+                MSSQLStatements.recordMalformed(
+                    transport: "mssql-main", id: 42, eventID: "x", entityType: "order",
+                    reason: "event_id 'x' is not a UUID",
+                    row: "id=42"),
+                MSSQLStatements.purgePublished(olderThanSeconds: 259_200, limit: 1000),
+                MSSQLStatements.backlog,
+            ].joined(separator: "\nGO\n") + "\n"
+        #expect(script == (try MSSQLStatementsTests().golden("changelog.sql", script)))
+    }
+
+    @Test("marked ids are sent as ranges")
+    func ranges() {
+        #expect(
+            MSSQLStatements.idRanges([5, 1, 2, 3, 9, 7, 8, 3]) == "id BETWEEN 1 AND 3 OR id = 5 OR id BETWEEN 7 AND 9")
+        #expect(MSSQLStatements.idRanges([4]) == "id = 4")
+    }
+
+    @Test("trigger names: long table names are hashed to stay within 128 characters, distinct per table")
+    func names() {
+        let long = String(repeating: "t", count: 120)
+        #expect(MSSQLStatements.triggerName(table: "orders") == "fraiseql_capture_orders")
+        #expect(MSSQLStatements.triggerName(table: long).count <= 128)
+        #expect(MSSQLStatements.triggerName(table: long) != MSSQLStatements.triggerName(table: long + "u"))
     }
 }

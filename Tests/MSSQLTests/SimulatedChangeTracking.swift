@@ -72,7 +72,7 @@ final class SimulatedChangeTracking: ChangeTrackingDatabase, Sendable {
         }
 
         func check() throws {
-            if closed.load(ordering: .relaxed) { throw MSSQLError(.leadershipLost, "session closed") }
+            if closed.load(ordering: .relaxed) { throw BridgeError.leadershipLost() }
         }
 
         func currentVersion() async throws -> Int64 {

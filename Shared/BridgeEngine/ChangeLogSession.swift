@@ -1,17 +1,19 @@
-import BridgeEngine
 import Contracts
 import Logging
-import MariaDB
 import Synchronization
 
-/// The leader's session (trigger mode): one connection that holds the `GET_LOCK` and does all the
-/// work. Positions are change-log ids; every row is marked on its own and ends its transaction
-/// for the engine (late commits are found by the sweep, as with PostgreSQL).
-public final class MySQLChangeSession: ChangeSession {
+/// The leader's session on a change-log table that triggers fill (trigger mode of mysql-bridge
+/// and mssql-bridge). Positions are change-log ids; every row is marked on its own and ends its
+/// transaction for the engine (late commits are found by the sweep, as with PostgreSQL).
+///
+/// Ids are taken when a row is inserted, not when its transaction commits, so a committed read
+/// can see id 12 while 11's transaction is still open. A dirty read of the same range shows the
+/// ids open transactions hold: the batch stops before the lowest of them for up to `holdLimit`,
+/// so a writer's later row never overtakes its earlier one and a transaction's rows go in order.
+public final class ChangeLogSession<Connection: ChangeLogConnection>: ChangeSession {
     public typealias Position = Int64
 
-    let store: MySQLChangeLogStore
-    let connection: MariaDBConnection
+    let connection: Connection
     let transportName: String
     let logger: Logger
     let sweepRestart: Duration = .seconds(1)
@@ -30,16 +32,12 @@ public final class MySQLChangeSession: ChangeSession {
     /// not by a committed one), with when each was first seen.
     private let open = Mutex<[Int64: ContinuousClock.Instant]>([:])
     private let checkpoint: Mutex<Int64?>
-    /// A second connection that reads uncommitted rows: it sees the ids open transactions took.
-    let dirty: MariaDBConnection
 
-    init(
-        connection: MariaDBConnection, dirty: MariaDBConnection, transportName: String, checkpoint: Int64?,
-        holdLimit: Duration = .seconds(5), logger: Logger
+    public init(
+        connection: Connection, transportName: String, checkpoint: Int64?, holdLimit: Duration = .seconds(5),
+        logger: Logger
     ) {
         self.connection = connection
-        self.dirty = dirty
-        self.store = MySQLChangeLogStore(connection: connection)
         self.transportName = transportName
         self.checkpoint = Mutex(checkpoint)
         self.holdLimit = holdLimit
@@ -47,8 +45,7 @@ public final class MySQLChangeSession: ChangeSession {
     }
 
     /// Unpublished rows in id order, never past a row whose transaction is still open (within
-    /// `holdLimit`): a writer's later row never overtakes its earlier one, and a transaction's
-    /// rows go in order. Committed rows below the sweep (late commits) are found when the sweep
+    /// `holdLimit`). Committed rows below the sweep (late commits) are found when the sweep
     /// restarts, every `sweepRestart` and whenever it reaches the end.
     public func readBatch(limit: Int, mode: ReadMode) async throws -> [ChangeRecord<Int64>] {
         let start = sweep.withLock { sweep -> Int64? in
@@ -61,12 +58,11 @@ public final class MySQLChangeSession: ChangeSession {
             return sweep.after
         }
         guard let after = start else { return [] }
-        let committed = try await store.pendingRows(after: after, limit: limit)
-        let ids = committed.rows.indices.compactMap { committed.int64($0, 0) }
+        let committed = try await connection.pendingRows(after: after, limit: limit)
         var fence = Int64.max
-        if let last = ids.last {
-            let inRange = try await MySQLChangeLogStore(connection: dirty).pendingIDs(after: after, through: last)
-            let visible = Set(ids)
+        if let last = committed.last?.id {
+            let inRange = try await connection.pendingIDsIncludingOpen(after: after, through: last)
+            let visible = Set(committed.map(\.id))
             let now = ContinuousClock.now
             fence = open.withLock { open in
                 for id in inRange where !visible.contains(id) { open[id] = open[id] ?? now }
@@ -77,13 +73,11 @@ public final class MySQLChangeSession: ChangeSession {
                     ?? Int64.max
             }
         }
-        let kept = committed.rows.indices.filter { (committed.int64($0, 0) ?? 0) < fence }
-        var slice = committed
-        slice.rows = kept.map { committed.rows[$0] }
-        let records = try await decode(slice)
-        let reached = kept.last.flatMap { committed.int64($0, 0) } ?? after
+        let kept = committed.prefix { $0.id < fence }
+        let records = try await decode(kept)
+        let reached = kept.last?.id ?? after
         sweep.withLock { sweep in
-            if mode != .prefetch, committed.rows.count < limit || fence != Int64.max {
+            if mode != .prefetch, committed.count < limit || fence != Int64.max {
                 sweep = Sweep()
             } else {
                 sweep.after = max(sweep.after, reached)
@@ -93,42 +87,40 @@ public final class MySQLChangeSession: ChangeSession {
     }
 
     /// Events of the rows; rows that cannot be events are set aside and marked at once.
-    private func decode(_ result: MariaDBResult) async throws -> [ChangeRecord<Int64>] {
+    private func decode(_ rows: ArraySlice<ChangeLogRow>) async throws -> [ChangeRecord<Int64>] {
         var records: [ChangeRecord<Int64>] = []
-        records.reserveCapacity(result.rows.count)
-        for index in result.rows.indices {
-            switch MySQLChangeRow.record(result, index, source: transportName) {
+        records.reserveCapacity(rows.count)
+        for row in rows {
+            switch row.record(source: transportName) {
             case .success(let record): records.append(record)
             case .failure(let malformed):
                 logger.error(
                     "change-log row cannot be an event: set aside",
                     metadata: ["bridge.cursor": "\(malformed.id)", "error": "\(malformed.reason)"])
-                try await store.recordMalformed(
-                    transport: transportName, id: malformed.id, eventID: malformed.eventID,
-                    entityType: malformed.entityType, reason: malformed.reason, row: malformed.row)
+                try await connection.recordMalformed(malformed)
             }
         }
         return records
     }
 
     public func setAside(_ changes: [SetAsideChange<Int64>]) async throws {
-        try await store.recordDeadLetters(transport: transportName, changes) { String($0) }
+        try await connection.recordDeadLetters(changes)
     }
 
     public func markPublished(_ positions: [Int64], checkpoint newCursor: Int64?) async throws {
         let current = checkpoint.withLock { $0 }
         let target = newCursor.map { max(current ?? $0, $0) }
-        guard try await store.markPublished(ids: positions, transport: transportName, current: current, target: target)
-        else { throw MySQLLeadershipLost() }
+        guard try await connection.markPublished(ids: positions, current: current, target: target) else {
+            throw BridgeError.leadershipLost()
+        }
         if let target { checkpoint.withLock { $0 = target } }
     }
 
     public func purgePublished(olderThan age: Duration, limit: Int) async throws -> Int {
-        try await store.purgePublished(olderThan: age, limit: limit)
+        try await connection.purgePublished(olderThan: age, limit: limit)
     }
 
     public func close() async {
-        await dirty.close()
         await connection.close()
     }
 }
