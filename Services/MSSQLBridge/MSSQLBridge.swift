@@ -66,11 +66,31 @@ public enum MSSQLBridge {
             readiness: [ReadinessCheck("mssql", check: reachable), bridge.readiness],
             links: [
                 ServerLink(
-                    server: "mssql", host: tds.host, verified: false,
-                    detail: tds.encrypt
-                        ? "encrypt=require: TLS; the certificate is checked only as freetds.conf says"
-                        : "encrypt=off: plain TCP (use encrypt=require)")
+                    server: "mssql", host: tds.host, verified: tds.tlsCA != nil,
+                    detail: tds.tlsCA != nil
+                        ? "TLS, certificate and host name verified (tls_ca)"
+                        : tds.encrypt
+                            ? "encrypt=require: TLS, certificate not checked (set tls_ca)"
+                            : "encrypt=off: plain TCP (use encrypt=require with tls_ca)")
             ])
+    }
+
+    /// Writes the process's freetds.conf when `mssql.url` sets `tls_ca` (``FreeTDSConfigFile``).
+    /// A configuration that cannot be read is left for `ServiceMain` to report (exit 2).
+    public static func prepareFreeTDS() {
+        let environment = ProcessInfo.processInfo.environment
+        guard
+            let configuration = try? FleetConfiguration.load(
+                path: ServiceMain.configurationPath(environment: environment), environment: environment),
+            let tds = try? tdsConfiguration(configuration.mssql.url?.value)
+        else { return }
+        do {
+            try FreeTDSConfigFile.prepare([tds])
+        } catch {
+            FileHandle.standardError.write(
+                Data("mssql-bridge: cannot write the freetds.conf for tls_ca: \(error)\n".utf8))
+            exit(1)
+        }
     }
 
     static func tdsConfiguration(_ url: String?) throws -> TDSConfiguration {

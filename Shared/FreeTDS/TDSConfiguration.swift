@@ -4,10 +4,11 @@ import Foundation
 /// `mssql://user:password@host:port/database?encrypt=require&login_timeout=10&timeout=60`.
 ///
 /// `encrypt`: `require` (the default, as current SQL Server drivers do: the login and every
-/// packet encrypted) or `off`. db-lib verifies the server certificate only when FreeTDS's
-/// configuration says so (`ca file` and `check certificate hostname` in a `freetds.conf` named by
-/// `FREETDSCONF`): docs/security.md. `login_timeout` and `timeout` are seconds (db-lib applies
-/// them process-wide: the last connection's values win).
+/// packet encrypted) or `off`. `tls_ca`: a PEM file of the CAs the server certificate must chain
+/// to (or `system` for the system's), and the certificate must name the URL's host; without it the
+/// certificate is not checked. db-lib has no login property for a CA, so `tls_ca` works through a
+/// `freetds.conf` written for the process (``FreeTDSConfigFile``). `login_timeout` and `timeout`
+/// are seconds (db-lib applies them process-wide: the last connection's values win).
 public struct TDSConfiguration: Sendable, CustomStringConvertible {
     public var host: String
     public var port: Int
@@ -17,6 +18,8 @@ public struct TDSConfiguration: Sendable, CustomStringConvertible {
     public var encrypt: Bool
     public var loginTimeout: Int
     public var timeout: Int
+    /// `tls_ca`: the CA file (or `system`) the server certificate is verified with; nil: not verified.
+    public var tlsCA: String?
 
     public init(
         host: String = "127.0.0.1", port: Int = 1433, user: String = "sa", password: String = "",
@@ -56,9 +59,18 @@ public struct TDSConfiguration: Sendable, CustomStringConvertible {
                     (1...86_400).contains(seconds)
                 else { throw TDSError(.configuration, "\(item.name)=\(value): expected whole seconds from 1 to 86400") }
                 if item.name == "timeout" { timeout = seconds } else { loginTimeout = seconds }
+            case "tls_ca":
+                guard !value.isEmpty else { throw TDSError(.configuration, "tls_ca: expected a file or 'system'") }
+                guard value == "system" || FileManager.default.isReadableFile(atPath: value) else {
+                    throw TDSError(.configuration, "tls_ca=\(value): no readable file there")
+                }
+                tlsCA = value
             default:
                 throw TDSError(.configuration, "unknown URL option '\(item.name)'")
             }
+        }
+        if tlsCA != nil, !encrypt {
+            throw TDSError(.configuration, "tls_ca needs encryption: remove encrypt=off")
         }
     }
 

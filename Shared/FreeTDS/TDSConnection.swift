@@ -60,9 +60,8 @@ public final class TDSConnection: @unchecked Sendable {
             if let database = configuration.database { _ = fraiseql_setldbname(login, database) }
             dbsetlogintime(Int32(configuration.loginTimeout))
             dbsettime(Int32(configuration.timeout))
-            let (opened, message) = TDSMessages.login {
-                fraiseql_dbopen(login, "\(configuration.host):\(configuration.port)")
-            }
+            let server = try FreeTDSConfigFile.server(for: configuration)
+            let (opened, message) = TDSMessages.login { fraiseql_dbopen(login, server) }
             guard let process = opened else {
                 throw TDSError(
                     .connect,

@@ -61,19 +61,4 @@ struct BridgeErrorMetricsTests {
             try await expectError("mssql-bridge", config: path, kind: "unreachable", server: "mssql")
         }
     }
-
-    @Test(
-        "mssql-bridge: a capture mode it does not have exits 2 naming bridge.capture; trigger install --print needs no server"
-    )
-    func mssqlCaptureMode() async throws {
-        let url = "mssql://sa:x@127.0.0.1:\(try Stack.freePort())/app?encrypt=off&login_timeout=2"
-        let binlog = try config("[mssql]\nurl = \"\(url)\"", transport: "msbinlog", capture: "binlog")
-        let (status, errors) = try await Binaries.run("mssql-bridge", ["--config", binlog])
-        #expect(status == 2 && errors.contains("bridge.capture"), "\(status): \(errors)")
-        let trigger = try config("[mssql]\nurl = \"\(url)\"", transport: "mstrigger", capture: "trigger")
-        let (printed, script) = try await Binaries.output("mssql-bridge", ["install", "--print", "--config", trigger])
-        #expect(printed == 0)
-        #expect(script.contains("CREATE OR ALTER TRIGGER [dbo].[fraiseql_capture_orders] ON [dbo].[orders]"))
-        #expect(script.contains("FOR JSON AUTO, INCLUDE_NULL_VALUES") && !script.contains("CHANGE_TRACKING"))
-    }
 }

@@ -79,7 +79,43 @@ struct MSSQLBridgeTests {
             Issue.record("logged in with a wrong password")
         } catch let error as TDSError {
             #expect(error.code == .connect)
+            #expect(error.bridgeErrorKind == "login_refused", "\(error)")
             #expect(!error.description.contains(configuration.password))
         }
+    }
+
+    @Test("trigger mode: install, then a multi-row insert, an update and a delete arrive in order with both images")
+    func triggerMode() async throws {
+        let configuration = try await database()
+        let connection = try await TDSConnection.connect(configuration)
+        try await connection.query(
+            "CREATE TABLE dbo.orders (id INT PRIMARY KEY, status NVARCHAR(20), secret NVARCHAR(20), tenant NVARCHAR(10))"
+        )
+        let tables = [
+            BridgeConfiguration.Table(
+                table: "dbo.orders", entity: "order", excludeColumns: ["secret"], tenantColumn: "tenant")
+        ]
+        for statement in MSSQLStatements.installTriggers(tables: tables) { try await connection.query(statement) }
+        try await connection.query(
+            """
+            INSERT INTO dbo.orders VALUES (1, N'new', N's1', N't1'), (2, N'new', N's2', N't2');
+            UPDATE dbo.orders SET status = N'paid' WHERE id = 1;
+            DELETE FROM dbo.orders WHERE id = 2;
+            """)
+        await connection.close()
+        let source = SQLServerChangeLogSource(configuration: configuration, transportName: "mssql-trigger-test")
+        let session = try await source.becomeLeader(logger: Logger(label: "tests"))
+        let batch = try await session.readBatch(limit: 100, mode: .next)
+        try await session.markPublished(batch.map(\.position), checkpoint: batch.last?.position)
+        let again = try await session.readBatch(limit: 100, mode: .restart)
+        await session.close()
+        let events = try batch.map { try EntityEvent.decode($0.payload) }
+        #expect(events.map(\.entityId) == ["1", "2", "1", "2"])
+        #expect(events.map(\.operation) == [.insert, .insert, .update, .delete])
+        #expect(events[2].before?["status"] == .string("new") && events[2].after?["status"] == .string("paid"))
+        #expect(events[3].before?["id"] == .int(2) && events[3].after == nil)
+        #expect(events.allSatisfy { $0.after?["secret"] == nil && $0.before?["secret"] == nil }, "excluded")
+        #expect(events.map(\.tenantId) == ["t1", "t2", "t1", "t2"])
+        #expect(again.isEmpty, "marked published")
     }
 }

@@ -142,3 +142,29 @@ struct TDSValueDecoderTests {
         #expect(throws: TDSError.self) { _ = try TDSConfiguration(url: "mssql://h/db?encrypt=maybe") }
     }
 }
+
+@Suite("mssql:// URL and the freetds.conf written for tls_ca")
+struct TDSConfigurationTests {
+    @Test("tls_ca is read from the URL; the file gets one section per verified server after an existing file's text")
+    func configFile() throws {
+        let verified = try TDSConfiguration(url: "mssql://sa:pw@db.example.com:14330/app?tls_ca=system")
+        let plain = try TDSConfiguration(url: "mssql://sa:pw@other:1433/app")
+        #expect(verified.tlsCA == "system" && plain.tlsCA == nil)
+        let text = FreeTDSConfigFile.text(for: [verified, plain], existing: "[global]\n\ttext size = 64512")
+        #expect(text.hasPrefix("[global]\n\ttext size = 64512\n"))
+        #expect(text.contains("[fraiseql_db_example_com_14330]\n\thost = db.example.com\n\tport = 14330\n"))
+        #expect(text.contains("\tencryption = require\n\tca file = system\n\tcheck certificate hostname = yes\n"))
+        #expect(!text.contains("other"), "a server without tls_ca gets no section")
+        #expect(!text.contains("pw"), "no password in the file")
+    }
+
+    @Test("bad tls_ca values are configuration errors")
+    func badValues() {
+        for url in [
+            "mssql://sa@h/app?tls_ca=", "mssql://sa@h/app?tls_ca=/nonexistent.pem",
+            "mssql://sa@h/app?encrypt=off&tls_ca=system",
+        ] {
+            #expect(throws: TDSError.self, "\(url)") { _ = try TDSConfiguration(url: url) }
+        }
+    }
+}

@@ -3,6 +3,8 @@ import Foundation
 import MSSQLBridge
 import Runtime
 
+// Before any other thread starts: a `tls_ca` in the URL needs a freetds.conf and FREETDSCONF.
+MSSQLBridge.prepareFreeTDS()
 if CommandLine.arguments.dropFirst().first == "install" {
     exit(await MSSQLBridge.install(arguments: Array(CommandLine.arguments.dropFirst(2))))
 }
