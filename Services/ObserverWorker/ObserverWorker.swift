@@ -81,7 +81,7 @@ public enum ObserverWorker {
         }
         let resources = ActionResources(
             http: HTTPDelivery(), smtp: FleetClients.smtp(configuration.smtp), smtpFrom: configuration.smtp.from,
-            jobQueue: configuration.observer.transport == "postgres"
+            jobQueue: configuration.observer.transport == "postgres" && !configuration.redis.isConfigured
                 ? nil
                 : JobQueue(redis: RedisClient(configuration: RedisClientConfiguration(host: "localhost", port: 6379))),
             jobs: configuration.jobs,
@@ -94,7 +94,9 @@ public enum ObserverWorker {
     static let missingPostgresURL = ConfigError(
         key: "postgres.url", message: "the 'postgres' observer transport needs [postgres] url")
 
-    /// PostgreSQL only: the change log is the queue, marks and dead letters are tables.
+    /// PostgreSQL only: the change log is the queue, marks and dead letters are tables. With
+    /// `job` actions and `[redis] url` set (PostgreSQL + Redis), the jobs go into Redis for
+    /// job-worker; without `job` actions Redis is not used even when named.
     static func postgresServices(_ context: ServiceContext, metrics: ObserverMetrics) throws -> ServiceSet {
         let configuration = context.configuration
         guard let url = configuration.postgres.url else { throw missingPostgresURL }
@@ -106,8 +108,12 @@ public enum ObserverWorker {
         }
         guard let client = try postgresClient(context) else { throw missingPostgresURL }
         let marks = PostgresMarkStore(client: client, logger: context.logger)
+        let jobs = configuration.observers.contains { $0.actions.contains { $0.kind == "job" } }
+        let (redis, redisSet) =
+            configuration.redis.isConfigured && jobs
+            ? try FleetClients.redisServiceSet(context) : (nil, ServiceSet(services: []))
         let pipeline = try makePipeline(
-            configuration, marks: marks, redis: nil, postgres: client, metrics: metrics, logger: context.logger)
+            configuration, marks: marks, redis: redis, postgres: client, metrics: metrics, logger: context.logger)
         let transport = PostgresObserverTransport(
             pipeline: pipeline, configuration: connection, batchSize: min(configuration.observer.maxInFlight, 1000),
             pollInterval: configuration.bridge.pollInterval,
@@ -115,7 +121,8 @@ public enum ObserverWorker {
                 changeLog: configuration.bridge.retention, doneMarks: configuration.observer.doneTTL,
                 deadLetters: configuration.observer.deadLetterMaxLength),
             source: configuration.bridge.transportName, logger: context.logger)
-        return transport.serviceSet(with: [client], links: [ServerLink.postgres(url: url.value)])
+        return redisSet.merged(
+            with: transport.serviceSet(with: [client], links: [ServerLink.postgres(url: url.value)]))
     }
 
     /// The worker's PostgreSQL pool (`postgres.pool_size` connections, opened on demand) when

@@ -11,9 +11,11 @@ struct PostgresObserverFixture {
     let database: TestDatabase
     let configPath: String
 
-    static func make(observers: String, observer: String = "", bridge: String = "", pollInterval: String = "50ms")
-        async throws -> PostgresObserverFixture
-    {
+    /// `redis`: the Redis URL (default: a port where nothing listens); `extra`: more sections.
+    static func make(
+        observers: String, observer: String = "", bridge: String = "", pollInterval: String = "50ms",
+        redis: String? = nil, extra: String = ""
+    ) async throws -> PostgresObserverFixture {
         let database = try await TestDatabase.create()
         try await database.execute("CREATE TABLE orders (id serial PRIMARY KEY, status text, total numeric)")
         let config = """
@@ -22,7 +24,8 @@ struct PostgresObserverFixture {
             [nats]
             url = "nats://127.0.0.1:\(try Stack.freePort())"
             [redis]
-            url = "redis://127.0.0.1:\(try Stack.freePort())"
+            url = "\(try redis ?? "redis://127.0.0.1:\(Stack.freePort())")"
+            \(extra)
             [postgres]
             url = "\(database.url)"
             [bridge]
@@ -113,6 +116,59 @@ struct ObserverPostgresProcessTests {
         let ready = await httpGet("http://127.0.0.1:\(port)/health/ready")
         #expect(ready?.0 == 200, "ready without NATS and Redis: \(String(describing: ready))")
         #expect(worker.stop() == 0)
+        await receiver.stop()
+    }
+
+    @Test(
+        "PostgreSQL + Redis: a job action goes through the Redis job queue to job-worker, once per event; the rest as PostgreSQL only"
+    )
+    func jobsThroughRedis() async throws {
+        let receiver = try await Receiver()
+        let fixture = try await PostgresObserverFixture.make(
+            observers: """
+                [[observers]]
+                name = "paid"
+                entity = "order"
+                operations = ["update"]
+                [[observers.actions]]
+                kind = "webhook"
+                url = "\(receiver.url)/paid"
+                [[observers.actions]]
+                kind = "job"
+                job_kind = "http"
+                payload = '{"url": "\(receiver.url)/receipt", "body": {"order": {{after.id}}}}'
+                """,
+            redis: try Stack.url("REDIS_URL"),
+            extra: """
+                key_prefix = "\(Stack.unique("pgredis")):"
+                [jobs]
+                http_allowed_hosts = ["127.0.0.1"]
+                """)
+        let (worker, port) = try fixture.worker()
+        try await worker.start(waitForPort: port)
+        let (jobs, jobsPort) = try Binaries.service("job-worker", config: fixture.configPath)
+        try await jobs.start(waitForPort: jobsPort)
+        try await fixture.database.execute(
+            "INSERT INTO orders (status, total) SELECT 'new', n FROM generate_series(1, 20) n")
+        try await fixture.database.execute("UPDATE orders SET status = 'paid'")
+        #expect(
+            try await eventually(.seconds(30)) {
+                receiver.requests.filter { $0.path == "/receipt" }.count >= 20
+                    && receiver.requests.filter { $0.path == "/paid" }.count >= 20
+            })
+        try await Task.sleep(for: .milliseconds(500))
+        let receipts = receiver.requests.filter { $0.path == "/receipt" }.map(\.text)
+        #expect(receipts.count == 20 && Set(receipts).count == 20, "one receipt job per paid order: \(receipts.count)")
+        let orders = receipts.compactMap { text in
+            (try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])?["order"] as? Int
+        }
+        #expect(Set(orders) == Set(1...20), "the orders of the receipts: \(receipts.prefix(3))")
+        let ready = await httpGet("http://127.0.0.1:\(port)/health/ready")
+        #expect(
+            ready?.0 == 200 && ready?.1.contains("redis") == true,
+            "Redis is in the worker's readiness: \(String(describing: ready))")
+        #expect(worker.stop() == 0)
+        #expect(jobs.stop() == 0)
         await receiver.stop()
     }
 

@@ -30,7 +30,7 @@ struct JobAction: ObserverAction {
         let settings = try ActionSettings(action, allowed: ["job_kind", "queue", "payload", "max_attempts", "timeout"])
         guard let queue = resources.jobQueue else {
             throw settings.scope.error(
-                "kind", "a 'job' action needs Redis: not available with the 'postgres' transport")
+                "kind", "a 'job' action needs Redis: with the 'postgres' transport, set [redis] url")
         }
         self.key = key
         self.queue = queue
