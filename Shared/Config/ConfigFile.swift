@@ -59,6 +59,10 @@ public final class ConfigFile: Sendable {
 
     public var scope: ConfigScope { ConfigScope(reader: self, path: "", node: root, environmentEnabled: true) }
 
+    /// Every key a section asked for so far, present or not (`observers[0].name`, `nats.url_env`):
+    /// what the code reads, which the configuration reference is checked against.
+    public var keysRead: Set<String> { consumed.withLock { $0 } }
+
     func markConsumed(_ path: String) {
         _ = consumed.withLock { $0.insert(path) }
     }
