@@ -1,6 +1,6 @@
 # The two commands: `make demo` (the product end to end on local servers) and `make test`.
 # Both install what they need (Debian packages via apt-get) and start real servers on 127.0.0.1.
-.PHONY: deps build test e2e fuzz demo bench bench-fleet bench-all bench-clients bench-bridge bench-jobs bench-worker bench-flight bench-gateway bench-mysql-bridge stack-up stack-down lint clean
+.PHONY: deps build test e2e fuzz demo demo-stop check-deploy bench bench-fleet bench-all bench-clients bench-bridge bench-jobs bench-worker bench-flight bench-gateway bench-mysql-bridge stack-up stack-down lint clean
 
 deps:
 	scripts/stack.sh install
@@ -16,6 +16,16 @@ e2e: deps
 
 demo: deps
 	scripts/demo.sh
+
+# Stops a fleet `make demo` left running (its Ctrl-C does the same).
+demo-stop:
+	scripts/demo-stop.sh
+
+# The deployment files validated offline (no Docker engine or cluster here): shellcheck, the
+# image's libraries, compose profiles, Kubernetes overlays, example configurations.
+check-deploy: deps
+	swift build
+	scripts/check-deploy.sh
 
 # libFuzzer on the parsers of outside input, FUZZ_SECONDS (default 60) per target (docs/security.md).
 fuzz: deps

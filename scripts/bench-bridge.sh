@@ -13,6 +13,7 @@ LIVE_SECONDS=${BENCH_LIVE_SECONDS:-10}
 python3 -m pip install -q "psycopg[binary]" nats-py 2>/dev/null || python3 -m pip install -q --break-system-packages "psycopg[binary]" nats-py
 [ -n "${BENCH_BIN:-}" ] || for product in fraiseql-bench fraiseql-observer; do swift build -c release --product "$product"; done
 mkdir -p bench/bin
+# shellcheck disable=SC2046 # pkg-config's flags are several words
 gcc -O2 -o bench/bin/nats_raw_pub bench/nats_raw_pub.c $(pkg-config --cflags --libs libnats)
 # shellcheck source=scripts/lib/bench.sh
 source scripts/lib/bench.sh

@@ -9,6 +9,7 @@ PIPELINE=${BENCH_PIPELINE:-100}
 
 [ -n "${BENCH_BIN:-}" ] || swift build -c release --product fraiseql-bench
 mkdir -p bench/bin
+# shellcheck disable=SC2046 # pkg-config's flags are several words
 gcc -O2 -o bench/bin/nats_raw_pub bench/nats_raw_pub.c $(pkg-config --cflags --libs libnats)
 # shellcheck source=scripts/lib/bench.sh
 source scripts/lib/bench.sh

@@ -18,6 +18,7 @@ WRITERS=4
 [ -n "${BENCH_BIN:-}" ] || swift build -c release --product fraiseql-bench
 [ -n "${BENCH_BIN:-}" ] || for product in pg-bridge observer-worker job-worker; do swift build -c release --product "$product"; done
 mkdir -p bench/bin
+# shellcheck disable=SC2046 # pkg-config's flags are several words
 gcc -O2 -o bench/bin/nats_raw_pub bench/nats_raw_pub.c $(pkg-config --cflags --libs libnats)
 gcc -O2 -o bench/bin/http_sink bench/http_sink.c
 # shellcheck source=scripts/lib/bench.sh
@@ -134,7 +135,7 @@ for rate in ${BENCH_PG_RATES:-1000 5000 10000}; do
         "$written" "$delivered" "$p50" "$p99" "$p999" "$dups" "$lost" "≤$dedup" "$idle" "$peak"
 done
 echo
-echo "command: make bench ($((($(date +%s) - started))) s; BENCH_SECONDS=$SECONDS_PER_CASE per case)"
+echo "command: make bench ($(($(date +%s) - started)) s; BENCH_SECONDS=$SECONDS_PER_CASE per case)"
 echo "pg-*: the postgres observer transport (PostgreSQL only: observer-worker claims change-log rows; RSS: the worker)"
 echo "dedup: the bucket (ms) holding 99% of the first observer-worker's dedup checks in the case"
 echo "goals: p99 < 50 ms at 1k rows/s; saturation >= 10000 rows/s end to end with webhooks; every service < 100 MB RSS at idle"

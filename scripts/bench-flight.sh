@@ -17,6 +17,7 @@ python3 -m pip install -q pyarrow "psycopg[binary]" adbc-driver-postgresql 2>/de
     || python3 -m pip install -q --break-system-packages pyarrow "psycopg[binary]" adbc-driver-postgresql
 [ -n "${BENCH_BIN:-}" ] || for product in flight-server fraiseql-bench; do swift build -c release --product "$product"; done
 mkdir -p bench/bin
+# shellcheck disable=SC2046 # pkg-config's flags are several words
 gcc -O2 -o bench/bin/nats_raw_ordered bench/nats_raw_ordered.c $(pkg-config --cflags --libs libnats)
 # shellcheck source=scripts/lib/bench.sh
 source scripts/lib/bench.sh

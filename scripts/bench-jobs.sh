@@ -10,6 +10,7 @@ CONCURRENCY=${BENCH_CONCURRENCY:-256}
 [ -n "${BENCH_BIN:-}" ] || swift build -c release --product fraiseql-bench
 [ -n "${BENCH_BIN:-}" ] || swift build -c release --product job-worker
 mkdir -p bench/bin
+# shellcheck disable=SC2046 # pkg-config's flags are several words
 gcc -O2 -o bench/bin/redis_raw_jobs bench/redis_raw_jobs.c $(pkg-config --cflags --libs hiredis)
 # shellcheck source=scripts/lib/bench.sh
 source scripts/lib/bench.sh

@@ -11,6 +11,7 @@ ROWS=${BENCH_ROWS:-200000}
 python3 -m pip install -q mysql-replication nats-py 2>/dev/null || python3 -m pip install -q --break-system-packages mysql-replication nats-py
 [ -n "${BENCH_BIN:-}" ] || swift build -c release --product fraiseql-bench
 mkdir -p bench/bin
+# shellcheck disable=SC2046 # pkg-config's flags are several words
 gcc -O2 -o bench/bin/nats_raw_pub bench/nats_raw_pub.c $(pkg-config --cflags --libs libnats)
 # shellcheck source=scripts/lib/bench.sh
 source scripts/lib/bench.sh

@@ -16,6 +16,7 @@ python3 -m pip install -q nats-py redis 2>/dev/null || python3 -m pip install -q
 [ -n "${BENCH_BIN:-}" ] || swift build -c release --product fraiseql-bench
 [ -n "${BENCH_BIN:-}" ] || swift build -c release --product observer-worker
 mkdir -p bench/bin
+# shellcheck disable=SC2046 # pkg-config's flags are several words
 gcc -O2 -o bench/bin/nats_raw_pull bench/nats_raw_pull.c $(pkg-config --cflags --libs libnats)
 gcc -O2 -o bench/bin/http_sink bench/http_sink.c
 # shellcheck source=scripts/lib/bench.sh
@@ -143,7 +144,7 @@ RUNS=${BENCH_RUNS:-3}
 # Rounds: every case once per round, so that a slow moment of the shared machine hits all cases
 # alike; metrics cost and the Python ratio are computed within each round, then the median taken.
 declare -a cpu_ons=() noop=() noop_p99=() noop_share=() noop_off=() webhook=() webhook_p99=() ceiling=() python=() cost=() ratio=()
-PACED_RATES=(${BENCH_PACED_RATES:-5000 10000 25000})
+read -ra PACED_RATES <<<"${BENCH_PACED_RATES:-5000 10000 25000}"
 # The same reference with the machine idle.
 read -r idle_probe_p99 idle_probe_share <<<"$(python3 bench/redis_probe.py "$REDIS_URL" 2 1.5 40)"
 declare -A paced_p99=() paced_share=() probe_p99=() probe_share=()
@@ -202,10 +203,11 @@ printf 'python   %8.0f events/s   (nats-py + redis-py pipelined SET NX + ack)\n'
 # The dedup check under live traffic, per rate: p99 bucket and share within 1 ms (medians), next
 # to the independent client's MGETs at the same time.
 for paced_rate in "${PACED_RATES[@]}"; do
+    shares=${paced_share[$paced_rate]# }
     # shellcheck disable=SC2086 # the lists are space-separated on purpose
     printf 'dedup    check p99 <= %s ms (%s%% within 1 ms; per round %s%%) with %s events/s published live to the noop worker;' \
         "$(med ${paced_p99[$paced_rate]})" "$(med ${paced_share[$paced_rate]})" \
-        "$(echo ${paced_share[$paced_rate]} | sed 's/ /%, /g')" "$paced_rate"
+        "${shares// /%, }" "$paced_rate"
     # shellcheck disable=SC2086
     printf ' reference, an independent client'"'"'s MGET of 40 keys meanwhile: p99 %s ms (%s%% within 1 ms)\n' \
         "$(med ${probe_p99[$paced_rate]})" "$(med ${probe_share[$paced_rate]})"

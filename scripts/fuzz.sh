@@ -13,7 +13,7 @@ targets=${FUZZ_TARGETS:-event-decoder condition template config resp}
 # Its own build directory by default (the sanitizer flags would rebuild every module of .build);
 # CI, which builds nothing after, passes FUZZ_SCRATCH=.build to reuse the compiled C libraries.
 build=(swift build --scratch-path "${FUZZ_SCRATCH:-.build-fuzz}" --product fraiseql-fuzz
-    -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library)
+    -Xswiftc "-sanitize=fuzzer,address" -Xswiftc -parse-as-library)
 FRAISEQL_FUZZ=1 "${build[@]}" 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]|prohibited flag|unhandled; explicitly declare' || true
 binary="$(FRAISEQL_FUZZ=1 "${build[@]}" --show-bin-path)/fraiseql-fuzz"
 test -x "$binary" || { echo "fuzz: the harness did not build" >&2; exit 1; }

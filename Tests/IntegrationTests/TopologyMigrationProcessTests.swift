@@ -9,7 +9,7 @@ import Testing
 /// the webhook receiver exactly once: nothing lost, nothing repeated. The truth is the `orders`
 /// table and the receiver's log, never the fleet's own tables.
 @Suite("topology migration: PostgreSQL only → NATS fleet → PostgreSQL only, under load", .serialized)
-struct TopologyMigrationTests {
+struct TopologyMigrationProcessTests {
     @Test("every order written during both migrations is delivered exactly once")
     func migrateUnderLoad() async throws {
         let receiver = try await Receiver()
