@@ -15,6 +15,10 @@ public struct BridgeError: Error, CustomStringConvertible {
         /// The checkpoint was moved by another bridge: this one is no longer the leader (the
         /// engine closes the session and stands by for leadership again).
         public static let leadershipLost = Code(name: "leadership_lost")
+        /// The transport's checkpoint was written by another capture mode (a binlog position
+        /// where trigger mode expects a change-log id, or the reverse): give each mode its own
+        /// `bridge.transport_name`. The engine retries (and counts it) until that is fixed.
+        public static let foreignCheckpoint = Code(name: "foreign_checkpoint")
 
         public var description: String { name }
     }

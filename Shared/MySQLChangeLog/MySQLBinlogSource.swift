@@ -65,7 +65,10 @@ public final class MySQLBinlogSource: ChangeSource {
             let store = MySQLChangeLogStore(connection: connection)
             let text = try await Self.startCheckpoint(transport: transportName, connection: connection)
             guard let checkpoint = BinlogPosition(checkpointText: text) else {
-                throw MySQLBinlogError("the checkpoint '\(text)' of \(transportName) is not file:offset")
+                throw BridgeError(
+                    .foreignCheckpoint,
+                    "the checkpoint '\(text)' of transport '\(transportName)' is not a binlog position (file:offset): trigger mode wrote it; give binlog mode its own bridge.transport_name"
+                )
             }
             let tables = MySQLBinlogTables(tableConfiguration, database: database)
             var json: [String: Set<String>] = [:]

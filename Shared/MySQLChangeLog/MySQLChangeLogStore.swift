@@ -25,10 +25,21 @@ struct MySQLChangeLogStore: Sendable {
         try await connection.query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
     }
 
+    /// The transport's checkpoint (a change-log id), nil when none; throws
+    /// ``BridgeError/Code/foreignCheckpoint`` for one binlog mode wrote.
     func checkpoint(transport: String) async throws -> Int64? {
-        try await connection.query(
-            "SELECT checkpoint FROM \(MySQLChangeLogSchema.checkpoints) WHERE transport = ?", [.text(transport)]
-        ).scalar.flatMap { Int64($0) }
+        guard
+            let text = try await connection.query(
+                "SELECT checkpoint FROM \(MySQLChangeLogSchema.checkpoints) WHERE transport = ?", [.text(transport)]
+            ).scalar
+        else { return nil }
+        guard let id = Int64(text) else {
+            throw BridgeError(
+                .foreignCheckpoint,
+                "the checkpoint '\(text)' of transport '\(transport)' is a binlog position, not a change-log id: binlog mode wrote it; give trigger mode its own bridge.transport_name (or delete that row of \(MySQLChangeLogSchema.checkpoints))"
+            )
+        }
+        return id
     }
 
     /// Unpublished ids in `(after, last]`; on a READ UNCOMMITTED connection this includes the

@@ -29,7 +29,9 @@ struct BridgeErrorMetricsTests {
     }
 
     /// Runs `service` until its metrics count an error of `kind` and readiness names `server` as down.
-    func expectError(_ service: String, config path: String, kind: String, server: String) async throws {
+    func expectError(_ service: String, config path: String, kind: String, server: String, checkReadiness: Bool = true)
+        async throws
+    {
         let (process, port) = try Binaries.service(service, config: path)
         try await process.start(waitForPort: port)
         defer { process.stop() }
@@ -41,8 +43,9 @@ struct BridgeErrorMetricsTests {
                         && !$0.hasSuffix(" 0")
                 }
             }, "\(service): fraiseql_bridge_errors_total{kind=\"\(kind)\"}")
-        let ready = await httpGet("http://127.0.0.1:\(port)/health/ready")
-        #expect(ready?.0 == 503 && ready?.1.contains("\"\(server)\":false") == true, "\(String(describing: ready))")
+        guard checkReadiness else { return }
+        let answer = await httpGet("http://127.0.0.1:\(port)/health/ready")
+        #expect(answer?.0 == 503 && answer?.1.contains("\"\(server)\":false") == true, "\(String(describing: answer))")
     }
 
     @Test("mysql-bridge with a login the server refuses: login_refused, not ready")
@@ -60,5 +63,19 @@ struct BridgeErrorMetricsTests {
             let path = try config("[mssql]\nurl = \"\(url)\"", transport: Stack.unique("msdown"), capture: capture)
             try await expectError("mssql-bridge", config: path, kind: "unreachable", server: "mssql")
         }
+    }
+
+    @Test("mysql-bridge in trigger mode on a checkpoint binlog mode wrote: foreign_checkpoint, nothing published")
+    func foreignCheckpoint() async throws {
+        let fixture = try await MySQLBridgeFixture.create(MySQLBridgeWorkload.table)
+        let bridge = try await fixture.bridge(capture: "trigger", tables: MySQLBridgeWorkload.tables)
+        try await fixture.database.execute(
+            "INSERT INTO fraiseql_bridge_checkpoints (transport, checkpoint) VALUES ('\(bridge.transport)', 'binlog.000001:4:')"
+        )
+        try await MySQLBridgeWorkload.write(fixture.database, writers: 1, rows: 3)
+        try await expectError(
+            "mysql-bridge", config: bridge.configPath, kind: "foreign_checkpoint", server: "bridge",
+            checkReadiness: false)
+        #expect(try await fixture.jetStream.streamInfo(bridge.stream).messages == 0)
     }
 }
