@@ -1,7 +1,10 @@
 """The demo's webhook receiver: answers 200 to every POST, verifies Standard Webhooks signatures
-and prints one line per request.
+and prints one line per request. `make demo` runs it on loopback; compose.yaml's `receiver`
+service runs it on all interfaces (RECEIVER_HOST=0.0.0.0, the secret in WEBHOOK_SECRET).
 
     python3 scripts/demo_receiver.py PORT [SIGNING_SECRET]
+
+`GET /health` answers 200 (the container's healthcheck).
 
 A signed request (headers webhook-id, webhook-timestamp, webhook-signature) is verified as the
 Standard Webhooks specification says: HMAC-SHA256 over "<id>.<timestamp>.<body>" with the
@@ -11,10 +14,12 @@ import base64
 import hashlib
 import hmac
 import http.server
+import os
 import sys
 import threading
 
-SECRET = sys.argv[2] if len(sys.argv) > 2 else ""
+SECRET = sys.argv[2] if len(sys.argv) > 2 else os.environ.get("WEBHOOK_SECRET", "")
+HOST = os.environ.get("RECEIVER_HOST", "127.0.0.1")
 PRINTING = threading.Lock()
 
 
@@ -35,6 +40,10 @@ def verified(headers, body: bytes) -> str:
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802 - the stdlib's naming
+        self.send_response(200 if self.path == "/health" else 404)
+        self.end_headers()
+
     def do_POST(self):  # noqa: N802 - the stdlib's naming
         body = self.rfile.read(int(self.headers.get("content-length", 0)))
         key = self.headers.get("webhook-id") or self.headers.get("idempotency-key") or "-"
@@ -56,4 +65,4 @@ class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
 
 
-Server(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+Server((HOST, int(sys.argv[1])), Handler).serve_forever()

@@ -21,12 +21,7 @@ public enum MSSQLBridge {
         let bridgeSection = configuration.bridge
         let trigger = try triggerMode(bridgeSection)
         let (jetStream, nats) = try await FleetClients.natsServiceSet(context)
-        let settings = BridgeSettings(
-            transportName: bridgeSection.transportName,
-            subjectNamer: try SubjectNamer(prefix: configuration.nats.subjectPrefix),
-            batchSize: bridgeSection.batchSize, pollInterval: bridgeSection.pollInterval,
-            publishTimeout: configuration.nats.requestTimeout * 2, retention: bridgeSection.retention,
-            oversized: OversizedPolicy(rawValue: bridgeSection.oversized) ?? .deadLetter)
+        let settings = try BridgeSettings(configuration)
         let services: ServiceSet
         if trigger {
             let source = SQLServerChangeLogSource(configuration: tds, transportName: bridgeSection.transportName)

@@ -32,12 +32,7 @@ public enum MySQLBridge {
             throw ConfigError(key: "bridge.capture", message: "mysql-bridge captures by 'trigger' or 'binlog'")
         }
         let (jetStream, nats) = try await FleetClients.natsServiceSet(context)
-        let settings = BridgeSettings(
-            transportName: bridgeSection.transportName,
-            subjectNamer: try SubjectNamer(prefix: configuration.nats.subjectPrefix),
-            batchSize: bridgeSection.batchSize, pollInterval: bridgeSection.pollInterval,
-            publishTimeout: configuration.nats.requestTimeout * 2, retention: bridgeSection.retention,
-            oversized: OversizedPolicy(rawValue: bridgeSection.oversized) ?? .deadLetter)
+        let settings = try BridgeSettings(configuration)
         let services: ServiceSet
         if bridgeSection.capture == "binlog" {
             let source = MySQLBinlogSource(

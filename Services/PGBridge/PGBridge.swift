@@ -37,12 +37,7 @@ public enum PGBridge {
             tables: configuration.bridge.tables, client: client)
         let bridge = BridgeService(
             source: source, publisher: jetStream,
-            configuration: BridgeSettings(
-                transportName: configuration.bridge.transportName,
-                subjectNamer: try SubjectNamer(prefix: configuration.nats.subjectPrefix),
-                batchSize: configuration.bridge.batchSize, pollInterval: configuration.bridge.pollInterval,
-                publishTimeout: configuration.nats.requestTimeout * 2, retention: configuration.bridge.retention,
-                oversized: OversizedPolicy(rawValue: configuration.bridge.oversized) ?? .deadLetter),
+            configuration: try BridgeSettings(configuration),
             logger: context.logger)
         return nats.merged(
             with: ServiceSet(

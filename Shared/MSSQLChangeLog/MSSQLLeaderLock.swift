@@ -1,3 +1,4 @@
+import BridgeEngine
 import FreeTDS
 import Logging
 
@@ -9,25 +10,13 @@ enum MSSQLLeaderLock {
     static func lead(
         _ configuration: TDSConfiguration, transport: String, standbyInterval: Duration, logger: Logger
     ) async throws -> TDSConnection {
-        var announced = false
-        while true {
-            try Task.checkCancellation()
-            let connection = try await TDSConnection.connect(configuration)
-            do {
-                while true {
-                    try Task.checkCancellation()
-                    let granted = try await connection.query(MSSQLStatements.leaderLock(transport: transport))
-                    if case .int(let code)? = try? granted.json(0, 0), code >= 0 { return connection }
-                    if !announced {
-                        logger.info("another bridge is the leader, standing by")
-                        announced = true
-                    }
-                    try await Task.sleep(for: standbyInterval)
-                }
-            } catch {
-                await connection.close()
-                throw error
-            }
-        }
+        try await LeaderLock.acquire(
+            standbyInterval: standbyInterval, logger: logger,
+            connect: { try await TDSConnection.connect(configuration) },
+            tryLock: { connection in
+                let granted = try await connection.query(MSSQLStatements.leaderLock(transport: transport))
+                if case .int(let code)? = try? granted.json(0, 0), code >= 0 { return true }
+                return false
+            }, close: { await $0.close() })
     }
 }

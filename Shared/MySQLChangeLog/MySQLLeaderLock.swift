@@ -1,3 +1,4 @@
+import BridgeEngine
 import Logging
 import MariaDB
 
@@ -11,27 +12,16 @@ enum MySQLLeaderLock {
         _ configuration: MariaDBConfiguration, transport: String, standbyInterval: Duration, logger: Logger,
         session: (MariaDBConnection) async throws -> Session
     ) async throws -> Session {
-        var announcedStandby = false
-        while true {
-            try Task.checkCancellation()
-            let connection = try await MariaDBConnection.connect(configuration)
-            let store = MySQLChangeLogStore(connection: connection)
-            do {
-                while true {
-                    try Task.checkCancellation()
-                    if try await store.tryLeaderLock(transport: transport) {
-                        return try await session(connection)
-                    }
-                    if !announcedStandby {
-                        logger.info("another bridge is the leader, standing by")
-                        announcedStandby = true
-                    }
-                    try await Task.sleep(for: standbyInterval)
-                }
-            } catch {
-                await connection.close()
-                throw error
-            }
+        let connection = try await LeaderLock.acquire(
+            standbyInterval: standbyInterval, logger: logger,
+            connect: { try await MariaDBConnection.connect(configuration) },
+            tryLock: { try await MySQLChangeLogStore(connection: $0).tryLeaderLock(transport: transport) },
+            close: { await $0.close() })
+        do {
+            return try await session(connection)
+        } catch {
+            await connection.close()
+            throw error
         }
     }
 }

@@ -36,29 +36,17 @@ public final class PostgresChangeSource: ChangeSource {
     /// leader's connection (process killed, network lost) and a standby takes it within
     /// `standbyInterval`. A session that matters: a dedicated connection, not the pool's.
     public func becomeLeader(logger: Logger) async throws -> PostgresChangeSession {
-        var announcedStandby = false
-        while true {
-            try Task.checkCancellation()
-            let store = try await ChangeLogStore.connect(configuration, id: 2, logger: logger)
-            do {
-                while true {
-                    try Task.checkCancellation()
-                    if try await store.tryLeaderLock(transport: transportName) {
-                        try await store.planForBatchReads()
-                        let checkpoint = try await store.checkpoint(transport: transportName)
-                        return PostgresChangeSession(
-                            store: store, transportName: transportName, checkpoint: checkpoint?.cursor)
-                    }
-                    if !announcedStandby {
-                        logger.info("another bridge is the leader, standing by")
-                        announcedStandby = true
-                    }
-                    try await Task.sleep(for: standbyInterval)
-                }
-            } catch {
-                await store.close()
-                throw error
-            }
+        let store = try await LeaderLock.acquire(
+            standbyInterval: standbyInterval, logger: logger,
+            connect: { try await ChangeLogStore.connect(configuration, id: 2, logger: logger) },
+            tryLock: { try await $0.tryLeaderLock(transport: transportName) }, close: { await $0.close() })
+        do {
+            try await store.planForBatchReads()
+            let checkpoint = try await store.checkpoint(transport: transportName)
+            return PostgresChangeSession(store: store, transportName: transportName, checkpoint: checkpoint?.cursor)
+        } catch {
+            await store.close()
+            throw error
         }
     }
 
