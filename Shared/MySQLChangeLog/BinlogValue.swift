@@ -139,26 +139,27 @@ enum BinlogValue {
         }
     }
 
+    /// A TIME2 of 1 to 4 fraction digits in the packed form: 3 bytes of seconds part with an
+    /// offset, then the fraction in `fractionBytes` bytes of `scale` microseconds, borrowed from
+    /// the seconds part when negative.
+    static func packedTime(_ reader: inout BinlogBytes, fractionBytes: Int, scale: Int64) throws(BinlogDecodingError)
+        -> Int64
+    {
+        var integer = Int64(try reader.big(3)) - 0x80_0000
+        var fraction = Int64(try reader.big(fractionBytes))
+        if integer < 0, fraction != 0 {
+            integer += 1
+            fraction -= 1 << (8 * fractionBytes)
+        }
+        return integer << 24 + fraction * scale
+    }
+
     static func time2(_ reader: inout BinlogBytes, digits: Int) throws(BinlogDecodingError) -> String {
         // The packed form: (seconds part << 24) + microseconds, signed, stored with an offset.
         var packed: Int64
         switch digits {
-        case 1, 2:
-            var integer = Int64(try reader.big(3)) - 0x80_0000
-            var fraction = Int64(try reader.big(1))
-            if integer < 0, fraction != 0 {
-                integer += 1
-                fraction -= 0x100
-            }
-            packed = integer << 24 + fraction * 10_000
-        case 3, 4:
-            var integer = Int64(try reader.big(3)) - 0x80_0000
-            var fraction = Int64(try reader.big(2))
-            if integer < 0, fraction != 0 {
-                integer += 1
-                fraction -= 0x10000
-            }
-            packed = integer << 24 + fraction * 100
+        case 1, 2: packed = try packedTime(&reader, fractionBytes: 1, scale: 10_000)
+        case 3, 4: packed = try packedTime(&reader, fractionBytes: 2, scale: 100)
         case 5, 6:
             packed = Int64(try reader.big(6)) - 0x8000_0000_0000
         default:

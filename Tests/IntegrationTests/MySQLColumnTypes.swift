@@ -12,7 +12,7 @@ enum MySQLColumnTypes {
           i INT, iu INT UNSIGNED, b BIGINT, bu BIGINT UNSIGNED,
           d DECIMAL(12,3), d0 DECIMAL(30,0), dn DECIMAL(5,2),
           f FLOAT, g DOUBLE,
-          dt DATE, tm TIME(3), tmn TIME, dtm DATETIME(6), dtm0 DATETIME, ts TIMESTAMP(3) NULL, y YEAR,
+          dt DATE, tm TIME(3), tmn TIME, tm2 TIME(2), tm1 TIME(1), dtm DATETIME(6), dtm0 DATETIME, ts TIMESTAMP(3) NULL, y YEAR,
           c CHAR(5), vc VARCHAR(300), tx TEXT, lt VARCHAR(20) CHARACTER SET latin1,
           bn BINARY(4), vb VARBINARY(10), bl BLOB,
           e ENUM('small', 'large'), st SET('a', 'b', 'c'), bt BIT(10), j JSON, n VARCHAR(10) NULL
@@ -36,7 +36,7 @@ enum MySQLColumnTypes {
         """
         INSERT INTO kinds VALUES (1, -128, 255, -32768, 65535, -8388608, 16777215, -2147483648, 4294967295,
           -9223372036854775808, 18446744073709551615, -12345.678, 123456789012345678901234567890, 0.5,
-          1.5, -2.25e-10, '2024-02-29', '-12:34:56.789', '100:00:01', '2024-01-02 03:04:05.123456',
+          1.5, -2.25e-10, '2024-02-29', '-12:34:56.789', '100:00:01', '-00:00:01.25', '838:59:58.5', '2024-01-02 03:04:05.123456',
           '1999-12-31 23:59:59', '2024-06-01 12:00:00.250', 2024, 'ab', 'héllo wörld ✓', 'line1\\nline2',
           'café', x'0102', x'00ff', x'deadbeef', 'large', 'a,c', b'1000000001',
           '{"k": [1, "x", null], "n": 1.5}', NULL)
@@ -56,7 +56,8 @@ enum MySQLColumnTypes {
 
     static let nullRow: [String: JSONValue] = Dictionary(
         uniqueKeysWithValues: [
-            "t", "tu", "s", "su", "m", "mu", "i", "iu", "b", "bu", "d", "d0", "dn", "f", "g", "dt", "tm", "tmn", "dtm",
+            "t", "tu", "s", "su", "m", "mu", "i", "iu", "b", "bu", "d", "d0", "dn", "f", "g", "dt", "tm", "tmn", "tm2",
+            "tm1", "dtm",
             "dtm0", "ts", "y", "c", "vc", "tx", "lt", "bn", "vb", "bl", "e", "st", "bt", "j", "n",
         ].map { ($0, JSONValue.null) })
 
@@ -66,7 +67,8 @@ enum MySQLColumnTypes {
         "mu": .int(16_777_215), "i": .int(-2_147_483_648), "iu": .int(4_294_967_295), "b": .int(Int64.min),
         "bu": .double(Double(UInt64.max)), "d": .double(-12345.678), "d0": .double(1.2345678901234568e29),
         "dn": .double(0.5), "f": .double(1.5), "g": .double(-2.25e-10), "dt": .string("2024-02-29"),
-        "tm": .string("-12:34:56.789"), "tmn": .string("100:00:01"), "dtm": .string("2024-01-02 03:04:05.123456"),
+        "tm": .string("-12:34:56.789"), "tmn": .string("100:00:01"), "tm2": .string("-00:00:01.25"),
+        "tm1": .string("838:59:58.5"), "dtm": .string("2024-01-02 03:04:05.123456"),
         "dtm0": .string("1999-12-31 23:59:59"), "ts": .string("2024-06-01 10:00:00.250"), "y": .int(2024),
         "c": .string("ab"), "vc": .string("héllo wörld ✓"), "tx": .string("line1\nline2"), "lt": .string("café"),
         "bn": .string("\\x01020000"), "vb": .string("\\x00ff"), "bl": .string("\\xdeadbeef"), "e": .string("large"),
