@@ -120,7 +120,7 @@ for _ in $(seq 1 600); do
     (($(webhooks) >= paid && $(receipts) >= paid)) && break
     sleep 0.1
 done
-grep '^receiver: POST /orders/paid ' .stack/receiver.log | head -n 3
+grep -m 3 '^receiver: POST /orders/paid ' .stack/receiver.log || true
 verified=$(grep -c '^receiver: POST /orders/paid .* verified=yes ' .stack/receiver.log || true)
 echo "stage webhooks: $(webhooks) received, $verified verified, expected $paid"
 
