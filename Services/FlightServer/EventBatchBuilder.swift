@@ -58,6 +58,25 @@ struct EventBatchBuilder: Sendable {
         finishRow(event)
     }
 
+    /// An event read by ``EventLayout``: every text column is copied from `payload` as it is.
+    mutating func append(_ event: EventLayout, payload: UnsafeBufferPointer<UInt8>, sequence streamSequence: UInt64) {
+        withUnsafeBytes(of: event.id.uuid) { id.append($0) }
+        sequence.append(Int64(truncatingIfNeeded: streamSequence))
+        cursor.append(event.cursor)
+        source.append(utf8: UnsafeBufferPointer(rebasing: payload[event.source]))
+        entityType.append(utf8: UnsafeBufferPointer(rebasing: payload[event.entityType]))
+        entityId.append(bytes: payload[event.entityId])
+        operation.append(event.operation.rawValue)
+        Self.appendText(&before, event.rows.before, payload)
+        Self.appendText(&after, event.rows.after, payload)
+        Self.appendText(&changes, event.rows.changes, payload)
+        Self.appendText(&tenant, event.tenantId, payload)
+        occurredAt.append(event.occurredAt.microsecondsSinceEpoch)
+        schemaVersion.append(Int32(clamping: event.schemaVersion))
+        Self.appendText(&traceParent, event.traceParent, payload)
+        imagesOmitted.append(event.imagesOmitted)
+    }
+
     /// An event whose rows are built values (re-encoded as JSON).
     mutating func append(_ event: EntityEvent, sequence streamSequence: UInt64) {
         appendEnvelope(event, sequence: streamSequence)
@@ -68,7 +87,7 @@ struct EventBatchBuilder: Sendable {
     }
 
     private mutating func appendEnvelope(_ event: EntityEvent, sequence streamSequence: UInt64) {
-        id.append(withUnsafeBytes(of: event.id.uuid) { Array($0) })
+        withUnsafeBytes(of: event.id.uuid) { id.append($0) }
         sequence.append(Int64(truncatingIfNeeded: streamSequence))
         cursor.append(event.cursor)
         source.append(event.source)
@@ -83,6 +102,12 @@ struct EventBatchBuilder: Sendable {
         schemaVersion.append(Int32(clamping: event.schemaVersion))
         traceParent.append(event.traceParent)
         imagesOmitted.append(event.imagesOmitted)
+    }
+
+    private static func appendText(
+        _ column: inout UTF8Column, _ range: Range<Int>?, _ payload: UnsafeBufferPointer<UInt8>
+    ) {
+        if let range { column.append(bytes: payload[range]) } else { column.appendNull() }
     }
 
     private static func appendJSON(

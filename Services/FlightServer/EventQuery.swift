@@ -111,6 +111,14 @@ struct EventQuery: Sendable, Equatable {
         return true
     }
 
+    /// ``matches(_:)`` for an event read by ``EventLayout`` from `payload`.
+    func matches(_ event: EventLayout, payload: UnsafeBufferPointer<UInt8>) -> Bool {
+        if let entities, !entities.contains(String(decoding: payload[event.entityType], as: UTF8.self)) { return false }
+        if let operations, !operations.contains(event.operation) { return false }
+        if let afterCursor, event.cursor <= afterCursor { return false }
+        return true
+    }
+
     var orderedStart: OrderedStart {
         switch start {
         case .all: .all

@@ -69,6 +69,7 @@ struct EventReader: Sendable {
             }
             for message in messages {
                 guard let metadata = message.metadata else { continue }
+                let countBefore = builder.count
                 let sequence = metadata.streamSequence
                 lastTaken = (metadata.consumer, metadata.consumerSequence)
                 if sequence > lastSequence {
@@ -79,19 +80,28 @@ struct EventReader: Sendable {
                     done = true
                     break
                 }
-                let event: EntityEvent
-                let rows: EntityEvent.RowRanges
-                do {
-                    (event, rows) = try EntityEvent.decodeEnvelope(message.payload)
-                } catch {
-                    metrics.skipped()
-                    logger.warning(
-                        "a stream message is not an event: skipped",
-                        metadata: ["stream.sequence": "\(sequence)", "error": "\(error.description)"])
-                    continue
+                // The usual event: its text copied on from the payload. Anything else through the
+                // decoder, which reads every valid event and names what is wrong with the others.
+                let matched = message.payload.withUnsafeBufferPointer { payload -> Bool? in
+                    guard let layout = EventLayout(payload) else { return nil }
+                    guard query.matches(layout, payload: payload) else { return false }
+                    builder.append(layout, payload: payload, sequence: sequence)
+                    return true
                 }
-                if query.matches(event) {
-                    builder.append(event, rows: rows, payload: message.payload, sequence: sequence)
+                if matched == nil {
+                    do {
+                        let (event, rows) = try EntityEvent.decodeEnvelope(message.payload)
+                        if query.matches(event) {
+                            builder.append(event, rows: rows, payload: message.payload, sequence: sequence)
+                        }
+                    } catch {
+                        metrics.skipped()
+                        logger.warning(
+                            "a stream message is not an event: skipped",
+                            metadata: ["stream.sequence": "\(sequence)", "error": "\(error.description)"])
+                    }
+                }
+                if builder.count > countBefore {
                     sent += 1
                     if builder.count >= batchRows { try await flush() }
                     if sent >= limit {

@@ -45,23 +45,37 @@ struct ViewColumnBuilder: Sendable {
 
     /// Appends one value (nil: NULL) in PostgreSQL's binary format.
     mutating func append(_ value: ByteBuffer?) throws {
+        guard let value else { return appendNull() }
+        // One read of the buffer's storage per value: every field below is read from the raw
+        // bytes (ByteBuffer's own reads check exclusive access to its storage each time).
+        try value.withUnsafeReadableBytes { try append(raw: $0) }
+    }
+
+    /// Appends one non-NULL value from its bytes in PostgreSQL's binary format.
+    mutating func append(raw value: UnsafeRawBufferPointer) throws {
         if list != nil { return try appendList(value) }
-        guard var value else { return appendNull() }
         switch kind {
-        case .bool: bools!.append(value.readInteger(as: UInt8.self).map { $0 != 0 })
-        case .int16: int16s!.append(value.readInteger(as: Int16.self))
-        case .date: int32s!.append(value.readInteger(as: Int32.self).map { $0 &+ Self.epochDays })
-        case .int32: int32s!.append(value.readInteger(as: Int32.self))
+        case .bool: bools!.append(value.count >= 1 ? value[0] != 0 : nil)
+        case .int16: int16s!.append(Self.integer(value, as: Int16.self))
+        case .date: int32s!.append(Self.integer(value, as: Int32.self).map { $0 &+ Self.epochDays })
+        case .int32: int32s!.append(Self.integer(value, as: Int32.self))
         case .timestamp, .timestamptz:
-            int64s!.append(value.readInteger(as: Int64.self).map { $0 &+ Self.epochMicroseconds })
-        case .int64: int64s!.append(value.readInteger(as: Int64.self))
-        case .float32: float32s!.append(value.readInteger(as: UInt32.self).map(Float.init(bitPattern:)))
-        case .float64: float64s!.append(value.readInteger(as: UInt64.self).map(Double.init(bitPattern:)))
-        case .decimal(_, let scale): decimals!.append(try Self.numeric(&value, scale: scale))
-        case .text, .json, .bytes: binaries!.append(bytes: value.readableBytesView)
-        case .uuid: uuids!.append(value.readBytes(length: 16))
+            int64s!.append(Self.integer(value, as: Int64.self).map { $0 &+ Self.epochMicroseconds })
+        case .int64: int64s!.append(Self.integer(value, as: Int64.self))
+        case .float32: float32s!.append(Self.integer(value, as: UInt32.self).map(Float.init(bitPattern:)))
+        case .float64: float64s!.append(Self.integer(value, as: UInt64.self).map(Double.init(bitPattern:)))
+        case .decimal(_, let scale): decimals!.append(try Self.numeric(value, scale: scale))
+        case .text, .json, .bytes: binaries!.append(raw: value)
+        case .uuid: uuids!.append(value.count >= 16 ? UnsafeRawBufferPointer(rebasing: value.prefix(16)) : nil)
         case .list: break
         }
+    }
+
+    /// A big-endian integer at `offset` (nil when the value is too short).
+    @inline(__always)
+    static func integer<T: FixedWidthInteger>(_ bytes: UnsafeRawBufferPointer, at offset: Int = 0, as: T.Type) -> T? {
+        guard offset + MemoryLayout<T>.size <= bytes.count else { return nil }
+        return T(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: T.self))
     }
 
     mutating func appendNull() {
@@ -81,29 +95,32 @@ struct ViewColumnBuilder: Sendable {
 
     /// A one-dimensional array: ndim, has-null flag, element oid, then per dimension its size and
     /// lower bound, then each element as a length (-1: NULL) and its bytes.
-    private mutating func appendList(_ value: ByteBuffer?) throws {
-        guard var value else { return list!.appendNull() }
-        guard let dimensions = value.readInteger(as: Int32.self), value.readInteger(as: Int32.self) != nil,
-            value.readInteger(as: UInt32.self) != nil
-        else { throw ViewReadError("a malformed array value") }
+    private mutating func appendList(_ value: UnsafeRawBufferPointer) throws {
+        guard let dimensions = Self.integer(value, as: Int32.self), value.count >= 12 else {
+            throw ViewReadError("a malformed array value")
+        }
+        var offset = 12
         var count = 0
         if dimensions == 1 {
-            guard let size = value.readInteger(as: Int32.self), value.readInteger(as: Int32.self) != nil else {
+            guard let size = Self.integer(value, at: offset, as: Int32.self), value.count >= offset + 8 else {
                 throw ViewReadError("a malformed array value")
             }
             count = Int(size)
+            offset += 8
         } else if dimensions > 1 {
             throw ViewReadError("arrays of more than one dimension are not supported")
         }
         for _ in 0..<count {
-            guard let length = value.readInteger(as: Int32.self) else { throw ViewReadError("a malformed array value") }
+            guard let length = Self.integer(value, at: offset, as: Int32.self) else {
+                throw ViewReadError("a malformed array value")
+            }
+            offset += 4
             if length < 0 {
-                try elements[0].append(nil)
+                elements[0].appendNull()
             } else {
-                guard let element = value.readSlice(length: Int(length)) else {
-                    throw ViewReadError("a malformed array value")
-                }
-                try elements[0].append(element)
+                guard offset + Int(length) <= value.count else { throw ViewReadError("a malformed array value") }
+                try elements[0].append(raw: UnsafeRawBufferPointer(rebasing: value[offset..<(offset + Int(length))]))
+                offset += Int(length)
             }
         }
         list!.elements += count
@@ -130,14 +147,14 @@ struct ViewColumnBuilder: Sendable {
 
     /// PostgreSQL's binary `numeric`: digit count, weight (of the first base-10000 digit), sign,
     /// display scale, then the digits; as the unscaled integer of a decimal with `scale` places.
-    static func numeric(_ value: inout ByteBuffer, scale: Int) throws -> Int128? {
-        guard let count = value.readInteger(as: Int16.self), let weight = value.readInteger(as: Int16.self),
-            let sign = value.readInteger(as: UInt16.self), value.readInteger(as: Int16.self) != nil
+    static func numeric(_ value: UnsafeRawBufferPointer, scale: Int) throws -> Int128? {
+        guard let count = integer(value, as: Int16.self), let weight = integer(value, at: 2, as: Int16.self),
+            let sign = integer(value, at: 4, as: UInt16.self), value.count >= 8
         else { throw ViewReadError("a malformed numeric value") }
         if sign == 0xC000 || sign == 0xD000 || sign == 0xF000 { return nil }  // NaN, ±Infinity
         var result: Int128 = 0
         for index in 0..<Int(count) {
-            guard let digit = value.readInteger(as: Int16.self) else {
+            guard let digit = integer(value, at: 8 + 2 * index, as: Int16.self) else {
                 throw ViewReadError("a malformed numeric value")
             }
             // This digit is worth digit × 10000^(weight - index) × 10^scale in the unscaled integer.

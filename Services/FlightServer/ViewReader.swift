@@ -158,25 +158,38 @@ struct ViewReader: Sendable {
         try await connection.query("START TRANSACTION READ ONLY", logger: logger)
         let rows = try await connection.query(
             PostgresQuery(unsafeSQL: "SELECT \(select) FROM \(view.qualified)\(limit)"), logger: logger)
+        // `builders` is a plain local (no closure captures it), so its appends need no dynamic
+        // exclusivity checks.
         var builders = view.columns.map { ViewColumnBuilder($0.kind) }
         var pending = 0
         var sent = 0
-        func flush() async throws {
-            guard pending > 0 else { return }
-            let message = try encoder.recordBatch(
-                length: pending, columns: builders.indices.map { builders[$0].finish() })
-            try await send(message)
+        for try await row in rows {
+            var index = 0
+            for cell in row {
+                try builders[index].append(cell.bytes)
+                index += 1
+            }
+            pending += 1
+            if pending >= batchRows {
+                try await send(try Self.recordBatch(&builders, length: pending, encoder))
+                metrics.rowsSent(pending)
+                sent += pending
+                pending = 0
+            }
+        }
+        if pending > 0 {
+            try await send(try Self.recordBatch(&builders, length: pending, encoder))
             metrics.rowsSent(pending)
             sent += pending
-            pending = 0
         }
-        for try await row in rows {
-            for (index, cell) in row.enumerated() { try builders[index].append(cell.bytes) }
-            pending += 1
-            if pending >= batchRows { try await flush() }
-        }
-        try await flush()
         try await connection.query("COMMIT", logger: logger)
         return sent
+    }
+
+    /// The rows appended so far as a record batch; the builders start empty again.
+    private static func recordBatch(
+        _ builders: inout [ViewColumnBuilder], length: Int, _ encoder: ArrowStreamEncoder
+    ) throws -> ArrowMessage {
+        try encoder.recordBatch(length: length, columns: builders.indices.map { builders[$0].finish() })
     }
 }

@@ -26,6 +26,13 @@ public struct BinaryColumn<Offset: FixedWidthInteger & SignedInteger & BitwiseCo
         close(present: true)
     }
 
+    /// Appends raw bytes with one copy (a `Collection` of bytes may be copied one at a time).
+    @inlinable
+    public mutating func append(raw value: UnsafeRawBufferPointer) {
+        data.append(contentsOf: value)
+        close(present: true)
+    }
+
     @inlinable
     public mutating func appendNull() { close(present: false) }
 

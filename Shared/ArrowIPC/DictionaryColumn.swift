@@ -35,6 +35,16 @@ public struct DictionaryColumn: Sendable {
         indices.append(index)
     }
 
+    /// Appends a value given as its UTF-8 bytes: a run of one value compares bytes, with no
+    /// string made.
+    @inlinable
+    public mutating func append(utf8 value: UnsafeBufferPointer<UInt8>) {
+        if let last, last.value.utf8.count == value.count, last.value.utf8.elementsEqual(value) {
+            return indices.append(last.index)
+        }
+        append(String(decoding: value, as: UTF8.self))
+    }
+
     /// The values added since the last call (nil when none), and whether they extend a
     /// dictionary already sent.
     @inlinable

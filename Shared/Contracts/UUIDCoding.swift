@@ -94,38 +94,42 @@ extension UUID {
     /// Parses the 36-character text form (either case) without Foundation's `sscanf`.
     public init?(text: String) {
         var text = text
-        guard
-            let uuid = text.withUTF8({ utf8 -> uuid_t? in
-                guard utf8.count == 36 else { return nil }
-                var uuid: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-                let parsed = withUnsafeMutableBytes(of: &uuid) { bytes -> Bool in
-                    var position = 0
-                    for index in 0..<16 {
-                        if index == 4 || index == 6 || index == 8 || index == 10 {
-                            guard utf8[position] == UInt8(ascii: "-") else { return false }
-                            position += 1
-                        }
-                        guard let high = Self.nibble(utf8[position]), let low = Self.nibble(utf8[position + 1]) else {
-                            return false
-                        }
-                        bytes[index] = high << 4 | low
-                        position += 2
-                    }
-                    return true
-                }
-                return parsed ? uuid : nil
-            })
-        else { return nil }
-        self.init(uuid: uuid)
+        guard let uuid = text.withUTF8({ UUID(utf8: $0) }) else { return nil }
+        self = uuid
     }
 
-    private static func nibble(_ character: UInt8) -> UInt8? {
-        switch character {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): character - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): character - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): character - UInt8(ascii: "A") + 10
-        default: nil
+    /// A UUID from the UTF-8 bytes of its 36-character text (hex digits in either case).
+    public init?(utf8: UnsafeBufferPointer<UInt8>) {
+        guard utf8.count == 36, let text = utf8.baseAddress else { return nil }
+        let dash = UInt8(ascii: "-")
+        guard text[8] == dash, text[13] == dash, text[18] == dash, text[23] == dash else { return nil }
+        // The 32 digits into two 64-bit words; `invalid` collects any byte that is not a digit.
+        var words: (UInt64, UInt64) = (0, 0)
+        var invalid: UInt8 = 0
+        var digits = 0
+        for position in 0..<36 where position != 8 && position != 13 && position != 18 && position != 23 {
+            let value = Self.hexValue(text[position])
+            invalid |= value
+            if digits < 16 {
+                words.0 = words.0 << 4 | UInt64(value & 0x0F)
+            } else {
+                words.1 = words.1 << 4 | UInt64(value & 0x0F)
+            }
+            digits += 1
         }
+        guard invalid & 0xF0 == 0 else { return nil }
+        // Big-endian words are the UUID's 16 bytes in order; both types are 16 plain bytes.
+        self.init(uuid: unsafeBitCast((words.0.bigEndian, words.1.bigEndian), to: uuid_t.self))
+    }
+
+    /// A hex digit's value, or 0xFF for any other byte.
+    @inline(__always)
+    private static func hexValue(_ byte: UInt8) -> UInt8 {
+        let digit = byte &- UInt8(ascii: "0")
+        if digit < 10 { return digit }
+        let letter = (byte | 0x20) &- UInt8(ascii: "a")
+        if letter < 6 { return letter + 10 }
+        return 0xFF
     }
 }
 

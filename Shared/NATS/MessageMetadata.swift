@@ -19,13 +19,22 @@ extension MessageMetadata {
     /// after `$JS.ACK` (and possibly more tokens at the end). Nil for anything else.
     public init?(ackSubject: String) {
         var subject = ackSubject
-        guard let parsed = subject.withUTF8({ Self.parse($0) }) else { return nil }
+        guard let parsed = subject.withUTF8({ Self.parse($0, reusing: nil) }) else { return nil }
+        self = parsed
+    }
+
+    /// Parsed from the ack subject's bytes. The stream and consumer names are taken from
+    /// `previous` when they are the same (a consumer's messages share them): no strings made.
+    init?(ackSubject bytes: UnsafeBufferPointer<UInt8>, reusing previous: MessageMetadata?) {
+        guard let parsed = Self.parse(bytes, reusing: previous) else { return nil }
         self = parsed
     }
 
     /// One pass over the bytes for the token boundaries, kept on the stack (no array of
     /// substrings per message).
-    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> MessageMetadata? {
+    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>, reusing previous: MessageMetadata?)
+        -> MessageMetadata?
+    {
         // 11 tokens at most are read: the 9-token form, or the newer one with `<domain>.<account
         // hash>` after `$JS.ACK` (and possibly more tokens at the end, not read).
         withUnsafeTemporaryAllocation(of: Range<Int>.self, capacity: 11) { tokens -> MessageMetadata? in
@@ -67,9 +76,13 @@ extension MessageMetadata {
                 let consumerSequence = number(token(first + 4)), let timestamp = number(token(first + 5)),
                 let pending = number(token(first + 6))
             else { return nil }
+            func name(_ token: UnsafeBufferPointer<UInt8>, _ known: String?) -> String {
+                if let known, known.utf8.count == token.count, known.utf8.elementsEqual(token) { return known }
+                return String(decoding: token, as: UTF8.self)
+            }
             return MessageMetadata(
-                stream: String(decoding: token(first), as: UTF8.self),
-                consumer: String(decoding: token(first + 1), as: UTF8.self),
+                stream: name(token(first), previous?.stream),
+                consumer: name(token(first + 1), previous?.consumer),
                 streamSequence: streamSequence, consumerSequence: consumerSequence, deliveryCount: delivered,
                 pending: pending, timestamp: Int64(truncatingIfNeeded: timestamp))
         }

@@ -129,8 +129,8 @@ private final class OrderedSubscriptionHandle: @unchecked Sendable {
 
 /// The buffer shared by the delivery thread and the reader.
 ///
-/// `@unchecked Sendable`: every stored property but the constants is only touched with
-/// `condition` locked.
+/// `@unchecked Sendable`: every stored property but the constants and `lastMetadata` is only
+/// touched with `condition` locked; `lastMetadata` only on the delivery thread.
 final class OrderedCore: @unchecked Sendable {
     private let condition = NSCondition()
     private var buffer: [JetStreamMessage] = []
@@ -138,6 +138,9 @@ final class OrderedCore: @unchecked Sendable {
     private var bytes = 0
     private var closed = false
     private let wakeup = Wakeup()
+    /// The metadata of the last message delivered: only the delivery thread touches it (libnats
+    /// calls a subscription's callback on one thread, one message at a time).
+    private var lastMetadata: MessageMetadata?
     let connection: NATSConnection
     let bufferBytes: Int
     let headers: Bool
@@ -156,7 +159,9 @@ final class OrderedCore: @unchecked Sendable {
 
     /// On the subscription's delivery thread: holds it while the buffer is full.
     func received(_ handle: OpaquePointer) {
-        let message = JetStreamMessage(taking: handle, connection: connection, headers: headers)
+        let message = JetStreamMessage(
+            taking: handle, connection: connection, headers: headers, acknowledgeable: false, previous: lastMetadata)
+        lastMetadata = message.metadata ?? lastMetadata
         let size = message.payload.count + 64
         condition.lock()
         while !closed && bytes >= bufferBytes { condition.wait() }
@@ -166,9 +171,18 @@ final class OrderedCore: @unchecked Sendable {
         }
         buffer.append(message)
         bytes += size
+        // The reader is woken for a batch, not for each message (a wake-up per message costs a
+        // context switch each while a backlog streams in): once `wakeBatch` messages wait, when
+        // the buffer is full (this thread waits for the reader next), or at the last message the
+        // server has for now. A backlog that pauses short of these is taken at the reader's timeout.
+        let unread = buffer.count - start
+        let wake = unread >= Self.wakeBatch || bytes >= bufferBytes || (message.metadata?.pending ?? 0) == 0
         condition.unlock()
-        wakeup.signal()
+        if wake { wakeup.signal() }
     }
+
+    /// Messages waiting before the reader is woken during a backlog.
+    static let wakeBatch = 256
 
     func close() {
         condition.lock()
@@ -198,10 +212,18 @@ final class OrderedCore: @unchecked Sendable {
         if closed { return [] }
         guard start < buffer.count else { return nil }
         let end = Swift.min(buffer.count, start + max)
-        let taken = Array(buffer[start..<end])
+        let taken: [JetStreamMessage]
+        if start == 0 && end == buffer.count {
+            // All of it: the array itself changes hands (no copy, no retain and release per message).
+            taken = buffer
+            buffer = []
+            buffer.reserveCapacity(taken.count)
+        } else {
+            taken = Array(buffer[start..<end])
+        }
         start = end
         for message in taken { bytes -= message.payload.count + 64 }
-        if start == buffer.count {
+        if start >= buffer.count {
             buffer.removeAll(keepingCapacity: true)
             start = 0
         } else if start > 4096 {

@@ -1,5 +1,6 @@
 import CNATS
 import Contracts
+import Foundation
 import NIOConcurrencyHelpers
 
 /// A message delivered by JetStream, with its acknowledgement methods.
@@ -18,16 +19,27 @@ public final class JetStreamMessage: Sendable {
     public let metadata: MessageMetadata?
 
     /// Copies the message and destroys the C message. Without `headers` the headers are not
-    /// copied (an empty dictionary), for readers that use none.
-    init(taking handle: OpaquePointer, connection: NATSConnection, headers: Bool = true) {
+    /// copied (an empty dictionary), for readers that use none. Without `acknowledgeable` the
+    /// reply subject is only read for the metadata, not kept (an ordered consumer acknowledges
+    /// nothing). `previous`: the metadata of the subscription's previous message, whose stream
+    /// and consumer names are reused when they are the same.
+    init(
+        taking handle: OpaquePointer, connection: NATSConnection, headers: Bool = true, acknowledgeable: Bool = true,
+        previous: MessageMetadata? = nil
+    ) {
         defer { natsMsg_Destroy(handle) }
         self.connection = connection
         self.subject = String(cString: natsMsg_GetSubject(handle))
-        let reply = natsMsg_GetReply(handle).map { String(cString: $0) }
-        self.reply = reply
+        let reply = natsMsg_GetReply(handle)
+        self.reply = acknowledgeable ? reply.map { String(cString: $0) } : nil
         self.payload = Self.payload(handle)
         self.headers = headers ? Self.headers(handle) : [:]
-        self.metadata = reply.flatMap { MessageMetadata(ackSubject: $0) }
+        self.metadata = reply.flatMap { text in
+            let length = strlen(text)
+            return text.withMemoryRebound(to: UInt8.self, capacity: length) {
+                MessageMetadata(ackSubject: UnsafeBufferPointer(start: $0, count: length), reusing: previous)
+            }
+        }
     }
 
     static func payload(_ handle: OpaquePointer) -> [UInt8] {
