@@ -34,7 +34,7 @@ struct EventReader: Sendable {
         if lastSequence == 0 { return 0 }
         if case .sequence(let first) = query.start, first > lastSequence { return 0 }
         let consumer = try jetStream.orderedSubscribe(
-            subject: try query.subject(namer), start: query.orderedStart, headers: false)
+            subject: try query.subject(namer), start: query.orderedStart, headers: false, subjects: false)
         defer { consumer.close() }
         var builder = EventBatchBuilder()
         var sent = 0

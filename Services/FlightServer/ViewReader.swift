@@ -155,41 +155,45 @@ struct ViewReader: Sendable {
             column.castToText ? "\(Self.quote(column.name))::text" : Self.quote(column.name)
         }.joined(separator: ", ")
         let limit = query.limit.map { " LIMIT \($0)" } ?? ""
+        // A cursor read a batch at a time: the rows of one FETCH are gathered on the connection's
+        // event loop (no task switch per row) while the previous batch is built and sent here;
+        // a slow client stops the fetching, so memory holds about three batches at most.
         try await connection.query("START TRANSACTION READ ONLY", logger: logger)
-        let rows = try await connection.query(
-            PostgresQuery(unsafeSQL: "SELECT \(select) FROM \(view.qualified)\(limit)"), logger: logger)
-        // `builders` is a plain local (no closure captures it), so its appends need no dynamic
-        // exclusivity checks.
-        var builders = view.columns.map { ViewColumnBuilder($0.kind) }
-        var pending = 0
-        var sent = 0
-        for try await row in rows {
-            var index = 0
-            for cell in row {
-                try builders[index].append(cell.bytes)
-                index += 1
-            }
-            pending += 1
-            if pending >= batchRows {
-                try await send(try Self.recordBatch(&builders, length: pending, encoder))
-                metrics.rowsSent(pending)
-                sent += pending
-                pending = 0
-            }
+        try await connection.query(
+            PostgresQuery(
+                unsafeSQL: "DECLARE fraiseql_view NO SCROLL CURSOR FOR SELECT \(select) FROM \(view.qualified)\(limit)"),
+            logger: logger)
+        let fetched = FetchedRows(capacity: batchRows)
+        let fetch = PostgresQuery(unsafeSQL: "FETCH FORWARD \(batchRows) FROM fraiseql_view")
+        let logger = logger
+        func nextBatch() -> EventLoopFuture<PostgresQueryMetadata> {
+            connection.query(fetch, logger: logger) { row in fetched.append(row) }
         }
-        if pending > 0 {
-            try await send(try Self.recordBatch(&builders, length: pending, encoder))
-            metrics.rowsSent(pending)
-            sent += pending
+        // A plain local (no closure captures it): its appends need no dynamic exclusivity checks.
+        var builders = view.columns.map { ViewColumnBuilder($0.kind) }
+        var fetching = nextBatch()
+        var sent = 0
+        while true {
+            _ = try await fetching.get()
+            let rows = fetched.take()
+            guard !rows.isEmpty else { break }
+            let more = rows.count >= batchRows
+            if more { fetching = nextBatch() }
+            for row in rows {
+                var index = 0
+                for cell in row {
+                    try builders[index].append(cell.bytes)
+                    index += 1
+                }
+            }
+            let message = try encoder.recordBatch(
+                length: rows.count, columns: builders.indices.map { builders[$0].finish() })
+            try await send(message)
+            metrics.rowsSent(rows.count)
+            sent += rows.count
+            if !more { break }
         }
         try await connection.query("COMMIT", logger: logger)
         return sent
-    }
-
-    /// The rows appended so far as a record batch; the builders start empty again.
-    private static func recordBatch(
-        _ builders: inout [ViewColumnBuilder], length: Int, _ encoder: ArrowStreamEncoder
-    ) throws -> ArrowMessage {
-        try encoder.recordBatch(length: length, columns: builders.indices.map { builders[$0].finish() })
     }
 }

@@ -331,11 +331,14 @@ public final class JetStream: @unchecked Sendable {
 
     /// An ordered consumer (ephemeral, no acks, gap-free, in stream order) from a start position
     /// (see ``OrderedConsumer``): at most `bufferBytes` of messages wait for the reader. Without
-    /// `headers` the messages' headers are not copied.
+    /// `headers` the messages' headers are not copied; without `subjects`, their subjects are not
+    /// (empty strings), for readers that use only the payload and the metadata.
     public func orderedSubscribe(
-        subject: String, start: OrderedStart, bufferBytes: Int = 8 << 20, headers: Bool = true
+        subject: String, start: OrderedStart, bufferBytes: Int = 8 << 20, headers: Bool = true, subjects: Bool = true
     ) throws -> OrderedConsumer {
-        try OrderedConsumer(jetStream: self, subject: subject, start: start, bufferBytes: bufferBytes, headers: headers)
+        try OrderedConsumer(
+            jetStream: self, subject: subject, start: start, bufferBytes: bufferBytes, headers: headers,
+            subjects: subjects)
     }
 }
 

@@ -77,7 +77,12 @@ extension MessageMetadata {
                 let pending = number(token(first + 6))
             else { return nil }
             func name(_ token: UnsafeBufferPointer<UInt8>, _ known: String?) -> String {
-                if let known, known.utf8.count == token.count, known.utf8.elementsEqual(token) { return known }
+                if let known, known.utf8.count == token.count,
+                    known.utf8.withContiguousStorageIfAvailable({ $0.elementsEqual(token) })
+                        == true
+                {
+                    return known
+                }
                 return String(decoding: token, as: UTF8.self)
             }
             return MessageMetadata(

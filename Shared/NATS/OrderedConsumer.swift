@@ -16,9 +16,12 @@ public final class OrderedConsumer: Sendable {
     private let core: OrderedCore
     private let subscription: OrderedSubscriptionHandle
 
-    init(jetStream: JetStream, subject: String, start: OrderedStart, bufferBytes: Int, headers: Bool) throws(NATSError)
+    init(
+        jetStream: JetStream, subject: String, start: OrderedStart, bufferBytes: Int, headers: Bool, subjects: Bool
+    ) throws(NATSError)
     {
-        let core = OrderedCore(connection: jetStream.connection, bufferBytes: max(1, bufferBytes), headers: headers)
+        let core = OrderedCore(
+            connection: jetStream.connection, bufferBytes: max(1, bufferBytes), headers: headers, subjects: subjects)
         var options = jsSubOptions()
         jsSubOptions_Init(&options)
         options.Ordered = true
@@ -144,11 +147,13 @@ final class OrderedCore: @unchecked Sendable {
     let connection: NATSConnection
     let bufferBytes: Int
     let headers: Bool
+    let subjects: Bool
 
-    init(connection: NATSConnection, bufferBytes: Int, headers: Bool) {
+    init(connection: NATSConnection, bufferBytes: Int, headers: Bool, subjects: Bool) {
         self.connection = connection
         self.bufferBytes = bufferBytes
         self.headers = headers
+        self.subjects = subjects
     }
 
     var buffered: (messages: Int, bytes: Int) {
@@ -160,7 +165,8 @@ final class OrderedCore: @unchecked Sendable {
     /// On the subscription's delivery thread: holds it while the buffer is full.
     func received(_ handle: OpaquePointer) {
         let message = JetStreamMessage(
-            taking: handle, connection: connection, headers: headers, acknowledgeable: false, previous: lastMetadata)
+            taking: handle, connection: connection, headers: headers, subject: subjects, acknowledgeable: false,
+            previous: lastMetadata)
         lastMetadata = message.metadata ?? lastMetadata
         let size = message.payload.count + 64
         condition.lock()

@@ -19,17 +19,18 @@ public final class JetStreamMessage: Sendable {
     public let metadata: MessageMetadata?
 
     /// Copies the message and destroys the C message. Without `headers` the headers are not
-    /// copied (an empty dictionary), for readers that use none. Without `acknowledgeable` the
+    /// copied (an empty dictionary), for readers that use none; without `subject`, the subject is
+    /// not (an empty string). Without `acknowledgeable` the
     /// reply subject is only read for the metadata, not kept (an ordered consumer acknowledges
     /// nothing). `previous`: the metadata of the subscription's previous message, whose stream
     /// and consumer names are reused when they are the same.
     init(
-        taking handle: OpaquePointer, connection: NATSConnection, headers: Bool = true, acknowledgeable: Bool = true,
-        previous: MessageMetadata? = nil
+        taking handle: OpaquePointer, connection: NATSConnection, headers: Bool = true, subject: Bool = true,
+        acknowledgeable: Bool = true, previous: MessageMetadata? = nil
     ) {
         defer { natsMsg_Destroy(handle) }
         self.connection = connection
-        self.subject = String(cString: natsMsg_GetSubject(handle))
+        self.subject = subject ? String(cString: natsMsg_GetSubject(handle)) : ""
         let reply = natsMsg_GetReply(handle)
         self.reply = acknowledgeable ? reply.map { String(cString: $0) } : nil
         self.payload = Self.payload(handle)

@@ -480,6 +480,21 @@ struct FlightServerTests {
             try await database.count("SELECT count(*) FROM pg_stat_activity WHERE usename = '\(reader)'") == 0
         }
         #expect(closed, "the view's connection outlived the cancelled stream")
+        // Many batches (a FETCH each), one ending exactly on a batch boundary: every row, once.
+        let changes = try await database.count(
+            "SELECT count(*) FROM fraiseql_observer.change_log WHERE entity_type = 'item'")
+        let whole = try Self.client(
+            server,
+            ["op": "read", "token": Self.viewsOnly, "ticket": ["kind": "view", "name": "va_item", "batch_rows": 1000]])
+        #expect(whole["rows"] as? Int == changes && changes == 20_005, "\(whole["rows"] ?? "none") of \(changes)")
+        #expect(whole["batches"] as? Int == 21)
+        let bounded = try Self.client(
+            server,
+            [
+                "op": "read", "token": Self.viewsOnly,
+                "ticket": ["kind": "view", "name": "va_item", "batch_rows": 500, "limit": 2_000],
+            ])
+        #expect(bounded["rows"] as? Int == 2_000 && bounded["batches"] as? Int == 4, "\(bounded)")
         try await server.stop()
     }
 
