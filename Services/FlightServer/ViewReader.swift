@@ -155,30 +155,33 @@ struct ViewReader: Sendable {
             column.castToText ? "\(Self.quote(column.name))::text" : Self.quote(column.name)
         }.joined(separator: ", ")
         let limit = query.limit.map { " LIMIT \($0)" } ?? ""
-        // A cursor read a batch at a time: the rows of one FETCH are gathered on the connection's
-        // event loop (no task switch per row) while the previous batch is built and sent here;
-        // a slow client stops the fetching, so memory holds about three batches at most.
+        // A cursor read a batch at a time: the rows of a FETCH are gathered on the connection's
+        // event loop (no task switch per row) while earlier batches are built and sent here. Two
+        // FETCHes stay queued on the connection, so PostgreSQL never waits for this side between
+        // them; a slow client stops the fetching, so memory holds about four batches at most.
         try await connection.query("START TRANSACTION READ ONLY", logger: logger)
         try await connection.query(
             PostgresQuery(
                 unsafeSQL: "DECLARE fraiseql_view NO SCROLL CURSOR FOR SELECT \(select) FROM \(view.qualified)\(limit)"),
             logger: logger)
-        let fetched = FetchedRows(capacity: batchRows)
         let fetch = PostgresQuery(unsafeSQL: "FETCH FORWARD \(batchRows) FROM fraiseql_view")
         let logger = logger
-        func nextBatch() -> EventLoopFuture<PostgresQueryMetadata> {
-            connection.query(fetch, logger: logger) { row in fetched.append(row) }
+        func fetchInto(_ rows: FetchedRows) -> EventLoopFuture<PostgresQueryMetadata> {
+            connection.query(fetch, logger: logger) { row in rows.append(row) }
         }
+        // Each slot's rows are touched by the event loop only while its own FETCH runs.
+        let slots = [FetchedRows(capacity: batchRows), FetchedRows(capacity: batchRows)]
+        var fetching = slots.map { fetchInto($0) }
         // A plain local (no closure captures it): its appends need no dynamic exclusivity checks.
         var builders = view.columns.map { ViewColumnBuilder($0.kind) }
-        var fetching = nextBatch()
         var sent = 0
+        var slot = 0
         while true {
-            _ = try await fetching.get()
-            let rows = fetched.take()
+            _ = try await fetching[slot].get()
+            let rows = slots[slot].take()
             guard !rows.isEmpty else { break }
             let more = rows.count >= batchRows
-            if more { fetching = nextBatch() }
+            if more { fetching[slot] = fetchInto(slots[slot]) }
             for row in rows {
                 var index = 0
                 for cell in row {
@@ -192,6 +195,7 @@ struct ViewReader: Sendable {
             metrics.rowsSent(rows.count)
             sent += rows.count
             if !more { break }
+            slot = 1 - slot
         }
         try await connection.query("COMMIT", logger: logger)
         return sent

@@ -114,7 +114,8 @@ public struct Timestamp: Hashable, Comparable, Sendable {
         let dash = UInt8(ascii: "-")
         let colon = UInt8(ascii: ":")
         guard let year = number(4), expect(dash), let month = number(2), expect(dash), let day = number(2),
-            expect(UInt8(ascii: "T"), or: UInt8(ascii: "t"), or: UInt8(ascii: " ")), let hour = number(2), expect(colon), let minute = number(2), expect(colon),
+            expect(UInt8(ascii: "T"), or: UInt8(ascii: "t"), or: UInt8(ascii: " ")), let hour = number(2),
+            expect(colon), let minute = number(2), expect(colon),
             let second = number(2), (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60,
             second < 61
         else { return nil }

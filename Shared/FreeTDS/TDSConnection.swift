@@ -72,14 +72,6 @@ public final class TDSConnection: @unchecked Sendable {
         }
     }
 
-    /// Whether the server takes a login and answers `SELECT 1` (for `/health/ready`).
-    public static func isReachable(_ configuration: TDSConfiguration) async -> Bool {
-        guard let connection = try? await connect(configuration) else { return false }
-        let answered = (try? await connection.query("SELECT 1")) != nil
-        await connection.close()
-        return answered
-    }
-
     /// Runs a batch; returns the rows of its first result set.
     @discardableResult
     public func query(_ sql: String) async throws -> TDSResult {
@@ -131,6 +123,11 @@ public final class TDSConnection: @unchecked Sendable {
         let dead = dbdead(process) != 0
         let (message, number) = TDSMessages.takeWithNumber(process)
         return TDSError(dead ? .closed : code, message ?? "the statement failed", number: number)
+    }
+
+    /// Open, and not found dead by db-lib (a lost connection is dead after its failed call).
+    public var isConnected: Bool {
+        lock.withLock { isOpen && dbdead(process) == 0 }
     }
 
     public func close() async {

@@ -13,7 +13,7 @@ import FreeTDS
 extension MSSQLStatements {
     public static let changeLog = "dbo.fraiseql_change_log"
     /// The checkpoint row of trigger mode in ``checkpoints`` (its `version` is a change-log id).
-    static let changeLogCheckpoint = "fraiseql_change_log"
+    static let changeLogCheckpointRow = "fraiseql_change_log"
 
     /// The change log (ids in insertion order, an event UUID per row, both images as JSON), the
     /// checkpoint and dead-letter tables, and each table's trigger. Safe to run again: tables are
@@ -136,7 +136,7 @@ extension MSSQLStatements {
     static func changeLogCheckpoint(transport: String) -> String {
         """
         SELECT version FROM \(checkpoints)
-         WHERE transport = \(TDSConnection.literal(transport)) AND table_name = \(TDSConnection.literal(changeLogCheckpoint))
+         WHERE transport = \(TDSConnection.literal(transport)) AND table_name = \(TDSConnection.literal(changeLogCheckpointRow))
         """
     }
 
@@ -165,7 +165,7 @@ extension MSSQLStatements {
             )
         }
         let transportText = TDSConnection.literal(transport)
-        let row = "transport = \(transportText) AND table_name = \(TDSConnection.literal(changeLogCheckpoint))"
+        let row = "transport = \(transportText) AND table_name = \(TDSConnection.literal(changeLogCheckpointRow))"
         guard let target, target != current else {
             lines.append("COMMIT TRANSACTION;")
             lines.append("SELECT 1 AS moved")
@@ -177,7 +177,7 @@ extension MSSQLStatements {
             )
         } else {
             lines.append(
-                "INSERT INTO \(checkpoints) (transport, table_name, version) SELECT \(transportText), \(TDSConnection.literal(changeLogCheckpoint)), \(target) WHERE NOT EXISTS (SELECT 1 FROM \(checkpoints) WHERE \(row));"
+                "INSERT INTO \(checkpoints) (transport, table_name, version) SELECT \(transportText), \(TDSConnection.literal(changeLogCheckpointRow)), \(target) WHERE NOT EXISTS (SELECT 1 FROM \(checkpoints) WHERE \(row));"
             )
         }
         lines.append(

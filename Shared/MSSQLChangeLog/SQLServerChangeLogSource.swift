@@ -13,12 +13,15 @@ public final class SQLServerChangeLogSource: ChangeSource {
     let configuration: TDSConfiguration
     let transportName: String
     let standbyInterval: Duration
+    /// Lag and readiness queries: one kept connection, not a login per probe.
+    let probes: TDSClient
 
     public init(configuration: TDSConfiguration, transportName: String, standbyInterval: Duration = .milliseconds(500))
     {
         self.configuration = configuration
         self.transportName = transportName
         self.standbyInterval = standbyInterval
+        self.probes = TDSClient(configuration: configuration)
     }
 
     public func becomeLeader(logger: Logger) async throws -> ChangeLogSession<SQLServerChangeLogConnection> {
@@ -40,20 +43,12 @@ public final class SQLServerChangeLogSource: ChangeSource {
 
     /// Unpublished committed rows and the age of the oldest.
     public func lag() async throws -> (rows: Int64, oldestAgeSeconds: Double) {
-        let connection = try await TDSConnection.connect(configuration)
-        let result: TDSResult
-        do {
-            result = try await connection.query(MSSQLStatements.backlog)
-            await connection.close()
-        } catch {
-            await connection.close()
-            throw error
-        }
+        let result = try await probes.query(MSSQLStatements.backlog)
         guard !result.rows.isEmpty, case .int(let rows) = try result.json(0, 0),
             case .int(let oldest) = try result.json(0, 1)
         else { return (0, 0) }
         return (rows, Double(oldest) / 1_000_000)
     }
 
-    public func isReachable() async -> Bool { await TDSConnection.isReachable(configuration) }
+    public func isReachable() async -> Bool { await probes.isReachable() }
 }

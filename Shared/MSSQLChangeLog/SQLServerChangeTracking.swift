@@ -8,6 +8,8 @@ public struct SQLServerChangeTracking: ChangeTrackingDatabase {
     public let configuration: TDSConfiguration
     public let tables: [BridgeConfiguration.Table]
     public let standbyInterval: Duration
+    /// Readiness queries: one kept connection, not a login per probe.
+    let probes: TDSClient
 
     public init(
         configuration: TDSConfiguration, tables: [BridgeConfiguration.Table],
@@ -16,6 +18,7 @@ public struct SQLServerChangeTracking: ChangeTrackingDatabase {
         self.configuration = configuration
         self.tables = tables
         self.standbyInterval = standbyInterval
+        self.probes = TDSClient(configuration: configuration)
     }
 
     public func lead(transport: String, logger: Logger) async throws -> Connection {
@@ -24,7 +27,7 @@ public struct SQLServerChangeTracking: ChangeTrackingDatabase {
         return Connection(connection: connection, tables: tables)
     }
 
-    public func isReachable() async -> Bool { await TDSConnection.isReachable(configuration) }
+    public func isReachable() async -> Bool { await probes.isReachable() }
 
     /// The leader's session.
     public struct Connection: ChangeTrackingConnection {

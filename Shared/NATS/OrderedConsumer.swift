@@ -18,8 +18,7 @@ public final class OrderedConsumer: Sendable {
 
     init(
         jetStream: JetStream, subject: String, start: OrderedStart, bufferBytes: Int, headers: Bool, subjects: Bool
-    ) throws(NATSError)
-    {
+    ) throws(NATSError) {
         let core = OrderedCore(
             connection: jetStream.connection, bufferBytes: max(1, bufferBytes), headers: headers, subjects: subjects)
         var options = jsSubOptions()
