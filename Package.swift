@@ -9,7 +9,10 @@ let swiftSettings: [SwiftSetting] = [
 ]
 
 /// A service: a library target under `Services/<name>/` (what tests import) and a thin executable in its `Main/`.
-func service(_ name: String, executable: String, dependencies: [Target.Dependency]) -> [Target] {
+func service(
+    _ name: String, executable: String, dependencies: [Target.Dependency],
+    executableDependencies: [Target.Dependency] = []
+) -> [Target] {
     [
         .target(
             name: name,
@@ -20,7 +23,7 @@ func service(_ name: String, executable: String, dependencies: [Target.Dependenc
         ),
         .executableTarget(
             name: executable,
-            dependencies: [.target(name: name), "FleetCore"],
+            dependencies: [.target(name: name), "FleetCore"] + executableDependencies,
             path: "Services/\(name)/Main",
             swiftSettings: swiftSettings,
             // jemalloc instead of glibc's malloc: the worker allocates a message on libnats's
@@ -138,6 +141,8 @@ let package = Package(
         // Arrow IPC: the streaming format's messages (schema, dictionary and record batches), written
         // here from the Arrow columnar format and IPC specification; LZ4 frame / Zstandard bodies.
         .systemLibrary(name: "CLZ4", path: "Shared/CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+        // flight-server's jemalloc settings (a C global jemalloc reads at start).
+        .target(name: "CFlightAllocator", path: "Shared/CFlightAllocator"),
         .systemLibrary(name: "CZstd", path: "Shared/CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .target(
             name: "ArrowIPC", dependencies: ["CLZ4", "CZstd"], path: "Shared/ArrowIPC", swiftSettings: swiftSettings),
@@ -297,7 +302,8 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Metrics", package: "swift-metrics"),
-            ]
+            ],
+            executableDependencies: ["CFlightAllocator"]
         )
         + service(
             "MetricsGateway", executable: "metrics-gateway",
