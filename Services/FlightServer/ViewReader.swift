@@ -170,7 +170,7 @@ struct ViewReader: Sendable {
             connection.query(fetch, logger: logger) { row in rows.append(row) }
         }
         // Each slot's rows are touched by the event loop only while its own FETCH runs.
-        let slots = [FetchedRows(capacity: batchRows), FetchedRows(capacity: batchRows)]
+        let slots = [FetchedRows(capacity: min(batchRows, 4096)), FetchedRows(capacity: min(batchRows, 4096))]
         var fetching = slots.map { fetchInto($0) }
         // A plain local (no closure captures it): its appends need no dynamic exclusivity checks.
         var builders = view.columns.map { ViewColumnBuilder($0.kind) }

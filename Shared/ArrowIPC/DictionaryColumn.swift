@@ -9,7 +9,7 @@ public struct DictionaryColumn: Sendable {
     @usableFromInline var indices = PrimitiveColumn<Int32>()
     /// The last value appended and its index: runs of one value (the usual case for a stream's
     /// source, entity and operation) skip the hash lookup.
-    @usableFromInline var last: (value: String, bytes: [UInt8], index: Int32)?
+    @usableFromInline var last: (value: String, index: Int32)?
 
     @inlinable
     public init() {}
@@ -25,11 +25,11 @@ public struct DictionaryColumn: Sendable {
         guard let value else { return indices.append(nil) }
         if let last, last.value == value { return indices.append(last.index) }
         if let index = indexes[value] {
-            last = (value, Array(value.utf8), index)
+            last = (value, index)
             return indices.append(index)
         }
         let index = Int32(indexes.count)
-        last = (value, Array(value.utf8), index)
+        last = (value, index)
         indexes[value] = index
         pending.append(value)
         indices.append(index)
@@ -39,8 +39,9 @@ public struct DictionaryColumn: Sendable {
     /// string made.
     @inlinable
     public mutating func append(utf8 value: UnsafeBufferPointer<UInt8>) {
-        if let last, last.bytes.count == value.count,
-            last.bytes.withUnsafeBufferPointer({ $0.elementsEqual(value) })
+        if let last, last.value.utf8.count == value.count,
+            last.value.utf8.withContiguousStorageIfAvailable({ $0.elementsEqual(value) })
+                ?? last.value.utf8.elementsEqual(value)
         {
             return indices.append(last.index)
         }

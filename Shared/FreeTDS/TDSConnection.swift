@@ -125,11 +125,6 @@ public final class TDSConnection: @unchecked Sendable {
         return TDSError(dead ? .closed : code, message ?? "the statement failed", number: number)
     }
 
-    /// Open, and not found dead by db-lib (a lost connection is dead after its failed call).
-    public var isConnected: Bool {
-        lock.withLock { isOpen && dbdead(process) == 0 }
-    }
-
     public func close() async {
         _ = try? await Self.pool.runIfActive { [self] in
             lock.withLock {
