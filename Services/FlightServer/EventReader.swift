@@ -69,7 +69,6 @@ struct EventReader: Sendable {
             }
             for message in messages {
                 guard let metadata = message.metadata else { continue }
-                let countBefore = builder.count
                 let sequence = metadata.streamSequence
                 lastTaken = (metadata.consumer, metadata.consumerSequence)
                 if sequence > lastSequence {
@@ -82,17 +81,19 @@ struct EventReader: Sendable {
                 }
                 // The usual event: its text copied on from the payload. Anything else through the
                 // decoder, which reads every valid event and names what is wrong with the others.
-                let matched = message.payload.withUnsafeBufferPointer { payload -> Bool? in
+                var appended = message.payload.withUnsafeBufferPointer { payload -> Bool? in
                     guard let layout = EventLayout(payload) else { return nil }
                     guard query.matches(layout, payload: payload) else { return false }
                     builder.append(layout, payload: payload, sequence: sequence)
                     return true
                 }
-                if matched == nil {
+                if appended == nil {
+                    appended = false
                     do {
                         let (event, rows) = try EntityEvent.decodeEnvelope(message.payload)
                         if query.matches(event) {
                             builder.append(event, rows: rows, payload: message.payload, sequence: sequence)
+                            appended = true
                         }
                     } catch {
                         metrics.skipped()
@@ -101,7 +102,7 @@ struct EventReader: Sendable {
                             metadata: ["stream.sequence": "\(sequence)", "error": "\(error.description)"])
                     }
                 }
-                if builder.count > countBefore {
+                if appended == true {
                     sent += 1
                     if builder.count >= batchRows { try await flush() }
                     if sent >= limit {

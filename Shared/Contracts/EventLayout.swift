@@ -24,33 +24,6 @@ public struct EventLayout: Sendable, Equatable {
     public var traceParent: Range<Int>?
     public var imagesOmitted: Bool?
 
-    /// The layout of an event in `bytes`; nil when it is not an event of the usual shape (see
-    /// the type's description).
-    public init?(_ bytes: UnsafeBufferPointer<UInt8>) {
-        var scanner = Scanner(parser: FastJSON.Parser(bytes: bytes))
-        guard let layout = scanner.event() else { return nil }
-        self = layout
-    }
-
-    init(
-        id: UUID, cursor: Int64, source: Range<Int>, entityType: Range<Int>, entityId: Range<Int>,
-        operation: Operation, rows: EntityEvent.RowRanges, tenantId: Range<Int>?, occurredAt: Timestamp,
-        schemaVersion: Int, traceParent: Range<Int>?, imagesOmitted: Bool?
-    ) {
-        self.id = id
-        self.cursor = cursor
-        self.source = source
-        self.entityType = entityType
-        self.entityId = entityId
-        self.operation = operation
-        self.rows = rows
-        self.tenantId = tenantId
-        self.occurredAt = occurredAt
-        self.schemaVersion = schemaVersion
-        self.traceParent = traceParent
-        self.imagesOmitted = imagesOmitted
-    }
-
     /// One pass over the top-level object; every "unusual" turn answers nil.
     private struct Scanner {
         var parser: FastJSON.Parser
@@ -78,7 +51,7 @@ public struct EventLayout: Sendable, Equatable {
                 while true {
                     parser.skipWhitespace()
                     guard let key = plainString(),
-                        let field = EventLayout.field(UnsafeBufferPointer(rebasing: bytes[key]))
+                        let field = EventFieldKey(UnsafeBufferPointer(rebasing: bytes[key]))
                     else { return nil }
                     guard seen & (1 << field.rawValue) == 0 else { return nil }
                     seen |= 1 << field.rawValue
@@ -206,17 +179,21 @@ public struct EventLayout: Sendable, Equatable {
         }
     }
 
-    /// The member names of the wire format, by their bytes.
-    static func field(_ key: UnsafeBufferPointer<UInt8>) -> EventFieldKey? { EventFieldKey(key) }
-
     static func operation(_ text: Slice<UnsafeBufferPointer<UInt8>>) -> Operation? {
-        switch text.count {
-        case 6:
-            if text.elementsEqual("insert".utf8) { return .insert }
-            if text.elementsEqual("update".utf8) { return .update }
-            if text.elementsEqual("delete".utf8) { return .delete }
-            return nil
-        default: return nil
-        }
+        guard text.count == 6 else { return nil }
+        if text.elementsEqual("insert".utf8) { return .insert }
+        if text.elementsEqual("update".utf8) { return .update }
+        if text.elementsEqual("delete".utf8) { return .delete }
+        return nil
+    }
+}
+
+extension EventLayout {
+    /// The layout of an event in `bytes`; nil when it is not an event of the usual shape (see
+    /// the type's description). (In an extension: the memberwise initialiser stays.)
+    public init?(_ bytes: UnsafeBufferPointer<UInt8>) {
+        var scanner = Scanner(parser: FastJSON.Parser(bytes: bytes))
+        guard let layout = scanner.event() else { return nil }
+        self = layout
     }
 }
